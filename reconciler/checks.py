@@ -1,0 +1,336 @@
+"""Rule checks shared by the loader (reconcile validate) and the executor Lambda.
+
+Standard library only: the executor ships this module in its zip with nothing but boto3
+beside it. Each check returns a list of `Problem`s; an empty list means valid. A problem's
+`path` points into the checked mapping (e.g. ("targets", "vpc-id", 0)) so the loader can map
+it to a file:line:col and the executor can name it in its refusal.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+RULE_NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
+ACCOUNT_RE = re.compile(r"^[0-9]{12}$")
+# eu-west-1, us-gov-west-1, cn-north-1, ap-southeast-3, eusc-de-east-1, us-isob-east-1.
+REGION_RE = re.compile(r"^[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}$")
+ROLE_NAME_RE = re.compile(r"^[\w+=,.@-]{1,64}$")
+
+MAX_INSTANCES_RANGE = (1, 1000)
+DESCRIPTION_MAX = 256
+TAG_KEY_MAX = 128
+TAG_VALUE_MAX = 256
+FILTER_VALUES_MAX = 200  # DescribeInstances accepts at most 200 values per filter
+
+_HEX_ID = r"([0-9a-f]{8}|[0-9a-f]{17})"
+_ID_RES = {
+    "instance-id": (re.compile(rf"^i-{_HEX_ID}$"), "i- followed by 8 or 17 hex digits"),
+    "vpc-id": (re.compile(rf"^vpc-{_HEX_ID}$"), "vpc- followed by 8 or 17 hex digits"),
+    "subnet-id": (re.compile(rf"^subnet-{_HEX_ID}$"), "subnet- followed by 8 or 17 hex digits"),
+}
+_INSTANCE_TYPE_RE = re.compile(r"^[a-z0-9*?-]+\.[a-z0-9*?-]+$")
+_AZ_RE = re.compile(r"^[a-z]{2,4}-[a-z0-9*?-]*[0-9*?][a-z*?]$")
+_ONLY_WILDCARDS_RE = re.compile(r"^[*?]+$")
+
+FIXED_FILTER_NAMES = (
+    "instance-id",
+    "tag-key",
+    "private-ip-address",
+    "vpc-id",
+    "subnet-id",
+    "instance-type",
+    "availability-zone",
+)
+FILTER_NAMES_HELP = "instance-id, tag:<key>, tag-key, private-ip-address, vpc-id, subnet-id, " + (
+    "instance-type, availability-zone"
+)
+
+Path = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: Path
+    message: str
+
+    def __str__(self) -> str:
+        where = ".".join(str(p) for p in self.path)
+        return f"{where}: {self.message}" if where else self.message
+
+
+def is_filter_name(name: str) -> bool:
+    return name in FIXED_FILTER_NAMES or (name.startswith("tag:") and len(name) > len("tag:"))
+
+
+def check_filter_name(name: object, path: Path = ()) -> list[Problem]:
+    if not isinstance(name, str):
+        return [Problem(path, f"filter name must be a string, not {_kind(name)}")]
+    if name.startswith("tag:"):
+        key = name[len("tag:") :]
+        if not key:
+            return [Problem(path, "filter 'tag:' needs a tag key, e.g. tag:Environment")]
+        if len(key) > TAG_KEY_MAX:
+            return [Problem(path, f"tag key is {len(key)} characters; the limit is {TAG_KEY_MAX}")]
+        return []
+    if name not in FIXED_FILTER_NAMES:
+        hint = ""
+        if name.lower() in FIXED_FILTER_NAMES:
+            hint = f" (filter names are case-sensitive: did you mean '{name.lower()}'?)"
+        elif name == "tag-value":
+            hint = " (use tag:<key> with the value instead)"
+        return [Problem(path, f"unknown filter '{name}'{hint}; allowed: {FILTER_NAMES_HELP}")]
+    return []
+
+
+def check_filter_value(name: str, value: object, path: Path = ()) -> list[Problem]:
+    """One value of a known filter."""
+    if not isinstance(value, str):
+        return [
+            Problem(path, f"filter value must be a string, not {_kind(value)}{_quote_hint(value)}")
+        ]
+    if value == "" or value.strip() != value:
+        what = "empty" if value == "" else "surrounded by whitespace"
+        return [Problem(path, f"filter value for '{name}' is {what}")]
+    if name.startswith("tag:"):
+        if len(value) > TAG_VALUE_MAX:
+            return [
+                Problem(path, f"tag value is {len(value)} characters; the limit is {TAG_VALUE_MAX}")
+            ]
+        return []
+    if _ONLY_WILDCARDS_RE.match(value):
+        return [
+            Problem(
+                path,
+                f"'{value}' matches every instance; name the {name} values to act on",
+            )
+        ]
+    if name in _ID_RES:
+        pattern, shape = _ID_RES[name]
+        if not pattern.match(value):
+            return [Problem(path, f"'{value}' is not a valid {name}: expected {shape}")]
+        return []
+    if name == "private-ip-address":
+        try:
+            ipaddress.IPv4Address(value)
+        except ValueError:
+            return [Problem(path, f"'{value}' is not an IPv4 address")]
+        return []
+    if name == "tag-key":
+        if len(value) > TAG_KEY_MAX:
+            return [
+                Problem(path, f"tag key is {len(value)} characters; the limit is {TAG_KEY_MAX}")
+            ]
+        return []
+    if name == "instance-type" and not _INSTANCE_TYPE_RE.match(value):
+        return [Problem(path, f"'{value}' is not an instance type such as t3.micro")]
+    if name == "availability-zone" and not _AZ_RE.match(value):
+        return [Problem(path, f"'{value}' is not an availability zone such as eu-west-1a")]
+    return []
+
+
+def check_targets(targets: object, path: Path = ("targets",)) -> list[Problem]:
+    """`targets`: a non-empty mapping of filter name to a string or a non-empty list of strings."""
+    if not isinstance(targets, Mapping):
+        return [
+            Problem(
+                path, f"targets must be a mapping of filter name to values, not {_kind(targets)}"
+            )
+        ]
+    if not targets:
+        return [
+            Problem(
+                path,
+                "targets is empty: a rule must name at least one filter, "
+                "an unfiltered rule would act on every instance",
+            )
+        ]
+    problems: list[Problem] = []
+    for name, values in targets.items():
+        name_problems = check_filter_name(name, (*path, str(name)))
+        problems += name_problems
+        if name_problems:
+            continue
+        problems += check_filter_values(name, values, (*path, name))
+    return problems
+
+
+def check_filter_values(name: str, values: object, path: Path) -> list[Problem]:
+    if isinstance(values, str):
+        return check_filter_value(name, values, path)
+    if not isinstance(values, Sequence):
+        return [
+            Problem(
+                path,
+                f"'{name}' must be a string or a list of strings, not {_kind(values)}"
+                f"{_quote_hint(values)}",
+            )
+        ]
+    if not values:
+        return [Problem(path, f"'{name}' has an empty list: give at least one value")]
+    if len(values) > FILTER_VALUES_MAX:
+        return [
+            Problem(path, f"'{name}' has {len(values)} values; the limit is {FILTER_VALUES_MAX}")
+        ]
+    problems: list[Problem] = []
+    seen: set[object] = set()
+    for i, value in enumerate(values):
+        problems += check_filter_value(name, value, (*path, i))
+        if isinstance(value, str):
+            if value in seen:
+                problems.append(Problem((*path, i), f"'{value}' is listed twice under '{name}'"))
+            seen.add(value)
+    return problems
+
+
+def check_rule_name(name: object, path: Path = ("name",)) -> list[Problem]:
+    if not isinstance(name, str):
+        return [Problem(path, f"name must be a string, not {_kind(name)}")]
+    if not RULE_NAME_RE.match(name):
+        return [
+            Problem(
+                path,
+                f"'{name}' is not a valid rule name: use 1-40 lower-case letters, digits and "
+                "hyphens, starting and ending with a letter or digit",
+            )
+        ]
+    return []
+
+
+def check_accounts(accounts: object, path: Path = ("accounts",)) -> list[Problem]:
+    return _check_unique_list(accounts, path, "account", _check_account)
+
+
+def check_regions(regions: object, path: Path = ("regions",)) -> list[Problem]:
+    return _check_unique_list(regions, path, "region", _check_region)
+
+
+def check_max_instances(value: object, path: Path = ("max_instances",)) -> list[Problem]:
+    low, high = MAX_INSTANCES_RANGE
+    if isinstance(value, bool) or not isinstance(value, int):
+        return [Problem(path, f"max_instances must be a whole number from {low} to {high}")]
+    if not low <= value <= high:
+        return [Problem(path, f"max_instances is {value}; it must be from {low} to {high}")]
+    return []
+
+
+EVENT_KEYS = (
+    "version",
+    "rule",
+    "action",
+    "hibernate",
+    "accounts",
+    "regions",
+    "targets",
+    "max_instances",
+    "role_name",
+    "schedule_arn",
+    "scheduled_time",
+    "execution_id",
+)
+
+
+def check_event(event: object) -> list[Problem]:
+    """The executor event (DESIGN.md §6), checked before any AWS call."""
+    if not isinstance(event, Mapping):
+        return [Problem((), f"the event must be a JSON object, not {_kind(event)}")]
+    problems: list[Problem] = []
+    unknown = sorted(str(k) for k in event if k not in EVENT_KEYS)
+    if unknown:
+        problems.append(Problem((), f"unknown event keys: {', '.join(unknown)}"))
+    missing = [k for k in EVENT_KEYS if k not in event and k != "execution_id"]
+    if missing:
+        problems.append(Problem((), f"missing event keys: {', '.join(missing)}"))
+    if "version" in event and (event["version"] != 1 or isinstance(event["version"], bool)):
+        problems.append(Problem(("version",), f"unsupported event version {event['version']!r}"))
+    if "rule" in event:
+        problems += check_rule_name(event["rule"], ("rule",))
+    if "action" in event and event["action"] not in ("start", "stop"):
+        problems.append(
+            Problem(("action",), f"action must be start or stop, not {event['action']!r}")
+        )
+    if "hibernate" in event and not isinstance(event["hibernate"], bool):
+        problems.append(Problem(("hibernate",), "hibernate must be true or false"))
+    if "accounts" in event:
+        problems += check_accounts(event["accounts"])
+    if "regions" in event:
+        problems += check_regions(event["regions"])
+    if "targets" in event:
+        problems += check_targets(event["targets"])
+    if "max_instances" in event:
+        problems += check_max_instances(event["max_instances"])
+    if "role_name" in event:
+        role = event["role_name"]
+        if not isinstance(role, str) or not ROLE_NAME_RE.match(role):
+            problems.append(Problem(("role_name",), f"{role!r} is not an IAM role name"))
+    for key in ("schedule_arn", "scheduled_time", "execution_id"):
+        if key in event and (not isinstance(event[key], str) or not event[key]):
+            problems.append(Problem((key,), f"{key} must be a non-empty string"))
+    return problems
+
+
+def _check_account(value: object, path: Path) -> list[Problem]:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return [
+            Problem(
+                path,
+                f"account {value} is a number; write it as a quoted string, e.g. "
+                f'"{value:012d}", so leading zeros survive',
+            )
+        ]
+    if not isinstance(value, str) or not ACCOUNT_RE.match(value):
+        return [Problem(path, f"{value!r} is not a 12-digit AWS account id")]
+    return []
+
+
+def _check_region(value: object, path: Path) -> list[Problem]:
+    if not isinstance(value, str) or not REGION_RE.match(value):
+        return [Problem(path, f"{value!r} is not an AWS region name such as eu-west-1")]
+    return []
+
+
+def _check_unique_list(value: object, path: Path, what: str, check: Any) -> list[Problem]:
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        return [Problem(path, f"{path[-1]} must be a list of {what}s, e.g. [{_example(what)}]")]
+    if not value:
+        return [Problem(path, f"{path[-1]} is empty: give at least one {what}")]
+    problems: list[Problem] = []
+    seen: set[object] = set()
+    for i, item in enumerate(value):
+        problems += check(item, (*path, i))
+        if isinstance(item, str | int):
+            if item in seen:
+                problems.append(Problem((*path, i), f"{what} {item!r} is listed twice"))
+            seen.add(item)
+    return problems
+
+
+def _example(what: str) -> str:
+    return '"123456789012"' if what == "account" else "eu-west-1"
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, Sequence):
+        return "a list"
+    return type(value).__name__
+
+
+def _quote_hint(value: object) -> str:
+    if isinstance(value, bool):
+        return " (YAML reads yes/no/on/off/true/false as booleans: quote the value)"
+    if isinstance(value, int | float):
+        return " (quote the value)"
+    return ""

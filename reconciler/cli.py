@@ -1,0 +1,284 @@
+"""The `reconcile` command: parses arguments and dispatches; the work is in reconciler.commands."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from reconciler import __version__
+from reconciler.errors import run_guarded
+
+DEFAULT_RULES_DIR = "schedules"
+DEFAULT_SETTINGS = "ouroboros.yaml"
+
+
+@dataclass
+class Paths:
+    rules: str = DEFAULT_RULES_DIR
+    settings: str = DEFAULT_SETTINGS
+
+
+class _Cli(click.Group):
+    """A group whose every outcome (including usage errors) goes through run_guarded."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        def body() -> object:
+            return super(_Cli, self).main(
+                args, prog_name, complete_var, standalone_mode=False, **extra
+            )
+
+        code = run_guarded(body)
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+def _paths(ctx: click.Context, rules: str | None, settings: str | None) -> Paths:
+    base: Paths = ctx.find_object(Paths) or Paths()
+    return Paths(rules=rules or base.rules, settings=settings or base.settings)
+
+
+def _path_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    fn = click.option(
+        "--settings",
+        "settings",
+        metavar="FILE",
+        default=None,
+        help=f"Deployment settings file [default: ./{DEFAULT_SETTINGS}].",
+    )(fn)
+    fn = click.option(
+        "--rules",
+        "rules",
+        metavar="DIR",
+        default=None,
+        help=f"Directory of rule files [default: ./{DEFAULT_RULES_DIR}].",
+    )(fn)
+    return fn
+
+
+@click.group(
+    cls=_Cli, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]}
+)
+@click.version_option(__version__, prog_name="reconcile")
+@click.option(
+    "--dry-run", is_flag=True, help="Show the plan and change nothing (same as `reconcile plan`)."
+)
+@click.option(
+    "--yes", "-y", is_flag=True, help="Apply without asking (same as `reconcile apply --yes`)."
+)
+@click.option(
+    "--allow-delete-all", is_flag=True, help="Allow a plan that deletes every managed schedule."
+)
+@_path_options
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    dry_run: bool,
+    yes: bool,
+    allow_delete_all: bool,
+    rules: str | None,
+    settings: str | None,
+) -> None:
+    """Ouroboros: EC2 start/stop schedules as code, reconciled to EventBridge Scheduler.
+
+    With no command, `reconcile` applies (asking first on a terminal) and
+    `reconcile --dry-run` shows the plan.
+    """
+    ctx.obj = Paths(rules=rules or DEFAULT_RULES_DIR, settings=settings or DEFAULT_SETTINGS)
+    if ctx.invoked_subcommand is not None:
+        return
+    if dry_run:
+        ctx.invoke(plan)
+    else:
+        ctx.invoke(apply, yes=yes, allow_delete_all=allow_delete_all)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "github"]),
+    default="text",
+    show_default=True,
+    help="github: workflow commands that annotate the pull request's files.",
+)
+@_path_options
+@click.pass_context
+def validate(
+    ctx: click.Context, paths: tuple[str, ...], fmt: str, rules: str | None, settings: str | None
+) -> None:
+    """Check rule files (default: every *.yaml / *.yml under the rules directory).
+
+    Prints every problem as FILE:LINE:COL: error: message. Exit 0 valid, 1 invalid.
+    """
+    from reconciler.commands import validate as command
+
+    p = _paths(ctx, rules, settings)
+    ctx.exit(command.run(list(paths), fmt=fmt, rules_dir=p.rules, settings_path=p.settings))
+
+
+@cli.command()
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+)
+@click.option(
+    "--out", "out_file", metavar="FILE", help="Save the plan (JSON) for `reconcile apply FILE`."
+)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 when there is nothing to change, 2 when there are changes, 1 on error.",
+)
+@_path_options
+@click.pass_context
+def plan(
+    ctx: click.Context,
+    fmt: str = "text",
+    out_file: str | None = None,
+    detailed_exitcode: bool = False,
+    rules: str | None = None,
+    settings: str | None = None,
+) -> None:
+    """Show what apply would change (reads AWS, writes nothing)."""
+    from reconciler.commands import plan as command
+
+    p = _paths(ctx, rules, settings)
+    ctx.exit(
+        command.run(
+            rules_dir=p.rules,
+            settings_path=p.settings,
+            fmt=fmt,
+            out_file=out_file,
+            detailed_exitcode=detailed_exitcode,
+        )
+    )
+
+
+@cli.command()
+@click.argument("planfile", required=False, type=click.Path())
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option(
+    "--allow-delete-all", is_flag=True, help="Allow a plan that deletes every managed schedule."
+)
+@click.option(
+    "--lock-timeout",
+    default="5m",
+    show_default=True,
+    metavar="DURATION",
+    help="How long to wait for another apply's lock (e.g. 0, 30s, 5m).",
+)
+@_path_options
+@click.pass_context
+def apply(
+    ctx: click.Context,
+    planfile: str | None = None,
+    yes: bool = False,
+    allow_delete_all: bool = False,
+    lock_timeout: str = "5m",
+    rules: str | None = None,
+    settings: str | None = None,
+) -> None:
+    """Apply the plan (or a plan saved with `plan --out`)."""
+    from reconciler.commands import apply as command
+
+    p = _paths(ctx, rules, settings)
+    ctx.exit(
+        command.run(
+            rules_dir=p.rules,
+            settings_path=p.settings,
+            planfile=planfile,
+            yes=yes,
+            allow_delete_all=allow_delete_all,
+            lock_timeout=lock_timeout,
+        )
+    )
+
+
+@cli.command(name="next")
+@click.argument("expression")
+@click.option("--timezone", "tz", default="UTC", show_default=True, help="IANA time zone.")
+@click.option("--after", metavar="ISO8601", help="Start after this instant [default: now].")
+@click.option("--count", "-n", type=int, default=5, show_default=True)
+def next_(expression: str, tz: str, after: str | None, count: int) -> None:
+    """Print the next fire times of an EventBridge Scheduler expression."""
+    from reconciler.commands import next as command
+
+    click.get_current_context().exit(command.run(expression, tz=tz, after=after, count=count))
+
+
+@cli.command()
+@click.option("--rule", metavar="NAME", help="Only this rule's runs.")
+@click.option(
+    "--since", default="24h", show_default=True, help="Duration (30m, 24h, 7d) or ISO 8601."
+)
+@click.option("--until", "until", default=None, help="Duration ago or ISO 8601 [default: now].")
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    type=click.Choice(["ok", "partial", "failed", "refused", "duplicate"]),
+    help="Only entries with this status (repeatable).",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@_path_options
+@click.pass_context
+def logs(
+    ctx: click.Context,
+    rule: str | None,
+    since: str,
+    until: str | None,
+    statuses: tuple[str, ...],
+    fmt: str,
+    rules: str | None,
+    settings: str | None,
+) -> None:
+    """Show the executor's run log and apply records from DynamoDB."""
+    from reconciler.commands import logs as command
+
+    p = _paths(ctx, rules, settings)
+    ctx.exit(
+        command.run(
+            settings_path=p.settings,
+            rule=rule,
+            since=since,
+            until=until,
+            statuses=list(statuses),
+            fmt=fmt,
+        )
+    )
+
+
+@cli.command()
+@click.option(
+    "--days", type=int, default=7, show_default=True, help="How many days of firings to play."
+)
+@_path_options
+@click.pass_context
+def demo(ctx: click.Context, days: int, rules: str | None, settings: str | None) -> None:
+    """Run the whole loop on an embedded local AWS (moto): no account needed."""
+    from reconciler.commands import demo as command
+
+    p = _paths(ctx, rules, settings)
+    ctx.exit(command.run(rules_dir=p.rules, days=days))
+
+
+def main() -> None:
+    cli.main(prog_name="reconcile")

@@ -1,0 +1,105 @@
+"""One error path for the CLI (after pre-commit's error_handler).
+
+Expected failures raise `FatalError` (or a subclass): one message, exit 1. AWS client errors,
+missing credentials and unreachable endpoints become a message with advice, exit 1. Anything
+else is a bug: exit 3, with the traceback written to a log file rather than the terminal.
+Ctrl-C is exit 130. No other module calls sys.exit.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import traceback
+from collections.abc import Callable
+
+import click
+
+from reconciler import output
+
+
+class FatalError(Exception):
+    """An expected failure the user can act on. The message says what and what to do."""
+
+    exit_code = 1
+
+
+class AwsError(FatalError):
+    """An AWS call failed in a way the user can act on."""
+
+
+def describe_aws_exception(exc: BaseException) -> str | None:
+    """A one-line explanation, with advice, for botocore's exceptions; None for anything else."""
+    try:
+        from botocore import exceptions as bexc
+    except ImportError:  # pragma: no cover - botocore is a dependency
+        return None
+    if isinstance(exc, bexc.NoCredentialsError | bexc.PartialCredentialsError):
+        return (
+            "no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY, or run `aws sso login` (in GitHub Actions, use "
+            "aws-actions/configure-aws-credentials)"
+        )
+    if isinstance(exc, bexc.ProfileNotFound):
+        return f"{exc}: check AWS_PROFILE and ~/.aws/config"
+    if isinstance(exc, bexc.NoRegionError):
+        return "no AWS region: set `region` in ouroboros.yaml or AWS_REGION"
+    if isinstance(exc, bexc.EndpointConnectionError | bexc.ConnectTimeoutError):
+        return (
+            f"cannot reach the AWS endpoint ({exc}): check the network, AWS_ENDPOINT_URL "
+            "and the region"
+        )
+    if isinstance(exc, bexc.ClientError):
+        err = exc.response.get("Error", {})
+        code = err.get("Code", "Unknown")
+        message = err.get("Message", "")
+        op = getattr(exc, "operation_name", "the call")
+        hint = ""
+        if code in {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}:
+            hint = ": the role in use lacks a permission; see the IAM section of the README"
+        elif code in {"ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId"}:
+            hint = ": the credentials have expired or are invalid; refresh them"
+        return f"AWS {op} failed with {code}: {message}{hint}"
+    if isinstance(exc, bexc.BotoCoreError):
+        return f"AWS client error: {exc}"
+    return None
+
+
+def _write_crash_log() -> str:
+    path = os.path.join(tempfile.gettempdir(), "ouroboros-crash.log")
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(traceback.format_exc())
+    return path
+
+
+def run_guarded(fn: Callable[[], object]) -> int:
+    """Run the CLI body and turn every outcome into an exit code."""
+    try:
+        rv = fn()
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        output.err("Aborted.")
+        return 130
+    except click.ClickException as exc:
+        # Usage errors exit 1, never 2: with --detailed-exitcode, 2 means "changes".
+        exc.show()
+        return 1
+    except FatalError as exc:
+        output.err(f"error: {exc}")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        output.err("Interrupted.")
+        return 130
+    except Exception as exc:
+        described = describe_aws_exception(exc)
+        if described is not None:
+            output.err(f"error: {described}")
+            return 1
+        path = _write_crash_log()
+        output.err(
+            f"internal error: {type(exc).__name__}: {exc}\n"
+            f"This is a bug in ouroboros. The traceback is in {path}; please report it."
+        )
+        return 3
+    return rv if isinstance(rv, int) else 0

@@ -1,0 +1,61 @@
+"""The plain data the stages pass along: rules and settings as the user wrote them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DEFAULT_MAX_INSTANCES = 100
+ACTIONS = ("start", "stop")
+
+
+@dataclass(frozen=True)
+class Location:
+    file: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One validated rule from schedules/*.yaml (DESIGN.md §3)."""
+
+    name: str
+    accounts: tuple[str, ...]
+    regions: tuple[str, ...]
+    # Filter name -> values, in the order written; AND across filters, OR within values.
+    targets: tuple[tuple[str, tuple[str, ...]], ...]
+    start: str | None = None
+    stop: str | None = None
+    description: str | None = None
+    enabled: bool = True
+    timezone: str = "UTC"
+    hibernate: bool = False
+    max_instances: int = DEFAULT_MAX_INSTANCES
+    location: Location | None = field(default=None, compare=False)
+
+    def expression(self, action: str) -> str | None:
+        return self.start if action == "start" else self.stop
+
+    def targets_dict(self) -> dict[str, list[str]]:
+        return {name: list(values) for name, values in self.targets}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """ouroboros.yaml (DESIGN.md §4)."""
+
+    region: str
+    schedule_group: str
+    function_name: str
+    executor_role_arn: str
+    scheduler_role_arn: str
+    target_role_name: str
+    log_table: str
+    # Optional keys (not pinned by DESIGN.md; defaults chosen for start/stop work).
+    executor_memory_mb: int = 256
+    executor_timeout_s: int = 300
+    log_retention_days: int = 90
+    location: Location | None = field(default=None, compare=False)
