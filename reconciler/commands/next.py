@@ -1,11 +1,74 @@
-"""`reconcile next` (not built yet)."""
+"""`reconcile next EXPR`: the next fire times of an EventBridge Scheduler expression.
+
+One ISO 8601 time per line, with the UTC offset in the zone (`2026-03-30T08:00:00+02:00`), so
+the output pipes into other tools. Notes (rate anchoring, an `at()` already past, a cron that
+runs out) go to stderr.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import UTC, datetime
 
+from reconciler import output, timeengine
 from reconciler.errors import FatalError
 
+MAX_COUNT = 10_000
 
-def run(*args: Any, **kwargs: Any) -> int:
-    raise FatalError("`reconcile next` is not available yet")
+
+def run(expression: str, *, tz: str = "UTC", after: str | None = None, count: int = 5) -> int:
+    if not 1 <= count <= MAX_COUNT:
+        raise FatalError(f"--count must be between 1 and {MAX_COUNT}, not {count}")
+    problem = timeengine.check_timezone(tz)
+    if problem is not None:
+        raise FatalError(f"--timezone: {problem}")
+    try:
+        expr = timeengine.parse(expression)
+    except timeengine.ExpressionError as exc:
+        raise FatalError(f"{expression.strip()}: {exc}") from None
+    start = _parse_after(after, tz)
+    fires = timeengine.next_fires(expr, tz, start, count)
+    for fire in fires:
+        output.out(fire.isoformat())
+    note = _note(expr, tz, start, len(fires), count)
+    if note:
+        output.err(f"note: {note}")
+    return 0
+
+
+def _parse_after(after: str | None, tz: str) -> datetime:
+    """ISO 8601; without an offset it is a wall-clock time in `tz`; a bare date is midnight."""
+    if after is None:
+        return datetime.now(UTC).replace(microsecond=0)
+    try:
+        parsed = datetime.fromisoformat(after.strip())
+    except ValueError:
+        raise FatalError(
+            f"--after '{after}' is not an ISO 8601 date or time, e.g. 2026-03-30, "
+            "2026-03-30T08:00 or 2026-03-30T08:00:00+02:00"
+        ) from None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=timeengine.zone(tz))
+    return parsed
+
+
+def _note(expr: timeengine.Expression, tz: str, start: datetime, found: int, wanted: int) -> str:
+    if expr.rate is not None:
+        return (
+            f"{expr.canonical} counts from --after ({start.isoformat()}) here; on AWS it "
+            "counts from when the schedule is created, or from its StartDate"
+        )
+    if expr.at is not None and found == 0:
+        gap = timeengine.dst_gap_warning(expr, tz)
+        if gap is not None:
+            return gap
+        return (
+            f"{expr.canonical} fires once, at "
+            f"{expr.at.replace(tzinfo=timeengine.zone(tz)).isoformat()}, which is not after "
+            f"{start.isoformat()}: nothing to show"
+        )
+    if expr.cron is not None and found < wanted:
+        return (
+            f"only {found} fire time{'' if found == 1 else 's'} left: the year field "
+            f"'{expr.cron.fields[5]}' ends in {expr.cron.years[-1]}"
+        )
+    return ""
