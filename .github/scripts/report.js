@@ -1,0 +1,335 @@
+// Reports for the Ouroboros workflows: the sticky plan comment on a pull request, the apply
+// result on the merged pull request, and the single drift issue. Run by actions/github-script:
+//
+//   const report = require('./.github/scripts/report.js');
+//   await report.plan({ github, context, core });
+//
+// Inputs come from the step's environment (exit codes, step outcomes) and from files the
+// earlier steps wrote (validate.txt, plan.md, plan.err, apply.log). Everything that decides what
+// a body says is a pure function, so tests/test_workflows.py can run it under node.
+'use strict';
+
+const fs = require('fs');
+
+const PLAN_MARKER = '<!-- ouroboros-plan -->';
+const APPLY_MARKER = '<!-- ouroboros-apply -->';
+const DRIFT_MARKER = '<!-- ouroboros-drift -->';
+const FOOTER_MARKER = '<!-- ouroboros-footer -->';
+const DRIFT_LABEL = 'ouroboros-drift';
+const DRIFT_TITLE = 'Ouroboros drift: live AWS differs from the default branch';
+// GitHub refuses a comment or an issue body longer than 65,536 characters.
+const BODY_LIMIT = 65000;
+const LOG_TAIL = 20000;
+
+function readText(path) {
+  try {
+    return fs.readFileSync(path, 'utf8');
+  } catch (err) {
+    if (err.code === 'ENOENT') return '';
+    throw err;
+  }
+}
+
+// A fenced block that survives backticks in the text (a longer fence than any run inside).
+function fence(text) {
+  const runs = text.match(/`+/g) || [];
+  const longest = runs.reduce((n, run) => Math.max(n, run.length), 0);
+  const bar = '`'.repeat(Math.max(3, longest + 1));
+  return `${bar}text\n${text.replace(/\s+$/, '')}\n${bar}`;
+}
+
+function tail(text, limit = LOG_TAIL) {
+  if (text.length <= limit) return text;
+  return `[... ${text.length - limit} characters cut; the whole log is in the run]\n${text.slice(-limit)}`;
+}
+
+function cap(body, runUrl) {
+  if (body.length <= BODY_LIMIT) return body;
+  const note = `\n\n**Cut to fit GitHub's limit.** The whole text is in the [job summary](${runUrl}).`;
+  return body.slice(0, BODY_LIMIT - note.length) + note;
+}
+
+function runUrlOf(context) {
+  const { owner, repo } = context.repo;
+  return `${context.serverUrl}/${owner}/${repo}/actions/runs/${context.runId}`;
+}
+
+function footer(lines) {
+  return `\n\n${FOOTER_MARKER}\n---\n<sub>${lines.join(' · ')}</sub>\n`;
+}
+
+// What the body says before its footer: a drift issue is only re-announced when this changes.
+function content(body) {
+  const at = (body || '').indexOf(FOOTER_MARKER);
+  return at < 0 ? body || '' : body.slice(0, at);
+}
+
+function planBody(i) {
+  const parts = [PLAN_MARKER, '## Ouroboros plan', ''];
+  let status;
+  if (i.validateExit !== '0') {
+    status = 'invalid';
+    parts.push(
+      '❌ **Validation failed.** Each problem is annotated on the changed lines; fix them and push again.',
+      '',
+      fence(i.validateText || '(no output)'),
+    );
+  } else if (!i.trusted) {
+    status = 'fork';
+    parts.push(
+      '✅ Validation passed.',
+      '',
+      'ℹ️ **No plan for a pull request from a fork.** GitHub gives such runs no OIDC token, so this ' +
+        'workflow cannot read AWS. A maintainer sees the plan once the change is pushed to a branch ' +
+        'of this repository.',
+    );
+  } else if (!i.settingsOk) {
+    status = 'unconfigured';
+    parts.push(
+      '✅ Validation passed.',
+      '',
+      '❌ **No plan: the repository variables `AWS_PLAN_ROLE_ARN` and `AWS_REGION` are not set.** ' +
+        'Deploy infra/bootstrap.yaml and set them (README, "GitOps delivery").',
+    );
+  } else if (i.awsOutcome !== 'success') {
+    status = 'no-credentials';
+    parts.push(
+      '✅ Validation passed.',
+      '',
+      `❌ **No plan: could not assume the plan role** \`${i.roleArn}\`. Check that the role exists, ` +
+        'that its trust policy names this repository (and its owner and repository ids if ' +
+        'GitHub sends the immutable subject), and that `AWS_REGION` is the home region.',
+    );
+  } else if (i.planExit === '0' || i.planExit === '2') {
+    status = i.planExit === '0' ? 'no-changes' : 'changes';
+    parts.push(
+      i.planExit === '0'
+        ? '✅ Validation passed · **no changes**: live AWS already matches this branch.'
+        : '✅ Validation passed · 📝 **merging applies these changes:**',
+      '',
+      i.planMd.trim(),
+    );
+  } else {
+    status = 'plan-failed';
+    parts.push(
+      '✅ Validation passed.',
+      '',
+      `❌ **The plan failed** (exit ${i.planExit || 'unknown'}):`,
+      '',
+      fence(tail(i.planErr || i.planMd || '(no output)')),
+    );
+  }
+  const notes = [`Commit ${i.sha.slice(0, 7)}`, `[run](${i.runUrl})`];
+  if (status === 'changes' || status === 'no-changes') notes.push(`JSON plan: artifact \`${i.artifact}\``);
+  notes.push('updated on every push');
+  return { status, body: cap(parts.join('\n') + footer(notes), i.runUrl) };
+}
+
+function applyBody(i) {
+  const parts = [APPLY_MARKER, '## Ouroboros apply', ''];
+  let status;
+  if (i.awsOutcome !== 'success') {
+    status = 'no-credentials';
+    parts.push(
+      `❌ **Not applied: could not assume the apply role** \`${i.roleArn || '(AWS_APPLY_ROLE_ARN is not set)'}\`. ` +
+        `Check the variable, the role's trust policy (environment \`${i.environment}\`) and the region.`,
+    );
+  } else if (i.applyExit === '0') {
+    status = 'applied';
+    parts.push(`✅ **Applied** ${i.sha.slice(0, 7)} to AWS.`);
+  } else {
+    status = 'failed';
+    parts.push(
+      `❌ **The apply failed** (exit ${i.applyExit || 'unknown'}). What was done and what was not is in ` +
+        'the log below; the next apply (re-run this job, or merge again) converges.',
+    );
+  }
+  if (i.log.trim()) {
+    parts.push('', '<details><summary>Apply log</summary>', '', fence(tail(i.log)), '', '</details>');
+  }
+  const notes = [`Commit ${i.sha.slice(0, 7)}`, `by @${i.actor}`, `[run](${i.runUrl})`];
+  return { status, body: cap(parts.join('\n') + footer(notes), i.runUrl) };
+}
+
+function driftBody(i) {
+  const parts = [
+    DRIFT_MARKER,
+    '## Live AWS differs from the default branch',
+    '',
+    'The nightly `reconcile plan` found changes: someone edited a schedule, the executor or the log ' +
+      'table by hand, or an apply did not finish. Either re-run the **apply** workflow to put ' +
+      'AWS back to what the repository says, or change the rules in a pull request to keep what is ' +
+      'live. This issue is updated every night while the drift lasts and closed when it is gone.',
+    '',
+    i.planMd.trim(),
+  ];
+  const notes = [`Last seen ${i.when}`, `commit ${i.sha.slice(0, 7)}`, `[run](${i.runUrl})`];
+  return cap(parts.join('\n') + footer(notes), i.runUrl);
+}
+
+async function upsertComment(github, repo, issueNumber, marker, body) {
+  const comments = await github.paginate(github.rest.issues.listComments, {
+    ...repo,
+    issue_number: issueNumber,
+    per_page: 100,
+  });
+  // Only our own comment: a person quoting it must not become the sticky one.
+  const mine = comments.find((c) => c.user && c.user.type === 'Bot' && (c.body || '').includes(marker));
+  if (mine) {
+    await github.rest.issues.updateComment({ ...repo, comment_id: mine.id, body });
+    return { action: 'updated', id: mine.id };
+  }
+  const { data } = await github.rest.issues.createComment({ ...repo, issue_number: issueNumber, body });
+  return { action: 'created', id: data.id };
+}
+
+async function ensureLabel(github, repo) {
+  try {
+    await github.rest.issues.getLabel({ ...repo, name: DRIFT_LABEL });
+  } catch (err) {
+    if (err.status !== 404) throw err;
+    try {
+      await github.rest.issues.createLabel({
+        ...repo,
+        name: DRIFT_LABEL,
+        color: 'd93f0b',
+        description: 'Live AWS differs from the schedules in the default branch',
+      });
+    } catch (raced) {
+      if (raced.status !== 422) throw raced; // 422: created meanwhile
+    }
+  }
+}
+
+async function openDriftIssue(github, repo) {
+  const issues = await github.paginate(github.rest.issues.listForRepo, {
+    ...repo,
+    state: 'open',
+    labels: DRIFT_LABEL,
+    per_page: 100,
+  });
+  const ours = issues
+    .filter((issue) => !issue.pull_request && (issue.body || '').includes(DRIFT_MARKER))
+    .sort((a, b) => a.number - b.number);
+  return ours[0];
+}
+
+async function plan({ github, context, core }) {
+  const env = process.env;
+  const runUrl = runUrlOf(context);
+  const pr = context.payload.pull_request;
+  const { status, body } = planBody({
+    trusted: env.TRUSTED === 'true',
+    settingsOk: env.SETTINGS_OK === 'true',
+    validateExit: env.VALIDATE_EXIT || '',
+    validateText: readText('validate.txt'),
+    awsOutcome: env.AWS_OUTCOME || '',
+    roleArn: env.PLAN_ROLE_ARN || '',
+    planExit: env.PLAN_EXIT || '',
+    planMd: readText('plan.md'),
+    planErr: readText('plan.err'),
+    sha: pr.head.sha,
+    runUrl,
+    artifact: env.ARTIFACT || 'plan',
+  });
+  await core.summary.addRaw(body, true).write();
+  if (env.TRUSTED !== 'true') {
+    // A fork's GITHUB_TOKEN is read-only: the job summary and this notice are all it can leave.
+    core.notice('Pull request from a fork: validated only. No plan, because forks get no OIDC token.');
+    return { status };
+  }
+  const result = await upsertComment(github, context.repo, pr.number, PLAN_MARKER, body);
+  core.info(`plan comment ${result.action} (${result.id}): ${status}`);
+  return { status, ...result };
+}
+
+async function apply({ github, context, core }) {
+  const env = process.env;
+  const runUrl = runUrlOf(context);
+  const { status, body } = applyBody({
+    awsOutcome: env.AWS_OUTCOME || '',
+    roleArn: env.APPLY_ROLE_ARN || '',
+    environment: env.ENVIRONMENT_NAME || '',
+    applyExit: env.APPLY_EXIT || '',
+    log: readText('apply.log'),
+    sha: context.sha,
+    actor: context.actor,
+    runUrl,
+  });
+  await core.summary.addRaw(body, true).write();
+  const number = Number.parseInt(env.PR_NUMBER || '', 10);
+  if (!Number.isInteger(number)) {
+    core.info('No merged pull request for this commit (a direct push): no comment.');
+    return { status };
+  }
+  const { data } = await github.rest.issues.createComment({ ...context.repo, issue_number: number, body });
+  core.info(`apply result commented on #${number} (${data.id}): ${status}`);
+  return { status, action: 'created', id: data.id };
+}
+
+async function drift({ github, context, core }) {
+  const env = process.env;
+  const repo = context.repo;
+  const runUrl = runUrlOf(context);
+  const planExit = env.PLAN_EXIT || '';
+  if (env.AWS_OUTCOME !== 'success' || (planExit !== '0' && planExit !== '2')) {
+    const why =
+      env.AWS_OUTCOME !== 'success'
+        ? 'could not assume the plan role (check AWS_PLAN_ROLE_ARN, AWS_REGION and the trust policy for the default branch)'
+        : `the plan failed (exit ${planExit || 'unknown'})`;
+    await core.summary
+      .addRaw(`## Drift check failed\n\nThe drift check did not run to the end: ${why}.\n\n`, true)
+      .addRaw(fence(tail(readText('plan.err') || '(no output)')), true)
+      .write();
+    return { status: 'error' };
+  }
+  const existing = await openDriftIssue(github, repo);
+  if (planExit === '0') {
+    await core.summary.addRaw('## No drift\n\nLive AWS matches the default branch.\n', true).write();
+    if (!existing) return { status: 'in-sync' };
+    await github.rest.issues.createComment({
+      ...repo,
+      issue_number: existing.number,
+      body: `No drift in [the latest check](${runUrl}): live AWS matches the default branch again. Closing.`,
+    });
+    await github.rest.issues.update({ ...repo, issue_number: existing.number, state: 'closed', state_reason: 'completed' });
+    return { status: 'in-sync', action: 'closed', number: existing.number };
+  }
+  const body = driftBody({
+    planMd: readText('plan.md'),
+    when: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    sha: context.sha,
+    runUrl,
+  });
+  await core.summary.addRaw(body, true).write();
+  if (existing) {
+    const changed = content(existing.body) !== content(body);
+    await github.rest.issues.update({ ...repo, issue_number: existing.number, body });
+    if (changed) {
+      await github.rest.issues.createComment({
+        ...repo,
+        issue_number: existing.number,
+        body: `The drift changed in [the latest check](${runUrl}): the issue now holds the new plan.`,
+      });
+    }
+    return { status: 'drift', action: changed ? 'updated-changed' : 'updated', number: existing.number };
+  }
+  await ensureLabel(github, repo);
+  const { data } = await github.rest.issues.create({ ...repo, title: DRIFT_TITLE, body, labels: [DRIFT_LABEL] });
+  return { status: 'drift', action: 'created', number: data.number };
+}
+
+module.exports = {
+  plan,
+  apply,
+  drift,
+  planBody,
+  applyBody,
+  driftBody,
+  fence,
+  PLAN_MARKER,
+  APPLY_MARKER,
+  DRIFT_MARKER,
+  DRIFT_LABEL,
+  BODY_LIMIT,
+};
