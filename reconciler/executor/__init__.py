@@ -1,0 +1,13 @@
+"""The executor Lambda: resolves a rule's filters at fire time and starts or stops instances.
+
+Ships alone in a zip beside reconciler/__init__.py, checks.py and runlog.py, so every module
+here imports only the standard library, boto3/botocore and those modules.
+
+    handler.py      the Lambda entry point: event in, summary out
+    event.py        the §6 event checked and parsed into an Occurrence (refusals need no AWS)
+    run.py          one occurrence over its (account, region) pairs, concurrently
+    credentials.py  own credentials or an assumed role per account; the clients
+    claims.py       at-least-once delivery: claim, finish and repeat rows in the log table
+    ec2.py          DescribeInstances pages, Start/StopInstances batches with error isolation
+    selection.py    which instances to act on and why the others are skipped (pure)
+"""

@@ -1,0 +1,262 @@
+"""One occurrence: every (account, region) pair claimed, resolved and acted on independently."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from reconciler.executor import ec2
+from reconciler.executor.claims import DUPLICATE, RETRY, Claim, Claims, LogTableError
+from reconciler.executor.credentials import Clients
+from reconciler.executor.event import Occurrence
+from reconciler.executor.selection import Instance, select
+
+log = logging.getLogger("ouroboros.executor")
+
+MAX_WORKERS = 8
+# A log item must stay under DynamoDB's 400 KB: lists keep their first entries, counts stay exact.
+LIST_MAX = 1000
+
+# Errors a later attempt can get past: throttling, AWS-side trouble, an instance mid-transition.
+RETRYABLE_CODES = ec2.THROTTLE_CODES | {
+    "InternalError",
+    "InternalFailure",
+    "ServiceUnavailable",
+    "Unavailable",
+    "IncorrectInstanceState",
+    "InsufficientInstanceCapacity",
+    "RequestExpired",
+    "EndpointConnectionError",
+    "ConnectTimeoutError",
+    "ReadTimeoutError",
+    "ConnectionClosedError",
+}
+
+
+@dataclass(frozen=True)
+class Environment:
+    clients: Clients
+    claims: Claims
+    tuning: ec2.Tuning = field(default_factory=ec2.Tuning)
+
+
+@dataclass(frozen=True)
+class PairResult:
+    """What happened in one (account, region); `record` is the run item's body."""
+
+    account: str
+    region: str
+    status: str
+    record: Mapping[str, Any]
+    retryable: bool = False
+
+    def summary(self) -> dict[str, Any]:
+        r = self.record
+        summary = {
+            "account": self.account,
+            "region": self.region,
+            "status": self.status,
+            "matched": r.get("matched", 0),
+            "acted": r.get("acted_count", len(r.get("acted", []))),
+            "skipped": r.get("skipped_count", len(r.get("skipped", []))),
+            "errors": r.get("error_count", len(r.get("errors", []))),
+            "duration_ms": r.get("duration_ms", 0),
+        }
+        if r.get("detail"):
+            summary["detail"] = r["detail"]
+        return summary
+
+
+class Retryable(Exception):
+    """Raised by the handler so Lambda retries; finished pairs become logged no-ops."""
+
+
+def process_occurrence(occ: Occurrence, env: Environment) -> list[PairResult]:
+    """Every pair, up to MAX_WORKERS at once. Raises LogTableError after all pairs ran."""
+    pairs = occ.pairs
+    with ThreadPoolExecutor(max_workers=min(MAX_WORKERS, len(pairs))) as pool:
+        futures = [
+            pool.submit(process_pair, occ, account, region, env) for account, region in pairs
+        ]
+    results: list[PairResult] = []
+    table_errors: list[LogTableError] = []
+    for future in futures:
+        try:
+            results.append(future.result())
+        except LogTableError as exc:
+            table_errors.append(exc)
+    if table_errors:
+        raise table_errors[0]
+    return results
+
+
+def process_pair(occ: Occurrence, account: str, region: str, env: Environment) -> PairResult:
+    started = time.monotonic()
+    claim = env.claims.claim(occ, account, region)
+    if claim.state == DUPLICATE:
+        row = env.claims.record_duplicate(occ, account, region, claim, _ms_since(started))
+        log.info("%s/%s: %s", account, region, row["detail"])
+        return PairResult(account, region, DUPLICATE, row)
+    work = _work(occ, account, region, env, claim)
+    record = _finalise(occ, work, claim, _ms_since(started))
+    env.claims.finish(occ, account, region, claim, record)
+    return PairResult(account, region, record["status"], record, _retryable(record))
+
+
+@dataclass
+class _Work:
+    matched: int = 0
+    pages: int = 0
+    acted: list[str] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    errors: list[dict[str, str]] = field(default_factory=list)
+    hibernated: list[str] = field(default_factory=list)
+    plain_stops: list[str] = field(default_factory=list)
+    refused: str | None = None
+    would_act: int = 0
+
+
+def _work(occ: Occurrence, account: str, region: str, env: Environment, claim: Claim) -> _Work:
+    work = _Work()
+    try:
+        client = env.clients.client("ec2", region, account)
+        instances = _resolve(client, occ, claim, env.tuning, work)
+        persistent = _persistent_spot(client, occ, instances, work)
+        selection = select(instances, occ.action, persistent)
+        work.skipped = [s.as_log() for s in selection.skipped]
+        work.would_act = len(selection.act)
+        if len(selection.act) > occ.max_instances:
+            work.refused = (
+                f"{len(selection.act)} instances to {occ.action}, more than max_instances "
+                f"({occ.max_instances}): acted on none"
+            )
+            return work
+        outcome = ec2.change_state(client, occ.action, selection.act, occ.hibernate, env.tuning)
+    except (ClientError, BotoCoreError) as exc:
+        work.errors.append(ec2.error_entry("", exc))
+        return work
+    except Exception as exc:  # a bug must not leave the claim "running" until its lease ends
+        log.exception("%s/%s: unexpected error", account, region)
+        work.errors.append({"id": "", "code": type(exc).__name__, "message": str(exc)[:300]})
+        return work
+    work.acted, work.errors = outcome.acted, outcome.errors
+    work.hibernated, work.plain_stops = outcome.hibernated, outcome.plain_stops
+    return work
+
+
+def _resolve(
+    client: Any, occ: Occurrence, claim: Claim, tuning: ec2.Tuning, work: _Work
+) -> list[Instance]:
+    """The instances to consider: all matches, or on a retry just the ones that failed."""
+    retry_ids = _failed_ids(claim.previous) if claim.state == RETRY else None
+    if retry_ids:
+        instances, work.pages = ec2.describe_ids(client, occ.targets, retry_ids, tuning.page_size)
+        work.matched = int((claim.previous or {}).get("matched", len(instances)))
+    else:
+        filters = ec2.build_filters(occ.targets)
+        instances, work.pages = ec2.describe(client, filters, tuning.page_size)
+        work.matched = len(instances)
+    return instances
+
+
+def _persistent_spot(
+    client: Any, occ: Occurrence, instances: Sequence[Instance], work: _Work
+) -> frozenset[str]:
+    request_ids = [i.spot_request_id for i in instances if i.spot and i.spot_request_id]
+    if occ.action != "stop" or not request_ids:
+        return frozenset()
+    try:
+        return ec2.persistent_spot_requests(client, request_ids)
+    except ClientError as exc:
+        # Unknown request type: treat as one-time, the safe reading (skipped, not stopped).
+        log.warning("cannot read Spot requests: %s", ec2.error_message(exc))
+        return frozenset()
+
+
+def _failed_ids(previous: Mapping[str, Any] | None) -> list[str] | None:
+    """Instance ids to retry, or None to redo the whole pair (a pair-wide error, or unknown)."""
+    if not previous or previous.get("status") not in ("failed", "partial"):
+        return None
+    errors = previous.get("errors", [])
+    if previous.get("error_count", len(errors)) > len(errors):
+        return None
+    ids = [e.get("id", "") for e in errors]
+    if not ids or "" in ids:
+        return None
+    return list(dict.fromkeys(ids))
+
+
+def _finalise(occ: Occurrence, work: _Work, claim: Claim, duration_ms: int) -> dict[str, Any]:
+    previous = claim.previous if claim.state == RETRY else None
+    acted = _merge((previous or {}).get("acted", []), work.acted)
+    acted_count = int((previous or {}).get("acted_count", 0)) + len(work.acted)
+    skipped = [s for s in work.skipped if s["id"] not in set(acted)]
+    if previous and _failed_ids(previous):
+        skipped = [*previous.get("skipped", []), *skipped]
+    status = _status(work, acted_count)
+    record: dict[str, Any] = {
+        "status": status,
+        "matched": work.matched,
+        "acted": acted[:LIST_MAX],
+        "acted_count": acted_count,
+        "skipped": skipped[:LIST_MAX],
+        "skipped_count": len(skipped),
+        "errors": work.errors[:LIST_MAX],
+        "error_count": len(work.errors),
+        "duration_ms": duration_ms,
+        "describe_pages": work.pages,
+    }
+    if occ.hibernate and occ.action == "stop":
+        record["hibernated"] = work.hibernated[:LIST_MAX]
+        record["notes"] = [
+            {"id": i, "note": "hibernation not configured: stopped without hibernation"}
+            for i in work.plain_stops[:LIST_MAX]
+        ]
+    if work.refused:
+        record["detail"] = work.refused
+        record["would_act"] = work.would_act
+    elif work.errors:
+        first = work.errors[0]
+        record["detail"] = (
+            f"{len(work.errors)} error(s), first: {first['code']}: {first['message']}"
+        )
+    if claim.state == RETRY:
+        record["retry_of"] = str((previous or {}).get("execution_id", ""))
+    return record
+
+
+def _status(work: _Work, acted_count: int) -> str:
+    if work.refused:
+        return "refused"
+    if not work.errors:
+        return "ok"
+    return "partial" if acted_count else "failed"
+
+
+def _retryable(record: Mapping[str, Any]) -> bool:
+    if record["status"] not in ("failed", "partial"):
+        return False
+    return any(e.get("code") in RETRYABLE_CODES for e in record.get("errors", []))
+
+
+def _merge(first: Sequence[str], second: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys([*first, *second]))
+
+
+def _ms_since(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+def overall_status(results: Sequence[PairResult]) -> str:
+    statuses = {r.status for r in results}
+    if statuses <= {"ok", DUPLICATE}:
+        return DUPLICATE if statuses == {DUPLICATE} else "ok"
+    if len(statuses) == 1:
+        return next(iter(statuses))
+    return "partial"
