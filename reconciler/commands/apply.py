@@ -1,11 +1,253 @@
-"""`reconcile apply` (not built yet)."""
+"""`reconcile apply [PLANFILE]` (= `reconcile`): plan, review, confirm, lock, apply, audit.
+
+Safety rails, in the order they act:
+- a saved plan is refused when the live state changed since it was made;
+- a plan that deletes every managed schedule is refused unless --allow-delete-all;
+- confirmation on a terminal; --yes skips it; without a terminal and without --yes, refusal;
+- one apply at a time (the lock in the log table), waiting up to --lock-timeout.
+
+The lock lives in the log table, so on the very first apply (no table yet) the table is
+created first, then the lock taken, then the live state read again: if anything but the
+new table changed meanwhile, the apply stops there.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import sys
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
-from reconciler.errors import FatalError
+import click
+
+from reconciler import audit, output
+from reconciler.apply import NOT_ATTEMPTED, ApplyResult, ChangeResult, apply_changes
+from reconciler.aws import Clients
+from reconciler.commands.plan import connect, load_desired, read_plan_file
+from reconciler.desired import DesiredState
+from reconciler.errors import FatalError, describe_aws_exception
+from reconciler.live import read_live, table_exists
+from reconciler.lock import ApplyLock, Holder, make_owner, parse_duration
+from reconciler.model import Settings
+from reconciler.package import ExecutorPackage, build_executor_zip
+from reconciler.plan import CREATE, Plan, make_plan
+from reconciler.render import render_text
+from reconciler.resources import EXECUTOR, LOG_TABLE, LiveState
+
+STALE_MESSAGE = "the plan is stale: live state changed since it was made; run reconcile plan again"
+_PROGRESS_MIN_CHANGES = 10
 
 
-def run(*args: Any, **kwargs: Any) -> int:
-    raise FatalError("`reconcile apply` is not available yet")
+@dataclass(frozen=True)
+class Job:
+    """Everything one apply run needs, from the rules or from a saved plan."""
+
+    clients: Clients
+    settings: Settings
+    desired: DesiredState | None  # None for a saved plan
+    saved: Plan | None
+    package: ExecutorPackage | None
+    yes: bool
+    allow_delete_all: bool
+    lock_timeout_s: float
+    actor: str
+
+
+def current_plan(job: Job) -> tuple[Plan, LiveState]:
+    """Read the live state and plan against it (or check a saved plan still fits it)."""
+    live = read_live(job.clients, job.settings)
+    if job.saved is not None:
+        if live.fingerprint() != job.saved.live_fingerprint:
+            raise FatalError(STALE_MESSAGE)
+        return job.saved, live
+    assert job.desired is not None
+    return make_plan(job.desired, live), live
+
+
+def review(job: Job, plan: Plan) -> None:
+    """Show the plan, apply the rails, and get a yes (or raise)."""
+    output.out(render_text(plan, color=output.use_color()), nl=False)
+    if not plan.has_changes:
+        return
+    if plan.deletes_every_schedule and not job.allow_delete_all:
+        raise FatalError(
+            f"refusing to apply: the plan deletes all {plan.managed_schedules} managed schedules "
+            f"in group {plan.settings.schedule_group} (an empty or wrong rules directory looks "
+            "like this); if that is what you want, run again with --allow-delete-all"
+        )
+    if job.yes:
+        return
+    if not output.stdin_is_tty():
+        raise FatalError(
+            "refusing to apply without confirmation: stdin is not a terminal; review the plan "
+            "above, then run again with --yes"
+        )
+    answer = click.prompt(
+        "\nApply these changes? Only 'yes' will be accepted",
+        default="",
+        show_default=False,
+        err=True,
+    )
+    if answer.strip() != "yes":
+        raise FatalError("apply cancelled; nothing was changed")
+
+
+class Progress:
+    """A one-line counter on a terminal (stderr), for applies long enough to need one."""
+
+    def __init__(self, total: int, offset: int = 0) -> None:
+        self.total = total
+        self.count = offset
+        self.enabled = total >= _PROGRESS_MIN_CHANGES and output.is_tty(sys.stderr)
+
+    def __call__(self, _result: ChangeResult) -> None:
+        self.count += 1
+        if self.enabled:
+            output.err(f"\rApplying: {self.count}/{self.total} changes", nl=False)
+
+    def close(self) -> None:
+        if self.enabled:
+            output.err("")
+
+
+def execute(job: Job, plan: Plan, lock: ApplyLock | None, progress: Progress) -> ApplyResult:
+    needs_code = any(c.kind == EXECUTOR for c in plan.changes)
+    package = job.package or (build_executor_zip() if needs_code else None)
+    return apply_changes(
+        job.clients,
+        plan.changes,
+        group=plan.settings.schedule_group,
+        package=package,
+        progress=progress,
+        should_continue=lambda: lock is None or not lock.lost,
+    )
+
+
+def report(result: ApplyResult, lock: ApplyLock | None) -> int:
+    for line in (r.line() for r in result.results):
+        output.out(f"  {line}")
+    if result.outcome == "ok":
+        output.out(f"\nApply complete: {result.summary()}.")
+        return 0
+    if result.first_error is not None:
+        why = result.first_error
+    elif lock is not None and lock.lost:
+        why = "the apply lock was lost: its lease ran out and another apply took it over"
+    else:
+        why = "the apply stopped before every change was made"
+    output.out(f"\nApply {result.outcome}: {result.summary()}.")
+    output.err(
+        f"error: {why}\nWhat was done above is live; run `reconcile apply` again to converge "
+        "once the cause is fixed."
+    )
+    return 1
+
+
+def record(job: Job, result: ApplyResult, started: datetime) -> None:
+    """Write the apply record; a failure to write it is reported, not fatal."""
+    entry = audit.apply_record(
+        result,
+        started=started,
+        finished=datetime.now(UTC),
+        who=job.actor,
+        sha=audit.commit(),
+        pr=audit.pr_number(),
+    )
+    try:
+        audit.write_apply_record(
+            job.clients.dynamodb,
+            job.settings.log_table,
+            entry,
+            retention_days=job.settings.log_retention_days,
+        )
+    except Exception as exc:
+        described = describe_aws_exception(exc) or f"{type(exc).__name__}: {exc}"
+        output.err(f"warning: the apply record was not written to the log table: {described}")
+
+
+def _lock(job: Job) -> ApplyLock:
+    def waiting(holder: Holder) -> None:
+        output.err(
+            f"Waiting for the apply lock, held by {holder.describe()} "
+            f"(up to {job.lock_timeout_s:g}s)..."
+        )
+
+    return ApplyLock(
+        job.clients.dynamodb,
+        job.settings.log_table,
+        make_owner(job.actor),
+        timeout_s=job.lock_timeout_s,
+        on_wait=waiting,
+    )
+
+
+def _locked_apply(job: Job, started: datetime) -> int:
+    with _lock(job) as lock:
+        plan, _live = current_plan(job)
+        review(job, plan)
+        progress = Progress(len(plan.changes))
+        result = execute(job, plan, lock, progress)
+        progress.close()
+        record(job, result, started)
+        return report(result, lock) if plan.has_changes else 0
+
+
+def _first_apply(job: Job, started: datetime) -> int:
+    """No log table yet: create it (after the review), then lock and carry on."""
+    plan, live = current_plan(job)
+    review(job, plan)
+    table_first = [c for c in plan.changes if c.kind == LOG_TABLE and c.action == CREATE]
+    progress = Progress(len(plan.changes))
+    table_result = execute(job, replace(plan, changes=tuple(table_first)), None, progress)
+    if table_result.outcome != "ok":
+        progress.close()
+        rest = tuple(ChangeResult(c, NOT_ATTEMPTED) for c in plan.changes[len(table_first) :])
+        return report(ApplyResult(table_result.results + rest), None)
+    with _lock(job) as lock:
+        again = read_live(job.clients, job.settings)
+        if again.fingerprint(include_table=False) != live.fingerprint(include_table=False):
+            progress.close()
+            raise FatalError(
+                "live state changed while the log table was being created (another apply?): "
+                "only the table was created; run reconcile plan again"
+            )
+        rest_result = execute(job, plan.without(table_first), lock, progress)
+        progress.close()
+        result = ApplyResult(table_result.results + rest_result.results)
+        record(job, result, started)
+        return report(result, lock)
+
+
+def run(
+    *,
+    rules_dir: str,
+    settings_path: str,
+    planfile: str | None = None,
+    yes: bool = False,
+    allow_delete_all: bool = False,
+    lock_timeout: str = "5m",
+) -> int:
+    started = datetime.now(UTC)
+    timeout_s = parse_duration(lock_timeout)
+    desired: DesiredState | None = None
+    saved: Plan | None = None
+    package: ExecutorPackage | None = None
+    if planfile:
+        saved = read_plan_file(planfile)
+        settings = saved.settings
+    else:
+        desired, package = load_desired(rules_dir, settings_path, allow_empty=allow_delete_all)
+        settings = desired.settings
+    job = Job(
+        clients=connect(settings),
+        settings=settings,
+        desired=desired,
+        saved=saved,
+        package=package,
+        yes=yes,
+        allow_delete_all=allow_delete_all,
+        lock_timeout_s=timeout_s,
+        actor=audit.actor(),
+    )
+    if table_exists(job.clients, settings.log_table):
+        return _locked_apply(job, started)
+    return _first_apply(job, started)

@@ -1,11 +1,124 @@
-"""`reconcile plan` (not built yet)."""
+"""`reconcile plan` (= `reconcile --dry-run`): validate, read live state, print the plan.
+
+Exit 0 (no changes, or changes without --detailed-exitcode), 2 (changes, with
+--detailed-exitcode), 1 (error). `--out FILE` saves the JSON plan for `reconcile apply FILE`,
+whatever --format prints.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import os
+import sys
+from datetime import UTC, datetime
 
+from reconciler import output
+from reconciler.aws import Clients, make_clients
+from reconciler.desired import DesiredState, build_desired
 from reconciler.errors import FatalError
+from reconciler.live import read_live
+from reconciler.loader import load_rules
+from reconciler.model import Settings
+from reconciler.package import ExecutorPackage, build_executor_zip
+from reconciler.plan import Plan, PlanError, from_document, make_plan
+from reconciler.render import render_json, render_markdown, render_text
+from reconciler.settings import load_settings
 
 
-def run(*args: Any, **kwargs: Any) -> int:
-    raise FatalError("`reconcile plan` is not available yet")
+def load_desired(
+    rules_dir: str, settings_path: str, *, allow_empty: bool = False
+) -> tuple[DesiredState, ExecutorPackage]:
+    """Settings and rules -> the desired state; refuses (exit 1) when a rule has an error."""
+    settings = load_settings(settings_path)
+    loaded = load_rules([rules_dir], allow_empty=allow_empty)
+    for diagnostic in loaded.diagnostics:
+        output.err(diagnostic.text())
+    if not loaded.ok:
+        errors = sum(1 for d in loaded.diagnostics if d.severity == "error")
+        raise FatalError(
+            f"the rules have {errors} error{'s' if errors != 1 else ''} (listed above): fix them "
+            "and run again; nothing was read from or changed in AWS"
+        )
+    package = build_executor_zip()
+    desired = build_desired(
+        loaded.rules, settings, code_sha256=package.code_sha256, now=datetime.now(UTC)
+    )
+    return desired, package
+
+
+def connect(settings: Settings) -> Clients:
+    env_region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if env_region and env_region != settings.region:
+        output.err(
+            f"note: using region {settings.region} from the settings file (the home region), "
+            f"not {env_region} from the environment"
+        )
+    return make_clients(settings.region)
+
+
+def render(plan: Plan, fmt: str) -> str:
+    if fmt == "json":
+        return render_json(plan)
+    if fmt == "markdown":
+        return render_markdown(plan)
+    return render_text(plan, color=output.use_color())
+
+
+def save_plan(plan: Plan, path: str) -> None:
+    """Write the JSON plan atomically (a reader never sees half a file)."""
+    partial = f"{path}.partial"
+    try:
+        with open(partial, "w", encoding="utf-8") as fh:
+            fh.write(render_json(plan))
+        os.replace(partial, path)
+    except OSError as exc:
+        raise FatalError(f"cannot write the plan to {path}: {exc.strerror or exc}") from exc
+
+
+def read_plan_file(path: str) -> Plan:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            document = json.load(fh)
+    except FileNotFoundError as exc:
+        raise FatalError(
+            f"{path}: no such plan file; make one with `reconcile plan --out {path}`"
+        ) from exc
+    except OSError as exc:
+        raise FatalError(f"{path}: cannot read the plan: {exc.strerror or exc}") from exc
+    except ValueError as exc:
+        raise FatalError(
+            f"{path}: not a saved plan (invalid JSON: {exc}); make one with "
+            "`reconcile plan --out FILE`"
+        ) from exc
+    try:
+        return from_document(document)
+    except PlanError as exc:
+        raise FatalError(
+            f"{path}: not a saved plan ({exc}); make one with `reconcile plan --out FILE`"
+        ) from exc
+
+
+def run(
+    *,
+    rules_dir: str,
+    settings_path: str,
+    fmt: str = "text",
+    out_file: str | None = None,
+    detailed_exitcode: bool = False,
+    allow_delete_all: bool = False,
+) -> int:
+    desired, _package = load_desired(rules_dir, settings_path, allow_empty=allow_delete_all)
+    clients = connect(desired.settings)
+    if output.is_tty(sys.stderr):
+        output.err(f"Reading live state in {desired.settings.region}...")
+    plan = make_plan(desired, read_live(clients, desired.settings))
+    output.out(render(plan, fmt), nl=False)
+    if out_file:
+        save_plan(plan, out_file)
+        output.err(f"Saved the plan to {out_file}; apply it with `reconcile apply {out_file}`.")
+    if plan.deletes_every_schedule and not allow_delete_all:
+        output.err(
+            f"warning: this plan deletes all {plan.managed_schedules} managed schedules; "
+            "apply refuses it unless given --allow-delete-all"
+        )
+    return 2 if detailed_exitcode and plan.has_changes else 0

@@ -1,0 +1,323 @@
+"""Apply: the only module that writes to AWS.
+
+Changes run in the plan's order: the log table, then the executor (code and configuration,
+waiting until Lambda reports it active and updated), then the schedule group, then schedule
+creates and updates (concurrently, bounded), and deletes last. A failure in the table, the
+executor or the group stops everything after it, since the schedules depend on them. A
+failed schedule change stops new ones from starting and skips every delete (a rename must
+not delete the old schedule when creating the new one failed). Every change ends as done,
+failed (with the error) or not attempted, so a partial apply reports exactly where it
+stopped; running again converges, because the next plan is made from what is live.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from reconciler.aws import WRITE_WORKERS, Clients, error_code
+from reconciler.errors import FatalError, describe_aws_exception
+from reconciler.package import ExecutorPackage
+from reconciler.plan import CREATE, DELETE, UPDATE, Change
+from reconciler.resources import (
+    EXECUTOR,
+    LOG_TABLE,
+    SCHEDULE,
+    SCHEDULE_GROUP,
+    FunctionSpec,
+    ScheduleSpec,
+    TableSpec,
+)
+
+DONE = "done"
+FAILED = "failed"
+NOT_ATTEMPTED = "not attempted"
+_WAIT_TABLE = {"Delay": 2, "MaxAttempts": 90}
+_WAIT_FUNCTION = {"Delay": 1, "MaxAttempts": 300}
+_PAST = {CREATE: "created", UPDATE: "updated", DELETE: "deleted"}
+
+
+@dataclass(frozen=True)
+class ChangeResult:
+    change: Change
+    status: str  # done | failed | not attempted
+    error: str | None = None
+
+    def line(self) -> str:
+        c = self.change
+        if self.status == DONE:
+            return f"{c.symbol} {_PAST[c.action]} {c.kind} {c.name}"
+        if self.status == FAILED:
+            return f"! failed to {c.action} {c.kind} {c.name}: {self.error}"
+        return f"  not attempted: {c.action} {c.kind} {c.name}"
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    results: tuple[ChangeResult, ...]
+
+    def with_status(self, status: str) -> list[ChangeResult]:
+        return [r for r in self.results if r.status == status]
+
+    @property
+    def outcome(self) -> str:
+        """ok: everything done; failed: nothing done; partial: in between."""
+        done = len(self.with_status(DONE))
+        if done == len(self.results):
+            return "ok"
+        return "failed" if done == 0 else "partial"
+
+    def summary(self) -> str:
+        done = self.with_status(DONE)
+        counts = {a: sum(1 for r in done if r.change.action == a) for a in _PAST}
+        text = ", ".join(f"{counts[a]} {_PAST[a]}" for a in _PAST)
+        failed, skipped = len(self.with_status(FAILED)), len(self.with_status(NOT_ATTEMPTED))
+        if failed or skipped:
+            text += f"; {failed} failed, {skipped} not attempted"
+        return text
+
+    @property
+    def first_error(self) -> str | None:
+        failed = self.with_status(FAILED)
+        return failed[0].error if failed else None
+
+
+def _error_text(exc: BaseException) -> str:
+    return describe_aws_exception(exc) or f"{type(exc).__name__}: {exc}"
+
+
+# The log table
+
+
+def create_table(dynamodb: Any, spec: TableSpec) -> None:
+    api = spec.to_api()
+    params = {
+        "TableName": spec.name,
+        "BillingMode": spec.billing_mode,
+        "AttributeDefinitions": api["AttributeDefinitions"],
+        "KeySchema": api["KeySchema"],
+    }
+    if api["GlobalSecondaryIndexes"]:
+        params["GlobalSecondaryIndexes"] = api["GlobalSecondaryIndexes"]
+    try:
+        dynamodb.create_table(**params)
+    except ClientError as exc:
+        if error_code(exc) != "ResourceInUseException":  # another apply is creating it
+            raise
+    dynamodb.get_waiter("table_exists").wait(TableName=spec.name, WaiterConfig=_WAIT_TABLE)
+    set_table_options(dynamodb, spec, ttl=True, pitr=True)
+
+
+def set_table_options(dynamodb: Any, spec: TableSpec, *, ttl: bool, pitr: bool) -> None:
+    if ttl:
+        dynamodb.update_time_to_live(
+            TableName=spec.name,
+            TimeToLiveSpecification={
+                "Enabled": spec.ttl_attribute is not None,
+                "AttributeName": spec.ttl_attribute or "expires_at",
+            },
+        )
+    if pitr:
+        dynamodb.update_continuous_backups(
+            TableName=spec.name,
+            PointInTimeRecoverySpecification={
+                "PointInTimeRecoveryEnabled": spec.point_in_time_recovery
+            },
+        )
+
+
+def update_table(dynamodb: Any, change: Change, spec: TableSpec) -> None:
+    if change.changed("BillingMode"):
+        dynamodb.update_table(TableName=spec.name, BillingMode=spec.billing_mode)
+        dynamodb.get_waiter("table_exists").wait(TableName=spec.name, WaiterConfig=_WAIT_TABLE)
+    set_table_options(
+        dynamodb,
+        spec,
+        ttl=change.changed("TimeToLive.AttributeName"),
+        pitr=change.changed("PointInTimeRecovery"),
+    )
+
+
+# The executor
+
+
+def _zip_for(spec: FunctionSpec, package: ExecutorPackage | None) -> bytes:
+    if package is None or package.code_sha256 != spec.code_sha256:
+        built = package.code_sha256 if package else "none"
+        raise FatalError(
+            f"the executor code built here (CodeSha256 {built}) is not the code the plan "
+            f"deploys ({spec.code_sha256}): make the plan again with this version of ouroboros"
+        )
+    return package.zip_bytes
+
+
+def _wait_updated(lambda_: Any, name: str) -> None:
+    lambda_.get_waiter("function_updated_v2").wait(FunctionName=name, WaiterConfig=_WAIT_FUNCTION)
+
+
+def create_function(lambda_: Any, spec: FunctionSpec, package: ExecutorPackage | None) -> None:
+    lambda_.create_function(
+        **spec.configuration(), Code={"ZipFile": _zip_for(spec, package)}, Publish=False
+    )
+    lambda_.get_waiter("function_active_v2").wait(
+        FunctionName=spec.name, WaiterConfig=_WAIT_FUNCTION
+    )
+
+
+def update_function(
+    lambda_: Any, change: Change, spec: FunctionSpec, package: ExecutorPackage | None
+) -> None:
+    # Lambda refuses an update while another is in progress: wait before each one.
+    if change.changed("CodeSha256"):
+        zip_bytes = _zip_for(spec, package)
+        _wait_updated(lambda_, spec.name)
+        lambda_.update_function_code(FunctionName=spec.name, ZipFile=zip_bytes)
+    if any(f.field != "CodeSha256" for f in change.diff):
+        _wait_updated(lambda_, spec.name)
+        lambda_.update_function_configuration(**spec.configuration())
+    _wait_updated(lambda_, spec.name)
+
+
+# The schedule group and the schedules
+
+
+def create_group(scheduler: Any, name: str) -> None:
+    # moto (unlike AWS) silently re-creates an existing group and wipes its schedules, so
+    # never create one without looking first.
+    try:
+        scheduler.get_schedule_group(Name=name)
+        return
+    except ClientError as exc:
+        if error_code(exc) != "ResourceNotFoundException":
+            raise
+    scheduler.create_schedule_group(Name=name)
+
+
+def put_schedule(scheduler: Any, change: Change, spec: ScheduleSpec) -> None:
+    if change.action == CREATE:
+        scheduler.create_schedule(**spec.to_api())
+    elif change.changed("ActionAfterCompletion"):
+        # Switching between one-time and recurring: moto's UpdateSchedule ignores this field,
+        # so replace the schedule; AWS gives the same end state either way.
+        delete_schedule(scheduler, spec.group, spec.name)
+        scheduler.create_schedule(**spec.to_api())
+    else:
+        scheduler.update_schedule(**spec.to_api())
+
+
+def delete_schedule(scheduler: Any, group: str, name: str) -> None:
+    try:
+        scheduler.delete_schedule(Name=name, GroupName=group)
+    except ClientError as exc:
+        if error_code(exc) != "ResourceNotFoundException":  # already gone: the goal is met
+            raise
+
+
+def apply_change(
+    clients: Clients, change: Change, package: ExecutorPackage | None, group: str
+) -> None:
+    """Make one change, raising on failure."""
+    desired = change.desired
+    if change.kind == LOG_TABLE and isinstance(desired, TableSpec):
+        if change.action == CREATE:
+            create_table(clients.dynamodb, desired)
+        else:
+            update_table(clients.dynamodb, change, desired)
+    elif change.kind == EXECUTOR and isinstance(desired, FunctionSpec):
+        if change.action == CREATE:
+            create_function(clients.lambda_, desired, package)
+        else:
+            update_function(clients.lambda_, change, desired, package)
+    elif change.kind == SCHEDULE_GROUP:
+        create_group(clients.scheduler, change.name)
+    elif change.kind == SCHEDULE and change.action == DELETE:
+        delete_schedule(clients.scheduler, group, change.name)
+    elif change.kind == SCHEDULE and isinstance(desired, ScheduleSpec):
+        put_schedule(clients.scheduler, change, desired)
+    else:
+        raise FatalError(f"cannot {change.action} {change.kind} {change.name}: not supported")
+
+
+# Running a whole plan
+
+Progress = Callable[[ChangeResult], None]
+
+
+def _attempt(
+    clients: Clients, change: Change, package: ExecutorPackage | None, group: str
+) -> ChangeResult:
+    try:
+        apply_change(clients, change, package, group)
+    except Exception as exc:
+        return ChangeResult(change, FAILED, _error_text(exc))
+    return ChangeResult(change, DONE)
+
+
+def _run_concurrently(
+    clients: Clients,
+    indexed: Sequence[tuple[int, Change]],
+    package: ExecutorPackage | None,
+    group: str,
+    workers: int,
+    report: Progress,
+    should_continue: Callable[[], bool],
+) -> dict[int, ChangeResult]:
+    """Run changes `workers` at a time; after a failure, start no more."""
+    results: dict[int, ChangeResult] = {}
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ouroboros-apply") as pool:
+        pending: dict[Future[ChangeResult], int] = {
+            pool.submit(_attempt, clients, change, package, group): i for i, change in indexed
+        }
+        try:
+            while pending:
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    index = pending.pop(future)
+                    if future.cancelled():
+                        continue
+                    result = results[index] = future.result()
+                    report(result)
+                    if result.status == FAILED or not should_continue():
+                        for other in pending:
+                            other.cancel()
+        finally:
+            for other in pending:
+                other.cancel()
+    return results
+
+
+def apply_changes(
+    clients: Clients,
+    changes: Sequence[Change],
+    *,
+    group: str,
+    package: ExecutorPackage | None,
+    workers: int = WRITE_WORKERS,
+    progress: Progress | None = None,
+    should_continue: Callable[[], bool] = lambda: True,
+) -> ApplyResult:
+    report: Progress = progress or (lambda _result: None)
+    results: dict[int, ChangeResult] = {}
+    indexed = list(enumerate(changes))
+    head = [(i, c) for i, c in indexed if c.kind != SCHEDULE]
+    upserts = [(i, c) for i, c in indexed if c.kind == SCHEDULE and c.action != DELETE]
+    deletes = [(i, c) for i, c in indexed if c.kind == SCHEDULE and c.action == DELETE]
+
+    def healthy() -> bool:
+        return all(r.status == DONE for r in results.values()) and should_continue()
+
+    for index, change in head:
+        if not healthy():
+            break
+        results[index] = _attempt(clients, change, package, group)
+        report(results[index])
+    for batch in (upserts, deletes):
+        if batch and healthy():
+            results |= _run_concurrently(
+                clients, batch, package, group, workers, report, should_continue
+            )
+    return ApplyResult(tuple(results.get(i) or ChangeResult(c, NOT_ATTEMPTED) for i, c in indexed))

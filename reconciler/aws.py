@@ -1,0 +1,130 @@
+"""The AWS adapter's front door: sessions, clients and how they retry.
+
+Clients are made on demand (never at import), so moto's mock catches them in tests.
+AWS_PROFILE, AWS_REGION and AWS_ENDPOINT_URL are honoured the way the AWS CLI honours them
+(botocore reads them); the home region comes from ouroboros.yaml.
+
+Retries: botocore's standard mode covers throttling, 5xx and connection errors. Two more
+transient failures need their own backoff, because botocore treats them as final:
+- ServiceQuotaExceededException: EventBridge Scheduler's request-rate throttle (HTTP 402);
+- an execution role IAM has not propagated yet: Scheduler's ValidationException ("...must
+  allow AWS EventBridge Scheduler to assume the role") and Lambda's
+  InvalidParameterValueException ("The role defined for the function cannot be assumed by
+  Lambda"), which Terraform also retries for about two minutes;
+and DynamoDB's ContinuousBackupsUnavailableException, the answer to enabling point-in-time
+recovery on a table created seconds ago.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from reconciler import __version__
+
+# Reads run READ_WORKERS GetSchedule calls at once, writes WRITE_WORKERS; the pool must hold
+# them all plus the few calls made beside them, or urllib3 discards connections.
+READ_WORKERS = 16
+WRITE_WORKERS = 8
+MAX_POOL_CONNECTIONS = READ_WORKERS + WRITE_WORKERS + 8
+CONNECT_TIMEOUT_S = 5
+READ_TIMEOUT_S = 60
+
+
+@dataclass(frozen=True)
+class RetryTuning:
+    """Backoff for the failures botocore does not retry (tests shrink the delays)."""
+
+    base_delay_s: float = 0.5
+    max_delay_s: float = 20.0
+    quota_attempts: int = 8  # about 45 s of backoff in all
+    propagation_attempts: int = 12  # about two minutes, as Terraform waits for IAM
+
+    def delay(self, attempts: int) -> float:
+        """Full-jitter exponential backoff (AWS Architecture Blog), capped."""
+        return random.uniform(0, min(self.max_delay_s, self.base_delay_s * 2 ** (attempts - 1)))
+
+
+def retry_limit(code: str, message: str, tuning: RetryTuning) -> int | None:
+    """How many attempts a failure deserves in total, or None when it is not transient."""
+    lowered = message.lower()
+    if code == "ServiceQuotaExceededException":
+        return tuning.quota_attempts
+    if code in ("ValidationException", "InvalidParameterValueException") and (
+        "assume" in lowered and "role" in lowered
+    ):
+        return tuning.propagation_attempts
+    if code == "ContinuousBackupsUnavailableException":
+        return tuning.propagation_attempts
+    return None
+
+
+def extra_retry_handler(tuning: RetryTuning) -> Callable[..., float | None]:
+    """A `needs-retry` handler: the delay before the next attempt, or None to let it fail."""
+
+    def needs_retry(
+        response: tuple[Any, Mapping[str, Any]] | None = None, attempts: int = 1, **_: Any
+    ) -> float | None:
+        if response is None:
+            return None
+        error = response[1].get("Error") or {}
+        limit = retry_limit(str(error.get("Code", "")), str(error.get("Message", "")), tuning)
+        if limit is None or attempts >= limit:
+            return None
+        return tuning.delay(attempts)
+
+    return needs_retry
+
+
+def client_config() -> Config:
+    # max_attempts is left to AWS_MAX_ATTEMPTS / ~/.aws/config (default 3), as the CLI does.
+    return Config(
+        retries={"mode": "standard"},
+        max_pool_connections=MAX_POOL_CONNECTIONS,
+        connect_timeout=CONNECT_TIMEOUT_S,
+        read_timeout=READ_TIMEOUT_S,
+        user_agent_extra=f"ouroboros/{__version__}",
+    )
+
+
+def make_client(
+    session: boto3.session.Session, service: str, tuning: RetryTuning = RetryTuning()
+) -> Any:
+    client = session.client(service, config=client_config())
+    event = f"needs-retry.{client.meta.service_model.service_id.hyphenize()}"
+    client.meta.events.register(event, extra_retry_handler(tuning))
+    return client
+
+
+@dataclass(frozen=True)
+class Clients:
+    """The three services the reconciler talks to, all in the home region."""
+
+    region: str
+    scheduler: Any
+    lambda_: Any
+    dynamodb: Any
+
+
+def make_clients(region: str, tuning: RetryTuning = RetryTuning()) -> Clients:
+    session = boto3.session.Session(region_name=region)
+    return Clients(
+        region=region,
+        scheduler=make_client(session, "scheduler", tuning),
+        lambda_=make_client(session, "lambda", tuning),
+        dynamodb=make_client(session, "dynamodb", tuning),
+    )
+
+
+def error_code(exc: BaseException) -> str | None:
+    """The AWS error code of a botocore ClientError, else None."""
+    response = getattr(exc, "response", None)
+    if not isinstance(response, Mapping):
+        return None
+    code = (response.get("Error") or {}).get("Code")
+    return str(code) if code is not None else None

@@ -1,0 +1,207 @@
+"""Rules + settings -> the desired state: what should be deployed, field by field.
+
+Pure: no AWS, no clock of its own (the caller passes `now`), no file reading (the caller
+passes the executor's CodeSha256). One schedule per (rule, action), named `<rule>-start` /
+`<rule>-stop` (DESIGN.md §5), whose Input is the executor event of §6.
+
+Choices made here, and why:
+- Input is compact JSON with sorted keys: one spelling, so a converged schedule compares equal
+  and the CodeSha256-style "phantom change" cannot happen for the Input either.
+- RetryPolicy is explicit: 3600 s and 10 attempts. AWS's default keeps retrying for 24 hours,
+  and a start or stop delivered many hours late does harm (instances started at night).
+- at() schedules are one-time: ActionAfterCompletion DELETE, so a fired one does not keep
+  counting against the quota. One whose time has passed is left out of the desired state,
+  with a note: AWS refuses or deletes it, so planning it would show a change forever.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from reconciler import checks, runlog
+from reconciler.errors import FatalError
+from reconciler.model import ACTIONS, Rule, Settings
+from reconciler.package import HANDLER, RUNTIME
+from reconciler.resources import (
+    FunctionSpec,
+    GroupSpec,
+    ScheduleSpec,
+    TableSpec,
+    canonical_expression,
+    canonical_json,
+    canonical_timezone,
+    fingerprint,
+)
+from reconciler.timeengine import iter_fires
+
+EVENT_VERSION = 1
+RETRY_MAX_EVENT_AGE_S = 3600
+RETRY_MAX_ATTEMPTS = 10
+# EventBridge Scheduler fills these context attributes in at each invocation (§6).
+SCHEDULE_ARN_PLACEHOLDER = "<aws.scheduler.schedule-arn>"
+SCHEDULED_TIME_PLACEHOLDER = "<aws.scheduler.scheduled-time>"
+EXECUTION_ID_PLACEHOLDER = "<aws.scheduler.execution-id>"
+ENV_LOG_TABLE = "OUROBOROS_LOG_TABLE"
+ENV_RETENTION_DAYS = "OUROBOROS_LOG_RETENTION_DAYS"
+
+_ROLE_ARN_RE = re.compile(r"^arn:(?P<partition>aws[a-z-]*):iam::(?P<account>\d{12}):role/.+$")
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    settings: Settings
+    group: GroupSpec
+    schedules: tuple[ScheduleSpec, ...]  # sorted by name
+    function: FunctionSpec
+    table: TableSpec
+    notes: tuple[str, ...] = field(default=(), compare=False)
+
+    def fingerprint(self) -> str:
+        return fingerprint(self.group, self.schedules, self.function, self.table)
+
+
+def schedule_name(rule: str, action: str) -> str:
+    return f"{rule}-{action}"
+
+
+def function_arn(settings: Settings) -> str:
+    """The executor's ARN: its account and partition are the execution role's."""
+    match = _ROLE_ARN_RE.match(settings.executor_role_arn)
+    if match is None:
+        raise FatalError(
+            f"executor.role_arn {settings.executor_role_arn!r} is not an IAM role ARN "
+            "(arn:aws:iam::<account>:role/<name>): fix it in the settings file"
+        )
+    return (
+        f"arn:{match['partition']}:lambda:{settings.region}:{match['account']}:"
+        f"function:{settings.function_name}"
+    )
+
+
+def executor_event(rule: Rule, action: str, settings: Settings) -> dict[str, object]:
+    """The §6 event, with Scheduler's context-attribute placeholders."""
+    return {
+        "version": EVENT_VERSION,
+        "rule": rule.name,
+        "action": action,
+        "hibernate": rule.hibernate,
+        "accounts": list(rule.accounts),
+        "regions": list(rule.regions),
+        "targets": {name: list(values) for name, values in rule.targets},
+        "max_instances": rule.max_instances,
+        "role_name": settings.target_role_name,
+        "schedule_arn": SCHEDULE_ARN_PLACEHOLDER,
+        "scheduled_time": SCHEDULED_TIME_PLACEHOLDER,
+        "execution_id": EXECUTION_ID_PLACEHOLDER,
+    }
+
+
+def schedule_description(rule: Rule, action: str) -> str:
+    head = f"Managed by ouroboros: rule {rule.name}, {action}"
+    return f"{head}. {rule.description}" if rule.description else head
+
+
+def desired_schedule(
+    rule: Rule, action: str, expression: str, settings: Settings, target_arn: str
+) -> ScheduleSpec:
+    event = executor_event(rule, action, settings)
+    problems = checks.check_event(event)
+    if problems:
+        # The loader checked the rule with the same functions; this only catches a model bug.
+        raise FatalError(f"rule {rule.name}: the executor would refuse its event: {problems[0]}")
+    one_time = expression.strip().startswith("at(")
+    return ScheduleSpec(
+        name=schedule_name(rule.name, action),
+        group=settings.schedule_group,
+        expression=canonical_expression(expression),
+        target_arn=target_arn,
+        role_arn=settings.scheduler_role_arn,
+        timezone=canonical_timezone(rule.timezone),
+        state="ENABLED" if rule.enabled else "DISABLED",
+        description=schedule_description(rule, action),
+        input=canonical_json(event),
+        max_event_age_s=RETRY_MAX_EVENT_AGE_S,
+        max_retry_attempts=RETRY_MAX_ATTEMPTS,
+        action_after_completion="DELETE" if one_time else "NONE",
+    )
+
+
+def desired_function(settings: Settings, code_sha256: str) -> FunctionSpec:
+    return FunctionSpec(
+        name=settings.function_name,
+        runtime=RUNTIME,
+        handler=HANDLER,
+        role=settings.executor_role_arn,
+        memory_mb=settings.executor_memory_mb,
+        timeout_s=settings.executor_timeout_s,
+        environment=tuple(
+            sorted(
+                {
+                    ENV_LOG_TABLE: settings.log_table,
+                    ENV_RETENTION_DAYS: str(settings.log_retention_days),
+                }.items()
+            )
+        ),
+        code_sha256=code_sha256,
+        description=(
+            f"Ouroboros executor: starts and stops EC2 instances for the schedules in group "
+            f"{settings.schedule_group}. Managed by `reconcile apply`."
+        ),
+    )
+
+
+def desired_table(settings: Settings) -> TableSpec:
+    return TableSpec.from_api(
+        {
+            "TableName": settings.log_table,
+            **runlog.TABLE_DEFINITION,
+            "TimeToLive": {"Enabled": True, "AttributeName": runlog.TTL_ATTRIBUTE},
+            "PointInTimeRecoveryEnabled": True,
+        }
+    )
+
+
+def _has_passed(expression: str, timezone: str, now: datetime) -> bool:
+    return next(iter_fires(expression, timezone, now), None) is None
+
+
+def build_desired(
+    rules: Iterable[Rule], settings: Settings, *, code_sha256: str, now: datetime
+) -> DesiredState:
+    if settings.schedule_group == "default":
+        raise FatalError(
+            "schedule_group is 'default': ouroboros owns every schedule in its group, so it "
+            "needs a group of its own; set schedule_group (e.g. ouroboros) in the settings file"
+        )
+    target_arn = function_arn(settings)
+    schedules: list[ScheduleSpec] = []
+    notes: list[str] = []
+    for rule in rules:
+        for action in ACTIONS:
+            expression = rule.expression(action)
+            if expression is None:
+                continue
+            if expression.strip().startswith("at(") and _has_passed(expression, rule.timezone, now):
+                notes.append(
+                    f"rule {rule.name}: {action} {expression} ({rule.timezone}) is in the past, "
+                    "so no schedule is deployed for it"
+                )
+                continue
+            schedules.append(desired_schedule(rule, action, expression, settings, target_arn))
+    return DesiredState(
+        settings=settings,
+        group=GroupSpec(settings.schedule_group),
+        schedules=tuple(sorted(schedules, key=lambda s: s.name)),
+        function=desired_function(settings, code_sha256),
+        table=desired_table(settings),
+        notes=tuple(notes),
+    )
+
+
+def event_of(schedule: ScheduleSpec) -> dict[str, object]:
+    """The event a deployed schedule sends (its Input), for the demo and the tests."""
+    return dict(json.loads(schedule.input or "{}"))

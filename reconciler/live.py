@@ -1,0 +1,134 @@
+"""Live state: read what is deployed, and nothing outside the owned schedule group.
+
+ListSchedules returns summaries without expression or input, so each schedule needs its own
+GetSchedule: ceil(N/100) list pages plus N gets. The gets run concurrently (a botocore client
+is thread-safe) and start as soon as each list page arrives. The executor and the log table
+are read beside them. Everything is normalised by reconciler.resources on the way in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from reconciler.aws import READ_WORKERS, Clients, error_code
+from reconciler.errors import FatalError
+from reconciler.model import Settings
+from reconciler.resources import FunctionSpec, GroupSpec, LiveState, ScheduleSpec, TableSpec
+
+LIST_PAGE_SIZE = 100  # the API's maximum (moto's default page is 50)
+_NOT_FOUND = frozenset({"ResourceNotFoundException"})
+
+
+def _absent(exc: ClientError) -> bool:
+    return error_code(exc) in _NOT_FOUND
+
+
+def read_group(scheduler: Any, name: str) -> GroupSpec | None:
+    try:
+        group = scheduler.get_schedule_group(Name=name)
+    except ClientError as exc:
+        if _absent(exc):
+            return None
+        raise
+    if group.get("State") == "DELETING":
+        raise FatalError(
+            f"schedule group {name!r} is being deleted: wait until it is gone, then run again"
+        )
+    return GroupSpec(name=name)
+
+
+def list_schedule_names(scheduler: Any, group: str) -> Iterator[list[str]]:
+    """One list of names per ListSchedules page, for the owned group only."""
+    token: str | None = None
+    while True:
+        params: dict[str, Any] = {"GroupName": group, "MaxResults": LIST_PAGE_SIZE}
+        if token:
+            params["NextToken"] = token
+        page = scheduler.list_schedules(**params)
+        yield [s["Name"] for s in page.get("Schedules", []) if s.get("GroupName", group) == group]
+        token = page.get("NextToken")
+        if not token:
+            return
+
+
+def read_schedule(scheduler: Any, group: str, name: str) -> ScheduleSpec | None:
+    try:
+        return ScheduleSpec.from_api(scheduler.get_schedule(Name=name, GroupName=group))
+    except ClientError as exc:
+        if _absent(exc):  # deleted between the list and the get
+            return None
+        raise
+
+
+def read_schedules(
+    scheduler: Any, group: str, pool: ThreadPoolExecutor
+) -> tuple[ScheduleSpec, ...]:
+    futures: list[Future[ScheduleSpec | None]] = []
+    for names in list_schedule_names(scheduler, group):
+        futures += [pool.submit(read_schedule, scheduler, group, name) for name in names]
+    found = [spec for spec in (f.result() for f in futures) if spec is not None]
+    return tuple(sorted(found, key=lambda s: s.name))
+
+
+def read_function(lambda_: Any, name: str) -> FunctionSpec | None:
+    try:
+        response = lambda_.get_function(FunctionName=name)
+    except ClientError as exc:
+        if _absent(exc):
+            return None
+        raise
+    return FunctionSpec.from_api(response["Configuration"])
+
+
+def read_table(dynamodb: Any, name: str) -> TableSpec | None:
+    try:
+        table = dynamodb.describe_table(TableName=name)["Table"]
+    except ClientError as exc:
+        if _absent(exc):
+            return None
+        raise
+    ttl = dynamodb.describe_time_to_live(TableName=name).get("TimeToLiveDescription", {})
+    backups = dynamodb.describe_continuous_backups(TableName=name).get(
+        "ContinuousBackupsDescription", {}
+    )
+    pitr = backups.get("PointInTimeRecoveryDescription", {}).get("PointInTimeRecoveryStatus")
+    return TableSpec.from_api(
+        {
+            **table,
+            "BillingMode": (table.get("BillingModeSummary") or {}).get("BillingMode"),
+            "TimeToLive": {
+                "Enabled": ttl.get("TimeToLiveStatus") in ("ENABLED", "ENABLING"),
+                "AttributeName": ttl.get("AttributeName"),
+            },
+            "PointInTimeRecoveryEnabled": pitr == "ENABLED",
+        }
+    )
+
+
+def table_exists(clients: Clients, name: str) -> bool:
+    try:
+        clients.dynamodb.describe_table(TableName=name)
+    except ClientError as exc:
+        if _absent(exc):
+            return False
+        raise
+    return True
+
+
+def read_live(clients: Clients, settings: Settings, *, workers: int = READ_WORKERS) -> LiveState:
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ouroboros-read")
+    try:
+        function = pool.submit(read_function, clients.lambda_, settings.function_name)
+        table = pool.submit(read_table, clients.dynamodb, settings.log_table)
+        group = read_group(clients.scheduler, settings.schedule_group)
+        schedules = read_schedules(clients.scheduler, group.name, pool) if group else ()
+        return LiveState(
+            group=group, schedules=schedules, function=function.result(), table=table.result()
+        )
+    finally:
+        # On a failure, do not start the gets still queued: the first error is the answer.
+        pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,216 @@
+"""Plan renderers: each takes a plan and returns a string (printing is the caller's job).
+
+- text: terraform-like, for a terminal or a CI log; colour only when asked (the caller asks
+  output.use_color(), which honours NO_COLOR and TTY).
+- json: DESIGN.md §7's document, also the saved plan (reconciler.plan.to_document).
+- markdown: for a pull-request comment or a job summary: a summary table and one collapsible
+  <details> per change, capped below GitHub's 65,536-character comment limit.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from reconciler.output import style
+from reconciler.plan import CREATE, DELETE, UPDATE, Change, FieldChange, Plan, to_document
+from reconciler.resources import FunctionSpec, Resource, ScheduleSpec, TableSpec
+
+# GitHub rejects a comment over 65,536 characters; keep a margin for the workflow's own
+# header and marker around the plan.
+MARKDOWN_LIMIT = 60_000
+_COLORS = {CREATE: "green", UPDATE: "yellow", DELETE: "red"}
+_VERB = {CREATE: "create", UPDATE: "update", DELETE: "delete"}
+# What a reviewer needs to see of a new or removed object (the JSON plan has every field).
+_BRIEF_INPUT_KEYS = ("accounts", "regions", "targets", "hibernate", "max_instances")
+
+
+def summary_line(plan: Plan) -> str:
+    if not plan.has_changes:
+        return (
+            "No changes. The live state matches the rules "
+            f"({_unchanged_phrase(plan.unchanged)} unchanged)."
+        )
+    return (
+        f"Plan: {plan.count(CREATE)} to create, {plan.count(UPDATE)} to update, "
+        f"{plan.count(DELETE)} to delete."
+    )
+
+
+def _unchanged_phrase(n: int) -> str:
+    return f"{n} resource" if n == 1 else f"{n} resources"
+
+
+def value_text(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+
+def brief_fields(resource: Resource) -> list[tuple[str, Any]]:
+    """The few fields that say what a created or deleted object is."""
+    if isinstance(resource, ScheduleSpec):
+        fields = [
+            ("ScheduleExpression", resource.expression),
+            ("ScheduleExpressionTimezone", resource.timezone),
+            ("State", resource.state),
+        ]
+        event = _json_object(resource.input)
+        fields += [(f"Target.Input.{k}", event[k]) for k in _BRIEF_INPUT_KEYS if k in event]
+        return fields
+    if isinstance(resource, FunctionSpec):
+        keys = ("CodeSha256", "Runtime", "Handler", "MemorySize", "Timeout", "Role")
+        all_fields = resource.fields()
+        return [(k, all_fields[k]) for k in keys] + [
+            (k, v) for k, v in all_fields.items() if k.startswith("Environment.")
+        ]
+    if isinstance(resource, TableSpec):
+        return [
+            (k, v) for k, v in resource.fields().items() if k != "Schema"
+        ]  # the schema is fixed by ouroboros; the JSON plan shows it
+    return []
+
+
+def _json_object(text: str | None) -> dict[str, Any]:
+    try:
+        value = json.loads(text or "")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def change_fields(change: Change) -> list[tuple[str, str, Any]]:
+    """(marker, field, value) lines for a change: created, removed or before/after."""
+    if change.action == UPDATE:
+        return [("~", f.field, f) for f in change.diff]
+    resource = change.desired if change.action == CREATE else change.before
+    marker = "+" if change.action == CREATE else "-"
+    return [(marker, k, v) for k, v in (brief_fields(resource) if resource else [])]
+
+
+def heading(change: Change) -> str:
+    return f"{change.symbol} {_VERB[change.action]} {change.kind} {change.name}"
+
+
+# Text
+
+
+def render_text(plan: Plan, *, color: bool = False) -> str:
+    if not plan.has_changes:
+        lines = [summary_line(plan)]
+        lines += [f"Note: {n}" for n in plan.notes]
+        return "\n".join(lines) + "\n"
+    s = plan.settings
+    lines = [
+        f"Ouroboros will make these changes in {s.region} (schedule group {s.schedule_group}):",
+        "",
+    ]
+    for change in plan.changes:
+        lines.append("  " + style(heading(change), fg=_COLORS[change.action], enabled=color))
+        for marker, field, value in change_fields(change):
+            lines.append("      " + _text_field(marker, field, value, color))
+    lines.append("")
+    lines += [f"Note: {n}" for n in plan.notes]
+    lines.append(style(summary_line(plan), bold=True, enabled=color))
+    return "\n".join(lines) + "\n"
+
+
+def _text_field(marker: str, field: str, value: Any, color: bool) -> str:
+    if isinstance(value, FieldChange):
+        before = style(value_text(value.before), fg="red", enabled=color)
+        after = style(value_text(value.after), fg="green", enabled=color)
+        return f"~ {field}: {before} -> {after}"
+    return f"{marker} {field}: {value_text(value)}"
+
+
+# JSON
+
+
+def render_json(plan: Plan) -> str:
+    return json.dumps(to_document(plan), indent=2, ensure_ascii=False) + "\n"
+
+
+# Markdown
+
+
+def _fence(body: str) -> str:
+    """A code fence longer than any backtick run inside, so a value cannot close it."""
+    longest = max((len(m) for m in re.findall(r"`+", body)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def _md_details(change: Change) -> str:
+    body_lines: list[str] = []
+    for marker, field, value in change_fields(change):
+        if isinstance(value, FieldChange):
+            body_lines.append(f"- {field}: {value_text(value.before)}")
+            body_lines.append(f"+ {field}: {value_text(value.after)}")
+        else:
+            body_lines.append(f"{'+' if marker == '+' else '-'} {field}: {value_text(value)}")
+    summary = (
+        f"<code>{change.symbol}</code> {_VERB[change.action]} {change.kind} "
+        f"<code>{change.name}</code>"
+    )
+    if not body_lines:
+        return f"<details><summary>{summary}</summary>\n\nNo fields to show.\n\n</details>\n"
+    body = "\n".join(body_lines)
+    fence = _fence(body)
+    return f"<details><summary>{summary}</summary>\n\n{fence}diff\n{body}\n{fence}\n\n</details>\n"
+
+
+def _md_header(plan: Plan) -> str:
+    s = plan.settings
+    where = f"schedule group `{s.schedule_group}` in `{s.region}`"
+    if not plan.has_changes:
+        text = f"## Ouroboros plan\n\n**{summary_line(plan)}** ({where})\n"
+    else:
+        text = (
+            f"## Ouroboros plan\n\n**{plan.count(CREATE)} to create, {plan.count(UPDATE)} to "
+            f"update, {plan.count(DELETE)} to delete** ({plan.unchanged} unchanged; {where})\n"
+        )
+    for note in plan.notes:
+        text += f"\n> **Note:** {note}\n"
+    return text
+
+
+def _md_cut_note(rows: int, details: int, total: int) -> str:
+    shown = (
+        f"the table lists {rows} of {total} changes"
+        if rows < total
+        else f"details are shown for {details} of {total} changes"
+    )
+    return (
+        f"\n> **Note:** this plan is too long for one comment, so {shown}. The comment is "
+        f"capped at {MARKDOWN_LIMIT:,} characters (GitHub's limit is 65,536); the full plan "
+        "is in the JSON plan (`reconcile plan --format json`).\n"
+    )
+
+
+def render_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT) -> str:
+    header = _md_header(plan)
+    if not plan.has_changes:
+        return header
+    total = len(plan.changes)
+    reserve = len(_md_cut_note(total, total, total)) + 16
+    rows = [f"| {c.symbol} {_VERB[c.action]} | {c.kind} | `{c.name}` |\n" for c in plan.changes]
+    parts = [header, "\n| Action | Kind | Name |\n| --- | --- | --- |\n"]
+    size = sum(len(p) for p in parts)
+    shown_rows = 0
+    for row in rows:
+        if size + len(row) > limit - reserve:
+            break
+        parts.append(row)
+        size += len(row)
+        shown_rows += 1
+    parts.append("\n")
+    shown_details = 0
+    if shown_rows == len(rows):
+        for change in plan.changes:
+            block = _md_details(change)
+            if size + len(block) > limit - reserve:
+                break
+            parts.append(block)
+            size += len(block)
+            shown_details += 1
+    if shown_details < len(plan.changes):
+        parts.append(_md_cut_note(shown_rows, shown_details, total))
+    return "".join(parts)
