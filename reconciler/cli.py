@@ -99,7 +99,7 @@ def cli(
     if ctx.invoked_subcommand is not None:
         return
     if dry_run:
-        ctx.invoke(plan)
+        ctx.invoke(plan, allow_delete_all=allow_delete_all)
     else:
         ctx.invoke(apply, yes=yes, allow_delete_all=allow_delete_all)
 
@@ -145,6 +145,11 @@ def validate(
     is_flag=True,
     help="Exit 0 when there is nothing to change, 2 when there are changes, 1 on error.",
 )
+@click.option(
+    "--allow-delete-all",
+    is_flag=True,
+    help="Plan even when no rule files are found (a plan that deletes every managed schedule).",
+)
 @_path_options
 @click.pass_context
 def plan(
@@ -152,6 +157,7 @@ def plan(
     fmt: str = "text",
     out_file: str | None = None,
     detailed_exitcode: bool = False,
+    allow_delete_all: bool = False,
     rules: str | None = None,
     settings: str | None = None,
 ) -> None:
@@ -166,6 +172,7 @@ def plan(
             fmt=fmt,
             out_file=out_file,
             detailed_exitcode=detailed_exitcode,
+            allow_delete_all=allow_delete_all,
         )
     )
 
