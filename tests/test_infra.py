@@ -1,0 +1,677 @@
+"""The one-time IAM bootstrap: infra/bootstrap.yaml (home account) and infra/target-account.yaml.
+
+cfn-lint must find nothing (informational checks included). The templates are then parsed with
+cfn-lint's own decoder (it understands !Sub, !Ref, !GetAtt, !If), resolved for concrete parameter
+values by a small evaluator of the intrinsic functions they use, and every policy is checked
+against policy_sentry's offline copy of the AWS Service Authorization Reference: each action
+exists, each resource can match it, `Resource: "*"` only where the action has no resource type,
+condition keys are ones the action supports, and the trust policies say exactly who may assume.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from cfnlint.decode import decode
+from policy_sentry.querying.actions import get_action_data
+
+ROOT = Path(__file__).resolve().parent.parent
+BOOTSTRAP = ROOT / "infra" / "bootstrap.yaml"
+TARGET = ROOT / "infra" / "target-account.yaml"
+BIN = Path(sys.executable).parent
+
+HOME = "111111111111"
+OTHER = "222222222222"
+REGION = "eu-west-1"
+OIDC_HOST = "token.actions.githubusercontent.com"
+PROVIDER_ARN = f"arn:aws:iam::{HOME}:oidc-provider/{OIDC_HOST}"
+GITHUB = {"GitHubOwner": "acme", "GitHubRepository": "fleet-schedules"}
+IDS = {"GitHubOwnerId": "5544123", "GitHubRepositoryId": "821093847"}
+
+# The only actions that may have Resource "*": the API has no resource type for them.
+WILDCARD_ONLY = {
+    "ec2:DescribeInstances",
+    "ec2:DescribeSpotInstanceRequests",
+    "scheduler:ListSchedules",
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# A resolver for the intrinsic functions the templates use.
+
+_NO_VALUE = object()
+_SUB_VAR = re.compile(r"\$\{(!?)([^}]+)\}")
+
+
+class Stack:
+    """A template resolved as CloudFormation would for these parameters, account and region."""
+
+    def __init__(self, path: Path, account: str = HOME, **params: str) -> None:
+        self.template, matches = decode(str(path))
+        assert not matches, matches
+        self.account = account
+        self.params: dict[str, Any] = {}
+        for name, spec in self.template.get("Parameters", {}).items():
+            raw = params.pop(name, spec.get("Default"))
+            assert raw is not None, f"parameter {name} needs a value"
+            self.params[name] = raw.split(",") if spec["Type"] == "CommaDelimitedList" else raw
+        assert not params, f"unknown parameters {sorted(params)}"
+        self.pseudo = {
+            "AWS::AccountId": account,
+            "AWS::Region": REGION,
+            "AWS::Partition": "aws",
+            "AWS::NoValue": _NO_VALUE,
+        }
+        self.conditions = {
+            name: bool(self.value(expr))
+            for name, expr in self.template.get("Conditions", {}).items()
+        }
+
+    # Resources that exist in this stack (their Condition holds), with their resolved properties.
+    def resources(self) -> dict[str, dict[str, Any]]:
+        return {
+            name: {"Type": spec["Type"], "Properties": self.value(spec.get("Properties", {}))}
+            for name, spec in self.template["Resources"].items()
+            if "Condition" not in spec or self.conditions[spec["Condition"]]
+        }
+
+    def roles(self) -> dict[str, dict[str, Any]]:
+        return {
+            n: r["Properties"] for n, r in self.resources().items() if r["Type"] == "AWS::IAM::Role"
+        }
+
+    def outputs(self) -> dict[str, Any]:
+        return {name: self.value(o["Value"]) for name, o in self.template["Outputs"].items()}
+
+    def rule_assertions(self) -> list[bool]:
+        return [
+            bool(self.value(a["Assert"]))
+            for rule in self.template.get("Rules", {}).values()
+            for a in rule["Assertions"]
+        ]
+
+    def _ref(self, name: str) -> Any:
+        if name in self.params:
+            return self.params[name]
+        if name in self.pseudo:
+            return self.pseudo[name]
+        spec = self.template["Resources"][name]
+        if spec["Type"] == "AWS::IAM::OIDCProvider":
+            return f"arn:aws:iam::{self.account}:oidc-provider/{OIDC_HOST}"
+        return self.value(spec["Properties"].get("RoleName") or spec["Properties"]["LogGroupName"])
+
+    def _getatt(self, name: str, attribute: str) -> str:
+        assert attribute == "Arn", attribute
+        spec = self.template["Resources"][name]
+        props = spec["Properties"]
+        if spec["Type"] == "AWS::IAM::Role":
+            return f"arn:aws:iam::{self.account}:role/{self.value(props['RoleName'])}"
+        if spec["Type"] == "AWS::Logs::LogGroup":
+            group = self.value(props["LogGroupName"])
+            return f"arn:aws:logs:{REGION}:{self.account}:log-group:{group}:*"
+        raise AssertionError(f"GetAtt on {spec['Type']}")
+
+    def _sub(self, text: str, extra: Mapping[str, Any]) -> str:
+        def replace(m: re.Match[str]) -> str:
+            if m.group(1):  # ${!Literal}
+                return "${" + m.group(2) + "}"
+            key = m.group(2)
+            if key in extra:
+                return str(extra[key])
+            if "." in key:
+                return self._getatt(*key.split(".", 1))
+            return str(self._ref(key))
+
+        return _SUB_VAR.sub(replace, text)
+
+    def value(self, node: Any) -> Any:
+        if isinstance(node, Mapping) and len(node) == 1:
+            ((key, arg),) = node.items()
+            if key == "Ref":
+                return self._ref(arg)
+            if key == "Fn::Sub":
+                if isinstance(arg, str):
+                    return self._sub(arg, {})
+                text, variables = arg
+                return self._sub(text, {k: self.value(v) for k, v in variables.items()})
+            if key == "Fn::GetAtt":
+                return self._getatt(*(arg if isinstance(arg, list) else arg.split(".", 1)))
+            if key == "Fn::If":
+                name, yes, no = arg
+                return self.value(yes if self.conditions[name] else no)
+            if key == "Fn::Join":
+                sep, items = arg
+                return sep.join(str(i) for i in self.value(items))
+            if key == "Fn::Equals":
+                left, right = (self.value(a) for a in arg)
+                return left == right
+            if key == "Fn::Not":
+                return not self.value(arg[0])
+            if key == "Fn::And":
+                return all(self.value(a) for a in arg)
+            if key == "Fn::Or":
+                return any(self.value(a) for a in arg)
+            if key == "Condition":
+                return self.conditions[arg]
+            assert not key.startswith("Fn::"), f"the resolver does not know {key}"
+        if isinstance(node, Mapping):
+            resolved = {k: self.value(v) for k, v in node.items()}
+            return {k: v for k, v in resolved.items() if v is not _NO_VALUE}
+        if isinstance(node, list):
+            items = [self.value(v) for v in node]
+            return [v for v in items if v is not _NO_VALUE]
+        return node
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def statements(policy: Mapping[str, Any]) -> list[dict[str, Any]]:
+    assert policy["Version"] == "2012-10-17"
+    return as_list(policy["Statement"])
+
+
+def permission_statements(role: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    for policy in role.get("Policies", []):
+        yield from statements(policy["PolicyDocument"])
+
+
+def actions_of(role: Mapping[str, Any]) -> set[str]:
+    return {a for s in permission_statements(role) for a in as_list(s["Action"])}
+
+
+def only_trust(role: Mapping[str, Any]) -> dict[str, Any]:
+    (statement,) = statements(role["AssumeRolePolicyDocument"])
+    assert statement["Effect"] == "Allow"
+    return statement
+
+
+# ---------------------------------------------------------------------------------------------
+# IAM reference data (policy_sentry's offline copy of the Service Authorization Reference).
+
+
+@cache
+def action_entries(action: str) -> tuple[dict[str, Any], ...]:
+    service, name = action.split(":")
+    return tuple(get_action_data(service, name).get(service, []))
+
+
+def arn_formats(action: str) -> set[str]:
+    return {e["resource_arn_format"] for e in action_entries(action)} - {"*"}
+
+
+def condition_keys(action: str) -> set[str]:
+    return {k for e in action_entries(action) for k in e["condition_keys"]}
+
+
+def access_levels(action: str) -> set[str]:
+    return {e["access_level"] for e in action_entries(action)}
+
+
+# In an ARN format, a ${Placeholder} is one ARN field or path part: it never spans a ':'.
+_FIELD = "\x00"
+
+
+def _glob(pattern: str) -> str:
+    """An ARN format with its ${Placeholders} as field wildcards, comparable with globs_overlap."""
+    return re.sub(r"\$\{[^}]+\}", _FIELD, pattern)
+
+
+def globs_overlap(a: str, b: str) -> bool:
+    """Whether some string matches both patterns: IAM's '*' (any run) and '?' (one character),
+    and _FIELD (any run without ':')."""
+
+    def star(c: str) -> bool:
+        return c in ("*", _FIELD)
+
+    def eats(wild: str, c: str) -> bool:
+        return wild == "*" or c != ":"
+
+    @cache
+    def go(i: int, j: int) -> bool:
+        if i == len(a) and j == len(b):
+            return True
+        if i < len(a) and star(a[i]):
+            if go(i + 1, j):
+                return True
+            return j < len(b) and (star(b[j]) or eats(a[i], b[j])) and go(i, j + 1)
+        if j < len(b) and star(b[j]):
+            if go(i, j + 1):
+                return True
+            return i < len(a) and eats(b[j], a[i]) and go(i + 1, j)
+        if i < len(a) and j < len(b) and (a[i] == b[j] or "?" in (a[i], b[j])):
+            return go(i + 1, j + 1)
+        return False
+
+    return go(0, 0)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "overlap"),
+    [
+        ("arn:aws:iam::*:role/ouroboros-target", "arn:${P}:iam::${A}:role/${R}", True),
+        (
+            "arn:aws:logs:r:1:log-group:/aws/lambda/fn:*",
+            "arn:${P}:logs:${R}:${A}:log-group:${G}:log-stream:${S}",
+            True,
+        ),
+        ("arn:aws:dynamodb:r:1:table/runs", "arn:${P}:lambda:${R}:${A}:function:${F}", False),
+        (
+            "arn:aws:scheduler:r:1:schedule/g/*",
+            "arn:${P}:scheduler:${R}:${A}:schedule-group/${G}",
+            False,
+        ),
+        (
+            "arn:aws:scheduler:r:1:schedule/g/*",
+            "arn:${P}:scheduler:${R}:${A}:schedule/${G}/${N}",
+            True,
+        ),
+        ("arn:aws:ec2:*:1:instance/*", "arn:${P}:ec2:${R}:${A}:instance/${I}", True),
+        # A placeholder is one field: it cannot swallow the ':'-separated rest of an ARN.
+        ("arn:aws:iam::1:role/x", "arn:${P}", False),
+        ("a*c", "ab?", True),
+        ("a*c", "ab", False),
+        ("", "*", True),
+    ],
+)
+def test_glob_overlap(a: str, b: str, overlap: bool) -> None:
+    assert globs_overlap(_glob(a), _glob(b)) is overlap
+    assert globs_overlap(_glob(b), _glob(a)) is overlap
+
+
+# ---------------------------------------------------------------------------------------------
+# Stacks under test.
+
+BOOTSTRAP_CASES = {
+    "defaults": dict(GITHUB),
+    "immutable-subject": {**GITHUB, **IDS},
+    "existing-provider-and-kms": {
+        **GITHUB,
+        "CreateOidcProvider": "false",
+        "EbsKmsKeyArns": f"arn:aws:kms:{REGION}:{HOME}:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    },
+}
+TARGET_CASES = {
+    "defaults": {"HomeAccountId": HOME},
+    "kms": {
+        "HomeAccountId": HOME,
+        "EbsKmsKeyArns": f"arn:aws:kms:{REGION}:{OTHER}:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    },
+}
+
+
+@pytest.fixture(params=sorted(BOOTSTRAP_CASES))
+def bootstrap(request: pytest.FixtureRequest) -> Stack:
+    return Stack(BOOTSTRAP, **BOOTSTRAP_CASES[request.param])
+
+
+@pytest.fixture(params=sorted(TARGET_CASES))
+def target(request: pytest.FixtureRequest) -> Stack:
+    return Stack(TARGET, account=OTHER, **TARGET_CASES[request.param])
+
+
+def every_stack() -> Iterator[Stack]:
+    for params in BOOTSTRAP_CASES.values():
+        yield Stack(BOOTSTRAP, **params)
+    for params in TARGET_CASES.values():
+        yield Stack(TARGET, account=OTHER, **params)
+
+
+# ---------------------------------------------------------------------------------------------
+# cfn-lint.
+
+
+@pytest.mark.parametrize("template", [BOOTSTRAP, TARGET], ids=lambda p: p.name)
+def test_cfn_lint_finds_nothing(template: Path) -> None:
+    result = subprocess.run(
+        [str(BIN / "cfn-lint"), "--include-checks", "I", "--", str(template)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (result.returncode, result.stdout + result.stderr) == (0, "")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "finding"),
+    [
+        ("ec2:StartInstances", "ec2:StartInstance", "W3037"),  # no such IAM action
+        ("AssumeRolePolicyDocument:", "AssumeRolePolicy:", "E3003"),  # required property missing
+    ],
+)
+def test_cfn_lint_does_report_a_broken_template(
+    tmp_path: Path, old: str, new: str, finding: str
+) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(TARGET.read_text().replace(old, new, 1))
+    result = subprocess.run(
+        [str(BIN / "cfn-lint"), "--", str(broken)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode != 0
+    assert finding in result.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# Who may assume each role.
+
+
+def _subject_prefix(ids: bool) -> str:
+    if ids:
+        return "repo:acme@5544123/fleet-schedules@821093847"
+    return "repo:acme/fleet-schedules"
+
+
+@pytest.mark.parametrize("ids", [False, True], ids=["name-subject", "immutable-subject"])
+def test_apply_role_trusts_only_the_protected_environment(ids: bool) -> None:
+    stack = Stack(BOOTSTRAP, **GITHUB, **(IDS if ids else {}))
+    trust = only_trust(stack.roles()["ApplyRole"])
+    assert trust["Principal"] == {"Federated": PROVIDER_ARN}
+    assert trust["Action"] == "sts:AssumeRoleWithWebIdentity"
+    # StringEquals and nothing else: no StringLike wildcard that a branch or a PR could match.
+    assert trust["Condition"] == {
+        "StringEquals": {
+            f"{OIDC_HOST}:aud": "sts.amazonaws.com",
+            f"{OIDC_HOST}:sub": f"{_subject_prefix(ids)}:environment:production",
+        }
+    }
+
+
+@pytest.mark.parametrize("ids", [False, True], ids=["name-subject", "immutable-subject"])
+def test_plan_role_trusts_pull_requests_and_the_default_branch(ids: bool) -> None:
+    stack = Stack(BOOTSTRAP, **GITHUB, **(IDS if ids else {}))
+    trust = only_trust(stack.roles()["PlanRole"])
+    assert trust["Principal"] == {"Federated": PROVIDER_ARN}
+    assert trust["Action"] == "sts:AssumeRoleWithWebIdentity"
+    prefix = _subject_prefix(ids)
+    assert trust["Condition"] == {
+        "StringEquals": {
+            f"{OIDC_HOST}:aud": "sts.amazonaws.com",
+            f"{OIDC_HOST}:sub": [f"{prefix}:pull_request", f"{prefix}:ref:refs/heads/main"],
+        }
+    }
+
+
+def test_environment_and_branch_names_are_parameters() -> None:
+    stack = Stack(BOOTSTRAP, **GITHUB, ApplyEnvironment="aws-prod", DefaultBranch="trunk")
+    roles = stack.roles()
+    apply_sub = only_trust(roles["ApplyRole"])["Condition"]["StringEquals"][f"{OIDC_HOST}:sub"]
+    plan_subs = only_trust(roles["PlanRole"])["Condition"]["StringEquals"][f"{OIDC_HOST}:sub"]
+    assert apply_sub == "repo:acme/fleet-schedules:environment:aws-prod"
+    assert plan_subs[1] == "repo:acme/fleet-schedules:ref:refs/heads/trunk"
+
+
+def test_oidc_provider_is_optional() -> None:
+    created = Stack(BOOTSTRAP, **GITHUB).resources()
+    assert created["GitHubOidcProvider"]["Properties"] == {
+        "Url": f"https://{OIDC_HOST}",
+        "ClientIdList": ["sts.amazonaws.com"],
+    }
+    reused = Stack(BOOTSTRAP, **GITHUB, CreateOidcProvider="false")
+    assert "GitHubOidcProvider" not in reused.resources()
+    for name in ("PlanRole", "ApplyRole"):
+        assert only_trust(reused.roles()[name])["Principal"] == {"Federated": PROVIDER_ARN}
+
+
+@pytest.mark.parametrize(
+    ("ids", "accepted"),
+    [
+        ({}, True),
+        (IDS, True),
+        ({"GitHubOwnerId": "5544123"}, False),
+        ({"GitHubRepositoryId": "821093847"}, False),
+    ],
+)
+def test_owner_and_repository_ids_go_together(ids: dict[str, str], accepted: bool) -> None:
+    # A half-set pair would silently fall back to the name-only subject: the Rules refuse it.
+    assert all(Stack(BOOTSTRAP, **GITHUB, **ids).rule_assertions()) is accepted
+
+
+def test_scheduler_role_is_for_the_owned_group_only() -> None:
+    role = Stack(BOOTSTRAP, **GITHUB).roles()["SchedulerRole"]
+    trust = only_trust(role)
+    assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    assert trust["Action"] == "sts:AssumeRole"
+    # AWS requires the GROUP arn here: a schedule or name-prefix arn is refused.
+    assert trust["Condition"] == {
+        "StringEquals": {
+            "aws:SourceAccount": HOME,
+            "aws:SourceArn": f"arn:aws:scheduler:{REGION}:{HOME}:schedule-group/ouroboros",
+        }
+    }
+    assert list(permission_statements(role)) == [
+        {
+            "Sid": "InvokeTheExecutorOnly",
+            "Effect": "Allow",
+            "Action": "lambda:InvokeFunction",
+            "Resource": f"arn:aws:lambda:{REGION}:{HOME}:function:ouroboros-executor",
+        }
+    ]
+
+
+def test_executor_role_is_for_lambda_and_assumes_the_target_role_by_name() -> None:
+    role = Stack(BOOTSTRAP, **GITHUB).roles()["ExecutorRole"]
+    trust = only_trust(role)
+    assert trust["Principal"] == {"Service": "lambda.amazonaws.com"}
+    assert trust["Action"] == "sts:AssumeRole"
+    assume = [s for s in permission_statements(role) if "sts:AssumeRole" in as_list(s["Action"])]
+    assert [(s["Action"], s["Resource"]) for s in assume] == [
+        ("sts:AssumeRole", "arn:aws:iam::*:role/ouroboros-target")
+    ]
+    table = f"arn:aws:dynamodb:{REGION}:{HOME}:table/ouroboros-runs"
+    dynamo = [
+        s for s in permission_statements(role) if as_list(s["Action"])[0].startswith("dynamodb:")
+    ]
+    assert [sorted(as_list(s["Resource"])) for s in dynamo] == [[table, f"{table}/index/*"]]
+    assert actions_of(role) >= {"ec2:StartInstances", "ec2:StopInstances", "ec2:DescribeInstances"}
+
+
+def test_target_role_trusts_only_the_executor_role(target: Stack) -> None:
+    role = target.roles()["TargetRole"]
+    assert role["RoleName"] == "ouroboros-target"
+    assert role["MaxSessionDuration"] == 3600  # role chaining: a chained session lasts 1 h at most
+    trust = only_trust(role)
+    assert trust == {
+        "Sid": "TheExecutorRoleOnly",
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{HOME}:role/ouroboros-executor"},
+        "Action": "sts:AssumeRole",
+    }
+    starts = [
+        s for s in permission_statements(role) if "ec2:StartInstances" in as_list(s["Action"])
+    ]
+    assert [s["Resource"] for s in starts] == [f"arn:aws:ec2:*:{OTHER}:instance/*"]
+
+
+def test_target_account_id_must_be_twelve_digits() -> None:
+    pattern = Stack(TARGET, HomeAccountId=HOME).template["Parameters"]["HomeAccountId"][
+        "AllowedPattern"
+    ]
+    assert re.fullmatch(pattern, HOME)
+    assert not re.fullmatch(pattern, "1111")
+
+
+def test_kms_grant_only_with_keys_and_only_for_aws_resources() -> None:
+    without = Stack(BOOTSTRAP, **GITHUB).roles()["ExecutorRole"]
+    assert not any(a.startswith("kms:") for a in actions_of(without))
+    key = BOOTSTRAP_CASES["existing-provider-and-kms"]["EbsKmsKeyArns"]
+    with_keys = Stack(BOOTSTRAP, **BOOTSTRAP_CASES["existing-provider-and-kms"]).roles()
+    grants = [
+        s
+        for s in permission_statements(with_keys["ExecutorRole"])
+        if s["Action"] == "kms:CreateGrant"
+    ]
+    assert grants == [
+        {
+            "Sid": "StartInstancesWithCmkEncryptedVolumes",
+            "Effect": "Allow",
+            "Action": "kms:CreateGrant",
+            "Resource": [key],
+            "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+        }
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Least privilege, for every role of every stack.
+
+
+def test_pass_role_only_for_the_two_service_roles_and_only_to_their_service() -> None:
+    stack = Stack(BOOTSTRAP, **GITHUB)
+    passes = [
+        s
+        for role in stack.roles().values()
+        for s in permission_statements(role)
+        if "iam:PassRole" in as_list(s["Action"])
+    ]
+    assert sorted(
+        (s["Resource"], s["Condition"]["StringEquals"]["iam:PassedToService"]) for s in passes
+    ) == [
+        (f"arn:aws:iam::{HOME}:role/ouroboros-executor", "lambda.amazonaws.com"),
+        (f"arn:aws:iam::{HOME}:role/ouroboros-scheduler", "scheduler.amazonaws.com"),
+    ]
+    for s in passes:
+        assert s["Action"] == "iam:PassRole"  # alone in its statement, so the condition binds it
+        assert list(s["Condition"]) == ["StringEquals"]
+    # Only the apply role passes roles.
+    owners = {n for n, r in stack.roles().items() if "iam:PassRole" in actions_of(r)}
+    assert owners == {"ApplyRole"}
+
+
+def test_every_action_exists_and_every_resource_can_match_it() -> None:
+    for stack in every_stack():
+        for name, role in stack.roles().items():
+            for s in permission_statements(role):
+                assert s["Effect"] == "Allow", (name, s)
+                assert set(s) <= {"Sid", "Effect", "Action", "Resource", "Condition"}, (name, s)
+                resources = as_list(s["Resource"])
+                for action in as_list(s["Action"]):
+                    assert "*" not in action, f"{name}: wildcard action {action}"
+                    assert action_entries(action), f"{name}: {action} is not an IAM action"
+                    if resources == ["*"]:
+                        assert action in WILDCARD_ONLY, f"{name}: {action} on Resource '*'"
+                        assert not arn_formats(action), f"{name}: {action} has a resource type"
+                        continue
+                    assert "*" not in resources, f"{name}: '*' mixed with resources"
+                    matched = [
+                        r
+                        for r in resources
+                        if any(globs_overlap(r, _glob(f)) for f in arn_formats(action))
+                    ]
+                    assert matched, f"{name}: no resource of {resources} can match {action}"
+
+
+def test_resources_stay_in_the_stacks_account_and_region() -> None:
+    for stack in every_stack():
+        for name, role in stack.roles().items():
+            for s in permission_statements(role):
+                for resource in as_list(s["Resource"]):
+                    if resource == "*":
+                        continue
+                    parts = resource.split(":")
+                    service, region, account = parts[2], parts[3], parts[4]
+                    if resource == "arn:aws:iam::*:role/ouroboros-target":
+                        continue  # the target role, by name, in any account: the executor's job
+                    assert account == stack.account, (name, resource)
+                    if service in {"scheduler", "lambda", "dynamodb", "logs"}:
+                        assert region == REGION, (name, resource)
+
+
+def test_condition_keys_are_supported_by_their_actions() -> None:
+    for stack in every_stack():
+        for name, role in stack.roles().items():
+            for s in permission_statements(role):
+                for operator in s.get("Condition", {}).values():
+                    for key in operator:
+                        for action in as_list(s["Action"]):
+                            assert key in condition_keys(action), (name, action, key)
+
+
+def test_plan_role_is_read_only() -> None:
+    role = Stack(BOOTSTRAP, **GITHUB).roles()["PlanRole"]
+    for action in actions_of(role):
+        assert access_levels(action) <= {"Read", "List"}, action
+    # No apply lock for plan: it writes no item at all.
+    assert not {"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem"} & actions_of(role)
+
+
+def test_apply_role_cannot_touch_iam_or_delete_the_group() -> None:
+    role = Stack(BOOTSTRAP, **GITHUB).roles()["ApplyRole"]
+    iam = {a for a in actions_of(role) if a.startswith("iam:")}
+    assert iam == {"iam:PassRole"}
+    # Deleting the group deletes every schedule in it: the reconciler never does, nor may the role.
+    assert "scheduler:DeleteScheduleGroup" not in actions_of(role)
+    assert "lambda:DeleteFunction" not in actions_of(role)
+    assert "dynamodb:DeleteTable" not in actions_of(role)
+
+
+def test_executor_writes_only_its_own_log_group() -> None:
+    stack = Stack(BOOTSTRAP, **GITHUB)
+    logs = [
+        s
+        for s in permission_statements(stack.roles()["ExecutorRole"])
+        if "logs:PutLogEvents" in as_list(s["Action"])
+    ]
+    assert [(sorted(as_list(s["Action"])), s["Resource"]) for s in logs] == [
+        (
+            ["logs:CreateLogStream", "logs:PutLogEvents"],
+            f"arn:aws:logs:{REGION}:{HOME}:log-group:/aws/lambda/ouroboros-executor:*",
+        )
+    ]
+    group = stack.resources()["ExecutorLogGroup"]["Properties"]
+    assert group == {"LogGroupName": "/aws/lambda/ouroboros-executor", "RetentionInDays": 90}
+
+
+def test_no_role_can_be_assumed_by_anyone_else(bootstrap: Stack) -> None:
+    for name, role in bootstrap.roles().items():
+        principal = only_trust(role)["Principal"]
+        assert principal != "*", name
+        assert principal.get("AWS") != "*", name
+        assert "Condition" in only_trust(role) or "Service" in principal, name
+
+
+# ---------------------------------------------------------------------------------------------
+# What the stack hands to ouroboros.yaml and the repository variables.
+
+
+def test_outputs_are_the_arns_the_settings_and_workflows_need() -> None:
+    outputs = Stack(BOOTSTRAP, **GITHUB).outputs()
+    assert outputs == {
+        "PlanRoleArn": f"arn:aws:iam::{HOME}:role/ouroboros-plan",
+        "ApplyRoleArn": f"arn:aws:iam::{HOME}:role/ouroboros-apply",
+        "SchedulerRoleArn": f"arn:aws:iam::{HOME}:role/ouroboros-scheduler",
+        "ExecutorRoleArn": f"arn:aws:iam::{HOME}:role/ouroboros-executor",
+        "OidcSubjectPrefix": "repo:acme/fleet-schedules",
+    }
+
+
+def test_defaults_match_the_example_settings() -> None:
+    # With the defaults, the role ARNs and names are the ones ouroboros.yaml shows (account aside).
+    settings = yaml.safe_load((ROOT / "ouroboros.yaml").read_text())
+    account = settings["executor"]["role_arn"].split(":")[4]
+    stack = Stack(BOOTSTRAP, account=account, **GITHUB)
+    outputs = stack.outputs()
+    assert outputs["ExecutorRoleArn"] == settings["executor"]["role_arn"]
+    assert outputs["SchedulerRoleArn"] == settings["scheduler_role_arn"]
+    assert stack.params["ScheduleGroup"] == settings["schedule_group"]
+    assert stack.params["ExecutorFunctionName"] == settings["executor"]["function_name"]
+    assert stack.params["LogTable"] == settings["log_table"]
+    assert stack.params["TargetRoleName"] == settings["target_role_name"]
+    assert (
+        Stack(TARGET, HomeAccountId=account).params["TargetRoleName"]
+        == settings["target_role_name"]
+    )
+
+
+def test_schedule_group_parameter_refuses_default() -> None:
+    pattern = Stack(BOOTSTRAP, **GITHUB).template["Parameters"]["ScheduleGroup"]["AllowedPattern"]
+    assert re.fullmatch(pattern, "ouroboros")
+    assert not re.fullmatch(pattern, "default")
