@@ -8,6 +8,7 @@ it to a file:line:col and the executor can name it in its refusal.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 from collections.abc import Mapping, Sequence
@@ -82,6 +83,8 @@ def check_filter_name(name: object, path: Path = ()) -> list[Problem]:
             hint = f" (filter names are case-sensitive: did you mean '{name.lower()}'?)"
         elif name == "tag-value":
             hint = " (use tag:<key> with the value instead)"
+        elif close := difflib.get_close_matches(name, FIXED_FILTER_NAMES, n=1, cutoff=0.8):
+            hint = f" (did you mean '{close[0]}'?)"
         return [Problem(path, f"unknown filter '{name}'{hint}; allowed: {FILTER_NAMES_HELP}")]
     return []
 

@@ -1,24 +1,561 @@
-"""Rule files -> validated rules (interface fixed; implementation in progress)."""
+"""Rule files -> validated rules, and every problem found on the way.
+
+Validation runs in layers (after Cloud Custodian), each reporting everything it finds:
+
+1. bytes: readable, sane size, UTF-8 (yamlload)
+2. YAML: syntax, duplicate keys, tags, aliases within budget (yamlload)
+3. structure: the file and each rule are mappings with the right keys, in plain English
+4. the JSON Schema (schemas/rules.schema.json), most specific error first (schema)
+5. semantics: filter names and values (checks, shared with the executor), expressions, time
+   zones, start != stop, DST-gap and past-at() warnings, and names unique across all files
+
+A defect is reported once: the schema stays quiet where the structure layer already spoke, and
+where a semantic check has a better-worded message for the same value.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
-from reconciler.diagnostics import Diagnostic
-from reconciler.model import Rule
+from reconciler import checks, timeengine
+from reconciler.diagnostics import Diagnostic, Severity, sort_diagnostics
+from reconciler.model import DEFAULT_MAX_INSTANCES, Location, Rule
+from reconciler.schema import (
+    RULES_SCHEMA,
+    SchemaProblem,
+    compiled,
+    missing_keys_message,
+    unknown_key_message,
+)
+from reconciler.yamlload import Document, Path, Pos, kind_of, load_file
+
+RULE_FILE_SUFFIXES = (".yaml", ".yml")
+TOP_KEYS = ("version", "rules")
+RULE_KEYS = (
+    "name",
+    "description",
+    "enabled",
+    "timezone",
+    "accounts",
+    "regions",
+    "targets",
+    "start",
+    "stop",
+    "hibernate",
+    "max_instances",
+)
+REQUIRED_RULE_KEYS = ("name", "accounts", "regions", "targets")
+FORMAT_VERSION = 1
+
+
+def _clock() -> datetime:
+    """Now (UTC); tests replace it so past-year and DST messages do not depend on the date."""
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
 class LoadResult:
-    rules: tuple[Rule, ...]
+    rules: tuple[Rule, ...]  # the rules that passed every check, in file order
     diagnostics: tuple[Diagnostic, ...]  # sorted; errors and warnings
+    files: tuple[str, ...] = ()  # the rule files read, as displayed
 
     @property
     def ok(self) -> bool:
         return not any(d.severity == "error" for d in self.diagnostics)
 
 
-def load_rules(paths: Sequence[str]) -> LoadResult:
-    """Load and check rule files. Each path is a file or a directory (searched for *.yaml/*.yml)."""
-    raise NotImplementedError
+def load_rules(paths: Sequence[str], *, allow_empty: bool = False) -> LoadResult:
+    """Load and check rule files. Each path is a file or a directory (searched recursively for
+    *.yaml/*.yml, sorted). A missing path, or a directory without rule files (unless
+    allow_empty), is an error diagnostic: an empty desired state must never happen by accident.
+    """
+    files, diagnostics = discover(paths, allow_empty=allow_empty)
+    context = _Context(now=_clock())
+    checked = [_check_file(display, fs_path, context) for display, fs_path in files]
+    for result in checked:
+        diagnostics += result.diagnostics
+    duplicate_diagnostics, duplicated = _duplicate_names(checked)
+    diagnostics += duplicate_diagnostics
+    rules = tuple(
+        rule for result in checked for rule in result.rules if rule.name not in duplicated
+    )
+    return LoadResult(rules, tuple(sort_diagnostics(diagnostics)), tuple(d for d, _ in files))
+
+
+# --------------------------------------------------------------------------------------------
+# Finding the files
+
+
+def discover(
+    paths: Sequence[str], *, allow_empty: bool
+) -> tuple[list[tuple[str, str]], list[Diagnostic]]:
+    """(display path, filesystem path) of each rule file, and problems with the paths."""
+    files: list[tuple[str, str]] = []
+    problems: list[Diagnostic] = []
+    seen: set[str] = set()
+    if not paths and not allow_empty:
+        problems.append(Diagnostic(".", 1, 1, "error", "no rule files or directories given"))
+    for given in paths:
+        display = display_path(given)
+        if os.path.isdir(given):
+            found = _rule_files_in(given)
+            if not found and not allow_empty:
+                problems.append(
+                    _file_diag(
+                        display,
+                        f"no rule files found in {display} (expected *.yaml or *.yml)",
+                    )
+                )
+        elif os.path.lexists(given):
+            found = [given]
+        else:
+            problems.append(_file_diag(display, "no such file or directory"))
+            continue
+        for fs_path in found:
+            real = os.path.realpath(fs_path)
+            if real not in seen:
+                seen.add(real)
+                files.append((display_path(fs_path), fs_path))
+    return files, problems
+
+
+def _rule_files_in(directory: str) -> list[str]:
+    """*.yaml and *.yml under `directory`, recursively, sorted; hidden files and folders skipped."""
+    found: list[str] = []
+    for root, dirs, names in os.walk(directory):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found += [
+            os.path.join(root, name)
+            for name in names
+            if name.endswith(RULE_FILE_SUFFIXES) and not name.startswith(".")
+        ]
+    return sorted(found)
+
+
+def display_path(path: str) -> str:
+    """The path as given, tidied; an absolute path under the working directory made relative,
+    so GitHub annotations attach to the repository's files."""
+    norm = os.path.normpath(path)
+    if os.path.isabs(norm):
+        try:
+            relative = os.path.relpath(norm)
+        except ValueError:  # pragma: no cover - another drive on Windows
+            return norm
+        if not relative.startswith(".."):
+            return relative
+    return norm
+
+
+def _file_diag(display: str, message: str) -> Diagnostic:
+    return Diagnostic(display, 1, 1, "error", message)
+
+
+# --------------------------------------------------------------------------------------------
+# One file
+
+
+@dataclass
+class _Context:
+    """What the checks of one load share: the clock, and caches (rules repeat expressions)."""
+
+    now: datetime
+    expressions: dict[str, timeengine.Expression | str] = field(default_factory=dict)
+    warnings: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    zones: dict[str, str | None] = field(default_factory=dict)
+
+    def parse(self, text: str) -> timeengine.Expression | str:
+        """The parsed expression, or the error message."""
+        if text not in self.expressions:
+            try:
+                self.expressions[text] = timeengine.parse(text, now=self.now)
+            except timeengine.ExpressionError as exc:
+                self.expressions[text] = str(exc)
+        return self.expressions[text]
+
+    def zone_problem(self, tz: str) -> str | None:
+        if tz not in self.zones:
+            self.zones[tz] = timeengine.check_timezone(tz)
+        return self.zones[tz]
+
+    def gap_warning(self, expr: timeengine.Expression, tz: str) -> str | None:
+        key = (expr.text, tz)
+        if key not in self.warnings:
+            self.warnings[key] = timeengine.dst_gap_warning(expr, tz, now=self.now)
+        return self.warnings[key]
+
+
+@dataclass(frozen=True)
+class _Named:
+    """A rule name as written, for the cross-file uniqueness check."""
+
+    name: str
+    file: str
+    pos: Pos
+
+
+@dataclass
+class _FileResult:
+    display: str
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    rules: list[Rule] = field(default_factory=list)
+    names: list[_Named] = field(default_factory=list)
+
+
+class _Reporter:
+    """Collects one file's problems; one message per place and path, first layer wins."""
+
+    def __init__(self, display: str, doc: Document | None) -> None:
+        self.display = display
+        self.doc = doc
+        self.diagnostics: list[Diagnostic] = []
+        self.paths: set[Path] = set()
+
+    def at(self, pos: Pos, message: str, severity: Severity = "error") -> None:
+        self.diagnostics.append(Diagnostic(self.display, pos.line, pos.col, severity, message))
+
+    def path(
+        self,
+        path: Path,
+        message: str,
+        *,
+        severity: Severity = "error",
+        at_key: bool = False,
+        unique: bool = True,
+    ) -> None:
+        """Report at the value (or key) at `path`; by default only the first error there."""
+        assert self.doc is not None
+        if severity == "error":
+            if unique and path in self.paths:
+                return
+            self.paths.add(path)
+        pos = self.doc.key_pos(path) if at_key else self.doc.pos(path)
+        self.at(pos, message, severity)
+
+    def related(self, path: Path) -> bool:
+        """Whether an error was already reported at `path`, inside it, or around it."""
+        return any(_prefix(path, seen) or _prefix(seen, path) for seen in self.paths)
+
+    def errors(self) -> int:
+        return sum(d.severity == "error" for d in self.diagnostics)
+
+
+def _prefix(short: Path, long: Path) -> bool:
+    return long[: len(short)] == short
+
+
+def _check_file(display: str, fs_path: str, context: _Context) -> _FileResult:
+    result = _FileResult(display)
+    doc, issues = load_file(fs_path)
+    report = _Reporter(display, doc)
+    for issue in issues:
+        report.at(issue.pos, issue.message)
+    if doc is not None:
+        rules = _check_top(doc, report)
+        schema_problems = _schema_problems(doc)
+        yaml_errors = report.errors()
+        for index, value in rules:
+            rule = _check_rule(display, doc, index, value, report, schema_problems, context)
+            if isinstance(value, Mapping) and isinstance(value.get("name"), str):
+                pos = doc.pos(("rules", index, "name"))
+                result.names.append(_Named(value["name"], display, pos))
+            # A YAML-level problem (a duplicate key, say) may hide part of a rule: keep none.
+            if rule is not None and not yaml_errors:
+                result.rules.append(rule)
+    result.diagnostics = report.diagnostics
+    return result
+
+
+def _check_top(doc: Document, report: _Reporter) -> list[tuple[int, object]]:
+    """Layer 3 for the file: a mapping with version: 1 and a list of rules."""
+    value = doc.value
+    if value is None:
+        report.at(
+            Pos(1, 1),
+            "file is empty: a rule file needs 'version: 1' and a 'rules:' list",
+        )
+        return []
+    if not isinstance(value, dict):
+        hint = (
+            ": put the list under 'rules:' and add 'version: 1' above it"
+            if isinstance(value, list)
+            else ""
+        )
+        report.path(
+            (),
+            f"a rule file must be a mapping with 'version: 1' and 'rules:', not "
+            f"{kind_of(value)}{hint}",
+        )
+        return []
+    for key in value:
+        if key not in TOP_KEYS:
+            report.path((key,), unknown_key_message(key, "the file", TOP_KEYS), at_key=True)
+    missing = [k for k in TOP_KEYS if k not in value]
+    if missing:
+        report.path((), missing_keys_message("the file", missing))
+    if "version" in value:
+        _check_version(doc, value["version"], report)
+    rules = value.get("rules", [])
+    if rules is None or not isinstance(rules, list):
+        source = doc.sources.get(("rules",))
+        report.path(("rules",), f"rules must be a list of rules, not {kind_of(rules, source)}")
+        return []
+    if not rules and "rules" in value:
+        report.path(("rules",), "rules is empty: this file defines no rules", severity="warning")
+    return list(enumerate(rules))
+
+
+def _check_version(doc: Document, version: object, report: _Reporter) -> None:
+    if version == FORMAT_VERSION and type(version) is int:
+        return
+    if isinstance(version, str) and version.strip() == str(FORMAT_VERSION):
+        message = f"version must be the number {FORMAT_VERSION}, not the string '{version}'"
+    else:
+        shown = doc.sources.get(("version",), repr(version))
+        message = (
+            f"unsupported version {shown}: this reconciler reads rule files of version "
+            f"{FORMAT_VERSION}"
+        )
+    report.path(("version",), message)
+
+
+def _schema_problems(doc: Document) -> dict[int, list[SchemaProblem]]:
+    """Layer 4, run once over the file; problems by rule index (structure's own are dropped)."""
+    by_rule: dict[int, list[SchemaProblem]] = {}
+    for problem in compiled(RULES_SCHEMA).problems(doc.value, label=_label, sources=doc.sources):
+        origin = problem.origin
+        # The file, `version`, `rules` and each rule's own keys belong to the structure layer.
+        if len(origin) <= 2 or not isinstance(origin[1], int):
+            continue
+        by_rule.setdefault(origin[1], []).append(problem)
+    return by_rule
+
+
+def _label(path: Path) -> str:
+    """How a message names the value at `path`: 'rule 2', 'accounts[0]', 'targets.tag:Env'."""
+    if len(path) == 2 and path[0] == "rules" and isinstance(path[1], int):
+        return f"rule {path[1] + 1}"
+    if not path:
+        return "the file"
+    inner = path[2:] if path[0] == "rules" and len(path) > 2 else path
+    text = ""
+    for part in inner:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+# --------------------------------------------------------------------------------------------
+# One rule
+
+
+def _check_rule(
+    display: str,
+    doc: Document,
+    index: int,
+    value: object,
+    report: _Reporter,
+    schema_problems: Mapping[int, list[SchemaProblem]],
+    context: _Context,
+) -> Rule | None:
+    base: Path = ("rules", index)
+    before = report.errors()
+    if not isinstance(value, dict):
+        report.path(
+            base,
+            f"rule {index + 1} must be a mapping with name, accounts, regions, targets and "
+            f"start/stop, not {kind_of(value, doc.sources.get(base))}",
+        )
+        return None
+    _check_rule_keys(index, value, report)
+    for problem in _semantic_problems(doc, base, value, context):
+        report.path(problem.path, problem.message, severity=problem.severity)
+    for sp in schema_problems.get(index, []):
+        if not report.related(sp.path):
+            report.path(sp.path, sp.message, at_key=sp.at_key)
+    if report.errors() > before:
+        return None
+    return _build_rule(display, doc, base, value)
+
+
+def _check_rule_keys(index: int, rule: Mapping[str, object], report: _Reporter) -> None:
+    """Layer 3 for a rule: unknown keys (did you mean?), required keys, start or stop."""
+    base: Path = ("rules", index)
+    what = f"rule {index + 1}"
+    for key in rule:
+        if key not in RULE_KEYS:
+            report.path((*base, key), unknown_key_message(key, what, RULE_KEYS), at_key=True)
+    missing = [k for k in REQUIRED_RULE_KEYS if k not in rule]
+    if "start" not in rule and "stop" not in rule:
+        missing.append("start or stop")
+    if missing:
+        report.path(base, missing_keys_message(what, missing))
+
+
+@dataclass(frozen=True)
+class _Problem:
+    path: Path
+    message: str
+    severity: Severity = "error"
+
+
+def _semantic_problems(
+    doc: Document, base: Path, rule: Mapping[str, object], context: _Context
+) -> list[_Problem]:
+    """Layer 5 for a rule."""
+    found: list[_Problem] = []
+    found += _account_number_hints(doc, base, rule.get("accounts"))
+    shared: list[tuple[str, Callable[[object], list[checks.Problem]]]] = [
+        ("name", checks.check_rule_name),
+        ("accounts", checks.check_accounts),
+        ("regions", checks.check_regions),
+        ("targets", checks.check_targets),
+        ("max_instances", checks.check_max_instances),
+    ]
+    for key, check in shared:
+        if key in rule:
+            found += [_Problem((*base, *p.path), p.message) for p in check(rule[key])]
+    found += _timing_problems(base, rule, context)
+    return found
+
+
+def _account_number_hints(doc: Document, base: Path, accounts: object) -> Iterable[_Problem]:
+    """An unquoted account id is a YAML int: say what to write, from the text as typed."""
+    if not isinstance(accounts, list):
+        return []
+    hints = []
+    for i, account in enumerate(accounts):
+        path = (*base, "accounts", i)
+        source = doc.sources.get(path)
+        if isinstance(account, int) and not isinstance(account, bool) and source is not None:
+            hints.append(
+                _Problem(
+                    path,
+                    f"account {source} is read as a number, not a string; quote it: "
+                    f'"{source}" (unquoted, leading zeros are lost or the digits read as octal)',
+                )
+            )
+    return hints
+
+
+def _timing_problems(base: Path, rule: Mapping[str, object], context: _Context) -> list[_Problem]:
+    """Expressions, the time zone, start != stop, and the DST-gap and past-at() warnings."""
+    found: list[_Problem] = []
+    tz = rule.get("timezone", "UTC")
+    tz_ok = isinstance(tz, str) and tz.strip() == tz
+    if isinstance(tz, str):
+        problem = context.zone_problem(tz)
+        if problem is not None:
+            found.append(_Problem((*base, "timezone"), problem))
+            tz_ok = False
+    parsed: dict[str, timeengine.Expression] = {}
+    for action in ("start", "stop"):
+        text = rule.get(action)
+        if not isinstance(text, str):
+            continue  # absent, or the schema reports its type
+        result = context.parse(text.strip())
+        path = (*base, action)
+        if isinstance(result, str):
+            found.append(_Problem(path, f"{action}: {result}"))
+            continue
+        parsed[action] = result
+        if tz_ok:
+            assert isinstance(tz, str)
+            found += _timing_warnings(path, action, result, tz, context)
+    if len(parsed) == 2 and parsed["start"].canonical == parsed["stop"].canonical:
+        found.append(
+            _Problem(
+                (*base, "stop"),
+                "stop is the same expression as start: the instances would be started and "
+                "stopped at the same moment",
+            )
+        )
+    return found
+
+
+def _timing_warnings(
+    path: Path, action: str, expr: timeengine.Expression, tz: str, context: _Context
+) -> list[_Problem]:
+    warning = context.gap_warning(expr, tz)
+    if warning is not None:
+        return [_Problem(path, f"{action}: {warning}", "warning")]
+    if expr.kind == "at" and not timeengine.next_fires(expr, tz, context.now, 1):
+        return [
+            _Problem(
+                path,
+                f"{action}: {expr.text} is in the past in {tz}: it will never fire",
+                "warning",
+            )
+        ]
+    return []
+
+
+def _build_rule(display: str, doc: Document, base: Path, rule: Mapping[str, object]) -> Rule:
+    """A Rule from a mapping that passed every check (so the casts below hold)."""
+    targets = rule["targets"]
+    assert isinstance(targets, dict)
+    start, stop = rule.get("start"), rule.get("stop")
+    pos = doc.pos(base)
+    max_instances = rule.get("max_instances", DEFAULT_MAX_INSTANCES)
+    assert isinstance(max_instances, int)
+    return Rule(
+        name=str(rule["name"]),
+        accounts=tuple(_strings(rule["accounts"])),
+        regions=tuple(_strings(rule["regions"])),
+        targets=tuple(
+            (str(name), (values,) if isinstance(values, str) else tuple(_strings(values)))
+            for name, values in targets.items()
+        ),
+        start=start.strip() if isinstance(start, str) else None,
+        stop=stop.strip() if isinstance(stop, str) else None,
+        description=str(rule["description"]) if "description" in rule else None,
+        enabled=bool(rule.get("enabled", True)),
+        timezone=str(rule.get("timezone", "UTC")),
+        hibernate=bool(rule.get("hibernate", False)),
+        max_instances=max_instances,
+        location=Location(display, pos.line, pos.col),
+    )
+
+
+def _strings(values: object) -> list[str]:
+    assert isinstance(values, list)
+    return [str(v) for v in values]
+
+
+# --------------------------------------------------------------------------------------------
+# Across files
+
+
+def _duplicate_names(results: Sequence[_FileResult]) -> tuple[list[Diagnostic], set[str]]:
+    """Every rule name must be unique across all files: report each place, naming the other."""
+    by_name: dict[str, list[_Named]] = {}
+    for result in results:
+        for named in result.names:
+            by_name.setdefault(named.name, []).append(named)
+    found: list[Diagnostic] = []
+    duplicated: set[str] = set()
+    for name, places in by_name.items():
+        if len(places) < 2:
+            continue
+        duplicated.add(name)
+        first = places[0]
+        for named in places[1:]:
+            found.append(
+                _diag(
+                    named,
+                    f"duplicate rule name '{name}': already used at {_where(first)}; rule "
+                    "names must be unique across all rule files",
+                )
+            )
+        others = ", ".join(_where(n) for n in places[1:])
+        found.append(_diag(first, f"rule name '{name}' is used again at {others}"))
+    return found, duplicated
+
+
+def _diag(named: _Named, message: str) -> Diagnostic:
+    return Diagnostic(named.file, named.pos.line, named.pos.col, "error", message)
+
+
+def _where(named: _Named) -> str:
+    return f"{named.file}:{named.pos.line}:{named.pos.col}"

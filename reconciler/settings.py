@@ -1,10 +1,193 @@
-"""ouroboros.yaml -> Settings (interface fixed; implementation in progress)."""
+"""ouroboros.yaml -> Settings (DESIGN.md §4), checked with the same layers as rule files.
+
+`load_settings` is what the commands use: it returns Settings or raises SettingsError listing
+every problem. `check_settings` is what `reconcile validate` uses: it returns the diagnostics.
+"""
 
 from __future__ import annotations
 
-from reconciler.model import Settings
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from reconciler.diagnostics import Diagnostic, Severity, sort_diagnostics
+from reconciler.errors import FatalError
+from reconciler.loader import display_path
+from reconciler.model import Location, Settings
+from reconciler.schema import SETTINGS_SCHEMA, compiled
+from reconciler.yamlload import Document, Path, Pos, kind_of, load_file
+
+RESERVED_GROUP = "default"
+_ROLE_ARN_ACCOUNT_FIELD = 4  # arn:aws:iam::<account>:role/name split on ':'
+# The schema's "integer" lets 256.0 through (JSON has one number type); Settings wants ints.
+_WHOLE_NUMBERS = (
+    ("executor", "memory_mb"),
+    ("executor", "timeout_seconds"),
+    ("log_retention_days",),
+)
+
+
+class SettingsError(FatalError):
+    """The settings file is missing or invalid; the message lists every problem."""
+
+    def __init__(self, message: str, diagnostics: tuple[Diagnostic, ...] = ()) -> None:
+        super().__init__(message)
+        self.diagnostics = diagnostics
+
+
+@dataclass(frozen=True)
+class SettingsCheck:
+    settings: Settings | None  # None when there is any error
+    diagnostics: tuple[Diagnostic, ...]  # sorted
+
+    @property
+    def ok(self) -> bool:
+        return self.settings is not None
 
 
 def load_settings(path: str) -> Settings:
     """Load and check the settings file; raises SettingsError (a FatalError) listing problems."""
-    raise NotImplementedError
+    if not os.path.lexists(path):
+        raise SettingsError(
+            f"settings file {path} not found: create it (the README's 'Settings' section has an "
+            "example to copy) or point --settings at it"
+        )
+    if os.path.isdir(path):
+        raise SettingsError(f"settings file {path} is a directory; --settings expects a file")
+    result = check_settings(path)
+    if result.settings is None:
+        errors = [d for d in result.diagnostics if d.severity == "error"]
+        noun = "problem" if len(errors) == 1 else "problems"
+        lines = "\n".join(d.text() for d in result.diagnostics)
+        raise SettingsError(
+            f"{display_path(path)} has {len(errors)} {noun}:\n{lines}", result.diagnostics
+        )
+    return result.settings
+
+
+def check_settings(path: str) -> SettingsCheck:
+    """Every problem in the settings file, and the Settings when there is none."""
+    display = display_path(path)
+    doc, issues = load_file(path)
+    found: list[Diagnostic] = [_diag(display, i.pos, i.message) for i in issues]
+    if doc is not None:
+        found += _check_document(display, doc)
+    found = sort_diagnostics(found)
+    if doc is None or any(d.severity == "error" for d in found):
+        return SettingsCheck(None, tuple(found))
+    assert isinstance(doc.value, dict)
+    return SettingsCheck(_build(display, doc, doc.value), tuple(found))
+
+
+def _check_document(display: str, doc: Document) -> list[Diagnostic]:
+    value = doc.value
+    if value is None:
+        return [
+            _diag(
+                display,
+                Pos(1, 1),
+                "file is empty: the settings file needs version, region, schedule_group, "
+                "executor, scheduler_role_arn, target_role_name and log_table",
+            )
+        ]
+    if not isinstance(value, dict):
+        return [
+            _diag(
+                display,
+                doc.pos(()),
+                f"the settings file must be a mapping of settings, not {kind_of(value)}",
+            )
+        ]
+    semantic = _semantic(value)
+    found = [_diag(display, doc.pos(p), m, s) for p, m, s in semantic]
+    reported = {p for p, _, s in semantic if s == "error"}
+    for problem in compiled(SETTINGS_SCHEMA).problems(value, label=_label, sources=doc.sources):
+        if problem.path in reported:
+            continue
+        pos = doc.key_pos(problem.path) if problem.at_key else doc.pos(problem.path)
+        found.append(_diag(display, pos, problem.message))
+    return found
+
+
+def _semantic(value: Mapping[str, object]) -> list[tuple[Path, str, Severity]]:
+    """What the schema cannot say well: the reserved group, and roles in different accounts."""
+    found: list[tuple[Path, str, Severity]] = []
+    if value.get("schedule_group") == RESERVED_GROUP:
+        found.append(
+            (
+                ("schedule_group",),
+                "schedule_group must not be 'default': that group is shared with everything "
+                "else in the account, and this tool deletes schedules it does not know in its "
+                "group; name a group of its own, e.g. ouroboros",
+                "error",
+            )
+        )
+    executor = value.get("executor")
+    for path in _WHOLE_NUMBERS:
+        number = _get(value, path)
+        if isinstance(number, float):
+            found.append((path, f"{'.'.join(path)} must be a whole number, not {number}", "error"))
+    executor_role = executor.get("role_arn") if isinstance(executor, dict) else None
+    scheduler_role = value.get("scheduler_role_arn")
+    accounts = [_arn_account(executor_role), _arn_account(scheduler_role)]
+    if None not in accounts and accounts[0] != accounts[1]:
+        found.append(
+            (
+                ("scheduler_role_arn",),
+                f"scheduler_role_arn is in account {accounts[1]} but executor.role_arn in "
+                f"{accounts[0]}; both roles belong in the home account",
+                "warning",
+            )
+        )
+    return found
+
+
+def _get(value: Mapping[str, object], path: tuple[str, ...]) -> object:
+    for key in path:
+        if not isinstance(value, Mapping) or key not in value:
+            return None
+        value = value[key]  # type: ignore[assignment]
+    return value
+
+
+def _arn_account(arn: object) -> str | None:
+    if not isinstance(arn, str) or not arn.startswith("arn:"):
+        return None
+    parts = arn.split(":")
+    return parts[_ROLE_ARN_ACCOUNT_FIELD] if len(parts) > _ROLE_ARN_ACCOUNT_FIELD else None
+
+
+def _label(path: Path) -> str:
+    if not path:
+        return "the settings file"
+    return ".".join(str(p) for p in path)
+
+
+def _diag(display: str, pos: Pos, message: str, severity: Severity = "error") -> Diagnostic:
+    return Diagnostic(display, pos.line, pos.col, severity, message)
+
+
+def _build(display: str, doc: Document, value: Mapping[str, object]) -> Settings:
+    """Settings from a mapping that passed every check (so the casts below hold)."""
+    executor = value["executor"]
+    assert isinstance(executor, dict)
+    pos = doc.pos(())
+    defaults = Settings("", "", "", "", "", "", "")
+    return Settings(
+        region=str(value["region"]),
+        schedule_group=str(value["schedule_group"]),
+        function_name=str(executor["function_name"]),
+        executor_role_arn=str(executor["role_arn"]),
+        scheduler_role_arn=str(value["scheduler_role_arn"]),
+        target_role_name=str(value["target_role_name"]),
+        log_table=str(value["log_table"]),
+        executor_memory_mb=_int(executor.get("memory_mb", defaults.executor_memory_mb)),
+        executor_timeout_s=_int(executor.get("timeout_seconds", defaults.executor_timeout_s)),
+        log_retention_days=_int(value.get("log_retention_days", defaults.log_retention_days)),
+        location=Location(display, pos.line, pos.col),
+    )
+
+
+def _int(value: object) -> int:
+    assert isinstance(value, int)  # the schema checked it
+    return value

@@ -1,11 +1,77 @@
-"""`reconcile validate` (not built yet)."""
+"""`reconcile validate [PATH...]`: check rule files (and the settings file) and print every problem.
+
+Diagnostics go to stdout, one per line (`FILE:LINE:COL: error: message`, or GitHub workflow
+commands with --format github); the one-line summary goes to stderr. Exit 0 valid (warnings
+allowed), 1 invalid. Nothing here imports boto3: validation must stay fast and offline.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import os
+from collections.abc import Sequence
 
-from reconciler.errors import FatalError
+from reconciler import output
+from reconciler.diagnostics import Diagnostic, has_errors, sort_diagnostics
+from reconciler.loader import display_path, load_rules
+from reconciler.settings import check_settings
 
 
-def run(*args: Any, **kwargs: Any) -> int:
-    raise FatalError("`reconcile validate` is not available yet")
+def run(
+    paths: Sequence[str],
+    *,
+    fmt: str = "text",
+    rules_dir: str = "schedules",
+    settings_path: str = "ouroboros.yaml",
+) -> int:
+    """With no PATHs: the rules directory, plus the settings file when there is one."""
+    result = load_rules(list(paths) or [rules_dir])
+    diagnostics = list(result.diagnostics)
+    settings_checked = None
+    if not paths and os.path.isfile(settings_path):
+        settings = check_settings(settings_path)
+        diagnostics += settings.diagnostics
+        settings_checked = display_path(settings_path)
+    diagnostics = sort_diagnostics(diagnostics)
+    for diagnostic in diagnostics:
+        output.out(_render(diagnostic, fmt))
+    output.err(summary(diagnostics, result.files, len(result.rules), settings_checked))
+    return 1 if has_errors(diagnostics) else 0
+
+
+def _render(diagnostic: Diagnostic, fmt: str) -> str:
+    if fmt == "github":
+        return diagnostic.github()
+    if not output.use_color():
+        return diagnostic.text()
+    colour = "red" if diagnostic.severity == "error" else "yellow"
+    where = f"{diagnostic.file}:{diagnostic.line}:{diagnostic.col}:"
+    severity = output.style(f"{diagnostic.severity}:", fg=colour, bold=True)
+    return f"{output.style(where, bold=True)} {severity} {diagnostic.message}"
+
+
+def summary(
+    diagnostics: Sequence[Diagnostic],
+    files: Sequence[str],
+    rules: int,
+    settings: str | None = None,
+) -> str:
+    """'3 errors, 1 warning in 2 of 5 files' or '12 rules in 4 files and ouroboros.yaml: valid'."""
+    errors = sum(d.severity == "error" for d in diagnostics)
+    warnings = len(diagnostics) - errors
+    if errors:
+        counts = _plural(errors, "error")
+        if warnings:
+            counts += f", {_plural(warnings, 'warning')}"
+        with_problems = {d.file for d in diagnostics}
+        # A path that does not exist counts as one of the files, so "2 of 1" cannot happen.
+        total = len(set(files) | with_problems | ({settings} if settings else set()))
+        return f"{counts} in {len(with_problems)} of {_plural(total, 'file')}"
+    checked = _plural(len(files), "file") + (f" and {settings}" if settings else "")
+    text = f"{_plural(rules, 'rule')} in {checked}: valid"
+    if warnings:
+        text += f" ({_plural(warnings, 'warning')})"
+    return text
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

@@ -1,0 +1,306 @@
+"""The JSON Schemas (schemas/*.schema.json): loaded and compiled once, errors in plain English.
+
+Layer 4 of validation. jsonschema's own messages ("'x' is not valid under any of the given
+schemas") and its best_match heuristic are noise on oneOf/anyOf; here an anyOf/oneOf error is
+replaced by the errors of the branch that fits the instance's type (a list is checked against
+the list branch), and each remaining error becomes a sentence that names the field.
+
+The structural helpers at the end (required and unknown keys, with did-you-mean) serve layer 3,
+which runs before the schema so that the commonest mistakes read like a person wrote them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from reconciler.yamlload import Path, kind_of, quote_hint
+
+RULES_SCHEMA = "rules.schema.json"
+SETTINGS_SCHEMA = "settings.schema.json"
+
+# What a value matching each $defs pattern looks like, by $defs name; {value} is the bad value.
+PATTERN_HELP = {
+    "ruleName": (
+        "'{value}' is not a valid rule name: use 1-40 lower-case letters, digits and hyphens, "
+        "starting and ending with a letter or digit"
+    ),
+    "accountId": "'{value}' is not a 12-digit AWS account id",
+    "region": "'{value}' is not an AWS region name such as eu-west-1",
+    "expression": (
+        "'{value}' is not an EventBridge Scheduler expression: use cron(...), rate(...) or at(...)"
+    ),
+    "instanceId": "'{value}' is not a valid instance-id: expected i- followed by 8 or 17 hex digits",
+    "vpcId": "'{value}' is not a valid vpc-id: expected vpc- followed by 8 or 17 hex digits",
+    "subnetId": (
+        "'{value}' is not a valid subnet-id: expected subnet- followed by 8 or 17 hex digits"
+    ),
+    "ipv4": "'{value}' is not an IPv4 address",
+    "instanceType": "'{value}' is not an instance type such as t3.micro",
+    "availabilityZone": "'{value}' is not an availability zone such as eu-west-1a",
+    "tagKey": "'{value}' has spaces around it",
+    "tagValue": "'{value}' has spaces around it",
+    "roleArn": (
+        "'{value}' is not an IAM role ARN such as arn:aws:iam::111111111111:role/ouroboros-executor"
+    ),
+}
+# Patterns written inline (not under $defs), by the property that holds them.
+INLINE_PATTERN_HELP = {
+    "schedule_group": (
+        "'{value}' is not a schedule group name: 1-64 letters, digits, hyphens, underscores and dots"
+    ),
+    "function_name": (
+        "'{value}' is not a Lambda function name: 1-64 letters, digits, hyphens and underscores"
+    ),
+    "target_role_name": (
+        "'{value}' is not an IAM role name: 1-64 letters, digits and any of + = , . @ _ -"
+    ),
+    "log_table": (
+        "'{value}' is not a DynamoDB table name: 3-255 letters, digits, underscores, dots and hyphens"
+    ),
+}
+
+_EXPECTED = {
+    "string": "a string",
+    "boolean": "true or false",
+    "integer": "a whole number",
+    "number": "a number",
+    "array": "a list",
+    "object": "a mapping",
+    "null": "null",
+}
+
+
+@dataclass(frozen=True)
+class SchemaProblem:
+    """One schema violation: where (path into the document) and what, in plain English."""
+
+    path: Path
+    message: str
+    origin: Path = ()  # the path of the value the failing schema keyword applies to
+    at_key: bool = False  # point at the key (an unknown key) rather than the value
+
+
+@dataclass(frozen=True)
+class CompiledSchema:
+    validator: Any  # jsonschema.protocols.Validator (untyped library)
+    pattern_help: Mapping[str, str]  # pattern -> message template
+
+    def problems(
+        self,
+        instance: object,
+        *,
+        label: Callable[[Path], str],
+        sources: Mapping[Path, str] | None = None,
+    ) -> list[SchemaProblem]:
+        """Every violation in `instance`, each from the most specific error there is."""
+        found: list[SchemaProblem] = []
+        for error in self.validator.iter_errors(instance):
+            for leaf in most_specific(error):
+                found += _translate(leaf, label, sources or {}, self.pattern_help)
+        return found
+
+
+def load_schema(name: str) -> dict[str, Any]:
+    text = resources.files("reconciler").joinpath("schemas", name).read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@functools.cache
+def compiled(name: str) -> CompiledSchema:
+    """The validator for schemas/<name>, built once per process."""
+    from jsonschema import Draft202012Validator
+
+    schema = load_schema(name)
+    help_by_pattern: dict[str, str] = {}
+    for def_name, sub in schema.get("$defs", {}).items():
+        if "pattern" in sub and def_name in PATTERN_HELP:
+            help_by_pattern[sub["pattern"]] = PATTERN_HELP[def_name]
+    for prop_name, sub in _all_properties(schema):
+        if "pattern" in sub and prop_name in INLINE_PATTERN_HELP:
+            help_by_pattern[sub["pattern"]] = INLINE_PATTERN_HELP[prop_name]
+    return CompiledSchema(Draft202012Validator(schema), help_by_pattern)
+
+
+def _all_properties(schema: object) -> Iterable[tuple[str, dict[str, Any]]]:
+    if isinstance(schema, dict):
+        yield from schema.get("properties", {}).items()
+        for value in schema.values():
+            yield from _all_properties(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            yield from _all_properties(value)
+
+
+def most_specific(error: Any) -> list[Any]:
+    """The errors that say what is really wrong, descending into anyOf/oneOf.
+
+    Of an anyOf/oneOf's branches, keep those that accept the instance's type; if exactly one
+    does, its errors (recursively) are the answer. If none does, or several equally, the
+    anyOf/oneOf error itself is the answer and is worded from the branches' types.
+    """
+    if error.validator not in ("anyOf", "oneOf") or not error.context:
+        return [error]
+    branches: dict[int, list[Any]] = {}
+    for sub in error.context:
+        branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+    fitting = [
+        errs
+        for errs in branches.values()
+        if not any(e.validator == "type" and not e.relative_path for e in errs)
+    ]
+    if len(fitting) != 1:
+        return [error]
+    return [leaf for sub in fitting[0] for leaf in most_specific(sub)]
+
+
+def _translate(
+    error: Any,
+    label: Callable[[Path], str],
+    sources: Mapping[Path, str],
+    pattern_help: Mapping[str, str],
+) -> list[SchemaProblem]:
+    path: Path = tuple(error.absolute_path)
+    field = label(path)
+    value = error.instance
+    kind = error.validator
+    schema = error.schema
+    hint = quote_hint(value, sources.get(path))
+    message: str
+    if kind == "type":
+        expected = _expected(schema["type"])
+        message = f"{field} must be {expected}, not {kind_of(value, sources.get(path))}{hint}"
+    elif kind in ("anyOf", "oneOf"):
+        message = _any_of_message(error, field, value, sources.get(path))
+    elif kind == "pattern":
+        template = pattern_help.get(schema["pattern"])
+        message = (
+            template.format(value=value)
+            if template
+            else f"{field} '{value}' does not match the pattern {schema['pattern']}"
+        )
+    elif kind == "not":
+        message = _not_message(schema["not"], field, value)
+    elif kind == "const":
+        message = f"{field} must be {json.dumps(schema['const'])}, not {_show(value)}"
+    elif kind == "enum":
+        allowed = ", ".join(json.dumps(v) for v in schema["enum"])
+        message = f"{field} must be one of {allowed}, not {_show(value)}"
+    elif kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        message = _range_message(schema, field, value)
+    elif kind == "minLength":
+        message = (
+            f"{field} is empty"
+            if schema["minLength"] == 1
+            else f"{field} is shorter than {schema['minLength']} characters"
+        )
+    elif kind == "maxLength":
+        message = f"{field} is {len(value)} characters long; the limit is {schema['maxLength']}"
+    elif kind == "minItems":
+        message = f"{field} is empty: give at least {schema['minItems']}"
+    elif kind == "maxItems":
+        message = f"{field} has {len(value)} entries; the limit is {schema['maxItems']}"
+    elif kind == "minProperties":
+        message = f"{field} is empty: give at least {schema['minProperties']} entry"
+    elif kind == "uniqueItems":
+        return _duplicates(path, label, value)
+    elif kind == "required":
+        missing = [k for k in schema["required"] if k not in value]
+        return [SchemaProblem(path, missing_keys_message(field, missing), path)]
+    elif kind == "additionalProperties":
+        known = list(schema.get("properties", {}))
+        return [
+            SchemaProblem((*path, key), unknown_key_message(key, field, known), path, True)
+            for key in _extra_keys(schema, value)
+        ]
+    else:  # a keyword our schemas do not use: jsonschema's wording is the best we have
+        message = f"{field}: {error.message}"
+    return [SchemaProblem(path, message, path)]
+
+
+def _expected(types: str | list[str]) -> str:
+    if isinstance(types, str):
+        return _EXPECTED.get(types, types)
+    return " or ".join(_EXPECTED.get(t, t) for t in types)
+
+
+def _any_of_message(error: Any, field: str, value: object, source: str | None) -> str:
+    """No branch accepted the instance's type: say which types would do."""
+    types: list[str] = []
+    for sub in error.context:
+        if sub.validator == "type" and not sub.relative_path and sub.validator_value not in types:
+            types.append(sub.validator_value)
+    if len(types) == len({sub.relative_schema_path[0] for sub in error.context}):
+        expected = " or ".join(_expected(t) for t in types)
+        return (
+            f"{field} must be {expected}, not {kind_of(value, source)}{quote_hint(value, source)}"
+        )
+    if all(sub.validator == "required" for sub in error.context):
+        options = [k for sub in error.context for k in sub.validator_value]
+        return f"{field} needs at least one of: {', '.join(options)}"
+    return f"{field} is not valid: {error.message}"
+
+
+def _not_message(forbidden: Mapping[str, Any], field: str, value: object) -> str:
+    if "const" in forbidden:
+        return f"{field} must not be {json.dumps(forbidden['const'])}"
+    if forbidden.get("pattern") == "^[*?]+$":
+        return f"'{value}' matches everything; name the values to act on"
+    return f"{field} {_show(value)} is not allowed here"
+
+
+def _range_message(schema: Mapping[str, Any], field: str, value: object) -> str:
+    low, high = schema.get("minimum"), schema.get("maximum")
+    if low is not None and high is not None:
+        return f"{field} is {value}; it must be from {low} to {high}"
+    if low is not None:
+        return f"{field} is {value}; it must be at least {low}"
+    if high is not None:
+        return f"{field} is {value}; it must be at most {high}"
+    return f"{field} {value} is out of range"
+
+
+def _duplicates(
+    path: Path, label: Callable[[Path], str], items: Sequence[object]
+) -> list[SchemaProblem]:
+    seen: list[object] = []
+    found: list[SchemaProblem] = []
+    for i, item in enumerate(items):
+        if item in seen:
+            message = f"{_show(item)} is listed twice in {label(path)}"
+            found.append(SchemaProblem((*path, i), message, path))
+        else:
+            seen.append(item)
+    return found
+
+
+def _extra_keys(schema: Mapping[str, Any], value: Mapping[str, object]) -> list[str]:
+    patterns = [re.compile(p) for p in schema.get("patternProperties", {})]
+    known = schema.get("properties", {})
+    return [key for key in value if key not in known and not any(p.search(key) for p in patterns)]
+
+
+def _show(value: object) -> str:
+    return f"'{value}'" if isinstance(value, str) else json.dumps(value, default=str)
+
+
+def missing_keys_message(what: str, missing: Sequence[str]) -> str:
+    noun = "key" if len(missing) == 1 else "keys"
+    return f"{what} is missing required {noun}: {', '.join(missing)}"
+
+
+def unknown_key_message(key: str, where: str, allowed: Sequence[str]) -> str:
+    """'unknown key 'strat' in rule 2 (did you mean 'start'?); allowed: ...'."""
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.75)
+    if not close:
+        close = [a for a in allowed if a.lower() == key.lower().replace("-", "_")]
+    if close:
+        return f"unknown key '{key}' in {where} (did you mean '{close[0]}'?)"
+    return f"unknown key '{key}' in {where}; allowed: {', '.join(allowed)}"
