@@ -332,8 +332,8 @@ def _parse_dow(raw: str) -> DaySpec:
             raise _field_error(
                 _DOW,
                 raw,
-                f"the occurrence '{nth_s}' after '#' must be 1-5 (e.g. '2#1' is the first "
-                "Monday of the month)",
+                f"the occurrence after '#' must be 1-5, not '{nth_s}' (e.g. '2#1' is the "
+                "first Monday of the month)",
             )
         return DaySpec("dow_nth", n=weekday, k=int(nth_s))
     upper = raw.upper()

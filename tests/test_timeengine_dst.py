@@ -1,0 +1,140 @@
+"""dst_gap_warning: which local times a spring-forward change skips, and on which date next.
+
+Dates worked out by hand from the zone rules (EU: last Sunday of March at 01:00 UTC; US: second
+Sunday of March at 02:00 local; Sydney/Lord Howe: first Sunday of October at 02:00 local; Chile:
+first Sunday of September from the 2nd, at 24:00 local). `now` is fixed at 2026-11-27, after
+every 2026 spring change in the northern hemisphere and after October's in the southern one.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from reconciler.timeengine import dst_gap_warning, parse
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+NEW_YEAR_2026 = datetime(2026, 1, 1, tzinfo=UTC)
+
+WARNINGS = [
+    (
+        "cron(30 2 * * ? *)",
+        "Europe/Berlin",
+        NOW,
+        # last Sunday of March 2027 is the 28th (31 March 2027 is a Wednesday)
+        "02:30 does not exist on 2027-03-28 in Europe/Berlin (clocks go forward from 02:00 to "
+        "03:00), so that run is skipped",
+    ),
+    (
+        "cron(30 2 * * ? *)",
+        "Europe/Berlin",
+        NEW_YEAR_2026,
+        "02:30 does not exist on 2026-03-29 in Europe/Berlin (clocks go forward from 02:00 to "
+        "03:00), so that run is skipped",
+    ),
+    (
+        "cron(0/15 2 * * ? *)",
+        "Europe/Berlin",
+        NOW,
+        "02:00, 02:15, 02:30 and 02:45 do not exist on 2027-03-28 in Europe/Berlin (clocks go "
+        "forward from 02:00 to 03:00), so those runs are skipped",
+    ),
+    (
+        "cron(* 2 * * ? *)",
+        "Europe/Berlin",
+        NOW,
+        "02:00, 02:01, 02:02 and 57 more times do not exist on 2027-03-28 in Europe/Berlin "
+        "(clocks go forward from 02:00 to 03:00), so those runs are skipped",
+    ),
+    (
+        "cron(30 2 29 3 ? *)",
+        "Europe/Berlin",
+        NOW,
+        # 29 March is the last Sunday again only in 2037 (2027: 28th, 2028: 26th, ... 2036: 30th)
+        "02:30 does not exist on 2037-03-29 in Europe/Berlin (clocks go forward from 02:00 to "
+        "03:00), so that run is skipped",
+    ),
+    (
+        "cron(30 2 * * ? *)",
+        "America/New_York",
+        NOW,
+        # second Sunday of March 2027: 1 March is a Monday, so the 14th
+        "02:30 does not exist on 2027-03-14 in America/New_York (clocks go forward from 02:00 "
+        "to 03:00), so that run is skipped",
+    ),
+    (
+        "cron(30 2 * * ? *)",
+        "Australia/Sydney",
+        NOW,
+        # 4 October 2026 has passed; first Sunday of October 2027 is the 3rd
+        "02:30 does not exist on 2027-10-03 in Australia/Sydney (clocks go forward from 02:00 "
+        "to 03:00), so that run is skipped",
+    ),
+    (
+        "cron(0/15 2 * * ? *)",
+        "Australia/Lord_Howe",
+        NOW,
+        # a 30-minute shift: only 02:00-02:29 is missing
+        "02:00 and 02:15 do not exist on 2027-10-03 in Australia/Lord_Howe (clocks go forward "
+        "from 02:00 to 02:30), so those runs are skipped",
+    ),
+    (
+        "cron(15 2 ? * SUN *)",
+        "Australia/Adelaide",
+        NOW,
+        "02:15 does not exist on 2027-10-03 in Australia/Adelaide (clocks go forward from 02:00 "
+        "to 03:00), so that run is skipped",
+    ),
+    (
+        "cron(30 0 * * ? *)",
+        "America/Santiago",
+        NOW,
+        # Chile jumps at midnight: 00:00-00:59 on the first Sunday of September from the 2nd
+        "00:30 does not exist on 2027-09-05 in America/Santiago (clocks go forward from 00:00 "
+        "to 01:00), so that run is skipped",
+    ),
+    (
+        "at(2027-03-28T02:30:00)",
+        "Europe/Berlin",
+        NOW,
+        "02:30 does not exist on 2027-03-28 in Europe/Berlin (clocks go forward from 02:00 to "
+        "03:00), so at(2027-03-28T02:30:00) never fires",
+    ),
+]
+
+
+@pytest.mark.parametrize(("expr", "tz", "now", "message"), WARNINGS)
+def test_warns_with_the_skipped_times_and_the_next_date(
+    expr: str, tz: str, now: datetime, message: str
+) -> None:
+    assert dst_gap_warning(parse(expr, now=now), tz, now=now) == message
+
+
+NO_WARNING = [
+    ("cron(0 8 ? * MON-FRI *)", "Europe/Berlin", "office hours are nowhere near the gap"),
+    ("cron(30 2 ? * MON-FRI *)", "Europe/Berlin", "the gap is always on a Sunday"),
+    ("cron(30 2 ? * 1#1 *)", "Europe/Berlin", "the first Sunday is never the last one of March"),
+    ("cron(30 2 * * ? *)", "Asia/Kolkata", "no DST"),
+    ("cron(30 2 * * ? *)", "UTC", "UTC never adjusts"),
+    ("cron(45 2 * * ? *)", "Australia/Lord_Howe", "02:30-02:59 exists on the change day"),
+    ("cron(0 3 * * ? *)", "Europe/Berlin", "03:00 is where the clock lands: it exists"),
+    ("cron(30 2 * * ? 2026)", "Europe/Berlin", "2026's change has passed and no later year"),
+    ("cron(30 1 * * ? *)", "America/New_York", "a repeated time fires once: no warning"),
+    ("rate(1 hour)", "Europe/Berlin", "rate() is elapsed time"),
+    ("at(2027-03-28T03:30:00)", "Europe/Berlin", "exists"),
+    ("at(2027-10-31T02:30:00)", "Europe/Berlin", "repeated, fires on its first pass"),
+    ("cron(30 2 * * ? *)", "Europe/Berln", "a bad zone is check_timezone's to report"),
+]
+
+
+@pytest.mark.parametrize(("expr", "tz", "why"), NO_WARNING)
+def test_no_warning(expr: str, tz: str, why: str) -> None:
+    assert dst_gap_warning(parse(expr, now=NOW), tz, now=NOW) is None, why
+
+
+def test_default_now_is_the_current_time() -> None:
+    warning = dst_gap_warning("cron(30 2 * * ? *)", "Europe/Berlin")
+    assert warning is not None
+    when = warning.split(" on ")[1][:10]
+    assert when > datetime.now(UTC).strftime("%Y-%m-%d")
