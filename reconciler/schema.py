@@ -126,7 +126,38 @@ def compiled(name: str) -> CompiledSchema:
     for prop_name, sub in _all_properties(schema):
         if "pattern" in sub and prop_name in INLINE_PATTERN_HELP:
             help_by_pattern[sub["pattern"]] = INLINE_PATTERN_HELP[prop_name]
-    return CompiledSchema(Draft202012Validator(schema), help_by_pattern)
+    return CompiledSchema(Draft202012Validator(inline_refs(schema)), help_by_pattern)
+
+
+_ANNOTATIONS = frozenset({"description", "title", "examples", "default", "$comment"})
+
+
+def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema with every local `#/$defs/...` reference replaced by its target.
+
+    Same meaning, but the validator no longer resolves a reference for every value it checks
+    (a third of its time on a 1,000-rule run). Our schemas have no recursive definitions.
+    """
+    defs = schema.get("$defs", {})
+
+    def resolve(node: object) -> object:
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            target = resolve(defs[ref[len("#/$defs/") :]])
+            assert isinstance(target, dict)
+            siblings = {k: resolve(v) for k, v in node.items() if k != "$ref"}
+            if set(siblings) <= _ANNOTATIONS:
+                return {**target, **siblings}
+            return {"allOf": [target, siblings]}
+        return {k: resolve(v) for k, v in node.items() if k != "$defs"}
+
+    inlined = resolve(schema)
+    assert isinstance(inlined, dict)
+    return inlined
 
 
 def _all_properties(schema: object) -> Iterable[tuple[str, dict[str, Any]]]:
