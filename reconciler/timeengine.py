@@ -175,7 +175,9 @@ def _parse_syntax(text: str) -> Expression:
 def _not_an_expression(text: str) -> str:
     lowered = text.lower()
     for keyword in ("cron", "rate", "at"):
-        if lowered.startswith(keyword + "(") and not text.endswith(")"):
+        if lowered.startswith(keyword + "("):
+            if ")" in text:
+                return f"'{text}' has text after its closing parenthesis"
             return f"'{text}' is missing its closing parenthesis"
     if len(text.split()) in (5, 6) and "(" not in text:
         return (
@@ -423,11 +425,17 @@ def _parse_value(token: str, field: _Field, raw: str) -> int:
 
 
 def _canonical_field(raw: str, field: _Field) -> str:
-    """Upper-case names, plain numbers, and `*/n` spelled the documented way (`lo/n`)."""
+    """Upper-case names, plain numbers, and the documented spelling of undocumented forms.
+
+    `*/n` becomes `lo/n`; a weekday name before `#` or `L` (`FRI#3`, `FRIL`) becomes its
+    number (`6#3`, `6L`): AWS documents those two only with numbers.
+    """
     terms = []
     for term in raw.upper().split(","):
         if term.startswith("*/"):
             term = f"{field.lo}{term[1:]}"
+        if field is _DOW and term[:3] in _DAY_NAMES and term[3:4] in ("#", "L"):
+            term = f"{_DAY_NAMES[term[:3]]}{term[3:]}"
         terms.append(_DIGITS.sub(lambda m: str(int(m.group())), term))
     return ",".join(terms)
 
@@ -599,7 +607,8 @@ _SEARCH_MARGIN = timedelta(hours=26)
 
 
 def _cron_fires(spec: CronSpec, zone: ZoneInfo, after_utc: datetime) -> Iterator[datetime]:
-    lower = after_utc.astimezone(zone).replace(tzinfo=None) - _SEARCH_MARGIN
+    wall_after = after_utc.astimezone(zone).replace(tzinfo=None)
+    lower = max(wall_after, datetime(MIN_YEAR - 1, 1, 2)) - _SEARCH_MARGIN
     lower_month = (lower.year, lower.month)
     for year in spec.years:
         if year < lower.year:
@@ -630,7 +639,11 @@ def _rate_fires(step: timedelta, zone: ZoneInfo, after_utc: datetime) -> Iterato
     anchor = after_utc.replace(microsecond=0)
     k = 1
     while True:
-        yield (anchor + k * step).astimezone(zone)
+        try:
+            fire = (anchor + k * step).astimezone(zone)
+        except OverflowError:  # past year 9999: the end of time as Python knows it
+            return
+        yield fire
         k += 1
 
 

@@ -173,6 +173,15 @@ def test_a_cron_that_runs_out_prints_what_is_left() -> None:
             "error: --after '2026-02-30T08:00' is not an ISO 8601 date or time, e.g. 2026-03-30, "
             "2026-03-30T08:00 or 2026-03-30T08:00:00+02:00",
         ),
+        (
+            ["rate(5 minutes)", "--after", "1969-12-31T23:00:00Z"],
+            "error: --after '1969-12-31T23:00:00Z' must be in the years EventBridge schedules, "
+            "1970-2199",
+        ),
+        (
+            ["rate(5 minutes)", "--after", "9999-12-31"],
+            "error: --after '9999-12-31' must be in the years EventBridge schedules, 1970-2199",
+        ),
         (["rate(5 minutes)", "--count", "0"], "error: --count must be between 1 and 10000, not 0"),
         (
             ["rate(5 minutes)", "--count", "10001"],

@@ -39,6 +39,7 @@ ERRORS = [
         "or at(...)",
     ),
     ("cron(0 8 * * ? *", "'cron(0 8 * * ? *' is missing its closing parenthesis"),
+    ("cron(0 8 * * ? *) UTC", "'cron(0 8 * * ? *) UTC' has text after its closing parenthesis"),
     # cron: field count
     (
         "cron(0 8 * * ?)",
@@ -243,7 +244,8 @@ VALID = [
     ("cron(*/2 */3 */7 */2 ? */10)", "cron(0/2 0/3 1/7 1/2 ? 1970/10)"),
     ("cron(00 08 01 * ? *)", "cron(0 8 1 * ? *)"),
     ("cron(0/30 20-2 ? * MON-FRI *)", "cron(0/30 20-2 ? * MON-FRI *)"),
-    ("cron(0 9 ? * fri#3 *)", "cron(0 9 ? * FRI#3 *)"),
+    ("cron(0 9 ? * fri#3 *)", "cron(0 9 ? * 6#3 *)"),  # AWS documents '#' with numbers only
+    ("cron(0 9 ? * FRIL *)", "cron(0 9 ? * 6L *)"),
     ("cron(15 10 ? * 6l 2026-2027)", "cron(15 10 ? * 6L 2026-2027)"),
     ("cron(0 9 15w * ? *)", "cron(0 9 15W * ? *)"),
     ("cron(0 9 L * ? *)", "cron(0 9 L * ? *)"),

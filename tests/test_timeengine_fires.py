@@ -672,6 +672,15 @@ def test_iter_fires_is_lazy_and_rate_never_runs_out() -> None:
     assert len(next_fires("rate(1 minute)", "UTC", datetime(2026, 1, 1, tzinfo=UTC), 5000)) == 5000
 
 
+def test_the_engine_survives_the_ends_of_the_calendar() -> None:
+    # rate() stops where Python's datetime does instead of overflowing
+    late = next_fires("rate(1000 days)", "UTC", datetime(9990, 1, 1, tzinfo=UTC), 10)
+    assert late[-1].isoformat() == "9998-03-20T00:00:00+00:00"
+    assert len(late) == 3
+    early = next_fires("cron(0 0 1 1 ? *)", "UTC", datetime(1, 1, 1, tzinfo=UTC), 1)
+    assert [f.isoformat() for f in early] == ["1970-01-01T00:00:00+00:00"]
+
+
 def test_a_bad_zone_is_refused() -> None:
     with pytest.raises(timeengine.TimezoneError, match="did you mean 'Europe/Berlin'"):
         next_fires("rate(1 hour)", "Europe/Berln", datetime(2026, 1, 1, tzinfo=UTC), 1)

@@ -46,6 +46,11 @@ def _parse_after(after: str | None, tz: str) -> datetime:
             f"--after '{after}' is not an ISO 8601 date or time, e.g. 2026-03-30, "
             "2026-03-30T08:00 or 2026-03-30T08:00:00+02:00"
         ) from None
+    if not timeengine.MIN_YEAR <= parsed.year <= timeengine.MAX_YEAR:
+        raise FatalError(
+            f"--after '{after}' must be in the years EventBridge schedules, "
+            f"{timeengine.MIN_YEAR}-{timeengine.MAX_YEAR}"
+        )
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=timeengine.zone(tz))
     return parsed
