@@ -1,0 +1,329 @@
+"""The plan: a pure function of desired and live state, and its saved-plan document."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+from recon_support import NOW, rule, settings
+
+from reconciler.desired import DesiredState, build_desired
+from reconciler.plan import (
+    CREATE,
+    DELETE,
+    UPDATE,
+    FieldChange,
+    Plan,
+    PlanError,
+    from_document,
+    make_plan,
+    to_document,
+)
+from reconciler.resources import GroupSpec, LiveState, ScheduleSpec, TableSpec
+
+SHA = "c2hhMjU2LW9mLXRoZS16aXA="
+
+
+def want(*rules: Any, **kw: Any) -> DesiredState:
+    return build_desired(
+        list(rules), kw.pop("settings", settings()), code_sha256=kw.pop("sha", SHA), now=NOW
+    )
+
+
+def deployed(state: DesiredState, **overrides: Any) -> LiveState:
+    """The live state a successful apply of `state` leaves behind, with some overrides."""
+    values: dict[str, Any] = {
+        "group": state.group,
+        "schedules": state.schedules,
+        "function": state.function,
+        "table": state.table,
+    }
+    values.update(overrides)
+    return LiveState(**values)
+
+
+def actions(plan: Plan) -> list[tuple[str, str, str]]:
+    return [(c.action, c.kind, c.name) for c in plan.changes]
+
+
+EMPTY = LiveState(group=None, schedules=(), function=None, table=None)
+
+
+def test_nothing_deployed_creates_everything_in_apply_order() -> None:
+    plan = make_plan(want(rule("b"), rule("a", start=None)), EMPTY)
+    assert actions(plan) == [
+        (CREATE, "log_table", "ouroboros-runs"),
+        (CREATE, "executor", "ouroboros-executor"),
+        (CREATE, "schedule_group", "ouroboros"),
+        (CREATE, "schedule", "a-stop"),
+        (CREATE, "schedule", "b-start"),
+        (CREATE, "schedule", "b-stop"),
+    ]
+    assert plan.summary() == {"create": 6, "update": 0, "delete": 0, "unchanged": 0}
+    assert plan.managed_schedules == 0
+    assert not plan.deletes_every_schedule
+
+
+def test_a_converged_state_plans_nothing() -> None:
+    state = want(rule("a"), rule("b"))
+    plan = make_plan(state, deployed(state))
+    assert plan.changes == ()
+    assert plan.summary() == {"create": 0, "update": 0, "delete": 0, "unchanged": 7}
+    assert not plan.has_changes
+
+
+def _edited(source: DesiredState, name: str, **changes: Any) -> tuple[ScheduleSpec, ...]:
+    return tuple(
+        dataclasses.replace(s, **changes) if s.name == name else s for s in source.schedules
+    )
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (
+            {"expression": "cron(0 18 ? * MON-FRI *)"},
+            [
+                FieldChange(
+                    "ScheduleExpression", "cron(0 18 ? * MON-FRI *)", "cron(0 19 ? * MON-FRI *)"
+                )
+            ],
+        ),
+        ({"state": "DISABLED"}, [FieldChange("State", "DISABLED", "ENABLED")]),
+        (
+            {"timezone": "Asia/Tokyo"},
+            [FieldChange("ScheduleExpressionTimezone", "Asia/Tokyo", "UTC")],
+        ),
+        (
+            {"max_event_age_s": 86400, "max_retry_attempts": 185},
+            [
+                FieldChange("Target.RetryPolicy.MaximumEventAgeInSeconds", 86400, 3600),
+                FieldChange("Target.RetryPolicy.MaximumRetryAttempts", 185, 10),
+            ],
+        ),
+        (
+            {"description": None},
+            [FieldChange("Description", None, "Managed by ouroboros: rule a, stop")],
+        ),
+        (
+            {"window_mode": "FLEXIBLE", "window_minutes": 15},
+            [
+                FieldChange("FlexibleTimeWindow.Mode", "FLEXIBLE", "OFF"),
+                FieldChange("FlexibleTimeWindow.MaximumWindowInMinutes", 15, None),
+            ],
+        ),
+        ({"input": "not json"}, None),  # checked below: one whole-Input change
+    ],
+)
+def test_a_schedule_edited_by_hand_is_an_update_with_a_field_diff(
+    edit: dict[str, Any], expected: list[FieldChange] | None
+) -> None:
+    state = want(rule("a"))
+    plan = make_plan(state, deployed(state, schedules=_edited(state, "a-stop", **edit)))
+    assert actions(plan) == [(UPDATE, "schedule", "a-stop")]
+    change = plan.changes[0]
+    assert change.desired == next(s for s in state.schedules if s.name == "a-stop")
+    if expected is None:
+        assert [f.field for f in change.diff] == ["Target.Input"]
+    else:
+        assert list(change.diff) == expected
+    assert plan.unchanged == 4
+
+
+def test_an_input_change_is_diffed_key_by_key() -> None:
+    before = want(rule("a", targets=(("tag:Environment", ("dev",)),), max_instances=5))
+    after = want(rule("a", targets=(("tag:Environment", ("dev", "test")),), max_instances=5))
+    plan = make_plan(after, deployed(before))
+    assert [c.name for c in plan.changes] == ["a-start", "a-stop"]
+    assert list(plan.changes[1].diff) == [
+        FieldChange(
+            "Target.Input.targets",
+            {"tag:Environment": ["dev"]},
+            {"tag:Environment": ["dev", "test"]},
+        )
+    ]
+
+
+def test_a_removed_rule_is_deleted_and_a_renamed_one_deleted_and_created() -> None:
+    old = want(rule("keep"), rule("gone"), rule("old-name"))
+    new = want(rule("keep"), rule("new-name"))
+    plan = make_plan(new, deployed(old))
+    assert actions(plan) == [
+        (CREATE, "schedule", "new-name-start"),
+        (CREATE, "schedule", "new-name-stop"),
+        (DELETE, "schedule", "gone-start"),
+        (DELETE, "schedule", "gone-stop"),
+        (DELETE, "schedule", "old-name-start"),
+        (DELETE, "schedule", "old-name-stop"),
+    ]
+    assert plan.changes[-1].before == next(s for s in old.schedules if s.name == "old-name-stop")
+    assert not plan.deletes_every_schedule
+
+
+def test_deleting_every_managed_schedule_is_flagged() -> None:
+    old = want(rule("a"), rule("b"))
+    plan = make_plan(want(rule("c")), deployed(old))
+    assert plan.deletes_every_schedule  # even with creates beside: everything live goes
+    assert make_plan(want(), deployed(old)).deletes_every_schedule
+    assert not make_plan(want(), deployed(want())).deletes_every_schedule  # nothing to delete
+
+
+@pytest.mark.parametrize(
+    ("edit", "fields"),
+    [
+        ({"code_sha256": "b2xkLWNvZGU="}, ["CodeSha256"]),
+        ({"memory_mb": 128}, ["MemorySize"]),
+        ({"timeout_s": 3, "handler": "x.y"}, ["Handler", "Timeout"]),
+        (
+            {"environment": (("OUROBOROS_LOG_TABLE", "other"),)},
+            [
+                "Environment.Variables.OUROBOROS_LOG_RETENTION_DAYS",
+                "Environment.Variables.OUROBOROS_LOG_TABLE",
+            ],
+        ),
+        ({"runtime": "python3.11"}, ["Runtime"]),
+    ],
+)
+def test_executor_drift_is_an_update(edit: dict[str, Any], fields: list[str]) -> None:
+    state = want(rule("a"))
+    plan = make_plan(state, deployed(state, function=dataclasses.replace(state.function, **edit)))
+    assert actions(plan) == [(UPDATE, "executor", "ouroboros-executor")]
+    assert [f.field for f in plan.changes[0].diff] == fields
+
+
+@pytest.mark.parametrize(
+    ("edit", "fields"),
+    [
+        ({"ttl_attribute": None}, ["TimeToLive.AttributeName"]),
+        ({"point_in_time_recovery": False}, ["PointInTimeRecovery"]),
+        ({"billing_mode": "PROVISIONED"}, ["BillingMode"]),
+    ],
+)
+def test_log_table_drift_is_an_update(edit: dict[str, Any], fields: list[str]) -> None:
+    state = want()
+    plan = make_plan(state, deployed(state, table=dataclasses.replace(state.table, **edit)))
+    assert actions(plan) == [(UPDATE, "log_table", "ouroboros-runs")]
+    assert [f.field for f in plan.changes[0].diff] == fields
+
+
+def test_a_log_table_with_another_key_schema_cannot_be_planned() -> None:
+    state = want()
+    odd = TableSpec.from_api(
+        {"TableName": "ouroboros-runs", "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}]}
+    )
+    with pytest.raises(PlanError) as caught:
+        make_plan(state, deployed(state, table=odd))
+    assert str(caught.value) == (
+        "log table 'ouroboros-runs' exists with a different key schema or indexes than "
+        "ouroboros needs, and DynamoDB cannot change that in place: set log_table to a new "
+        "table name in the settings file (or delete the table)"
+    )
+
+
+def test_a_missing_group_is_created_before_the_schedules() -> None:
+    state = want(rule("a"))
+    plan = make_plan(state, deployed(state, group=None, schedules=()))
+    assert actions(plan)[0] == (CREATE, "schedule_group", "ouroboros")
+
+
+def test_the_live_fingerprint_is_recorded() -> None:
+    state = want(rule("a"))
+    live = deployed(state, schedules=state.schedules[:1])
+    plan = make_plan(state, live)
+    assert plan.live_fingerprint == live.fingerprint()
+    assert plan.desired_fingerprint == state.fingerprint()
+    assert live.fingerprint() != deployed(state).fingerprint()
+
+
+# The document (JSON plan, saved plan)
+
+
+def _mixed_plan() -> Plan:
+    old = want(rule("a"), rule("gone", enabled=False))
+    new = want(
+        rule("a", stop="rate(2 hours)"), rule("new", start="at(2027-05-01T08:00:00)", stop=None)
+    )
+    return make_plan(new, deployed(old, function=None))
+
+
+def test_the_document_has_the_pinned_top_level_first() -> None:
+    doc = to_document(_mixed_plan())
+    assert list(doc)[:3] == ["format_version", "summary", "changes"]
+    assert doc["format_version"] == 1
+    assert doc["summary"] == {"create": 2, "update": 1, "delete": 2, "unchanged": 3}
+    assert [list(c)[:3] for c in doc["changes"]] == [["action", "kind", "name"]] * 5
+    update = next(c for c in doc["changes"] if c["action"] == "update")
+    assert update["diff"] == [
+        {
+            "field": "ScheduleExpression",
+            "before": "cron(0 19 ? * MON-FRI *)",
+            "after": "rate(2 hours)",
+        }
+    ]
+    assert update["desired"]["ScheduleExpression"] == "rate(2 hours)"
+    create = next(c for c in doc["changes"] if c["name"] == "new-start")
+    assert create["desired"]["ActionAfterCompletion"] == "DELETE"
+    delete = next(c for c in doc["changes"] if c["action"] == "delete")
+    assert delete["before"]["State"] == "DISABLED"
+
+
+def test_a_saved_plan_reads_back_equal() -> None:
+    plan = _mixed_plan()
+    text = json.dumps(to_document(plan))
+    assert from_document(json.loads(text)) == plan
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (
+            lambda d: d.update(format_version=2),
+            "format_version is 2; this reconcile reads version 1",
+        ),
+        (lambda d: d.pop("fingerprints"), "the plan has no valid 'fingerprints'"),
+        (lambda d: d.pop("settings"), "the plan has no valid 'settings'"),
+        (
+            lambda d: d["changes"].append({"action": "replace", "kind": "schedule", "name": "x"}),
+            "unknown change 'replace' of kind 'schedule'",
+        ),
+        (lambda d: d["changes"][0].pop("desired"), "a executor change has no object"),
+        (lambda d: d["changes"][1].pop("diff"), "the update of schedule 'a-stop' has no diff"),
+        (lambda d: d["settings"].update(surprise=1), "the plan is malformed (TypeError"),
+        (
+            lambda d: d["changes"][0]["desired"].pop("FunctionName"),
+            "the plan is malformed (KeyError",
+        ),
+    ],
+)
+def test_a_malformed_saved_plan_is_refused_with_the_reason(mutate: Any, message: str) -> None:
+    doc = json.loads(json.dumps(to_document(_mixed_plan())))
+    mutate(doc)
+    with pytest.raises(PlanError) as caught:
+        from_document(doc)
+    assert str(caught.value).startswith(message)
+
+
+def test_a_plan_without_changes_round_trips() -> None:
+    state = want(rule("a"))
+    plan = make_plan(state, deployed(state))
+    assert from_document(to_document(plan)) == plan
+
+
+def test_the_planning_core_never_imports_boto3() -> None:
+    code = (
+        "import sys\n"
+        "import reconciler.plan, reconciler.desired, reconciler.resources, reconciler.render\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore'))\n"
+        "print(bad)\n"
+        "sys.exit(1 if bad else 0)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_group_spec_fields() -> None:
+    assert GroupSpec("g").to_api() == {"Name": "g"}
