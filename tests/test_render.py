@@ -1,0 +1,210 @@
+"""Renderers: terraform-like text, the JSON document, Markdown for pull requests."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+from recon_support import NOW, rule, settings
+
+from reconciler.desired import DesiredState, build_desired
+from reconciler.plan import Plan, make_plan
+from reconciler.render import MARKDOWN_LIMIT, render_json, render_markdown, render_text
+from reconciler.resources import LiveState
+
+
+def want(*rules: Any, **kw: Any) -> DesiredState:
+    return build_desired(list(rules), settings(), code_sha256="c2hh", now=kw.get("now", NOW))
+
+
+def live_of(state: DesiredState, **overrides: Any) -> LiveState:
+    values: dict[str, Any] = {
+        "group": state.group,
+        "schedules": state.schedules,
+        "function": state.function,
+        "table": state.table,
+    }
+    return LiveState(**(values | overrides))
+
+
+def mixed_plan() -> Plan:
+    old = want(rule("a", start=None), rule("gone", start=None))
+    new = want(rule("a", start=None, stop="rate(2 hours)"), rule("b", start=None))
+    return make_plan(new, live_of(old, function=dataclasses.replace(old.function, memory_mb=128)))
+
+
+MIXED_TEXT = """\
+Ouroboros will make these changes in eu-west-1 (schedule group ouroboros):
+
+  ~ update executor ouroboros-executor
+      ~ MemorySize: 128 -> 256
+  ~ update schedule a-stop
+      ~ ScheduleExpression: "cron(0 19 ? * MON-FRI *)" -> "rate(2 hours)"
+  + create schedule b-stop
+      + ScheduleExpression: "cron(0 19 ? * MON-FRI *)"
+      + ScheduleExpressionTimezone: "UTC"
+      + State: "ENABLED"
+      + Target.Input.accounts: ["123456789012"]
+      + Target.Input.regions: ["eu-west-1"]
+      + Target.Input.targets: {"tag:Environment": ["dev"]}
+      + Target.Input.hibernate: false
+      + Target.Input.max_instances: 100
+  - delete schedule gone-stop
+      - ScheduleExpression: "cron(0 19 ? * MON-FRI *)"
+      - ScheduleExpressionTimezone: "UTC"
+      - State: "ENABLED"
+      - Target.Input.accounts: ["123456789012"]
+      - Target.Input.regions: ["eu-west-1"]
+      - Target.Input.targets: {"tag:Environment": ["dev"]}
+      - Target.Input.hibernate: false
+      - Target.Input.max_instances: 100
+
+Plan: 1 to create, 2 to update, 1 to delete.
+"""
+
+
+def test_text_is_terraform_like_with_a_closing_count() -> None:
+    assert render_text(mixed_plan()) == MIXED_TEXT
+
+
+def test_text_for_a_first_deploy_shows_what_each_resource_is() -> None:
+    text = render_text(make_plan(want(), LiveState(None, (), None, None)))
+    assert text.splitlines()[2:6] == [
+        "  + create log_table ouroboros-runs",
+        '      + BillingMode: "PAY_PER_REQUEST"',
+        '      + TimeToLive.AttributeName: "expires_at"',
+        "      + PointInTimeRecovery: true",
+    ]
+    assert '      + CodeSha256: "c2hh"' in text
+    assert '      + Runtime: "python3.12"' in text
+    assert "  + create schedule_group ouroboros" in text
+    assert text.endswith("Plan: 3 to create, 0 to update, 0 to delete.\n")
+
+
+def test_text_without_changes() -> None:
+    state = want(rule("a"))
+    assert render_text(make_plan(state, live_of(state))) == (
+        "No changes. The live state matches the rules (5 resources unchanged).\n"
+    )
+
+
+def test_notes_are_shown() -> None:
+    state = want(rule("once", start="at(2026-01-01T08:00:00)", stop=None))
+    text = render_text(make_plan(state, live_of(state)))
+    assert "Note: rule once: start at(2026-01-01T08:00:00) (UTC) is in the past" in text
+
+
+def test_colour_only_when_asked() -> None:
+    plain = render_text(mixed_plan(), color=False)
+    # click adds "normal intensity" (22m) after a colour; only the colours matter here.
+    coloured = render_text(mixed_plan(), color=True).replace("\x1b[22m", "")
+    assert "\x1b[" not in plain
+    assert "\x1b[32m+ create schedule b-stop\x1b[0m" in coloured
+    assert "\x1b[33m~ update schedule a-stop\x1b[0m" in coloured
+    assert "\x1b[31m- delete schedule gone-stop\x1b[0m" in coloured
+    assert "\x1b[1mPlan: 1 to create, 2 to update, 1 to delete.\x1b[0m" in coloured
+
+
+def test_json_is_the_document_with_the_pinned_top_level() -> None:
+    text = render_json(mixed_plan())
+    doc = json.loads(text)
+    assert list(doc) == [
+        "format_version",
+        "summary",
+        "changes",
+        "notes",
+        "settings",
+        "managed_schedules",
+        "fingerprints",
+    ]
+    assert doc["summary"] == {"create": 1, "update": 2, "delete": 1, "unchanged": 2}
+    assert [(c["action"], c["kind"], c["name"]) for c in doc["changes"]] == [
+        ("update", "executor", "ouroboros-executor"),
+        ("update", "schedule", "a-stop"),
+        ("create", "schedule", "b-stop"),
+        ("delete", "schedule", "gone-stop"),
+    ]
+    assert doc["changes"][0]["diff"] == [{"field": "MemorySize", "before": 128, "after": 256}]
+    assert render_json(mixed_plan()) == text  # stable
+
+
+MIXED_MARKDOWN_HEAD = """\
+## Ouroboros plan
+
+**1 to create, 2 to update, 1 to delete** (2 unchanged; schedule group `ouroboros` in `eu-west-1`)
+
+| Action | Kind | Name |
+| --- | --- | --- |
+| ~ update | executor | `ouroboros-executor` |
+| ~ update | schedule | `a-stop` |
+| + create | schedule | `b-stop` |
+| - delete | schedule | `gone-stop` |
+
+<details><summary><code>~</code> update executor <code>ouroboros-executor</code></summary>
+
+```diff
+- MemorySize: 128
++ MemorySize: 256
+```
+
+</details>
+<details><summary><code>~</code> update schedule <code>a-stop</code></summary>
+
+```diff
+- ScheduleExpression: "cron(0 19 ? * MON-FRI *)"
++ ScheduleExpression: "rate(2 hours)"
+```
+
+</details>
+"""
+
+
+def test_markdown_has_a_summary_table_and_collapsible_details() -> None:
+    text = render_markdown(mixed_plan())
+    assert text.startswith(MIXED_MARKDOWN_HEAD)
+    assert text.count("<details>") == 4
+    assert text.count("</details>") == 4
+    assert "Note:" not in text
+
+
+def test_markdown_without_changes() -> None:
+    state = want(rule("a"))
+    assert render_markdown(make_plan(state, live_of(state))) == (
+        "## Ouroboros plan\n\n**No changes. The live state matches the rules (5 resources "
+        "unchanged).** (schedule group `ouroboros` in `eu-west-1`)\n"
+    )
+
+
+def test_a_value_with_backticks_cannot_break_out_of_the_code_block() -> None:
+    old = want(rule("a", start=None))
+    new = want(rule("a", start=None, description="see ```code``` and ````more````"))
+    text = render_markdown(make_plan(new, live_of(old)))
+    assert "`````diff\n" in text
+    assert "\n`````\n" in text
+
+
+def test_a_huge_plan_is_capped_below_githubs_limit_with_a_note() -> None:
+    rules = [rule(f"rule-{i:04d}") for i in range(1500)]
+    text = render_markdown(make_plan(want(*rules), LiveState(None, (), None, None)))
+    assert len(text) <= MARKDOWN_LIMIT < 65_536
+    assert text.rstrip().endswith(
+        "The comment is capped at 60,000 characters (GitHub's limit is 65,536); the full plan "
+        "is in the JSON plan (`reconcile plan --format json`)."
+    )
+    assert "so the table lists " in text or "so details are shown for " in text
+
+
+def test_a_medium_plan_lists_every_change_but_cuts_the_details() -> None:
+    rules = [rule(f"rule-{i:03d}") for i in range(150)]
+    text = render_markdown(make_plan(want(*rules), LiveState(None, (), None, None)))
+    assert len(text) <= MARKDOWN_LIMIT
+    assert text.count("| + create | schedule |") == 300
+    assert "so details are shown for " in text
+    assert " of 303 changes" in text
+
+
+def test_a_small_limit_is_respected() -> None:
+    text = render_markdown(mixed_plan(), limit=1200)
+    assert len(text) <= 1200
+    assert "details are shown for 2 of 4 changes" in text
