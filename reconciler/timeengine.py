@@ -87,7 +87,13 @@ class Expression:
 # Parsing
 
 
-_MONTH_NAMES = {name.upper(): i for i, name in enumerate(calendar.month_abbr) if name}
+# Spelled out: calendar.month_abbr follows the locale, and AWS's names are English.
+_MONTH_NAMES = {
+    name: i + 1
+    for i, name in enumerate(
+        ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
+    )
+}
 _DAY_NAMES = {"SUN": 1, "MON": 2, "TUE": 3, "WED": 4, "THU": 5, "FRI": 6, "SAT": 7}
 _ALL_YEARS = tuple(range(MIN_YEAR, MAX_YEAR + 1))
 _DIGITS = re.compile(r"[0-9]+")
