@@ -137,4 +137,4 @@ def test_default_now_is_the_current_time() -> None:
     warning = dst_gap_warning("cron(30 2 * * ? *)", "Europe/Berlin")
     assert warning is not None
     when = warning.split(" on ")[1][:10]
-    assert when > datetime.now(UTC).strftime("%Y-%m-%d")
+    assert when >= datetime.now(UTC).strftime("%Y-%m-%d")
