@@ -277,14 +277,22 @@ def logs(
 @click.option(
     "--days", type=int, default=7, show_default=True, help="How many days of firings to play."
 )
-@_path_options
-@click.pass_context
-def demo(ctx: click.Context, days: int, rules: str | None, settings: str | None) -> None:
-    """Run the whole loop on an embedded local AWS (moto): no account needed."""
+@click.option(
+    "--rules",
+    "rules",
+    metavar="DIR",
+    default=None,
+    help="Play your own rule files against the sample fleet [default: built-in examples].",
+)
+def demo(days: int, rules: str | None) -> None:
+    """Run the whole loop on an embedded local AWS (moto): no account needed.
+
+    Seeds a sample fleet in two accounts, runs validate, plan, apply and plan again, then
+    plays the next days' firings through the real executor and prints the run log.
+    """
     from reconciler.commands import demo as command
 
-    p = _paths(ctx, rules, settings)
-    ctx.exit(command.run(rules_dir=p.rules, days=days))
+    click.get_current_context().exit(command.run(rules_dir=rules, days=days))
 
 
 def main() -> None:

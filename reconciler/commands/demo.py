@@ -1,11 +1,12 @@
-"""`reconcile demo` (not built yet)."""
+"""`reconcile demo`: the whole loop on an embedded moto (the work is in reconciler.demo)."""
 
 from __future__ import annotations
 
-from typing import Any
-
+from reconciler import demo
 from reconciler.errors import FatalError
 
 
-def run(*args: Any, **kwargs: Any) -> int:
-    raise FatalError("`reconcile demo` is not available yet")
+def run(*, days: int, rules_dir: str | None = None) -> int:
+    if not 1 <= days <= 31:
+        raise FatalError(f"--days {days}: give a number of days from 1 to 31")
+    return demo.run(days, rules_dir)
