@@ -284,7 +284,13 @@ def logs(
     default=None,
     help="Play your own rule files against the sample fleet [default: built-in examples].",
 )
-def demo(days: int, rules: str | None) -> None:
+@click.option(
+    "--start",
+    metavar="ISO8601",
+    default=None,
+    help="Play from this instant instead of now (e.g. 2026-12-04T00:00:00Z).",
+)
+def demo(days: int, rules: str | None, start: str | None) -> None:
     """Run the whole loop on an embedded local AWS (moto): no account needed.
 
     Seeds a sample fleet in two accounts, runs validate, plan, apply and plan again, then
@@ -292,7 +298,7 @@ def demo(days: int, rules: str | None) -> None:
     """
     from reconciler.commands import demo as command
 
-    click.get_current_context().exit(command.run(rules_dir=rules, days=days))
+    click.get_current_context().exit(command.run(rules_dir=rules, days=days, start=start))
 
 
 def main() -> None:

@@ -135,7 +135,7 @@ class _Context:
         return 300_000
 
 
-def run(days: int, rules_dir: str | None = None) -> int:
+def run(days: int, rules_dir: str | None = None, start: datetime | None = None) -> int:
     """The demo; returns 0 when every step behaved as the loop promises, else 1."""
     started = time.monotonic()
     own_rules = Path(rules_dir).resolve() if rules_dir else None
@@ -145,12 +145,12 @@ def run(days: int, rules_dir: str | None = None) -> int:
             from moto import mock_aws
 
             with mock_aws():
-                ok = _loop(days)
+                ok = _loop(days, start or datetime.now(UTC))
     output.out(f"\nDemo finished in {time.monotonic() - started:.1f} s, with no AWS account.")
     return 0 if ok else 1
 
 
-def _loop(days: int) -> bool:
+def _loop(days: int, start: datetime) -> bool:
     from reconciler.commands import apply as apply_command
     from reconciler.commands import plan as plan_command
     from reconciler.commands import validate as validate_command
@@ -194,7 +194,7 @@ def _loop(days: int) -> bool:
         output.err("error: the second plan should show no changes")
         return False
 
-    start = datetime.now(UTC).replace(second=0, microsecond=0)
+    start = start.astimezone(UTC).replace(second=0, microsecond=0)
     end = start + timedelta(days=days)
     _heading(f"5. The next {days} days: each firing runs the real executor handler")
     _play(_firings(start, end), ids)

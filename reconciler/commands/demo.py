@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from reconciler import demo
 from reconciler.errors import FatalError
 
 
-def run(*, days: int, rules_dir: str | None = None) -> int:
+def run(*, days: int, rules_dir: str | None = None, start: str | None = None) -> int:
     if not 1 <= days <= 31:
         raise FatalError(f"--days {days}: give a number of days from 1 to 31")
-    return demo.run(days, rules_dir)
+    return demo.run(days, rules_dir, _instant(start) if start else None)
+
+
+def _instant(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise FatalError(
+            f"--start {text!r} is not an ISO 8601 instant, e.g. 2026-12-04T00:00:00Z"
+        ) from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
