@@ -212,9 +212,16 @@ class _Reporter:
         self.doc = doc
         self.diagnostics: list[Diagnostic] = []
         self.paths: set[Path] = set()
+        self.yaml_places: set[Pos] = set()
+        self.suppressed = 0  # errors left unsaid because a YAML problem there says it all
 
     def at(self, pos: Pos, message: str, severity: Severity = "error") -> None:
         self.diagnostics.append(Diagnostic(self.display, pos.line, pos.col, severity, message))
+
+    def yaml_issue(self, pos: Pos, message: str) -> None:
+        """A YAML-level problem: later layers stay quiet about the value written there."""
+        self.yaml_places.add(pos)
+        self.at(pos, message)
 
     def path(
         self,
@@ -232,6 +239,9 @@ class _Reporter:
                 return
             self.paths.add(path)
         pos = self.doc.key_pos(path) if at_key else self.doc.pos(path)
+        if pos in self.yaml_places:
+            self.suppressed += severity == "error"
+            return
         self.at(pos, message, severity)
 
     def related(self, path: Path) -> bool:
@@ -239,7 +249,7 @@ class _Reporter:
         return any(_prefix(path, seen) or _prefix(seen, path) for seen in self.paths)
 
     def errors(self) -> int:
-        return sum(d.severity == "error" for d in self.diagnostics)
+        return self.suppressed + sum(d.severity == "error" for d in self.diagnostics)
 
 
 def _prefix(short: Path, long: Path) -> bool:
@@ -251,7 +261,7 @@ def _check_file(display: str, fs_path: str, context: _Context) -> _FileResult:
     doc, issues = load_file(fs_path)
     report = _Reporter(display, doc)
     for issue in issues:
-        report.at(issue.pos, issue.message)
+        report.yaml_issue(issue.pos, issue.message)
     if doc is not None:
         rules = _check_top(doc, report)
         schema_problems = _schema_problems(doc)
@@ -429,11 +439,12 @@ def _account_number_hints(doc: Document, base: Path, accounts: object) -> Iterab
         path = (*base, "accounts", i)
         source = doc.sources.get(path)
         if isinstance(account, int) and not isinstance(account, bool) and source is not None:
+            octal = " (YAML 1.1 reads digits after a leading 0 as octal)" * source.startswith("0")
             hints.append(
                 _Problem(
                     path,
-                    f"account {source} is read as a number, not a string; quote it: "
-                    f'"{source}" (unquoted, leading zeros are lost or the digits read as octal)',
+                    f'account {source} is read as a number, not a string; quote it: "{source}"'
+                    f"{octal}",
                 )
             )
     return hints

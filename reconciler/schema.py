@@ -34,7 +34,8 @@ PATTERN_HELP = {
     "accountId": "'{value}' is not a 12-digit AWS account id",
     "region": "'{value}' is not an AWS region name such as eu-west-1",
     "expression": (
-        "'{value}' is not an EventBridge Scheduler expression: use cron(...), rate(...) or at(...)"
+        "'{value}' is not an EventBridge Scheduler expression: use cron(...) with six fields, "
+        "rate(N minutes|hours|days) or at(yyyy-mm-ddThh:mm:ss)"
     ),
     "instanceId": "'{value}' is not a valid instance-id: expected i- followed by 8 or 17 hex digits",
     "vpcId": "'{value}' is not a valid vpc-id: expected vpc- followed by 8 or 17 hex digits",
@@ -203,10 +204,11 @@ def _translate(
     value = error.instance
     kind = error.validator
     schema = error.schema
-    hint = quote_hint(value, sources.get(path))
     message: str
     if kind == "type":
         expected = _expected(schema["type"])
+        # Quoting helps only where a string is wanted (a quoted 1 is no boolean either).
+        hint = quote_hint(value, sources.get(path)) if "string" in schema["type"] else ""
         message = f"{field} must be {expected}, not {kind_of(value, sources.get(path))}{hint}"
     elif kind in ("anyOf", "oneOf"):
         message = _any_of_message(error, field, value, sources.get(path))
@@ -270,9 +272,8 @@ def _any_of_message(error: Any, field: str, value: object, source: str | None) -
             types.append(sub.validator_value)
     if len(types) == len({sub.relative_schema_path[0] for sub in error.context}):
         expected = " or ".join(_expected(t) for t in types)
-        return (
-            f"{field} must be {expected}, not {kind_of(value, source)}{quote_hint(value, source)}"
-        )
+        hint = quote_hint(value, source) if "string" in types else ""
+        return f"{field} must be {expected}, not {kind_of(value, source)}{hint}"
     if all(sub.validator == "required" for sub in error.context):
         options = [k for sub in error.context for k in sub.validator_value]
         return f"{field} needs at least one of: {', '.join(options)}"

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +47,7 @@ _MAP = "tag:yaml.org,2002:map"
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _CONSTRUCTOR = SafeConstructor()
+_ALIAS = re.compile(r"\*([^\s,\[\]{}]+)")
 _UTF8_BOM = b"\xef\xbb\xbf"
 
 
@@ -195,9 +197,18 @@ def _syntax_issue(text: str, exc: yaml.MarkedYAMLError) -> Issue:
             Pos(line, col),
             "a second YAML document starts here (---); a file holds one document",
         )
+    if problem.startswith("found undefined alias"):
+        name = _ALIAS.match(text.splitlines()[line - 1], col - 1) if mark else None
+        alias = name.group(1) if name else "?"
+        return Issue(
+            Pos(line, col),
+            f"alias *{alias} is used before any anchor &{alias} defines it",
+        )
     message = f"YAML syntax error: {problem}"
     if exc.context and exc.problem and exc.context_mark is not None:
         message += f" ({exc.context} at line {exc.context_mark.line + 1})"
+    if problem == "mapping values are not allowed in this context":
+        message += "; a value containing ': ' must be quoted"
     return Issue(Pos(line, col), message)
 
 
