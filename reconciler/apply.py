@@ -12,8 +12,9 @@ stopped; running again converges, because the next plan is made from what is liv
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,6 +88,8 @@ class ApplyResult:
 
 
 def _error_text(exc: BaseException) -> str:
+    if isinstance(exc, FatalError):
+        return str(exc)
     return describe_aws_exception(exc) or f"{type(exc).__name__}: {exc}"
 
 
@@ -266,27 +269,29 @@ def _run_concurrently(
     report: Progress,
     should_continue: Callable[[], bool],
 ) -> dict[int, ChangeResult]:
-    """Run changes `workers` at a time; after a failure, start no more."""
+    """Run changes `workers` at a time; once one fails, start no more."""
+    stop = threading.Event()
+
+    def attempt(change: Change) -> ChangeResult | None:
+        if stop.is_set() or not should_continue():
+            stop.set()
+            return None
+        result = _attempt(clients, change, package, group)
+        if result.status == FAILED:
+            stop.set()
+        return result
+
     results: dict[int, ChangeResult] = {}
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ouroboros-apply") as pool:
-        pending: dict[Future[ChangeResult], int] = {
-            pool.submit(_attempt, clients, change, package, group): i for i, change in indexed
-        }
+        futures = {pool.submit(attempt, change): i for i, change in indexed}
         try:
-            while pending:
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    index = pending.pop(future)
-                    if future.cancelled():
-                        continue
-                    result = results[index] = future.result()
+            for future in as_completed(futures):
+                result = future.result()
+                if result is not None:
+                    results[futures[future]] = result
                     report(result)
-                    if result.status == FAILED or not should_continue():
-                        for other in pending:
-                            other.cancel()
         finally:
-            for other in pending:
-                other.cancel()
+            stop.set()  # on Ctrl-C too: the queued changes return at once
     return results
 
 

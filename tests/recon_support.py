@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -102,19 +102,21 @@ class Fault:
     status: int = 400
     times: int = 1
     when: Callable[[Any], bool] = lambda _request: True
-    json_protocol: bool = False  # DynamoDB's `__type` style
     seen: int = 0
     sent: int = 0
-    calls: list[str] = field(default_factory=list)
 
     def __call__(self, request: Any, **_: Any) -> AWSResponse | None:
         self.seen += 1
         if self.sent >= self.times or not self.when(request):
             return None
         self.sent += 1
+        # moto's in-process mock also sees this request (botocore calls every before-send
+        # handler, then takes the first answer): point it nowhere so moto does not act on it.
+        url = request.url
+        request.url = "https://fault-injection.invalid/"
         body = {"__type": self.code, "message": self.message, "Message": self.message}
         headers = {"x-amzn-ErrorType": self.code, "Content-Type": "application/json"}
-        return AWSResponse(request.url, self.status, headers, _Raw(json.dumps(body).encode()))
+        return AWSResponse(url, self.status, headers, _Raw(json.dumps(body).encode()))
 
 
 def inject(client: Any, operation: str, fault: Fault) -> Fault:

@@ -1,0 +1,414 @@
+"""Apply against moto: converging, drift, deletes, ownership, retries and partial failures."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.retries import standard
+from moto import mock_aws
+from recon_support import GROUP, REGION, Fault, clients, create_roles, desired, inject, rule
+
+from reconciler.apply import DONE, FAILED, NOT_ATTEMPTED, ApplyResult, apply_changes
+from reconciler.aws import Clients
+from reconciler.desired import DesiredState
+from reconciler.live import read_live
+from reconciler.package import ExecutorPackage, build_executor_zip
+from reconciler.plan import Plan, make_plan
+
+PACKAGE = build_executor_zip()
+
+
+@pytest.fixture(autouse=True)
+def no_botocore_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """botocore's own throttling backoff sleeps up to seconds; the retry decision is the test."""
+    monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", lambda self, context: 0)
+
+
+@pytest.fixture
+def aws() -> Iterator[Clients]:
+    with mock_aws():
+        create_roles()
+        yield clients()
+
+
+def plan_for(c: Clients, state: DesiredState) -> Plan:
+    return make_plan(state, read_live(c, state.settings))
+
+
+def converge(c: Clients, state: DesiredState, **kw: Any) -> ApplyResult:
+    plan = plan_for(c, state)
+    return apply_changes(c, plan.changes, group=GROUP, package=kw.pop("package", PACKAGE), **kw)
+
+
+def assert_converged(c: Clients, state: DesiredState) -> None:
+    plan = plan_for(c, state)
+    assert plan.changes == (), [(x.action, x.name, x.diff) for x in plan.changes]
+
+
+def test_apply_then_plan_has_no_changes(aws: Clients) -> None:
+    state = desired([rule("dev", timezone="Europe/Berlin"), rule("ops", start=None)], PACKAGE)
+    result = converge(aws, state)
+    assert result.outcome == "ok"
+    assert result.summary() == "6 created, 0 updated, 0 deleted"
+    assert [r.line() for r in result.results] == [
+        "+ created log_table ouroboros-runs",
+        "+ created executor ouroboros-executor",
+        "+ created schedule_group ouroboros",
+        "+ created schedule dev-start",
+        "+ created schedule dev-stop",
+        "+ created schedule ops-stop",
+    ]
+    assert_converged(aws, state)
+    function = aws.lambda_.get_function(FunctionName="ouroboros-executor")["Configuration"]
+    assert function["CodeSha256"] == PACKAGE.code_sha256
+    assert function["State"] == "Active"
+    ttl = aws.dynamodb.describe_time_to_live(TableName="ouroboros-runs")
+    assert ttl["TimeToLiveDescription"] == {
+        "TimeToLiveStatus": "ENABLED",
+        "AttributeName": "expires_at",
+    }
+
+
+def test_a_schedule_edited_by_hand_is_put_back(aws: Clients) -> None:
+    state = desired([rule("dev")], PACKAGE)
+    converge(aws, state)
+    # Someone edits it in the console: another time, no input, defaults for the rest.
+    aws.scheduler.update_schedule(
+        Name="dev-stop",
+        GroupName=GROUP,
+        ScheduleExpression="cron(0 23 ? * MON-FRI *)",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={
+            "Arn": "arn:aws:lambda:eu-west-1:123456789012:function:other",
+            "RoleArn": "arn:aws:iam::123456789012:role/ouroboros-scheduler",
+        },
+    )
+    plan = plan_for(aws, state)
+    assert [(c.action, c.name) for c in plan.changes] == [("update", "dev-stop")]
+    fields = [f.field for f in plan.changes[0].diff]
+    assert fields[:2] == ["ScheduleExpression", "Description"]
+    assert "Target.Arn" in fields
+    assert "Target.Input" in fields
+    assert "Target.RetryPolicy.MaximumEventAgeInSeconds" in fields
+    assert apply_changes(aws, plan.changes, group=GROUP, package=PACKAGE).outcome == "ok"
+    assert_converged(aws, state)
+    stored = aws.scheduler.get_schedule(Name="dev-stop", GroupName=GROUP)
+    assert stored["State"] == "ENABLED"  # sent explicitly: moto would drop an omitted one
+
+
+def _other_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(
+            "reconciler/executor/handler.py", "def handler(e, c):\n    return 'hacked'\n"
+        )
+    return buffer.getvalue()
+
+
+def test_executor_code_and_configuration_drift_are_put_back(aws: Clients) -> None:
+    state = desired([rule("dev")], PACKAGE)
+    converge(aws, state)
+    aws.lambda_.update_function_code(FunctionName="ouroboros-executor", ZipFile=_other_zip())
+    aws.lambda_.update_function_configuration(
+        FunctionName="ouroboros-executor",
+        MemorySize=1024,
+        Environment={"Variables": {"OUROBOROS_LOG_TABLE": "elsewhere"}},
+    )
+    plan = plan_for(aws, state)
+    assert [(c.action, c.kind) for c in plan.changes] == [("update", "executor")]
+    assert [f.field for f in plan.changes[0].diff] == [
+        "CodeSha256",
+        "MemorySize",
+        "Environment.Variables.OUROBOROS_LOG_RETENTION_DAYS",
+        "Environment.Variables.OUROBOROS_LOG_TABLE",
+    ]
+    assert apply_changes(aws, plan.changes, group=GROUP, package=PACKAGE).outcome == "ok"
+    assert_converged(aws, state)
+
+
+def test_the_log_tables_ttl_and_point_in_time_recovery_drift_is_put_back(aws: Clients) -> None:
+    state = desired([], PACKAGE)
+    converge(aws, state)
+    aws.dynamodb.update_continuous_backups(
+        TableName="ouroboros-runs",
+        PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": False},
+    )
+    aws.dynamodb.update_time_to_live(
+        TableName="ouroboros-runs",
+        TimeToLiveSpecification={"Enabled": False, "AttributeName": "expires_at"},
+    )
+    plan = plan_for(aws, state)
+    assert [f.field for f in plan.changes[0].diff] == [
+        "TimeToLive.AttributeName",
+        "PointInTimeRecovery",
+    ]
+    assert apply_changes(aws, plan.changes, group=GROUP, package=PACKAGE).outcome == "ok"
+    assert_converged(aws, state)
+
+
+def test_removed_and_renamed_rules(aws: Clients) -> None:
+    converge(aws, desired([rule("keep"), rule("removed"), rule("old-name")], PACKAGE))
+    state = desired([rule("keep"), rule("new-name")], PACKAGE)
+    plan = plan_for(aws, state)
+    assert [(c.action, c.name) for c in plan.changes] == [
+        ("create", "new-name-start"),
+        ("create", "new-name-stop"),
+        ("delete", "old-name-start"),
+        ("delete", "old-name-stop"),
+        ("delete", "removed-start"),
+        ("delete", "removed-stop"),
+    ]
+    assert (
+        apply_changes(aws, plan.changes, group=GROUP, package=PACKAGE).summary()
+        == "2 created, 0 updated, 4 deleted"
+    )
+    assert_converged(aws, state)
+    names = {s["Name"] for s in aws.scheduler.list_schedules(GroupName=GROUP)["Schedules"]}
+    assert names == {"keep-start", "keep-stop", "new-name-start", "new-name-stop"}
+
+
+def test_schedules_in_other_groups_and_the_default_group_are_untouched(aws: Clients) -> None:
+    target = {
+        "Arn": "arn:aws:lambda:eu-west-1:123456789012:function:x",
+        "RoleArn": "arn:aws:iam::123456789012:role/x",
+    }
+    aws.scheduler.create_schedule_group(Name="other-team")
+    for group in ("default", "other-team"):
+        aws.scheduler.create_schedule(
+            Name="dev-stop",
+            GroupName=group,
+            ScheduleExpression="rate(7 days)",
+            FlexibleTimeWindow={"Mode": "OFF"},
+            Target=target,
+        )
+    converge(aws, desired([rule("dev")], PACKAGE))
+    converge(aws, desired([], PACKAGE))  # deletes ours, and only ours
+    for group in ("default", "other-team"):
+        kept = aws.scheduler.get_schedule(Name="dev-stop", GroupName=group)
+        assert kept["ScheduleExpression"] == "rate(7 days)"
+    assert aws.scheduler.list_schedules(GroupName=GROUP)["Schedules"] == []
+
+
+def test_an_existing_group_is_never_created_again(aws: Clients) -> None:
+    converge(aws, desired([rule("dev")], PACKAGE))
+    from reconciler.apply import create_group
+
+    create_group(aws.scheduler, GROUP)  # moto would wipe the group's schedules on a re-create
+    assert len(aws.scheduler.list_schedules(GroupName=GROUP)["Schedules"]) == 2
+
+
+def test_switching_between_one_time_and_recurring_converges(aws: Clients) -> None:
+    converge(aws, desired([rule("dev", start=None, stop="at(2027-03-01T19:00:00)")], PACKAGE))
+    assert (
+        aws.scheduler.get_schedule(Name="dev-stop", GroupName=GROUP)["ActionAfterCompletion"]
+        == "DELETE"
+    )
+    state = desired([rule("dev", start=None)], PACKAGE)
+    plan = plan_for(aws, state)
+    assert [f.field for f in plan.changes[0].diff] == [
+        "ScheduleExpression",
+        "ActionAfterCompletion",
+    ]
+    assert apply_changes(aws, plan.changes, group=GROUP, package=PACKAGE).outcome == "ok"
+    assert_converged(aws, state)
+
+
+@pytest.mark.parametrize(
+    ("operation", "fault"),
+    [
+        ("CreateSchedule", Fault("ThrottlingException", "Rate exceeded", status=429, times=2)),
+        (
+            "CreateSchedule",
+            Fault("ServiceQuotaExceededException", "Rate exceeded", status=402, times=5),
+        ),
+        (
+            "UpdateSchedule",
+            Fault("ServiceQuotaExceededException", "Rate exceeded", status=402, times=3),
+        ),
+        (
+            "DeleteSchedule",
+            Fault("ServiceQuotaExceededException", "Rate exceeded", status=402, times=3),
+        ),
+        (
+            "CreateSchedule",
+            Fault(
+                "ValidationException",
+                "The execution role you provide must allow AWS EventBridge Scheduler to assume the role.",
+                times=4,
+            ),
+        ),
+        (
+            "CreateFunction",
+            Fault(
+                "InvalidParameterValueException",
+                "The role defined for the function cannot be assumed by Lambda.",
+                times=2,
+            ),
+        ),
+        (
+            "UpdateContinuousBackups",
+            Fault(
+                "ContinuousBackupsUnavailableException",
+                "Backups are being enabled for the table",
+                times=2,
+            ),
+        ),
+    ],
+    ids=[
+        "throttling",
+        "quota-on-create",
+        "quota-on-update",
+        "quota-on-delete",
+        "iam-propagation-scheduler",
+        "iam-propagation-lambda",
+        "pitr-too-early",
+    ],
+)
+def test_transient_errors_are_retried_and_the_apply_converges(
+    aws: Clients, operation: str, fault: Fault
+) -> None:
+    converge(aws, desired([rule("old"), rule("b")], PACKAGE))
+    aws.lambda_.delete_function(FunctionName="ouroboros-executor")
+    aws.dynamodb.update_continuous_backups(
+        TableName="ouroboros-runs",
+        PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": False},
+    )
+    state = desired([rule("a"), rule("b", stop="rate(3 hours)")], PACKAGE)
+    client = {"CreateFunction": aws.lambda_, "UpdateContinuousBackups": aws.dynamodb}.get(
+        operation, aws.scheduler
+    )
+    inject(client, operation, fault)
+    result = converge(aws, state)
+    assert result.outcome == "ok", result.first_error
+    assert fault.sent == fault.times
+    assert_converged(aws, state)
+
+
+def test_quota_errors_that_do_not_stop_fail_cleanly(aws: Clients) -> None:
+    state = desired([rule("a")], PACKAGE)
+    fault = inject(
+        aws.scheduler,
+        "CreateSchedule",
+        Fault("ServiceQuotaExceededException", "Rate exceeded", status=402, times=100),
+    )
+    result = converge(aws, state, workers=1)
+    assert fault.sent == 8  # RetryTuning.quota_attempts, for the first create that ran
+    assert result.outcome == "partial"
+    failed = result.with_status(FAILED)
+    assert (
+        failed[0].error
+        == "AWS CreateSchedule failed with ServiceQuotaExceededException: Rate exceeded"
+    )
+
+
+def test_a_failure_after_k_of_n_creates_reports_each_change_and_a_rerun_converges(
+    aws: Clients,
+) -> None:
+    converge(aws, desired([rule("gone")], PACKAGE))
+    state = desired([rule(f"r{i}") for i in range(5)], PACKAGE)
+    creates = {"n": 0}
+
+    def fourth_create(_request: Any) -> bool:
+        creates["n"] += 1
+        return creates["n"] == 4
+
+    inject(
+        aws.scheduler,
+        "CreateSchedule",
+        Fault("ValidationException", "Invalid request: bad target", when=fourth_create),
+    )
+    result = converge(aws, state, workers=1)
+    assert result.outcome == "partial"
+    statuses = [(r.change.action, r.change.name, r.status) for r in result.results]
+    assert statuses == [
+        ("create", "r0-start", DONE),
+        ("create", "r0-stop", DONE),
+        ("create", "r1-start", DONE),
+        ("create", "r1-stop", FAILED),
+        *[("create", f"r{i}-{a}", NOT_ATTEMPTED) for i in range(2, 5) for a in ("start", "stop")],
+        ("delete", "gone-start", NOT_ATTEMPTED),  # a failed create never leads to deletes
+        ("delete", "gone-stop", NOT_ATTEMPTED),
+    ]
+    assert result.summary() == "3 created, 0 updated, 0 deleted; 1 failed, 8 not attempted"
+    assert result.results[3].line() == (
+        "! failed to create schedule r1-stop: AWS CreateSchedule failed with "
+        "ValidationException: Invalid request: bad target"
+    )
+    assert result.results[4].line() == "  not attempted: create schedule r2-start"
+    live_names = {s["Name"] for s in aws.scheduler.list_schedules(GroupName=GROUP)["Schedules"]}
+    assert live_names == {"gone-start", "gone-stop", "r0-start", "r0-stop", "r1-start"}
+    rerun = converge(aws, state)
+    assert rerun.outcome == "ok"
+    assert rerun.summary() == "7 created, 0 updated, 2 deleted"
+    assert_converged(aws, state)
+
+
+def test_a_failed_executor_stops_the_schedules(aws: Clients) -> None:
+    state = desired([rule("a")], PACKAGE)
+    inject(
+        aws.lambda_,
+        "CreateFunction",
+        Fault("AccessDeniedException", "not allowed to create functions", status=403),
+    )
+    result = converge(aws, state)
+    assert [r.status for r in result.results] == [
+        DONE,
+        FAILED,
+        NOT_ATTEMPTED,
+        NOT_ATTEMPTED,
+        NOT_ATTEMPTED,
+    ]
+    assert result.outcome == "partial"
+    assert result.first_error == (
+        "AWS CreateFunction failed with AccessDeniedException: not allowed to create functions: "
+        "the role in use lacks a permission; see the IAM section of the README"
+    )
+
+
+def test_code_built_here_must_be_the_planned_code(aws: Clients) -> None:
+    state = desired([], PACKAGE)
+    other = ExecutorPackage(zip_bytes=_other_zip(), files=("x",))
+    result = converge(aws, state, package=other)
+    failed = result.with_status(FAILED)[0]
+    assert failed.change.kind == "executor"
+    assert failed.error is not None
+    assert failed.error.startswith("the executor code built here (CodeSha256 ")
+
+
+def test_a_schedule_already_deleted_counts_as_deleted(aws: Clients) -> None:
+    converge(aws, desired([rule("gone")], PACKAGE))
+    plan = plan_for(aws, desired([], PACKAGE))
+    aws.scheduler.delete_schedule(Name="gone-stop", GroupName=GROUP)
+    assert apply_changes(aws, plan.changes, group=GROUP, package=PACKAGE).outcome == "ok"
+
+
+def test_an_apply_stops_when_told_to(aws: Clients) -> None:
+    """The lock-lost rail: once should_continue says no, nothing more starts."""
+    state = desired([rule("a"), rule("b")], PACKAGE)
+    done: list[str] = []
+    result = converge(
+        aws,
+        state,
+        progress=lambda r: done.append(r.change.kind),
+        should_continue=lambda: "schedule_group" not in done,
+    )
+    assert [r.status for r in result.results] == [DONE] * 3 + [NOT_ATTEMPTED] * 4
+    assert result.outcome == "partial"
+    assert result.first_error is None
+
+
+def test_the_iam_region_and_roles_come_from_moto() -> None:
+    with mock_aws():
+        executor, scheduler = create_roles()
+        assert (
+            boto3.client("iam", region_name=REGION).get_role(RoleName="ouroboros-executor")["Role"][
+                "Arn"
+            ]
+            == executor
+        )
+        assert scheduler.endswith(":role/ouroboros-scheduler")
