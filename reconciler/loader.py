@@ -559,7 +559,9 @@ def _duplicate_names(results: Sequence[_FileResult]) -> tuple[list[Diagnostic], 
                     "names must be unique across all rule files",
                 )
             )
-        others = ", ".join(_where(n) for n in places[1:])
+        others = ", ".join(_where(n) for n in places[1:4])
+        if len(places) > 4:
+            others += f" and {len(places) - 4} more places"
         found.append(_diag(first, f"rule name '{name}' is used again at {others}"))
     return found, duplicated
 

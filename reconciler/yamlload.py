@@ -101,8 +101,8 @@ def read_text(path: str) -> str:
         size = os.stat(path).st_size
         if size > MAX_FILE_BYTES:
             raise _file_error(
-                f"file is {size / 1024 / 1024:.1f} MiB; rule and settings files are limited "
-                f"to {MAX_FILE_BYTES // 1024 // 1024} MiB"
+                f"file is {size:,} bytes; rule and settings files are limited to "
+                f"{MAX_FILE_BYTES:,} bytes"
             )
         with open(path, "rb") as fh:
             data = fh.read()

@@ -27,7 +27,8 @@ def run(
     result = load_rules(list(paths) or [rules_dir])
     diagnostics = list(result.diagnostics)
     settings_checked = None
-    if not paths and os.path.isfile(settings_path):
+    # Settings are optional for validation, but a directory where the file belongs is an error.
+    if not paths and os.path.exists(settings_path):
         settings = check_settings(settings_path)
         diagnostics += settings.diagnostics
         settings_checked = display_path(settings_path)
