@@ -1,0 +1,169 @@
+"""The apply lock: a conditional write in the log table, with owner, lease and expiry."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+from recon_support import REGION
+
+from reconciler import runlog
+from reconciler.errors import FatalError
+from reconciler.lock import ApplyLock, Holder, LockTimeout, parse_duration
+
+TABLE = "ouroboros-runs"
+T0 = 1_795_000_000  # 2026-11-18T11:06:40Z
+
+
+@pytest.fixture
+def dynamodb() -> Iterator[Any]:
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name=REGION)
+        client.create_table(TableName=TABLE, **runlog.TABLE_DEFINITION)
+        yield client
+
+
+class Clock:
+    def __init__(self, now: float = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def lock(dynamodb: Any, owner: str, clock: Clock, **kw: Any) -> ApplyLock:
+    kw.setdefault("timeout_s", 0)
+    kw.setdefault("sleep", lambda s: setattr(clock, "now", clock.now + s))
+    return ApplyLock(dynamodb, TABLE, owner, clock=clock, **kw)
+
+
+def stored(dynamodb: Any) -> dict[str, Any] | None:
+    key = {"pk": {"S": runlog.LOCK_PK}, "sk": {"S": runlog.LOCK_SK}}
+    item = dynamodb.get_item(TableName=TABLE, Key=key).get("Item")
+    return runlog.from_item(item) if item else None
+
+
+def test_acquire_writes_the_owner_and_lease_and_release_removes_it(dynamodb: Any) -> None:
+    clock = Clock()
+    first = lock(dynamodb, "alice@laptop:1/aa", clock)
+    assert first.try_acquire() is None
+    assert stored(dynamodb) == {
+        "pk": "LOCK#apply",
+        "sk": "LOCK",
+        "owner": "alice@laptop:1/aa",
+        "acquired_at": "2026-11-18T11:06:40Z",
+        "lease_expires_at": T0 + 60,
+    }
+    first.release()
+    assert stored(dynamodb) is None
+
+
+def test_a_second_apply_fails_at_once_with_timeout_zero_naming_the_holder(dynamodb: Any) -> None:
+    clock = Clock()
+    lock(dynamodb, "alice@laptop:1/aa", clock).acquire()
+    with pytest.raises(LockTimeout) as caught:
+        lock(dynamodb, "bob@ci:2/bb", clock).acquire()
+    assert str(caught.value) == (
+        "another apply holds the lock: alice@laptop:1/aa, since 2026-11-18T11:06:40Z; its lease "
+        "runs until 2026-11-18T11:07:40Z. Wait for it to finish and run again, or give a longer "
+        "--lock-timeout. If that apply crashed, its lease expires by itself at "
+        "2026-11-18T11:07:40Z."
+    )
+
+
+def test_a_second_apply_waits_until_the_first_releases(dynamodb: Any) -> None:
+    clock = Clock()
+    first = lock(dynamodb, "alice", clock, lease_s=600)
+    first.acquire()
+    waits: list[Holder] = []
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        clock.now += seconds
+        if len(sleeps) == 3:
+            first.release()
+
+    second = lock(dynamodb, "bob", clock, timeout_s=300, sleep=sleep, on_wait=waits.append)
+    second.acquire()
+    assert [h.owner for h in waits] == ["alice"]  # told once, not on every poll
+    assert sleeps == [0.5, 1.0, 2.0]  # backoff
+    assert stored(dynamodb)["owner"] == "bob"  # type: ignore[index]
+
+
+def test_waiting_gives_up_at_the_timeout(dynamodb: Any) -> None:
+    clock = Clock()
+    lock(dynamodb, "alice", clock, lease_s=3600).acquire()
+    second = lock(dynamodb, "bob", clock, timeout_s=30)
+    with pytest.raises(LockTimeout, match="another apply holds the lock: alice"):
+        second.acquire()
+    assert clock.now == T0 + 30
+
+
+def test_a_crashed_holders_lease_expires_and_the_lock_is_taken_over(dynamodb: Any) -> None:
+    clock = Clock()
+    crashed = lock(dynamodb, "crashed", clock)
+    crashed.acquire()  # and never releases
+    clock.now += 61
+    lock(dynamodb, "next", clock).acquire()
+    assert stored(dynamodb)["owner"] == "next"  # type: ignore[index]
+    assert crashed.renew() is False  # the old holder learns it lost the lock
+    assert crashed.lost
+    crashed.release()  # must not remove the new holder's lock
+    assert stored(dynamodb)["owner"] == "next"  # type: ignore[index]
+
+
+def test_renew_extends_the_lease(dynamodb: Any) -> None:
+    clock = Clock()
+    holder = lock(dynamodb, "alice", clock)
+    holder.acquire()
+    clock.now += 50
+    assert holder.renew() is True
+    assert stored(dynamodb)["lease_expires_at"] == T0 + 50 + 60  # type: ignore[index]
+    clock.now += 40  # past the first lease, within the renewed one
+    with pytest.raises(LockTimeout):
+        lock(dynamodb, "bob", clock).acquire()
+
+
+def test_the_context_manager_renews_in_the_background_and_releases(dynamodb: Any) -> None:
+    with ApplyLock(dynamodb, TABLE, "alice", timeout_s=0, lease_s=1) as held:
+        first = stored(dynamodb)["lease_expires_at"]  # type: ignore[index]
+        deadline = time.time() + 5
+        while stored(dynamodb)["lease_expires_at"] == first and time.time() < deadline:  # type: ignore[index]
+            time.sleep(0.05)
+        assert stored(dynamodb)["lease_expires_at"] > first  # type: ignore[index]
+        assert not held.lost
+    assert stored(dynamodb) is None
+
+
+def test_the_lock_is_released_when_the_apply_fails(dynamodb: Any) -> None:
+    with pytest.raises(RuntimeError), ApplyLock(dynamodb, TABLE, "alice", timeout_s=0):
+        raise RuntimeError("apply failed")
+    assert stored(dynamodb) is None
+
+
+def test_other_errors_are_not_mistaken_for_contention(dynamodb: Any) -> None:
+    with pytest.raises(ClientError, match="ResourceNotFoundException"):
+        ApplyLock(dynamodb, "no-such-table", "alice", timeout_s=0).acquire()
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("0", 0), ("45", 45), ("30s", 30), ("5m", 300), ("1h", 3600), (" 2m ", 120)],
+)
+def test_lock_timeouts(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "5x", "-1", "1.5m", "5 minutes", "m"])
+def test_bad_lock_timeouts(text: str) -> None:
+    with pytest.raises(FatalError) as caught:
+        parse_duration(text)
+    assert str(caught.value) == (
+        f"--lock-timeout {text!r} is not a duration: use e.g. 0, 30s, 5m or 1h"
+    )
