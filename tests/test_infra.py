@@ -10,18 +10,29 @@ condition keys are ones the action supports, and the trust policies say exactly 
 
 from __future__ import annotations
 
+import io
+import json
+import os
 import re
 import subprocess
 import sys
+import zipfile
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 import yaml
+from botocore.client import BaseClient
 from cfnlint.decode import decode
+from click.testing import CliRunner
+from moto import mock_aws
 from policy_sentry.querying.actions import get_action_data
+
+from reconciler.cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOTSTRAP = ROOT / "infra" / "bootstrap.yaml"
@@ -675,3 +686,380 @@ def test_schedule_group_parameter_refuses_default() -> None:
     pattern = Stack(BOOTSTRAP, **GITHUB).template["Parameters"]["ScheduleGroup"]["AllowedPattern"]
     assert re.fullmatch(pattern, "ouroboros")
     assert not re.fullmatch(pattern, "default")
+
+
+# ---------------------------------------------------------------------------------------------
+# The templates grant what the code really does. The real `reconcile apply` and `reconcile plan`
+# (through the CLI) and the real executor handler run against moto while every AWS call is
+# recorded; each call is then mapped to the IAM actions and resources it needs (iam:PassRole
+# included) and checked against the role that makes it in production.
+
+MOTO_ACCOUNT = "123456789012"  # moto's default account: the home account here
+
+
+@dataclass(frozen=True)
+class Call:
+    service: str
+    operation: str
+    params: dict[str, Any]
+    region: str
+    account: str
+
+
+@dataclass(frozen=True)
+class Need:
+    action: str
+    resource: str
+    context: tuple[tuple[str, str], ...] = ()
+
+
+class Recorder:
+    """Every boto3 call made while `on`, with the account its credentials belong to."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls: list[Call] = []
+        self.on = False
+        original = BaseClient._make_api_call
+
+        def record(client: Any, operation: str, params: dict[str, Any]) -> Any:
+            if self.on:
+                self.calls.append(
+                    Call(
+                        client.meta.service_model.signing_name,
+                        operation,
+                        dict(params),
+                        client.meta.region_name,
+                        self._account(client),
+                    )
+                )
+            return original(client, operation, params)
+
+        monkeypatch.setattr(BaseClient, "_make_api_call", record)
+
+    @staticmethod
+    def _account(client: Any) -> str:
+        # The fixture's own keys are the home account's; moto hands assumed roles other keys.
+        key = client._request_signer._credentials.get_frozen_credentials().access_key
+        return MOTO_ACCOUNT if key == os.environ["AWS_ACCESS_KEY_ID"] else OTHER
+
+    def take(self) -> list[Call]:
+        calls, self.calls = self.calls, []
+        return calls
+
+
+def needs(call: Call) -> list[Need]:
+    """The IAM authorisations one API call needs (AWS's Service Authorization Reference)."""
+    s, op, p, region, account = call.service, call.operation, call.params, call.region, call.account
+    action = f"{s}:{op}"
+    if (s, op) == ("sts", "GetCallerIdentity"):
+        return []  # needs no permission
+    if s == "scheduler":
+        if op == "ListSchedules":
+            return [Need(action, "*")]
+        if op.endswith("ScheduleGroup"):
+            return [
+                Need(action, f"arn:aws:scheduler:{region}:{account}:schedule-group/{p['Name']}")
+            ]
+        group = p.get("GroupName", "default")
+        found = [Need(action, f"arn:aws:scheduler:{region}:{account}:schedule/{group}/{p['Name']}")]
+        if op in {"CreateSchedule", "UpdateSchedule"}:
+            found.append(
+                Need(
+                    "iam:PassRole",
+                    p["Target"]["RoleArn"],
+                    (("iam:PassedToService", "scheduler.amazonaws.com"),),
+                )
+            )
+        return found
+    if s == "lambda":
+        name = p["FunctionName"]
+        arn = (
+            name
+            if name.startswith("arn:")
+            else f"arn:aws:lambda:{region}:{account}:function:{name}"
+        )
+        found = [Need(action, arn)]
+        if "Role" in p:
+            found.append(
+                Need("iam:PassRole", p["Role"], (("iam:PassedToService", "lambda.amazonaws.com"),))
+            )
+        return found
+    if s == "dynamodb":
+        table = f"arn:aws:dynamodb:{region}:{account}:table/{p['TableName']}"
+        return [Need(action, f"{table}/index/{p['IndexName']}" if "IndexName" in p else table)]
+    if s == "ec2":
+        if op.startswith("Describe"):
+            return [Need(action, "*")]
+        return [
+            Need(action, f"arn:aws:ec2:{region}:{account}:instance/{i}") for i in p["InstanceIds"]
+        ]
+    if (s, op) == ("sts", "AssumeRole"):
+        return [Need(action, p["RoleArn"])]
+    raise AssertionError(f"map {action} to its IAM resources here, and grant it in infra/")
+
+
+def _iam_match(pattern: str, value: str) -> bool:
+    return (
+        re.fullmatch(re.escape(pattern).replace(r"\*", ".*").replace(r"\?", "."), value) is not None
+    )
+
+
+def allows(role: Mapping[str, Any], need: Need) -> bool:
+    context = dict(need.context)
+    for s in permission_statements(role):
+        if need.action not in as_list(s["Action"]):
+            continue
+        if not any(_iam_match(pattern, need.resource) for pattern in as_list(s["Resource"])):
+            continue
+        conditions_hold = all(
+            (operator == "StringEquals" and context.get(key) in as_list(expected))
+            or (operator == "Bool" and context.get(key) == expected)
+            for operator, pairs in s.get("Condition", {}).items()
+            for key, expected in pairs.items()
+        )
+        if conditions_hold:
+            return True
+    return False
+
+
+def denied(role: Mapping[str, Any], calls: list[Call]) -> list[Need]:
+    return sorted(
+        {n for c in calls for n in needs(c) if not allows(role, n)},
+        key=lambda n: (n.action, n.resource),
+    )
+
+
+def test_the_policy_check_denies_what_is_not_granted() -> None:
+    roles = Stack(BOOTSTRAP, account=MOTO_ACCOUNT, **GITHUB).roles()
+    scheduler = f"arn:aws:iam::{MOTO_ACCOUNT}:role/ouroboros-scheduler"
+    create = Call(
+        "scheduler",
+        "CreateSchedule",
+        {"Name": "x-start", "GroupName": "ouroboros", "Target": {"RoleArn": scheduler}},
+        REGION,
+        MOTO_ACCOUNT,
+    )
+    assert denied(roles["ApplyRole"], [create]) == []
+    assert [n.action for n in denied(roles["PlanRole"], [create])] == [
+        "iam:PassRole",
+        "scheduler:CreateSchedule",
+    ]
+    elsewhere = Call(
+        "scheduler", "DeleteSchedule", {"Name": "x", "GroupName": "default"}, REGION, MOTO_ACCOUNT
+    )
+    assert [n.resource for n in denied(roles["ApplyRole"], [elsewhere])] == [
+        f"arn:aws:scheduler:{REGION}:{MOTO_ACCOUNT}:schedule/default/x"
+    ]
+    wrong_service = Need(
+        "iam:PassRole", scheduler, (("iam:PassedToService", "lambda.amazonaws.com"),)
+    )
+    assert not allows(roles["ApplyRole"], wrong_service)
+
+
+SETTINGS_YAML = f"""\
+version: 1
+region: {REGION}
+schedule_group: ouroboros
+executor:
+  function_name: ouroboros-executor
+  role_arn: arn:aws:iam::{MOTO_ACCOUNT}:role/ouroboros-executor
+  memory_mb: {{memory}}
+scheduler_role_arn: arn:aws:iam::{MOTO_ACCOUNT}:role/ouroboros-scheduler
+target_role_name: ouroboros-target
+log_table: ouroboros-runs
+"""
+
+RULES_YAML = """\
+version: 1
+rules:
+  - name: dev-office-hours
+    timezone: Europe/Berlin
+    accounts: ["123456789012", "222222222222"]
+    regions: [eu-west-1]
+    targets:
+      tag:Environment: dev
+    start: {start}
+    stop: cron(0 19 ? * MON-FRI *)
+"""
+NIGHTLY_RULE = """\
+  - name: ci-nightly
+    accounts: ["123456789012"]
+    regions: [eu-west-1]
+    targets:
+      tag:Team: ci
+    stop: cron(0 22 * * ? *)
+"""
+
+
+def _write_repo(root: Path, *, start: str, memory: int, nightly: bool) -> None:
+    (root / "schedules").mkdir(exist_ok=True)
+    (root / "ouroboros.yaml").write_text(SETTINGS_YAML.format(memory=memory))
+    rules = RULES_YAML.format(start=start) + (NIGHTLY_RULE if nightly else "")
+    (root / "schedules" / "fleet.yaml").write_text(rules)
+
+
+def _reconcile(*args: str) -> None:
+    result = CliRunner().invoke(cli, list(args))
+    assert result.exit_code in (0, 2), result.output
+
+
+def _service_roles() -> None:
+    """moto's Lambda refuses a role that does not exist: create the two the functions use."""
+    iam = boto3.client("iam", region_name=REGION)
+    for name, service in (("ouroboros-executor", "lambda"), ("ouroboros-scheduler", "scheduler")):
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": f"{service}.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))
+
+
+def test_the_apply_and_plan_roles_allow_every_call_of_apply_and_plan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NO_COLOR", "1")
+    roles = Stack(BOOTSTRAP, account=MOTO_ACCOUNT, **GITHUB).roles()
+    recorder = Recorder(monkeypatch)
+    with mock_aws():
+        _service_roles()
+        # First apply: creates the table, the executor, the group and the schedules.
+        _write_repo(tmp_path, start="cron(0 8 ? * MON-FRI *)", memory=256, nightly=True)
+        recorder.on = True
+        _reconcile("apply", "--yes")
+        applied = recorder.take()
+        # Someone replaces the executor's code by hand; the team edits one rule, drops one,
+        # and gives the executor more memory: the second apply updates and deletes.
+        recorder.on = False
+        boto3.client("lambda", region_name=REGION).update_function_code(
+            FunctionName="ouroboros-executor", ZipFile=_other_zip()
+        )
+        _write_repo(tmp_path, start="cron(30 7 ? * MON-FRI *)", memory=512, nightly=False)
+        recorder.on = True
+        _reconcile("plan", "--detailed-exitcode", "--format", "markdown", "--out", "plan.json")
+        planned = recorder.take()
+        _reconcile("apply", "--yes")
+        applied += recorder.take()
+    operations = {f"{c.service}:{c.operation}" for c in applied}
+    # The run really covered create, update and delete of every kind it manages.
+    assert operations >= {
+        "dynamodb:CreateTable",
+        "dynamodb:UpdateTimeToLive",
+        "dynamodb:UpdateContinuousBackups",
+        "dynamodb:PutItem",
+        "lambda:CreateFunction",
+        "lambda:UpdateFunctionCode",
+        "lambda:UpdateFunctionConfiguration",
+        "scheduler:CreateScheduleGroup",
+        "scheduler:CreateSchedule",
+        "scheduler:UpdateSchedule",
+        "scheduler:DeleteSchedule",
+    }
+    assert denied(roles["ApplyRole"], applied) == []
+    assert {f"{c.service}:{c.operation}" for c in planned} >= {
+        "scheduler:ListSchedules",
+        "scheduler:GetSchedule",
+        "lambda:GetFunction",
+        "dynamodb:DescribeTable",
+    }
+    assert denied(roles["PlanRole"], planned) == []
+
+
+def _other_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("handler.py", "def handler(event, context):\n    return None\n")
+    return buffer.getvalue()
+
+
+def test_the_executor_and_target_roles_allow_every_call_of_the_executor(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from reconciler import runlog
+    from reconciler.executor.handler import handler
+
+    home = Stack(BOOTSTRAP, account=MOTO_ACCOUNT, **GITHUB).roles()
+    target = Stack(TARGET, account=OTHER, HomeAccountId=MOTO_ACCOUNT).roles()["TargetRole"]
+    executor_arn = f"arn:aws:iam::{MOTO_ACCOUNT}:role/ouroboros-executor"
+    # The role Lambda runs the executor with is the one principal the target role trusts.
+    assert only_trust(target)["Principal"] == {"AWS": executor_arn}
+    monkeypatch.setenv("OUROBOROS_LOG_TABLE", "ouroboros-runs")
+    recorder = Recorder(monkeypatch)
+    with mock_aws():
+        boto3.client("dynamodb", region_name=REGION).create_table(
+            TableName="ouroboros-runs", **runlog.TABLE_DEFINITION
+        )
+        _launch(MOTO_ACCOUNT)
+        _launch(OTHER)
+        recorder.on = True
+        for action, when in (("stop", "2026-11-27T19:00:00Z"), ("start", "2026-11-30T08:00:00Z")):
+            result = handler(_event(action, when), _LambdaContext())
+            assert result["status"] == "ok", result
+        calls = recorder.take()
+    acted = {
+        (c.account, c.operation)
+        for c in calls
+        if c.operation in {"StartInstances", "StopInstances"}
+    }
+    assert acted == {
+        (a, op) for a in (MOTO_ACCOUNT, OTHER) for op in ("StartInstances", "StopInstances")
+    }
+    assert denied(home["ExecutorRole"], [c for c in calls if c.account == MOTO_ACCOUNT]) == []
+    assert denied(target, [c for c in calls if c.account == OTHER]) == []
+
+
+def _launch(account: str) -> None:
+    credentials: dict[str, str] = {}
+    if account != MOTO_ACCOUNT:
+        assumed = boto3.client("sts", region_name=REGION).assume_role(
+            RoleArn=f"arn:aws:iam::{account}:role/test-setup", RoleSessionName="setup"
+        )["Credentials"]
+        credentials = {
+            "aws_access_key_id": assumed["AccessKeyId"],
+            "aws_secret_access_key": assumed["SecretAccessKey"],
+            "aws_session_token": assumed["SessionToken"],
+        }
+    boto3.client("ec2", region_name=REGION, **credentials).run_instances(
+        ImageId="ami-12c6146b",
+        MinCount=2,
+        MaxCount=2,
+        TagSpecifications=[
+            {"ResourceType": "instance", "Tags": [{"Key": "Environment", "Value": "dev"}]}
+        ],
+    )
+
+
+@dataclass
+class _LambdaContext:
+    invoked_function_arn: str = (
+        f"arn:aws:lambda:{REGION}:{MOTO_ACCOUNT}:function:ouroboros-executor"
+    )
+    aws_request_id: str = "3f1c0d7e-1111-2222-3333-444455556666"
+    function_name: str = "ouroboros-executor"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 300_000
+
+
+def _event(action: str, when: str) -> dict[str, Any]:
+    """The executor event as DESIGN.md §6 pins it, placeholders filled in as Scheduler does."""
+    return {
+        "version": 1,
+        "rule": "dev-office-hours",
+        "action": action,
+        "hibernate": False,
+        "accounts": [MOTO_ACCOUNT, OTHER],
+        "regions": [REGION],
+        "targets": {"tag:Environment": ["dev"]},
+        "max_instances": 100,
+        "role_name": "ouroboros-target",
+        "schedule_arn": f"arn:aws:scheduler:{REGION}:{MOTO_ACCOUNT}:schedule/ouroboros/dev-office-hours-{action}",
+        "scheduled_time": when,
+        "execution_id": f"exec-{action}",
+    }
