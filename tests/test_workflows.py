@@ -182,7 +182,9 @@ def test_every_action_is_pinned_to_a_commit_with_its_version() -> None:
 
 def test_triggers() -> None:
     assert load("plan.yml")["on"] == {"pull_request": None}
-    assert load("apply.yml")["on"] == {"push": {"branches": ["main"]}}
+    assert load("apply.yml")["on"] == {"push": {"branches": ["main"]}, "workflow_dispatch": None}
+    # A manual apply runs from main only (the environment's branch rule is the second fence).
+    assert load("apply.yml")["jobs"]["apply"]["if"] == "github.ref == 'refs/heads/main'"
     drift = load("drift.yml")["on"]
     assert set(drift) == {"schedule", "workflow_dispatch"}
     (cron,) = drift["schedule"]
@@ -302,6 +304,7 @@ def test_environment_and_branch_agree_with_the_bootstrap_template() -> None:
     report = step("apply.yml", "apply", "Report on the pull request")
     assert report["env"]["ENVIRONMENT_NAME"] == params["ApplyEnvironment"]["Default"]
     assert load("apply.yml")["on"]["push"]["branches"] == [params["DefaultBranch"]["Default"]]
+    assert params["DefaultBranch"]["Default"] == "main"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -489,13 +492,21 @@ def test_apply_step_records_the_exit_code(runner: Any, shell: str, code: str) ->
 
 
 @pytest.mark.parametrize(
-    ("gh_out", "gh_exit", "number"),
-    [("42", "0", "42"), ("", "0", ""), ("", "1", "")],
-    ids=["merged-pr", "direct-push", "api-error"],
+    ("event", "gh_out", "gh_exit", "number"),
+    [
+        ("push", "42", "0", "42"),
+        ("push", "", "0", ""),
+        ("push", "", "1", ""),
+        ("workflow_dispatch", "42", "0", ""),
+    ],
+    ids=["merged-pr", "direct-push", "api-error", "manual-run"],
 )
-def test_find_the_merged_pull_request(runner: Any, gh_out: str, gh_exit: str, number: str) -> None:
+def test_find_the_merged_pull_request(
+    runner: Any, event: str, gh_out: str, gh_exit: str, number: str
+) -> None:
     script = step("apply.yml", "apply", "Find the merged pull request")["run"]
-    status, outputs, _ = runner(script, FAKE_GH_OUT=gh_out, FAKE_GH_EXIT=gh_exit)
+    env = {"GITHUB_EVENT_NAME": event, "FAKE_GH_OUT": gh_out, "FAKE_GH_EXIT": gh_exit}
+    status, outputs, _ = runner(script, **env)
     assert (status, outputs) == (0, {"number": number})
 
 
@@ -717,6 +728,20 @@ def test_plan_comment_body(node: Any, change: dict[str, Any], status: str, phras
     assert phrase in body
     assert "Commit feedfac" in body
     assert ("artifact `plan-pr12-feedface`" in body) is (status in {"changes", "no-changes"})
+
+
+def test_the_renderers_title_is_not_repeated(node: Any) -> None:
+    rendered = "## Ouroboros plan\n\n**1 to create, 0 to update, 0 to delete**\n"
+    body = node({"call": "planBody", "input": {**PLAN_INPUT, "planMd": rendered}})["result"]["body"]
+    assert body.count("## Ouroboros plan") == 1
+    assert "merging applies these changes:**\n\n**1 to create, 0 to update" in body
+    drift = node(
+        {
+            "call": "driftBody",
+            "input": {"planMd": rendered, "when": "now", "sha": "abc", "runUrl": "u"},
+        }
+    )
+    assert "## Ouroboros plan" not in drift["result"]
 
 
 def test_plan_comment_holds_the_rendered_plan_and_the_errors(node: Any) -> None:

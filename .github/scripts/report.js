@@ -64,6 +64,11 @@ function content(body) {
   return at < 0 ? body || '' : body.slice(0, at);
 }
 
+// The Markdown renderer opens with its own '## Ouroboros plan': the comment has one title.
+function withoutTitle(markdown) {
+  return markdown.trim().replace(/^## Ouroboros plan[ \t]*(\r?\n)+/, '');
+}
+
 function planBody(i) {
   const parts = [PLAN_MARKER, '## Ouroboros plan', ''];
   let status;
@@ -107,7 +112,7 @@ function planBody(i) {
         ? '✅ Validation passed · **no changes**: live AWS already matches this branch.'
         : '✅ Validation passed · 📝 **merging applies these changes:**',
       '',
-      i.planMd.trim(),
+      withoutTitle(i.planMd),
     );
   } else {
     status = 'plan-failed';
@@ -157,11 +162,12 @@ function driftBody(i) {
     '## Live AWS differs from the default branch',
     '',
     'The nightly `reconcile plan` found changes: someone edited a schedule, the executor or the log ' +
-      'table by hand, or an apply did not finish. Either re-run the **apply** workflow to put ' +
-      'AWS back to what the repository says, or change the rules in a pull request to keep what is ' +
-      'live. This issue is updated every night while the drift lasts and closed when it is gone.',
+      'table by hand, or an apply did not finish. Either run the **apply** workflow on the default ' +
+      'branch (Actions → apply → Run workflow) to put AWS back to what the repository says, or ' +
+      'change the rules in a pull request to keep what is live. This issue is updated every night ' +
+      'while the drift lasts and closed when it is gone.',
     '',
-    i.planMd.trim(),
+    withoutTitle(i.planMd),
   ];
   const notes = [`Last seen ${i.when}`, `commit ${i.sha.slice(0, 7)}`, `[run](${i.runUrl})`];
   return cap(parts.join('\n') + footer(notes), i.runUrl);
