@@ -121,6 +121,11 @@ def decode(data: bytes) -> str:
     """UTF-8 text (a BOM is tolerated); raises LoadError naming the first bad byte's place."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise _file_error("file is encoded as UTF-16; save it as UTF-8")
+    if b"\x00" in data:
+        raise _file_error(
+            "file contains NUL bytes (UTF-16 without a byte order mark, or not text at all); "
+            "save it as UTF-8"
+        )
     if data.startswith(_UTF8_BOM):
         data = data[len(_UTF8_BOM) :]
     try:
