@@ -301,11 +301,12 @@ def apply_changes(
     *,
     group: str,
     package: ExecutorPackage | None,
-    workers: int = WRITE_WORKERS,
+    workers: int | None = None,
     progress: Progress | None = None,
     should_continue: Callable[[], bool] = lambda: True,
 ) -> ApplyResult:
     report: Progress = progress or (lambda _result: None)
+    workers = workers or WRITE_WORKERS
     results: dict[int, ChangeResult] = {}
     indexed = list(enumerate(changes))
     head = [(i, c) for i, c in indexed if c.kind != SCHEDULE]

@@ -1,0 +1,452 @@
+"""End to end through the real CLI against moto's server on 127.0.0.1 (AWS_ENDPOINT_URL).
+
+One server per test module (reset between tests), the CLI run in-process with click's
+CliRunner, a project directory (ouroboros.yaml + schedules/) per test.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import requests
+from click.testing import CliRunner, Result
+from moto.server import ThreadedMotoServer
+from recon_support import ACCOUNT, GROUP, REGION, Fault, create_roles, inject
+
+from reconciler import aws, output, runlog
+from reconciler.cli import cli
+
+SETTINGS = f"""\
+version: 1
+region: {REGION}
+schedule_group: {GROUP}
+executor:
+  function_name: ouroboros-executor
+  role_arn: arn:aws:iam::{ACCOUNT}:role/ouroboros-executor
+scheduler_role_arn: arn:aws:iam::{ACCOUNT}:role/ouroboros-scheduler
+target_role_name: ouroboros-target
+log_table: ouroboros-runs
+"""
+
+RULES = f"""\
+version: 1
+rules:
+  - name: dev-office-hours
+    description: Dev boxes, office hours
+    timezone: Europe/Berlin
+    accounts: ["{ACCOUNT}"]
+    regions: [{REGION}]
+    targets:
+      tag:Environment: dev
+    start: cron(0 8 ? * MON-FRI *)
+    stop: cron(0 19 ? * MON-FRI *)
+  - name: nightly-stop
+    accounts: ["{ACCOUNT}"]
+    regions: [{REGION}]
+    targets:
+      instance-id: [i-0123456789abcdef0]
+    stop: cron(0 22 * * ? *)
+"""
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    moto.start()
+    host, port = moto.get_host_and_port()
+    yield f"http://{host}:{port}"
+    moto.stop()
+
+
+@pytest.fixture
+def endpoint(server: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    requests.post(f"{server}/moto-api/reset", timeout=10).raise_for_status()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", server)
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")  # moto's 500s fail fast
+    create_roles(server)
+    return server
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, endpoint: str) -> Path:
+    (tmp_path / "ouroboros.yaml").write_text(SETTINGS)
+    (tmp_path / "schedules").mkdir()
+    (tmp_path / "schedules" / "dev.yaml").write_text(RULES)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def reconcile(*args: str, stdin: str | None = None, color: bool = False) -> Result:
+    # color=True stops click stripping ANSI codes, so the test sees our own decision.
+    return CliRunner().invoke(cli, list(args), input=stdin, catch_exceptions=False, color=color)
+
+
+def scheduler(endpoint: str) -> Any:
+    return boto3.client("scheduler", region_name=REGION, endpoint_url=endpoint)
+
+
+def live_names(endpoint: str) -> set[str]:
+    pages = scheduler(endpoint).list_schedules(GroupName=GROUP, MaxResults=100)
+    return {s["Name"] for s in pages["Schedules"]}
+
+
+def apply_records(endpoint: str) -> list[dict[str, Any]]:
+    dynamodb = boto3.client("dynamodb", region_name=REGION, endpoint_url=endpoint)
+    items = dynamodb.query(
+        TableName="ouroboros-runs",
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "APPLY"}},
+    )["Items"]
+    return [runlog.from_item(item) for item in items]
+
+
+def test_plan_apply_and_plan_again(project: Path, endpoint: str) -> None:
+    first = reconcile("plan", "--detailed-exitcode")
+    assert first.exit_code == 2, first.output
+    assert first.stdout.startswith(
+        "Ouroboros will make these changes in eu-west-1 (schedule group ouroboros):\n"
+    )
+    assert "  + create schedule dev-office-hours-start\n" in first.stdout
+    assert first.stdout.endswith("Plan: 6 to create, 0 to update, 0 to delete.\n")
+    assert live_names(endpoint) == set()  # plan writes nothing
+
+    applied = reconcile("apply", "--yes")
+    assert applied.exit_code == 0, applied.output
+    assert applied.stdout.endswith(
+        "  + created log_table ouroboros-runs\n"
+        "  + created executor ouroboros-executor\n"
+        "  + created schedule_group ouroboros\n"
+        "  + created schedule dev-office-hours-start\n"
+        "  + created schedule dev-office-hours-stop\n"
+        "  + created schedule nightly-stop-stop\n"
+        "\nApply complete: 6 created, 0 updated, 0 deleted.\n"
+    )
+    assert live_names(endpoint) == {
+        "dev-office-hours-start",
+        "dev-office-hours-stop",
+        "nightly-stop-stop",
+    }
+    again = reconcile("plan", "--detailed-exitcode")
+    assert again.exit_code == 0, again.output
+    assert again.stdout == "No changes. The live state matches the rules (6 resources unchanged).\n"
+    dry = reconcile("--dry-run")
+    assert (dry.exit_code, dry.stdout) == (0, again.stdout)
+    noop = reconcile("apply")  # nothing to confirm when nothing changes
+    assert noop.exit_code == 0, noop.output
+    assert noop.stdout == again.stdout
+
+
+def test_json_and_markdown_go_alone_to_stdout(project: Path) -> None:
+    as_json = reconcile("plan", "--format", "json")
+    assert as_json.exit_code == 0, as_json.output
+    doc = json.loads(as_json.stdout)
+    assert doc["summary"] == {"create": 6, "update": 0, "delete": 0, "unchanged": 0}
+    assert [c["kind"] for c in doc["changes"][:3]] == ["log_table", "executor", "schedule_group"]
+    markdown = reconcile("plan", "--format", "markdown", "--detailed-exitcode")
+    assert markdown.exit_code == 2
+    assert markdown.stdout.startswith(
+        "## Ouroboros plan\n\n**6 to create, 0 to update, 0 to delete**"
+    )
+    assert markdown.stdout.count("<details>") == 6
+
+
+def test_drift_is_planned_as_an_update_and_apply_puts_it_back(project: Path, endpoint: str) -> None:
+    assert reconcile("apply", "--yes").exit_code == 0
+    edited = scheduler(endpoint).get_schedule(Name="nightly-stop-stop", GroupName=GROUP)
+    scheduler(endpoint).update_schedule(
+        Name="nightly-stop-stop",
+        GroupName=GROUP,
+        ScheduleExpression="cron(0 23 * * ? *)",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={
+            **edited["Target"],
+            "RetryPolicy": {"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 10},
+        },
+        State="DISABLED",
+        Description=edited["Description"],
+    )
+    lambda_ = boto3.client("lambda", region_name=REGION, endpoint_url=endpoint)
+    lambda_.update_function_configuration(FunctionName="ouroboros-executor", Timeout=5)
+    drift = reconcile("plan", "--detailed-exitcode")
+    assert drift.exit_code == 2
+    assert drift.stdout == (
+        "Ouroboros will make these changes in eu-west-1 (schedule group ouroboros):\n\n"
+        "  ~ update executor ouroboros-executor\n"
+        "      ~ Timeout: 5 -> 300\n"
+        "  ~ update schedule nightly-stop-stop\n"
+        '      ~ ScheduleExpression: "cron(0 23 * * ? *)" -> "cron(0 22 * * ? *)"\n'
+        '      ~ State: "DISABLED" -> "ENABLED"\n\n'
+        "Plan: 0 to create, 2 to update, 0 to delete.\n"
+    )
+    assert reconcile("apply", "--yes").exit_code == 0
+    assert reconcile("plan", "--detailed-exitcode").exit_code == 0
+
+
+def test_a_saved_plan_is_applied_exactly_and_a_stale_one_refused(
+    project: Path, endpoint: str
+) -> None:
+    saved = reconcile("plan", "--out", "plan.json")
+    assert saved.exit_code == 0
+    assert "Saved the plan to plan.json; apply it with `reconcile apply plan.json`." in saved.stderr
+    # The saved plan needs no rules: change them, the plan still applies what it saw.
+    (project / "schedules" / "dev.yaml").write_text(RULES.replace("cron(0 22", "cron(0 21"))
+    applied = reconcile("apply", "plan.json", "--yes")
+    assert applied.exit_code == 0, applied.output
+    stored = scheduler(endpoint).get_schedule(Name="nightly-stop-stop", GroupName=GROUP)
+    assert stored["ScheduleExpression"] == "cron(0 22 * * ? *)"
+
+    assert reconcile("plan", "--out", "next.json").exit_code == 0  # 22:00 -> 21:00
+    scheduler(endpoint).delete_schedule(Name="dev-office-hours-start", GroupName=GROUP)
+    stale = reconcile("apply", "next.json", "--yes")
+    assert stale.exit_code == 1
+    assert stale.stderr == (
+        "error: the plan is stale: live state changed since it was made; run reconcile plan again\n"
+    )
+    assert (
+        scheduler(endpoint).get_schedule(Name="nightly-stop-stop", GroupName=GROUP)[
+            "ScheduleExpression"
+        ]
+        == "cron(0 22 * * ? *)"
+    )
+
+
+def test_a_bad_plan_file_is_a_clear_error(project: Path) -> None:
+    (project / "plan.json").write_text('{"format_version": 7}')
+    result = reconcile("apply", "plan.json", "--yes")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "error: plan.json: not a saved plan (format_version is 7; this reconcile reads "
+        "version 1); make one with `reconcile plan --out FILE`\n"
+    )
+    missing = reconcile("apply", "nope.json", "--yes")
+    assert missing.stderr == (
+        "error: nope.json: no such plan file; make one with `reconcile plan --out nope.json`\n"
+    )
+
+
+def test_deleting_every_managed_schedule_needs_allow_delete_all(
+    project: Path, endpoint: str
+) -> None:
+    assert reconcile("apply", "--yes").exit_code == 0
+    (project / "schedules" / "dev.yaml").write_text(
+        RULES.replace("dev-office-hours", "renamed").replace("nightly-stop", "renamed-too")
+    )
+    refused = reconcile("apply", "--yes")
+    assert refused.exit_code == 1
+    assert refused.stderr.endswith(
+        "error: refusing to apply: the plan deletes all 3 managed schedules in group ouroboros "
+        "(an empty or wrong rules directory looks like this); if that is what you want, run "
+        "again with --allow-delete-all\n"
+    )
+    assert len(live_names(endpoint)) == 3
+    warned = reconcile("plan")
+    assert warned.stderr == (
+        "warning: this plan deletes all 3 managed schedules; apply refuses it unless given "
+        "--allow-delete-all\n"
+    )
+    (project / "schedules" / "dev.yaml").unlink()
+    empty = reconcile("apply", "--yes")
+    assert empty.exit_code == 1
+    assert "no rule files found in schedules" in empty.stderr
+    plan = reconcile("plan", "--allow-delete-all")
+    assert plan.exit_code == 0
+    assert plan.stdout.endswith("Plan: 0 to create, 0 to update, 3 to delete.\n")
+    done = reconcile("apply", "--yes", "--allow-delete-all")
+    assert done.exit_code == 0, done.output
+    assert live_names(endpoint) == set()
+
+
+def test_confirmation_on_a_terminal_and_refusal_without_one(
+    project: Path, endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    refused = reconcile("apply")
+    assert refused.exit_code == 1
+    assert refused.stderr == (
+        "error: refusing to apply without confirmation: stdin is not a terminal; review the "
+        "plan above, then run again with --yes\n"
+    )
+    assert "Plan: 6 to create" in refused.stdout
+    monkeypatch.setattr(output, "stdin_is_tty", lambda: True)
+    declined = reconcile("apply", stdin="no\n")
+    assert declined.exit_code == 1
+    assert "Apply these changes? Only 'yes' will be accepted:" in declined.stderr
+    assert declined.stderr.endswith("error: apply cancelled; nothing was changed\n")
+    assert live_names(endpoint) == set()
+    accepted = reconcile("apply", stdin="yes\n")
+    assert accepted.exit_code == 0, accepted.output
+    assert len(live_names(endpoint)) == 3
+
+
+def test_a_second_apply_waits_for_the_lock_then_fails_clearly(project: Path, endpoint: str) -> None:
+    assert reconcile("apply", "--yes").exit_code == 0
+    dynamodb = boto3.client("dynamodb", region_name=REGION, endpoint_url=endpoint)
+    dynamodb.put_item(
+        TableName="ouroboros-runs",
+        Item={
+            "pk": {"S": runlog.LOCK_PK},
+            "sk": {"S": runlog.LOCK_SK},
+            "owner": {"S": "alice@laptop:42/abcd"},
+            "acquired_at": {"S": "2026-11-27T10:00:00Z"},
+            "lease_expires_at": {"N": "4102444800"},  # 2100-01-01
+        },
+    )
+    (project / "schedules" / "dev.yaml").write_text(RULES.replace("cron(0 22", "cron(0 21"))
+    blocked = reconcile("apply", "--yes", "--lock-timeout", "1s")
+    assert blocked.exit_code == 1
+    assert blocked.stderr == (
+        "Waiting for the apply lock, held by alice@laptop:42/abcd, since 2026-11-27T10:00:00Z; "
+        "its lease runs until 2100-01-01T00:00:00Z (up to 1s)...\n"
+        "error: another apply holds the lock: alice@laptop:42/abcd, since "
+        "2026-11-27T10:00:00Z; its lease runs until 2100-01-01T00:00:00Z. Wait for it to "
+        "finish and run again, or give a longer --lock-timeout. If that apply crashed, its "
+        "lease expires by itself at 2100-01-01T00:00:00Z.\n"
+    )
+    assert reconcile("plan", "--detailed-exitcode").exit_code == 2  # nothing was applied
+    dynamodb.update_item(
+        TableName="ouroboros-runs",
+        Key={"pk": {"S": runlog.LOCK_PK}, "sk": {"S": runlog.LOCK_SK}},
+        UpdateExpression="SET lease_expires_at = :past",
+        ExpressionAttributeValues={":past": {"N": "1000"}},
+    )  # the holder crashed long ago: its lease has run out
+    assert reconcile("apply", "--yes", "--lock-timeout", "0").exit_code == 0
+
+
+def test_every_apply_leaves_an_audit_record(
+    project: Path, endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_ACTOR", "octocat")
+    monkeypatch.setenv("GITHUB_SHA", "0123456789abcdef0123456789abcdef01234567")
+    monkeypatch.setenv("OUROBOROS_PR_NUMBER", "42")
+    assert reconcile("apply", "--yes").exit_code == 0
+    assert reconcile("apply", "--yes").exit_code == 0  # no changes: recorded too
+    records = apply_records(endpoint)
+    assert len(records) == 2
+    first = next(r for r in records if r["changes"])
+    second = next(r for r in records if not r["changes"])
+    assert first["kind"] == "apply"
+    assert first["actor"] == "octocat"
+    assert first["commit"] == "0123456789abcdef0123456789abcdef01234567"
+    assert first["pr_number"] == 42
+    assert first["outcome"] == "ok"
+    assert first["summary"] == "6 created, 0 updated, 0 deleted"
+    assert first["changes"][0] == {
+        "action": "create",
+        "kind": "log_table",
+        "name": "ouroboros-runs",
+        "result": "done",
+    }
+    assert len(first["changes"]) == 6
+    assert isinstance(first["duration_ms"], int)
+    assert first["expires_at"] > 0
+    assert (second["summary"], second["changes"], second["outcome"]) == ("no changes", [], "ok")
+
+
+def test_a_failure_part_way_reports_and_exits_1_and_a_rerun_converges(
+    project: Path, endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    creates = {"n": 0}
+
+    def second_create(_request: Any) -> bool:
+        creates["n"] += 1
+        return creates["n"] == 2
+
+    real = aws.make_clients
+
+    def faulty(region: str) -> aws.Clients:
+        made = real(region)
+        inject(
+            made.scheduler,
+            "CreateSchedule",
+            Fault("ValidationException", "Invalid target", when=second_create),
+        )
+        return made
+
+    monkeypatch.setattr("reconciler.commands.plan.make_clients", faulty)
+    monkeypatch.setattr("reconciler.apply.WRITE_WORKERS", 1)
+    failed = reconcile("apply", "--yes")
+    assert failed.exit_code == 1
+    assert (
+        "\n  ! failed to create schedule dev-office-hours-stop: AWS CreateSchedule failed with ValidationException: Invalid target\n"
+        in failed.stdout
+    )
+    assert "\n    not attempted: create schedule nightly-stop-stop\n" in failed.stdout
+    assert (
+        "\nApply partial: 4 created, 0 updated, 0 deleted; 1 failed, 1 not attempted.\n"
+        in failed.stdout
+    )
+    assert failed.stderr == (
+        "error: AWS CreateSchedule failed with ValidationException: Invalid target\n"
+        "What was done above is live; run `reconcile apply` again to converge once the cause "
+        "is fixed.\n"
+    )
+    (record,) = apply_records(endpoint)
+    assert record["outcome"] == "partial"
+    assert record["error"] == "AWS CreateSchedule failed with ValidationException: Invalid target"
+    rerun = reconcile("apply", "--yes")
+    assert rerun.exit_code == 0, rerun.output
+    assert "Apply complete: 2 created, 0 updated, 0 deleted." in rerun.stdout
+    assert reconcile("plan", "--detailed-exitcode").exit_code == 0
+
+
+def test_bad_rules_are_refused_before_any_aws_call(project: Path) -> None:
+    (project / "schedules" / "dev.yaml").write_text(
+        RULES.replace("cron(0 22 * * ? *)", "cron(0 25 * * ? *)")
+    )
+    result = reconcile("plan")
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("schedules/dev.yaml:17:11: error: ")
+    assert lines[-1] == (
+        "error: the rules have 1 error (listed above): fix them and run again; nothing was "
+        "read from or changed in AWS"
+    )
+    assert result.stdout == ""
+
+
+def test_no_credentials_is_exit_1_with_advice(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    result = reconcile("plan")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "error: no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
+        "AWS_SECRET_ACCESS_KEY, or run `aws sso login` (in GitHub Actions, use "
+        "aws-actions/configure-aws-credentials)\n"
+    )
+
+
+def test_an_unreachable_endpoint_is_exit_1_with_advice(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    result = reconcile("apply", "--yes")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        "error: cannot reach the AWS endpoint (Could not connect to the endpoint URL: "
+    )
+    assert result.stderr.endswith("check the network, AWS_ENDPOINT_URL and the region\n")
+    assert "Traceback" not in result.output
+
+
+def test_colour_only_on_a_terminal_and_never_with_no_color(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert (
+        "\x1b[" not in reconcile("plan", color=True).stdout
+    )  # CliRunner's stdout is not a terminal
+    monkeypatch.setattr(output, "is_tty", lambda stream=None: True)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    coloured = reconcile("plan", color=True).stdout.replace("\x1b[22m", "")
+    assert "\x1b[32m+ create schedule dev-office-hours-start\x1b[0m" in coloured
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert "\x1b[" not in reconcile("plan", color=True).stdout
