@@ -100,12 +100,14 @@ class CompiledSchema:
         label: Callable[[Path], str],
         sources: Mapping[Path, str] | None = None,
     ) -> list[SchemaProblem]:
-        """Every violation in `instance`, each from the most specific error there is."""
-        found: list[SchemaProblem] = []
+        """Every violation in `instance`, each from the most specific error there is; one per
+        place (a value failing two keywords, or an object missing two keys, is one problem)."""
+        found: dict[tuple[Path, bool], SchemaProblem] = {}
         for error in self.validator.iter_errors(instance):
             for leaf in most_specific(error):
-                found += _translate(leaf, label, sources or {}, self.pattern_help)
-        return found
+                for problem in _translate(leaf, label, sources or {}, self.pattern_help):
+                    found.setdefault((problem.path, problem.at_key), problem)
+        return list(found.values())
 
 
 def load_schema(name: str) -> dict[str, Any]:
@@ -270,11 +272,11 @@ def _any_of_message(error: Any, field: str, value: object, source: str | None) -
     for sub in error.context:
         if sub.validator == "type" and not sub.relative_path and sub.validator_value not in types:
             types.append(sub.validator_value)
-    if len(types) == len({sub.relative_schema_path[0] for sub in error.context}):
+    if types and len(types) == len({sub.relative_schema_path[0] for sub in error.context}):
         expected = " or ".join(_expected(t) for t in types)
         hint = quote_hint(value, source) if "string" in types else ""
         return f"{field} must be {expected}, not {kind_of(value, source)}{hint}"
-    if all(sub.validator == "required" for sub in error.context):
+    if error.context and all(sub.validator == "required" for sub in error.context):
         options = [k for sub in error.context for k in sub.validator_value]
         return f"{field} needs at least one of: {', '.join(options)}"
     return f"{field} is not valid: {error.message}"
