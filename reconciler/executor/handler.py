@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reconciler import runlog
-from reconciler.executor import credentials, run
+from reconciler.executor import credentials, ec2, run
 from reconciler.executor.claims import Claims, LogTableError
 from reconciler.executor.event import EventRefused, Occurrence, parse_event
 
@@ -32,6 +32,7 @@ RETENTION_ENV = "OUROBOROS_LOG_RETENTION_DAYS"
 LEASE_MARGIN_S = 5
 # Without a Lambda context (tests, the demo, the benchmark): the longest a Lambda can run.
 DEFAULT_DEADLINE_S = 900
+TUNING = ec2.Tuning()
 
 
 class ConfigurationError(Exception):
@@ -68,7 +69,7 @@ def environment(
     claims = Claims(
         clients.client("dynamodb", region), table, retention_days, _lease_until(context)
     )
-    return run.Environment(clients=clients, claims=claims)
+    return run.Environment(clients=clients, claims=claims, tuning=TUNING)
 
 
 def execute(occ: Occurrence, env: run.Environment) -> dict[str, Any]:

@@ -1,0 +1,123 @@
+"""The executor ships alone: its zip holds reconciler/__init__.py, checks.py, runlog.py and
+reconciler/executor/*.py, beside the Lambda runtime's standard library and boto3. Prove that
+nothing else is needed, statically (every import statement) and by importing and running it
+with the CLI's dependencies blocked."""
+
+from __future__ import annotations
+
+import ast
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import reconciler
+
+PACKAGE = Path(reconciler.__file__).parent
+SHIPPED = [
+    PACKAGE / "__init__.py",
+    PACKAGE / "checks.py",
+    PACKAGE / "runlog.py",
+    *sorted((PACKAGE / "executor").glob("*.py")),
+]
+ALLOWED_OWN = {"reconciler", "reconciler.checks", "reconciler.runlog", "reconciler.executor"}
+ALLOWED_THIRD_PARTY = {"boto3", "botocore"}
+
+
+def _imports(path: Path) -> list[str]:
+    names: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names += [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+    return names
+
+
+def _allowed(name: str) -> bool:
+    top = name.split(".")[0]
+    if top == "reconciler":
+        inside = ("reconciler.executor.", "reconciler.checks.", "reconciler.runlog.")
+        return name in ALLOWED_OWN or name.startswith(inside)
+    return top in sys.stdlib_module_names or top in ALLOWED_THIRD_PARTY or top == "__future__"
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_every_import_statement_is_shippable(path: Path) -> None:
+    bad = [name for name in _imports(path) if not _allowed(name)]
+    assert bad == []
+
+
+BLOCKER = textwrap.dedent(
+    """
+    import importlib.abc, sys
+
+    ALLOWED = {"reconciler", "reconciler.checks", "reconciler.runlog", "reconciler.executor"}
+    BLOCKED = ("click", "yaml", "jsonschema", "croniter", "moto")
+
+    class Blocker(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            top = name.split(".")[0]
+            if top in BLOCKED:
+                raise ImportError(f"the executor zip has no {name}")
+            if top == "reconciler" and name not in ALLOWED and not name.startswith("reconciler.executor."):
+                raise ImportError(f"the executor zip has no {name}")
+            return None
+
+    sys.meta_path.insert(0, Blocker())
+    """
+)
+
+PROGRAM = textwrap.dedent(
+    """
+    import importlib, os, pathlib, sys
+    import reconciler
+    assert pathlib.Path(reconciler.__file__).parent.parent == pathlib.Path(sys.argv[1]), reconciler.__file__
+    for path in sorted(pathlib.Path(sys.argv[1], "reconciler", "executor").glob("*.py")):
+        importlib.import_module("reconciler.executor." + path.stem if path.stem != "__init__" else "reconciler.executor")
+    from reconciler.executor.handler import handler
+
+    class Context:
+        invoked_function_arn = "arn:aws:lambda:eu-west-1:111111111111:function:ouroboros-executor"
+        aws_request_id = "r-1"
+        def get_remaining_time_in_millis(self):
+            return 300000
+
+    print(handler({"version": 1, "targets": {}}, Context())["status"])
+    os.environ.pop("OUROBOROS_LOG_TABLE", None)
+    event = {
+        "version": 1, "rule": "r", "action": "stop", "hibernate": False,
+        "accounts": ["111111111111"], "regions": ["eu-west-1"], "targets": {"tag:A": ["b"]},
+        "max_instances": 10, "role_name": "t",
+        "schedule_arn": "arn:aws:scheduler:eu-west-1:111111111111:schedule/g/r-stop",
+        "scheduled_time": "2026-11-27T19:00:00Z", "execution_id": "e",
+    }
+    print(handler(event, Context())["problems"][0])
+    print(sorted(m for m in ("click", "yaml", "jsonschema", "croniter") if m in sys.modules))
+    """
+)
+
+
+def test_the_shipped_files_import_and_run_with_everything_else_blocked(tmp_path: Path) -> None:
+    for path in SHIPPED:
+        target = tmp_path / path.relative_to(PACKAGE.parent)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, target)
+    script = tmp_path / "run.py"
+    script.write_text(BLOCKER + PROGRAM, encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, str(script), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [
+        "refused",
+        "OUROBOROS_LOG_TABLE is not set: the function needs its log table name",
+        "[]",
+    ]
