@@ -7,6 +7,7 @@ every problem. `check_settings` is what `reconcile validate` uses: it returns th
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -18,7 +19,7 @@ from reconciler.schema import SETTINGS_SCHEMA, compiled
 from reconciler.yamlload import Document, Path, Pos, kind_of, load_file
 
 RESERVED_GROUP = "default"
-_ROLE_ARN_ACCOUNT_FIELD = 4  # arn:aws:iam::<account>:role/name split on ':'
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::([0-9]{12}):role/")
 # The schema's "integer" lets 256.0 through (JSON has one number type); Settings wants ints.
 _WHOLE_NUMBERS = (
     ("executor", "memory_mb"),
@@ -151,10 +152,9 @@ def _get(value: Mapping[str, object], path: tuple[str, ...]) -> object:
 
 
 def _arn_account(arn: object) -> str | None:
-    if not isinstance(arn, str) or not arn.startswith("arn:"):
-        return None
-    parts = arn.split(":")
-    return parts[_ROLE_ARN_ACCOUNT_FIELD] if len(parts) > _ROLE_ARN_ACCOUNT_FIELD else None
+    """The account of a well-formed role ARN (a malformed one gets its own error)."""
+    match = _ROLE_ARN.match(arn) if isinstance(arn, str) else None
+    return match.group(1) if match else None
 
 
 def _label(path: Path) -> str:
