@@ -562,12 +562,15 @@ def test_a_repeat_of_a_finished_occurrence_is_a_logged_no_op(world: World) -> No
     assert second["status"] == "duplicate"
     assert {op for op, _ in world.hooks.calls} == {"dynamodb.PutItem"}
     rows = [e for e in world.runs() if e["status"] == "duplicate"]
-    assert {(r["account"], r["execution_id"], r["duplicate_of"]) for r in rows} == {
-        (OWN, repeat["execution_id"], "ok"),
-        (OTHER, repeat["execution_id"], "ok"),
+    assert {
+        (r["account"], r["execution_id"], r["duplicate_of"], r["original_execution_id"])
+        for r in rows
+    } == {
+        (OWN, repeat["execution_id"], "ok", event["execution_id"]),
+        (OTHER, repeat["execution_id"], "ok", event["execution_id"]),
     }
     assert rows[0]["detail"] == (
-        f"repeat delivery: execution {event['execution_id']} already finished this occurrence (ok)"
+        f"repeat delivery: execution {event['execution_id'][:8]} already finished this occurrence (ok)"
     )
     # The run item itself is untouched.
     assert world.run_for()["execution_id"] == event["execution_id"]

@@ -138,6 +138,7 @@ class Claims:
             **_identity(occ, account, region),
             "status": DUPLICATE,
             "duplicate_of": str(previous.get("status", "")),
+            "original_execution_id": str(previous.get("execution_id", "")),
             "detail": detail,
             "matched": 0,
             "acted": [],
@@ -237,7 +238,7 @@ def _identity(occ: Occurrence, account: str, region: str) -> dict[str, str]:
 
 def _duplicate_detail(previous: Mapping[str, Any]) -> str:
     status = previous.get("status", "unknown")
-    holder = previous.get("execution_id", "?")
+    holder = str(previous.get("execution_id", "?"))[:8]  # the full id is in original_execution_id
     if status == runlog.RUNNING:
         return f"repeat delivery: execution {holder} is processing this occurrence"
     return f"repeat delivery: execution {holder} already finished this occurrence ({status})"
