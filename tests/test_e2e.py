@@ -450,3 +450,36 @@ def test_colour_only_on_a_terminal_and_never_with_no_color(
     assert "\x1b[32m+ create schedule dev-office-hours-start\x1b[0m" in coloured
     monkeypatch.setenv("NO_COLOR", "1")
     assert "\x1b[" not in reconcile("plan", color=True).stdout
+
+
+def test_a_long_apply_shows_progress_on_a_terminal(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    extra = "".join(
+        f'  - name: team-{i}\n    accounts: ["{ACCOUNT}"]\n    regions: [{REGION}]\n'
+        f"    targets:\n      tag:Team: t{i}\n    stop: cron(0 {10 + i} * * ? *)\n"
+        for i in range(10)
+    )
+    (project / "schedules" / "teams.yaml").write_text(f"version: 1\nrules:\n{extra}")
+    quiet = reconcile("apply", "--yes")  # not a terminal: no progress line
+    assert "Applying:" not in quiet.stderr
+    (project / "schedules" / "teams.yaml").write_text(
+        f"version: 1\nrules:\n{extra.replace('tag:Team', 'tag:Squad')}"
+    )
+    (project / "schedules" / "dev.yaml").write_text(RULES.replace("cron(0 22", "cron(0 21"))
+    monkeypatch.setattr(output, "is_tty", lambda stream=None: True)
+    shown = reconcile("apply", "--yes")
+    assert shown.exit_code == 0, shown.output
+    assert shown.stderr == "".join(f"\rApplying: {i}/11 changes" for i in range(1, 12)) + "\n"
+
+
+def test_an_unknown_profile_is_exit_1_with_advice(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_PROFILE", "no-such-profile")
+    result = reconcile("plan")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "error: The config profile (no-such-profile) could not be found: check AWS_PROFILE "
+        "and ~/.aws/config\n"
+    )

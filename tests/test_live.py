@@ -239,3 +239,49 @@ def test_converged_spellings_compare_equal(live: dict[str, Any], wanted: dict[st
 )
 def test_real_differences_stay_different(live: dict[str, Any]) -> None:
     assert ScheduleSpec.from_api(live) != ScheduleSpec.from_api(_with())
+
+
+def test_clients_retry_in_standard_mode_with_a_pool_for_the_concurrency() -> None:
+    from reconciler.aws import MAX_POOL_CONNECTIONS, READ_WORKERS, WRITE_WORKERS
+
+    c = clients()
+    for client in (c.scheduler, c.lambda_, c.dynamodb):
+        assert client.meta.config.retries["mode"] == "standard"
+        assert client.meta.config.max_pool_connections == MAX_POOL_CONNECTIONS
+        assert client.meta.region_name == REGION
+    assert MAX_POOL_CONNECTIONS >= READ_WORKERS + WRITE_WORKERS
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "limit"),
+    [
+        ("ServiceQuotaExceededException", "Rate exceeded", 8),
+        (
+            "ValidationException",
+            "The execution role you provide must allow AWS EventBridge Scheduler to assume the role.",
+            12,
+        ),
+        (
+            "InvalidParameterValueException",
+            "The role defined for the function cannot be assumed by Lambda.",
+            12,
+        ),
+        ("ContinuousBackupsUnavailableException", "Backups are being enabled", 12),
+        ("ValidationException", "Invalid schedule expression", None),
+        ("ConflictException", "already exists", None),
+        ("AccessDeniedException", "not allowed to assume role", None),
+    ],
+)
+def test_which_errors_get_the_extra_retries(code: str, message: str, limit: int | None) -> None:
+    from reconciler.aws import RetryTuning, retry_limit
+
+    assert retry_limit(code, message, RetryTuning()) == limit
+
+
+def test_the_extra_backoff_is_capped_full_jitter() -> None:
+    from reconciler.aws import RetryTuning
+
+    tuning = RetryTuning(base_delay_s=1, max_delay_s=4)
+    delays = [tuning.delay(attempt) for attempt in (1, 2, 3, 10) for _ in range(50)]
+    assert all(0 <= d <= 4 for d in delays)
+    assert max(tuning.delay(1) for _ in range(50)) <= 1

@@ -1,0 +1,121 @@
+"""The apply record: who, which commit, which pull request, what was done and how it went."""
+
+from __future__ import annotations
+
+import getpass
+import subprocess
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import boto3
+import pytest
+from moto import mock_aws
+from recon_support import REGION
+
+from reconciler import audit, runlog
+from reconciler.apply import DONE, FAILED, NOT_ATTEMPTED, ApplyResult, ChangeResult
+from reconciler.plan import Change
+
+STARTED = datetime(2026, 11, 27, 9, 0, 0, tzinfo=UTC)
+
+
+def test_the_actor_is_github_actor_or_the_local_user(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITHUB_ACTOR", "octocat")
+    assert audit.actor() == "octocat"
+    monkeypatch.delenv("GITHUB_ACTOR")
+    monkeypatch.setattr(getpass, "getuser", lambda: "alice")
+    assert audit.actor() == "alice"
+
+    def no_user() -> str:
+        raise OSError("no user name for uid 1234")
+
+    monkeypatch.setattr(getpass, "getuser", no_user)
+    assert audit.actor() == "unknown"
+
+
+def test_the_commit_is_github_sha_or_git_head(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("GITHUB_SHA", "f" * 40)
+    assert audit.commit() == "f" * 40
+    monkeypatch.delenv("GITHUB_SHA")
+    monkeypatch.chdir(tmp_path)
+    assert audit.commit() == "unknown"  # not a repository
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "x"], check=True)
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert audit.commit() == head
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("42", 42), ("#7", 7), ("", None), ("abc", None), (" 9 ", 9)]
+)
+def test_the_pr_number(monkeypatch: pytest.MonkeyPatch, value: str, expected: int | None) -> None:
+    monkeypatch.setenv("OUROBOROS_PR_NUMBER", value)
+    assert audit.pr_number() == expected
+
+
+def _result() -> ApplyResult:
+    return ApplyResult(
+        (
+            ChangeResult(Change("create", "schedule", "a-start"), DONE),
+            ChangeResult(
+                Change("update", "schedule", "b-stop"), FAILED, "AWS UpdateSchedule failed"
+            ),
+            ChangeResult(Change("delete", "schedule", "c-stop"), NOT_ATTEMPTED),
+        )
+    )
+
+
+def test_the_record_says_what_was_done_and_how_it_went() -> None:
+    record = audit.apply_record(
+        _result(),
+        started=STARTED,
+        finished=STARTED + timedelta(seconds=2, milliseconds=345),
+        who="octocat",
+        sha="abc",
+        pr=12,
+    )
+    assert record == {
+        "started_at": "2026-11-27T09:00:00Z",
+        "finished_at": "2026-11-27T09:00:02Z",
+        "actor": "octocat",
+        "commit": "abc",
+        "outcome": "partial",
+        "summary": "1 created, 0 updated, 0 deleted; 1 failed, 1 not attempted",
+        "changes": [
+            {"action": "create", "kind": "schedule", "name": "a-start", "result": "done"},
+            {
+                "action": "update",
+                "kind": "schedule",
+                "name": "b-stop",
+                "result": "failed: AWS UpdateSchedule failed",
+            },
+            {"action": "delete", "kind": "schedule", "name": "c-stop", "result": "not attempted"},
+        ],
+        "duration_ms": 2345,
+        "pr_number": 12,
+        "error": "AWS UpdateSchedule failed",
+    }
+
+
+def test_the_record_lands_in_the_log_table() -> None:
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name=REGION)
+        dynamodb.create_table(TableName="runs", **runlog.TABLE_DEFINITION)
+        record = audit.apply_record(
+            ApplyResult(()), started=STARTED, finished=STARTED, who="me", sha="abc", pr=None
+        )
+        apply_id = audit.write_apply_record(dynamodb, "runs", record, retention_days=7)
+        item = dynamodb.get_item(
+            TableName="runs", Key=runlog.to_item(runlog.apply_key("2026-11-27T09:00:00Z", apply_id))
+        )["Item"]
+        stored = runlog.from_item(item)
+        assert stored["kind"] == "apply"
+        assert stored["summary"] == "no changes"
+        assert stored["outcome"] == "ok"
+        assert "pr_number" not in stored
+        assert stored["gsi1pk"] == "DAY#2026-11-27"
