@@ -119,7 +119,8 @@ def cli(
 def validate(
     ctx: click.Context, paths: tuple[str, ...], fmt: str, rules: str | None, settings: str | None
 ) -> None:
-    """Check rule files (default: every *.yaml / *.yml under the rules directory).
+    """Check rule files (default: every *.yaml / *.yml under the rules directory, and the
+    settings file when there is one).
 
     Prints every problem as FILE:LINE:COL: error: message. Exit 0 valid, 1 invalid.
     """

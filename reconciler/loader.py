@@ -265,14 +265,15 @@ def _check_file(display: str, fs_path: str, context: _Context) -> _FileResult:
     if doc is not None:
         rules = _check_top(doc, report)
         schema_problems = _schema_problems(doc)
-        yaml_errors = report.errors()
+        file_errors = report.errors()  # YAML and file-level structure
         for index, value in rules:
             rule = _check_rule(display, doc, index, value, report, schema_problems, context)
             if isinstance(value, Mapping) and isinstance(value.get("name"), str):
                 pos = doc.pos(("rules", index, "name"))
                 result.names.append(_Named(value["name"], display, pos))
-            # A YAML-level problem (a duplicate key, say) may hide part of a rule: keep none.
-            if rule is not None and not yaml_errors:
+            # A YAML problem (a duplicate key, say) may hide part of a rule, and a wrong
+            # version means we cannot read the file at all: keep none of its rules.
+            if rule is not None and not file_errors:
                 result.rules.append(rule)
     result.diagnostics = report.diagnostics
     return result
@@ -308,7 +309,7 @@ def _check_top(doc: Document, report: _Reporter) -> list[tuple[int, object]]:
     if "version" in value:
         _check_version(doc, value["version"], report)
     rules = value.get("rules", [])
-    if rules is None or not isinstance(rules, list):
+    if not isinstance(rules, list):
         source = doc.sources.get(("rules",))
         report.path(("rules",), f"rules must be a list of rules, not {kind_of(rules, source)}")
         return []

@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,6 +43,7 @@ _BOOL = "tag:yaml.org,2002:bool"
 _NULL = "tag:yaml.org,2002:null"
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _MERGE = "tag:yaml.org,2002:merge"
+_VALUE = "tag:yaml.org,2002:value"
 _SEQ = "tag:yaml.org,2002:seq"
 _MAP = "tag:yaml.org,2002:map"
 
@@ -98,14 +100,18 @@ class LoadError(Exception):
 def read_text(path: str) -> str:
     """The file's text; raises LoadError for anything but a readable UTF-8 file of sane size."""
     try:
-        size = os.stat(path).st_size
-        if size > MAX_FILE_BYTES:
+        info = os.stat(path)
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(path)
+        if not stat.S_ISREG(info.st_mode):  # a FIFO or a device would block or never end
+            raise _file_error("is not a regular file")
+        if info.st_size > MAX_FILE_BYTES:
             raise _file_error(
-                f"file is {size:,} bytes; rule and settings files are limited to "
+                f"file is {info.st_size:,} bytes; rule and settings files are limited to "
                 f"{MAX_FILE_BYTES:,} bytes"
             )
         with open(path, "rb") as fh:
-            data = fh.read()
+            data = fh.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise _file_error("no such file or directory") from None
     except IsADirectoryError:
@@ -322,7 +328,8 @@ class _Builder:
 
     def _scalar(self, node: yaml.ScalarNode, path: Path) -> object:
         tag = node.tag
-        if tag == _STR:
+        # A bare << or = outside a key position is just text.
+        if tag in (_STR, _MERGE, _VALUE):
             return node.value
         self.sources[path] = node.value
         if tag == _NULL:
@@ -407,11 +414,11 @@ class _Builder:
                     )
 
     def _key(self, node: yaml.Node) -> str | None:
-        if isinstance(node, yaml.ScalarNode) and node.tag == _STR:
-            return str(node.value)
         if isinstance(node, yaml.ScalarNode):
             value = self._scalar(node, ("<key>",))
             self.sources.pop(("<key>",), None)
+            if isinstance(value, str):
+                return value
             kind = kind_of(value, node.value)
             self.issues.append(
                 Issue(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,8 @@ def problems(text: str) -> list[tuple[int, int, str]]:
         ("a: 2026-12-24", dt.date(2026, 12, 24)),
         ("a: 2026-02-30", "2026-02-30"),  # looks like a date, is none: kept as written
         ("a: !!str 8", "8"),
+        ("a: <<", "<<"),  # YAML's merge and value indicators are plain text as values
+        ("a: =", "="),
         ("a: [1, b]", [1, "b"]),
         ("a: {b: c}", {"b": "c"}),
         ("a: cron(0 8 ? * MON-FRI *)", "cron(0 8 ? * MON-FRI *)"),
@@ -336,6 +339,13 @@ def test_load_file_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
 
     monkeypatch.setattr(yamlload, "open", broken, raising=False)
     assert message(big) == "cannot read the file: Input/output error"
+
+
+def test_only_regular_files_are_read(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)  # reading it would block forever
+    assert load_file(str(fifo)) == (None, [Issue(Pos(1, 1), "is not a regular file")])
+    assert load_file("/dev/zero") == (None, [Issue(Pos(1, 1), "is not a regular file")])
 
 
 def test_load_file_reads_and_loads(tmp_path: Path) -> None:
