@@ -30,8 +30,10 @@ from yaml.constructor import SafeConstructor
 
 # Far above any real rule file (1,000 rules are about 300 kB), far below trouble.
 MAX_FILE_BYTES = 10 * 1024 * 1024
-# Values built from one file, counting every copy an alias makes; 1,000 rules are about 25,000.
-MAX_NODES = 100_000
+# Aliases may copy values, but only so many: each character of a file can start at most one
+# value of its own, so a file may build len(text) values plus this many copies. A real rule
+# file uses a few hundred; a billion-laughs bomb would use hundreds of millions.
+ALIAS_BUDGET = 100_000
 MAX_DEPTH = 64
 
 Path = tuple[str | int, ...]
@@ -160,7 +162,7 @@ def load(text: str) -> tuple[Document | None, list[Issue]]:
         return None, [exc.issue]
     if node is None:
         return Document(None), []
-    builder = _Builder()
+    builder = _Builder(max_values=len(text) + ALIAS_BUDGET)
     try:
         value = builder.build(node, ())
     except LoadError as exc:
@@ -284,24 +286,21 @@ def quote_hint(value: object, source: str | None) -> str:
 class _Builder:
     """Builds plain values from a node graph, recording positions and counting every node."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_values: int) -> None:
+        self._max_values = max_values
         self.positions: dict[Path, Pos] = {}
         self.key_positions: dict[Path, Pos] = {}
         self.sources: dict[Path, str] = {}
         self.issues: list[Issue] = []
         self._count = 0
-        self._active: set[int] = set()
+        self._active: set[int] = set()  # the collections being built: a cycle check
+        self._built: set[int] = set()  # every collection built once: a second time is a copy
+        self._alias_use: Path | None = None
 
     def build(self, node: yaml.Node, path: Path) -> object:
         self._count += 1
-        if self._count > MAX_NODES:
-            raise LoadError(
-                Issue(
-                    _pos(node),
-                    f"the document expands to more than {MAX_NODES:,} values (an alias bomb?); "
-                    "refusing to load it",
-                )
-            )
+        if self._count > self._max_values:
+            raise LoadError(Issue(self._expansion_place(node), self._bomb_message()))
         if len(path) > MAX_DEPTH:
             raise LoadError(Issue(_pos(node), f"nesting deeper than {MAX_DEPTH} levels"))
         self.positions[path] = _pos(node)
@@ -311,6 +310,11 @@ class _Builder:
             raise LoadError(
                 Issue(_pos(node), "an alias refers to a node that contains it (recursive YAML)")
             )
+        # A collection built before is being copied by an alias: remember the outermost copy.
+        outermost = id(node) in self._built and self._alias_use is None
+        if outermost:
+            self._alias_use = path
+        self._built.add(id(node))
         self._active.add(id(node))
         try:
             if isinstance(node, yaml.SequenceNode):
@@ -321,6 +325,24 @@ class _Builder:
             return self._mapping(node, path)
         finally:
             self._active.discard(id(node))
+            if outermost:
+                self._alias_use = None
+
+    def _expansion_place(self, node: yaml.Node) -> Pos:
+        """Where the alias that copies too much is used: the key it is the value of, or the
+        list it is an item of (an alias's own node carries only its anchor's place)."""
+        path = self._alias_use
+        if not path:
+            return _pos(node)
+        if isinstance(path[-1], str) and path in self.key_positions:
+            return self.key_positions[path]
+        return self.positions.get(path[:-1], _pos(node))
+
+    def _bomb_message(self) -> str:
+        return (
+            f"aliases expand the document to more than {self._max_values:,} values "
+            "(an alias bomb?); refusing to load it"
+        )
 
     def _check_tag(self, node: yaml.Node, expected: str) -> None:
         if node.tag != expected:

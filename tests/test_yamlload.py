@@ -249,16 +249,30 @@ def test_an_alias_bomb_fails_fast_within_the_node_budget(monkeypatch: pytest.Mon
         return real_build(self, node, path)  # type: ignore[arg-type]
 
     monkeypatch.setattr(yamlload._Builder, "build", counting_build)
-    doc, issues = load(billion_laughs(9))  # 9**9 = 387 million values if expanded
+    text = billion_laughs(9)  # 9**9 = 387 million values if expanded
+    doc, issues = load(text)
     assert doc is None
+    budget = len(text) + yamlload.ALIAS_BUDGET
     assert issues == [
         Issue(
-            Pos(1, 15),
-            "the document expands to more than 100,000 values (an alias bomb?); refusing to "
-            "load it",
+            Pos(6, 5),  # a5's list: the first value whose aliases copy too much
+            f"aliases expand the document to more than {budget:,} values (an alias bomb?); "
+            "refusing to load it",
         )
     ]
-    assert built == yamlload.MAX_NODES + 1
+    assert built == budget + 1
+
+
+def test_the_bomb_is_reported_where_the_alias_is_used() -> None:
+    text = billion_laughs(5) + "rules:\n  - name: x\n    targets: *a4\n"
+    _, issues = load(text)
+    assert [i.pos for i in issues] == [Pos(8, 5)]  # the targets key, not the anchor
+
+
+def test_a_big_file_without_aliases_is_not_a_bomb() -> None:
+    count = yamlload.ALIAS_BUDGET + 50_000
+    doc = loaded("a: [" + ",".join(["1"] * count) + "]\n")
+    assert len(doc.value["a"]) == count  # type: ignore[index]
 
 
 def test_legitimate_alias_use_is_within_budget() -> None:
