@@ -413,3 +413,27 @@ def test_runs_written_by_the_executor_and_an_apply_record_together(
         ["2026-11-27", "22:00:00", "web-nightly", "stop", "123456789012/eu-west-1", "ok"],
         ["2026-11-27", "22:00:00", "web-nightly", "stop", "123456789012/eu-west-1", "duplicate"],
     ]
+
+
+def test_a_retried_run_names_what_the_earlier_attempts_hit() -> None:
+    entry = {
+        "kind": "run",
+        "rule": "dev",
+        "action": "stop",
+        "account": "222222222222",
+        "region": "eu-west-1",
+        "scheduled_time": "2026-11-27T18:00:00Z",
+        "status": "ok",
+        "matched": 2,
+        "acted_count": 2,
+        "attempts": 3,
+        "history": [
+            {"attempt": 1, "status": "failed", "errors": [{"id": "", "code": "AccessDenied"}]},
+            {"attempt": 2, "status": "unfinished", "errors": []},
+        ],
+    }
+    assert (
+        logs.render_text([entry])
+        .splitlines()[1]
+        .endswith("attempt 3 (1: failed AccessDenied; 2: unfinished)")
+    )

@@ -642,7 +642,9 @@ def test_an_abandoned_claim_is_taken_over(world: World) -> None:
     summary = handler(_again(event), LambdaContext())
     assert summary["status"] == "ok"
     assert world.state(a) == "stopped"
-    assert world.run_for()["attempts"] == 2
+    item = world.run_for()
+    assert item["attempts"] == 2
+    assert [(h["execution_id"], h["status"]) for h in item["history"]] == [("dead", "unfinished")]
 
 
 def test_an_occurrence_in_progress_elsewhere_is_left_alone(world: World) -> None:
@@ -717,7 +719,18 @@ def test_access_denied_on_assume_role_fails_that_account_only(world: World) -> N
         (OTHER, "eu-west-1"): "ok",
         (OTHER, "us-east-1"): "ok",
     }
-    assert world.run_for(OTHER, "eu-west-1")["acted_count"] == 1
+    retried = world.run_for(OTHER, "eu-west-1")
+    assert (retried["acted_count"], retried["attempts"]) == (1, 2)
+    assert retried["history"] == [
+        {
+            "attempt": 1,
+            "execution_id": event["execution_id"],
+            "started_at": retried["history"][0]["started_at"],
+            "status": "failed",
+            "error_count": 1,
+            "errors": failed["errors"],
+        }
+    ]
 
 
 def test_a_per_instance_error_does_not_block_the_others(world: World) -> None:

@@ -215,8 +215,17 @@ def _run_detail(entry: Mapping[str, Any]) -> str:
     if entry.get("hibernated"):
         parts.append(f"{len(entry['hibernated'])} hibernated")
     if int(entry.get("attempts", 1)) > 1:
-        parts.append(f"attempt {entry['attempts']}")
+        parts.append(f"attempt {entry['attempts']}{_earlier(entry.get('history', []))}")
     return "; ".join(parts)
+
+
+def _earlier(history: Sequence[Mapping[str, Any]]) -> str:
+    """`(1: failed AccessDenied)`: what the attempts before this one ran into."""
+    notes = []
+    for h in history:
+        codes = sorted({str(e.get("code")) for e in h.get("errors", [])})
+        notes.append(" ".join([f"{h.get('attempt')}: {h.get('status')}", *codes]))
+    return f" ({'; '.join(notes)})" if notes else ""
 
 
 def _apply_detail(entry: Mapping[str, Any]) -> str:

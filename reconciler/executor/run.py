@@ -16,10 +16,13 @@ from reconciler.executor.claims import DUPLICATE, RETRY, Claim, Claims, LogTable
 from reconciler.executor.credentials import Clients
 from reconciler.executor.event import Occurrence
 from reconciler.executor.selection import Instance, select
+from reconciler.runlog import RUNNING
 
 log = logging.getLogger("ouroboros.executor")
 
 MAX_WORKERS = 8
+HISTORY_MAX = 10  # earlier attempts kept on a retried item
+HISTORY_ERRORS = 5  # errors kept per earlier attempt
 # A log item must stay under DynamoDB's 400 KB: lists keep their first entries, counts stay exact.
 LIST_MAX = 1000
 
@@ -226,9 +229,27 @@ def _finalise(occ: Occurrence, work: _Work, claim: Claim, duration_ms: int) -> d
         record["detail"] = (
             f"{len(work.errors)} error(s), first: {first['code']}: {first['message']}"
         )
-    if claim.state == RETRY:
-        record["retry_of"] = str((previous or {}).get("execution_id", ""))
+    if previous is not None:
+        record["retry_of"] = str(previous.get("execution_id", ""))
+        record["history"] = _history(previous)
     return record
+
+
+def _history(previous: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Earlier attempts, oldest first, so a retry does not erase what the first one hit."""
+    errors = previous.get("errors", [])
+    earlier = {
+        "attempt": int(previous.get("attempts", 1)),
+        "execution_id": str(previous.get("execution_id", "")),
+        "started_at": str(previous.get("started_at", "")),
+        # A claim still "running" was abandoned: its holder died before writing a result.
+        "status": "unfinished"
+        if previous.get("status") == RUNNING
+        else str(previous.get("status")),
+        "error_count": int(previous.get("error_count", len(errors))),
+        "errors": errors[:HISTORY_ERRORS],
+    }
+    return [*previous.get("history", []), earlier][-HISTORY_MAX:]
 
 
 def _status(work: _Work, acted_count: int) -> str:
