@@ -20,7 +20,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from reconciler.aws import WRITE_WORKERS, Clients, error_code
+from reconciler.aws import WRITE_WORKERS, Clients, error_code, retry_hint
 from reconciler.errors import FatalError, describe_aws_exception
 from reconciler.package import ExecutorPackage
 from reconciler.plan import CREATE, DELETE, UPDATE, Change
@@ -90,7 +90,10 @@ class ApplyResult:
 def _error_text(exc: BaseException) -> str:
     if isinstance(exc, FatalError):
         return str(exc)
-    return describe_aws_exception(exc) or f"{type(exc).__name__}: {exc}"
+    text = describe_aws_exception(exc) or f"{type(exc).__name__}: {exc}"
+    error = (getattr(exc, "response", None) or {}).get("Error") or {}
+    hint = retry_hint(str(error.get("Code", "")), str(error.get("Message", "")))
+    return f"{text} ({hint})" if hint else text
 
 
 # The log table

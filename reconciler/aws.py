@@ -64,6 +64,21 @@ def retry_limit(code: str, message: str, tuning: RetryTuning) -> int | None:
     return None
 
 
+def retry_hint(code: str, message: str) -> str | None:
+    """What to check once the extra retries for a failure have run out."""
+    limit = retry_limit(code, message, RetryTuning())
+    if limit is None:
+        return None
+    if code == "ServiceQuotaExceededException":
+        return "still over the request-rate quota after backing off; run again later"
+    if code == "ContinuousBackupsUnavailableException":
+        return "the table is still being prepared; run again in a few minutes"
+    return (
+        "retried while IAM propagates; check that the role exists and that its trust policy "
+        "lets the service (lambda.amazonaws.com or scheduler.amazonaws.com) assume it"
+    )
+
+
 def extra_retry_handler(tuning: RetryTuning) -> Callable[..., float | None]:
     """A `needs-retry` handler: the delay before the next attempt, or None to let it fail."""
 

@@ -302,7 +302,8 @@ def test_quota_errors_that_do_not_stop_fail_cleanly(aws: Clients) -> None:
     failed = result.with_status(FAILED)
     assert (
         failed[0].error
-        == "AWS CreateSchedule failed with ServiceQuotaExceededException: Rate exceeded"
+        == "AWS CreateSchedule failed with ServiceQuotaExceededException: Rate exceeded (still "
+        "over the request-rate quota after backing off; run again later)"
     )
 
 
@@ -412,3 +413,23 @@ def test_the_iam_region_and_roles_come_from_moto() -> None:
             == executor
         )
         assert scheduler.endswith(":role/ouroboros-scheduler")
+
+
+def test_a_role_that_never_becomes_assumable_fails_with_what_to_check(aws: Clients) -> None:
+    fault = inject(
+        aws.lambda_,
+        "CreateFunction",
+        Fault(
+            "InvalidParameterValueException",
+            "The role defined for the function cannot be assumed by Lambda.",
+            times=100,
+        ),
+    )
+    result = converge(aws, desired([rule("a")], PACKAGE))
+    assert fault.sent == 12  # RetryTuning.propagation_attempts
+    assert result.first_error == (
+        "AWS CreateFunction failed with InvalidParameterValueException: The role defined for "
+        "the function cannot be assumed by Lambda. (retried while IAM propagates; check that "
+        "the role exists and that its trust policy lets the service (lambda.amazonaws.com or "
+        "scheduler.amazonaws.com) assume it)"
+    )

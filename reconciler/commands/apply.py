@@ -123,6 +123,7 @@ def execute(job: Job, plan: Plan, lock: ApplyLock | None, progress: Progress) ->
 
 
 def report(result: ApplyResult, lock: ApplyLock | None) -> int:
+    output.out("")
     for line in (r.line() for r in result.results):
         output.out(f"  {line}")
     if result.outcome == "ok":
