@@ -10,7 +10,7 @@ transient failures need their own backoff, because botocore treats them as final
 - an execution role IAM has not propagated yet: Scheduler's ValidationException ("...must
   allow AWS EventBridge Scheduler to assume the role") and Lambda's
   InvalidParameterValueException ("The role defined for the function cannot be assumed by
-  Lambda"), which Terraform also retries for about two minutes;
+  Lambda"), which Terraform also retries (for two minutes);
 and DynamoDB's ContinuousBackupsUnavailableException, the answer to enabling point-in-time
 recovery on a table created seconds ago.
 """
@@ -42,8 +42,8 @@ class RetryTuning:
 
     base_delay_s: float = 0.5
     max_delay_s: float = 20.0
-    quota_attempts: int = 8  # about 45 s of backoff in all
-    propagation_attempts: int = 12  # about two minutes, as Terraform waits for IAM
+    quota_attempts: int = 8  # about 25 s of backoff on average, 50 s at most
+    propagation_attempts: int = 12  # about a minute on average, two at most, for IAM
 
     def delay(self, attempts: int) -> float:
         """Full-jitter exponential backoff (AWS Architecture Blog), capped."""
