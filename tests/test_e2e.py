@@ -483,3 +483,13 @@ def test_an_unknown_profile_is_exit_1_with_advice(
         "error: The config profile (no-such-profile) could not be found: check AWS_PROFILE "
         "and ~/.aws/config\n"
     )
+
+
+def test_reconcile_with_no_command_applies(project: Path, endpoint: str) -> None:
+    refused = reconcile()
+    assert refused.exit_code == 1
+    assert "refusing to apply without confirmation" in refused.stderr
+    applied = reconcile("--yes")
+    assert applied.exit_code == 0, applied.output
+    assert applied.stdout.endswith("Apply complete: 6 created, 0 updated, 0 deleted.\n")
+    assert len(live_names(endpoint)) == 3
