@@ -1,0 +1,252 @@
+"""Executor benchmark: 5,000 matching instances in one account and region, on moto.
+
+Counts, with a botocore event hook on the executor's own session, the DescribeInstances pages
+and the Start/StopInstances calls (and the ids in each), and times each scenario:
+
+1. stop, one pass: the processing function under the handler (handler.execute) with the cap
+   raised to the fleet size, because a rule's max_instances stops at 1,000;
+2. start, one pass: the same fleet back up;
+3. stop through the real handler, as five rules of 1,000 instances each (max_instances 1000);
+4. the same five occurrences delivered again: logged no-ops, no EC2 call at all.
+
+Target: ceil(N / 1000) describe pages and ceil(N / 1000) start/stop calls of 1,000 ids.
+
+moto pages DescribeInstances by reservation, AWS by item; the fleet is launched one instance
+per reservation so that both readings give pages of 1,000 instances. Wall times are mostly
+moto's (it filters the whole fleet for every page); the call counts are what carry to AWS.
+
+    python benchmarks/executor.py [--instances 5000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "benchmark")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "benchmark")
+os.environ["AWS_DEFAULT_REGION"] = os.environ["AWS_REGION"] = "eu-west-1"
+os.environ["MOTO_EC2_LOAD_DEFAULT_AMIS"] = "false"  # no AMI catalogue: setup is faster
+os.environ.pop("AWS_ENDPOINT_URL", None)
+os.environ.pop("AWS_PROFILE", None)
+
+import boto3
+from moto import mock_aws
+
+from reconciler import runlog
+from reconciler.executor import credentials, handler
+from reconciler.executor.event import Occurrence
+
+ACCOUNT = "123456789012"
+REGION = "eu-west-1"
+TABLE = "ouroboros-runs"
+PAGE = 1000
+FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:ouroboros-executor"
+
+
+@dataclass
+class Counter:
+    describe_pages: int = 0
+    change_calls: list[tuple[str, int]] = field(default_factory=list)  # (operation, ids)
+    in_calls_s: float = 0.0  # inside AWS calls (here: moto serving them), all services
+
+    def count(self, params: dict[str, Any], event_name: str, **_: Any) -> None:
+        operation = event_name.rsplit(".", 1)[-1]
+        if operation == "DescribeInstances":
+            self.describe_pages += 1
+        elif operation in ("StartInstances", "StopInstances"):
+            self.change_calls.append((operation, len(params.get("InstanceIds", []))))
+
+    def call_started(self, context: dict[str, Any], **_: Any) -> None:
+        context["benchmark_started"] = time.perf_counter()
+
+    def call_ended(self, context: dict[str, Any], **_: Any) -> None:
+        started = context.get("benchmark_started", time.perf_counter())
+        self.in_calls_s += time.perf_counter() - started
+
+
+@dataclass
+class Context:
+    invoked_function_arn: str = FUNCTION_ARN
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 900_000
+
+
+@contextmanager
+def counted() -> Iterator[Counter]:
+    """Every session the executor opens reports its EC2 calls to the counter."""
+    counter = Counter()
+    original = credentials.new_session
+
+    def session() -> boto3.session.Session:
+        made = original()
+        made.events.register("provide-client-params.ec2", counter.count)
+        made.events.register("before-call", counter.call_started)
+        made.events.register("after-call", counter.call_ended)
+        return made
+
+    credentials.new_session = session
+    try:
+        yield counter
+    finally:
+        credentials.new_session = original
+
+
+def occurrence(rule: str, action: str, targets: dict[str, str], cap: int) -> Occurrence:
+    return Occurrence(
+        rule=rule,
+        action=action,
+        hibernate=False,
+        accounts=(ACCOUNT,),
+        regions=(REGION,),
+        targets=tuple((name, (value,)) for name, value in targets.items()),
+        max_instances=cap,
+        role_name="ouroboros-target",
+        schedule_arn=f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/ouroboros/{rule}-{action}",
+        scheduled_time=runlog.iso_z(runlog.parse_instant("2026-11-27T19:00:00Z")),
+        execution_id=str(uuid.uuid4()),
+    )
+
+
+def event(occ: Occurrence) -> dict[str, Any]:
+    """The §6 event of an occurrence, as Lambda hands it to the handler."""
+    return {
+        "version": 1,
+        "rule": occ.rule,
+        "action": occ.action,
+        "hibernate": occ.hibernate,
+        "accounts": list(occ.accounts),
+        "regions": list(occ.regions),
+        "targets": {name: list(values) for name, values in occ.targets},
+        "max_instances": occ.max_instances,
+        "role_name": occ.role_name,
+        "schedule_arn": occ.schedule_arn,
+        "scheduled_time": occ.scheduled_time,
+        "execution_id": str(uuid.uuid4()),
+    }
+
+
+def launch(n: int) -> float:
+    """n instances tagged Environment=bench and Shard=<k> (1,000 per shard), one per reservation."""
+    ec2 = boto3.client("ec2", region_name=REGION)
+    started = time.perf_counter()
+    for i in range(n):
+        tags = [{"Key": "Environment", "Value": "bench"}, {"Key": "Shard", "Value": str(i // PAGE)}]
+        ec2.run_instances(
+            ImageId="ami-12c6146b",
+            MinCount=1,
+            MaxCount=1,
+            TagSpecifications=[{"ResourceType": "instance", "Tags": tags}],
+        )
+        if (i + 1) % 1000 == 0:
+            print(f"  launched {i + 1:,}", file=sys.stderr)
+    return time.perf_counter() - started
+
+
+def one_pass(action: str, n: int) -> tuple[Counter, float, dict[str, Any]]:
+    occ = occurrence("bench", action, {"tag:Environment": "bench"}, cap=n)
+    with counted() as counter:
+        started = time.perf_counter()
+        env = handler.environment(occ, Context(), TABLE, 90, REGION)
+        summary = handler.execute(occ, env)
+        wall = time.perf_counter() - started
+    return counter, wall, summary
+
+
+def five_rules(n: int, again: bool = False) -> tuple[Counter, float, list[dict[str, Any]]]:
+    shards = math.ceil(n / PAGE)
+    events = [
+        event(occurrence(f"bench-shard-{k}", "stop", {"tag:Shard": str(k)}, cap=PAGE))
+        for k in range(shards)
+    ]
+    if again:
+        for e in events:
+            e["execution_id"] = str(uuid.uuid4())
+    summaries = []
+    with counted() as counter:
+        started = time.perf_counter()
+        for e in events:
+            summaries.append(handler.handler(e, Context()))
+        wall = time.perf_counter() - started
+    return counter, wall, summaries
+
+
+def calls_text(counter: Counter) -> str:
+    if not counter.change_calls:
+        return "0"
+    operation = counter.change_calls[0][0]
+    sizes = sorted({ids for _, ids in counter.change_calls}, reverse=True)
+    per_call = "/".join(f"{s:,}" for s in sizes)
+    return f"{len(counter.change_calls)} {operation} ({per_call} ids each)"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--instances", type=int, default=5000)
+    n = parser.parse_args().instances
+    target = math.ceil(n / PAGE)
+    with mock_aws():
+        boto3.client("dynamodb", region_name=REGION).create_table(
+            TableName=TABLE, **runlog.TABLE_DEFINITION
+        )
+        os.environ[handler.TABLE_ENV] = TABLE
+        print(f"Executor benchmark: {n:,} matching instances in {ACCOUNT}/{REGION} on moto")
+        setup = launch(n)
+        print(f"setup: {n:,} instances launched in {setup:.1f} s (one per reservation)\n")
+
+        rows: list[tuple[str, Counter, float, str]] = []
+        stop, wall, summary = one_pass("stop", n)
+        rows.append((f"stop, one pass (cap {n:,})", stop, wall, summary["status"]))
+        start, wall, summary = one_pass("start", n)
+        rows.append((f"start, one pass (cap {n:,})", start, wall, summary["status"]))
+        rules, wall, summaries = five_rules(n)
+        statuses = ",".join(sorted({s["status"] for s in summaries}))
+        rows.append((f"stop via handler, {target} rules x {PAGE:,}", rules, wall, statuses))
+        repeat, wall, summaries = five_rules(n, again=True)
+        statuses = ",".join(sorted({s["status"] for s in summaries}))
+        rows.append((f"the same {target} occurrences delivered again", repeat, wall, statuses))
+
+        header = (
+            f"{'scenario':<42}{'describe pages':>15}  {'start/stop calls':<38}"
+            f"{'wall':>8}{'in moto':>9}{'executor':>10}  status"
+        )
+        print(header)
+        print("-" * len(header))
+        for name, counter, seconds, status in rows:
+            own = seconds - counter.in_calls_s
+            print(
+                f"{name:<42}{counter.describe_pages:>15}  {calls_text(counter):<38}"
+                f"{seconds:>7.1f}s{counter.in_calls_s:>8.1f}s{own:>9.2f}s  {status}"
+            )
+        print(
+            "\nwall = the scenario end to end; in moto = inside AWS calls (moto serving them, "
+            "DynamoDB included);\nexecutor = the rest: the executor's own work and botocore's."
+        )
+        print()
+        met = all(
+            c.describe_pages == target
+            and len(c.change_calls) == target
+            and all(ids <= PAGE for _, ids in c.change_calls)
+            for _, c, _, _ in rows[:3]
+        )
+        no_op = rows[3][1].describe_pages == 0 and not rows[3][1].change_calls
+        print(
+            f"target: {target} describe pages and {target} calls of at most {PAGE:,} ids per pass: "
+            f"{'met' if met else 'MISSED'}; repeated delivery makes no EC2 call: "
+            f"{'yes' if no_op else 'NO'}"
+        )
+        return 0 if met and no_op else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
