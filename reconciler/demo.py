@@ -175,6 +175,7 @@ def _loop(days: int, start: datetime) -> bool:
     plan_command.run(rules_dir="schedules", settings_path="ouroboros.yaml")
 
     _heading("3. reconcile apply --yes")
+    applied_at = datetime.now(UTC)
     if apply_command.run(
         rules_dir="schedules",
         settings_path="ouroboros.yaml",
@@ -199,8 +200,8 @@ def _loop(days: int, start: datetime) -> bool:
     _heading(f"5. The next {days} days: each firing runs the real executor handler")
     _play(_firings(start, end), ids)
 
-    _heading(f"6. reconcile logs --since {days + 1}d (the run log in DynamoDB)")
-    _print_log(start - timedelta(days=1), end + timedelta(days=1))
+    _heading("6. reconcile logs (the run log in DynamoDB: the apply, then every run)")
+    _print_log(min(applied_at, start) - timedelta(minutes=1), end)
     return True
 
 

@@ -1,0 +1,83 @@
+"""`reconcile demo`: the whole loop on embedded moto, with no AWS account or credentials."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from reconciler.cli import cli
+
+REPO = Path(__file__).resolve().parent.parent
+# A Friday: the window holds a weekday start and stop, the nightly stop, and the Friday batch stop.
+FRIDAY = "2026-12-04T00:00:00Z"
+
+
+def _demo(*args: str) -> Result:
+    return CliRunner().invoke(cli, ["demo", "--start", FRIDAY, *args])
+
+
+@pytest.fixture
+def no_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A newcomer's machine: no keys at all, and a profile that does not exist."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_PROFILE", "nobody-has-this-profile")
+
+
+@pytest.mark.usefixtures("no_credentials")
+def test_demo_runs_the_whole_loop_without_an_account() -> None:
+    result = _demo("--days", "1")
+    out = result.output
+    assert result.exit_code == 0, out
+    # validate, plan, apply, and a second plan that finds nothing to do
+    assert "3 rules in 2 files and ouroboros.yaml: valid" in out
+    assert "Plan: 8 to create, 0 to update, 0 to delete." in out
+    assert "Apply complete: 8 created, 0 updated, 0 deleted." in out
+    assert "No changes." in out
+    assert "exit code 0" in out
+    # firings through the real executor: across accounts and regions, with every outcome shown
+    assert "Fri 04 Dec 03:00 UTC (22:00 America/New_York)  test-nightly-stop  ok" in out
+    assert "123456789012/eu-west-1  ok: stopped test-app (hibernated), test-worker" in out
+    assert "123456789012/us-east-1  ok: stopped test-etl" in out
+    assert "(the same occurrence delivered again)" in out
+    assert "duplicate: nothing done again (the first delivery did it)" in out
+    assert "222222222222/eu-west-1  ok: stopped dev-api-1, dev-api-2" in out
+    assert "skipped dev-asg-a (member of Auto Scaling group web" in out
+    assert "refused: 6 instances to stop, more than max_instances (5): acted on none" in out
+    # the run log, read back from DynamoDB: the apply record and every run
+    assert "(apply)" in out
+    assert "8 created, 0 updated, 0 deleted" in out
+    assert "10 entries: 2 duplicate, 7 ok, 1 refused" in out
+
+
+@pytest.mark.usefixtures("no_credentials")
+def test_demo_leaves_the_environment_as_it_found_it() -> None:
+    before = dict(os.environ)
+    cwd = os.getcwd()
+    assert _demo("--days", "1").exit_code == 0
+    assert dict(os.environ) == before
+    assert os.getcwd() == cwd
+
+
+def test_demo_plays_your_own_rules_against_the_sample_fleet() -> None:
+    result = _demo("--days", "2", "--rules", str(REPO / "schedules"))
+    assert result.exit_code == 0, result.output
+    assert ": valid" in result.output
+    assert "No changes." in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--days", "0"], "error: --days 0: give a number of days from 1 to 31"),
+        (["--start", "next friday"], "error: --start 'next friday' is not an ISO 8601 instant"),
+    ],
+)
+def test_demo_bad_options_exit_1_with_a_message(args: list[str], message: str) -> None:
+    result = CliRunner().invoke(cli, ["demo", *args])
+    assert result.exit_code == 1
+    assert message in result.output
+    assert "Traceback" not in result.output
