@@ -443,7 +443,7 @@ def _run_records(summary: Mapping[str, Any]) -> dict[tuple[Any, Any], dict[str, 
     return {
         (e.get("account"), e.get("region")): e
         for e in entries
-        if e.get("action") == summary.get("action")
+        if e.get("action") == summary.get("action") and e.get("status") != "duplicate"
     }
 
 

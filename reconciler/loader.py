@@ -461,6 +461,10 @@ def _timing_problems(base: Path, rule: Mapping[str, object], context: _Context) 
         if problem is not None:
             found.append(_Problem((*base, "timezone"), problem))
             tz_ok = False
+        else:
+            doubt = timeengine.timezone_warning(tz)
+            if doubt is not None:
+                found.append(_Problem((*base, "timezone"), doubt, "warning"))
     parsed: dict[str, timeengine.Expression] = {}
     for action in ("start", "stop"):
         text = rule.get(action)

@@ -538,6 +538,17 @@ def check_timezone(name: str) -> str | None:
         return None
     if not name.strip():
         return "the time zone is empty: use an IANA name such as Europe/Berlin, or UTC"
+    region = _ABBREVIATIONS.get(name.strip().upper())
+    if region is not None:
+        return (
+            f"'{name}' is an abbreviation, not an IANA time zone: abbreviations do not say when "
+            f"daylight saving time applies; use a place name such as '{region}'"
+        )
+    if re.fullmatch(r"(?i)(utc|gmt)\s*[+-]\s*\d{1,2}(:?\d\d)?", name.strip()):
+        return (
+            f"'{name}' is a fixed offset, not an IANA time zone: use the place's name (e.g. "
+            "Europe/Berlin) so daylight saving time is followed, or UTC"
+        )
     suggestion = _suggest_zone(name, zones)
     if suggestion is not None:
         return f"'{name}' is not an IANA time zone name; did you mean '{suggestion}'?"
@@ -545,6 +556,61 @@ def check_timezone(name: str) -> str | None:
         f"'{name}' is not an IANA time zone name (e.g. Europe/Berlin, America/New_York, UTC); "
         "see https://en.wikipedia.org/wiki/List_of_tz_database_time_zones"
     )
+
+
+# Abbreviations people write for a zone (not in tzdata, or in it as a fixed offset with no
+# daylight saving time): the place name they most likely mean.
+_ABBREVIATIONS = {
+    "CEST": "Europe/Berlin",
+    "BST": "Europe/London",
+    "IST": "Asia/Kolkata",
+    "EDT": "America/New_York",
+    "CDT": "America/Chicago",
+    "CST": "America/Chicago",
+    "MDT": "America/Denver",
+    "PST": "America/Los_Angeles",
+    "PDT": "America/Los_Angeles",
+    "AKST": "America/Anchorage",
+    "AEST": "Australia/Sydney",
+    "AEDT": "Australia/Sydney",
+    "ACST": "Australia/Adelaide",
+    "AWST": "Australia/Perth",
+    "JST": "Asia/Tokyo",
+    "KST": "Asia/Seoul",
+    "SGT": "Asia/Singapore",
+    "NZST": "Pacific/Auckland",
+    "NZDT": "Pacific/Auckland",
+}
+# tzdata names that are valid but rarely what a schedule author means.
+_LEGACY_ZONES = {
+    "EST": "a fixed UTC-05:00 with no daylight saving time; for New York use America/New_York",
+    "MST": "a fixed UTC-07:00 with no daylight saving time; for Denver use America/Denver "
+    "(Phoenix: America/Phoenix)",
+    "HST": "a fixed UTC-10:00; use Pacific/Honolulu",
+    "EST5EDT": "a legacy POSIX rule; use America/New_York",
+    "CST6CDT": "a legacy POSIX rule; use America/Chicago",
+    "MST7MDT": "a legacy POSIX rule; use America/Denver",
+    "PST8PDT": "a legacy POSIX rule; use America/Los_Angeles",
+    "CET": "a legacy rule; use the place's name, e.g. Europe/Berlin or Europe/Paris",
+    "MET": "a legacy rule; use the place's name, e.g. Europe/Berlin",
+    "EET": "a legacy rule; use the place's name, e.g. Europe/Athens",
+    "WET": "a legacy rule; use the place's name, e.g. Europe/Lisbon",
+}
+
+
+def timezone_warning(name: str) -> str | None:
+    """A warning for valid names that are probably not what was meant, else None."""
+    legacy = _LEGACY_ZONES.get(name)
+    if legacy is not None:
+        return f"time zone '{name}' is {legacy}"
+    if name.startswith("Etc/GMT") and name[len("Etc/GMT") :][:1] in ("+", "-"):
+        offset = name[len("Etc/GMT") :]
+        flipped = ("-" if offset[0] == "+" else "+") + offset[1:]
+        return (
+            f"time zone '{name}' is UTC{flipped} (POSIX inverts the sign) with no daylight "
+            "saving time; prefer the place's name, e.g. Europe/Berlin"
+        )
+    return None
 
 
 @functools.lru_cache(maxsize=256)
@@ -557,10 +623,16 @@ def _suggest_zone(name: str, zones: frozenset[str]) -> str | None:
     if key in cities:
         return cities[key]
     close = difflib.get_close_matches(key, list(folded), n=1, cutoff=0.75)
-    if close:
+    # "Europe/Munich" is close to "Europe/Zurich" only through the shared region: the
+    # place must be close too, or the suggestion misleads.
+    if close and _similar(key.rsplit("/", 1)[-1], close[0].rsplit("/", 1)[-1]):
         return folded[close[0]]
     close = difflib.get_close_matches(key, list(cities), n=1, cutoff=0.8)
     return cities[close[0]] if close else None
+
+
+def _similar(a: str, b: str) -> bool:
+    return difflib.SequenceMatcher(None, a, b).ratio() >= 0.75
 
 
 def zone(tz: str) -> ZoneInfo:

@@ -402,7 +402,9 @@ BAD = [
     (
         "timezone-abbreviation.yaml",
         [
-            "11:15: error: 'PST' is not an IANA time zone name (e.g. Europe/Berlin, America/New_York, UTC); see https://en.wikipedia.org/wiki/List_of_tz_database_time_zones"
+            "11:15: error: 'PST' is an abbreviation, not an IANA time zone: abbreviations do "
+            "not say when daylight saving time applies; use a place name such as "
+            "'America/Los_Angeles'"
         ],
     ),
     (
@@ -492,9 +494,11 @@ def test_warnings_do_not_fail_validation() -> None:
         "Europe/Berlin (clocks go forward from 02:00 to 03:00), so that run is skipped",
         "warn/half-hour-gap.yaml:10:12: warning: start: 02:15 does not exist on 2027-10-03 in "
         "Australia/Lord_Howe (clocks go forward from 02:00 to 02:30), so that run is skipped",
+        "warn/legacy-zone.yaml:4:15: warning: time zone 'EST' is a fixed UTC-05:00 with no "
+        "daylight saving time; for New York use America/New_York",
         "warn/no-rules.yaml:3:8: warning: rules is empty: this file defines no rules",
     ]
-    assert result.stderr == "3 rules in 4 files: valid (4 warnings)\n"
+    assert result.stderr == "4 rules in 5 files: valid (5 warnings)\n"
 
 
 @pytest.mark.usefixtures("in_corpus")
@@ -511,10 +515,10 @@ def test_every_problem_is_reported_sorted_by_file_and_line() -> None:
             continue  # its names collide with all the others' too
         for line in expected:
             assert (line if line.startswith("bad/") else f"bad/{name}:{line}") in lines
-    assert sum(": warning: " in line for line in lines) == 4
+    assert sum(": warning: " in line for line in lines) == 5
     errors = sum(": error: " in line for line in lines)
-    files = len(list((CORPUS / "bad").rglob("*.yaml"))) + 5 + 4
-    assert result.stderr == f"{errors} errors, 4 warnings in {len(BAD) + 1 + 4} of {files} files\n"
+    files = len(list((CORPUS / "bad").rglob("*.yaml"))) + 5 + 5
+    assert result.stderr == f"{errors} errors, 5 warnings in {len(BAD) + 1 + 5} of {files} files\n"
 
 
 def _place(line: str) -> tuple[str, int, int]:

@@ -401,3 +401,57 @@ def test_zone_raises_with_the_same_message() -> None:
     with pytest.raises(timeengine.TimezoneError) as info:
         timeengine.zone("Europe/Berln")
     assert str(info.value) == check_timezone("Europe/Berln")
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        (
+            "CEST",
+            "'CEST' is an abbreviation, not an IANA time zone: abbreviations do not say when "
+            "daylight saving time applies; use a place name such as 'Europe/Berlin'",
+        ),
+        (
+            "pst",
+            "'pst' is an abbreviation, not an IANA time zone: abbreviations do not say when "
+            "daylight saving time applies; use a place name such as 'America/Los_Angeles'",
+        ),
+        (
+            "GMT+1",
+            "'GMT+1' is a fixed offset, not an IANA time zone: use the place's name (e.g. "
+            "Europe/Berlin) so daylight saving time is followed, or UTC",
+        ),
+        (
+            # Close to Europe/Zurich only through "Europe/": no suggestion beats a wrong one.
+            "Europe/Munich",
+            "'Europe/Munich' is not an IANA time zone name (e.g. Europe/Berlin, "
+            "America/New_York, UTC); see https://en.wikipedia.org/wiki/List_of_tz_database_time_zones",
+        ),
+    ],
+)
+def test_abbreviations_and_offsets_get_a_place_name_not_a_lookalike(
+    name: str, message: str
+) -> None:
+    assert check_timezone(name) == message
+
+
+@pytest.mark.parametrize(
+    ("name", "warning"),
+    [
+        (
+            "EST",
+            "time zone 'EST' is a fixed UTC-05:00 with no daylight saving time; for New York "
+            "use America/New_York",
+        ),
+        (
+            "Etc/GMT+1",
+            "time zone 'Etc/GMT+1' is UTC-1 (POSIX inverts the sign) with no daylight saving "
+            "time; prefer the place's name, e.g. Europe/Berlin",
+        ),
+        ("Europe/Berlin", None),
+        ("UTC", None),
+    ],
+)
+def test_valid_but_misleading_zones_get_a_warning(name: str, warning: str | None) -> None:
+    assert check_timezone(name) is None
+    assert timeengine.timezone_warning(name) == warning
