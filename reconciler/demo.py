@@ -145,12 +145,12 @@ def run(days: int, rules_dir: str | None = None, start: datetime | None = None) 
             from moto import mock_aws
 
             with mock_aws():
-                ok = _loop(days, start or datetime.now(UTC))
+                ok = _loop(days, start or datetime.now(UTC), own_rules is not None)
     output.out(f"\nDemo finished in {time.monotonic() - started:.1f} s, with no AWS account.")
     return 0 if ok else 1
 
 
-def _loop(days: int, start: datetime) -> bool:
+def _loop(days: int, start: datetime, own_rules: bool) -> bool:
     from reconciler.commands import apply as apply_command
     from reconciler.commands import plan as plan_command
     from reconciler.commands import validate as validate_command
@@ -167,7 +167,10 @@ def _loop(days: int, start: datetime) -> bool:
             f"{state:<8} {tags}{extra}"
         )
 
-    _heading("1. reconcile validate")
+    _heading("1. The rules (schedules/*.yaml), then reconcile validate")
+    for name in sorted(RULE_FILES) if not own_rules else []:
+        output.out(f"--- {name}")
+        output.out(Path(name).read_text(encoding="utf-8"))
     if validate_command.run([], fmt="text", rules_dir="schedules", settings_path="ouroboros.yaml"):
         return False
 
