@@ -244,9 +244,14 @@ class _Reporter:
             return
         self.at(pos, message, severity)
 
-    def related(self, path: Path) -> bool:
-        """Whether an error was already reported at `path`, inside it, or around it."""
-        return any(_prefix(path, seen) or _prefix(seen, path) for seen in self.paths)
+    def related(self, path: Path, *, below: Path) -> bool:
+        """Whether an error was already reported at `path`, inside it, or around it, looking
+        only at places deeper than `below` (an error about the rule as a whole, such as a
+        missing key, says nothing about the values it does have)."""
+        return any(
+            len(seen) > len(below) and (_prefix(path, seen) or _prefix(seen, path))
+            for seen in self.paths
+        )
 
     def errors(self) -> int:
         return self.suppressed + sum(d.severity == "error" for d in self.diagnostics)
@@ -383,7 +388,7 @@ def _check_rule(
     for problem in _semantic_problems(doc, base, value, context):
         report.path(problem.path, problem.message, severity=problem.severity)
     for sp in schema_problems.get(index, []):
-        if not report.related(sp.path):
+        if not report.related(sp.path, below=base):
             report.path(sp.path, sp.message, at_key=sp.at_key)
     if report.errors() > before:
         return None

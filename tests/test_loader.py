@@ -255,6 +255,19 @@ def test_many_duplicates_are_summarised(tmp_path: Path) -> None:
     assert len(result.diagnostics) == 6
 
 
+def test_a_missing_key_does_not_hide_the_rules_other_problems(tmp_path: Path) -> None:
+    # The structure layer speaks about the rule as a whole; the schema still checks its values.
+    text = RULE.format(name="a").replace("    regions: [eu-west-1]\n", "")
+    text += "    hibernate: 3\n    description: [a]\n    timezone: 5\n"
+    result = load_rules([str(write(tmp_path / "a.yaml", text))])
+    assert [(d.line, d.col, d.message) for d in result.diagnostics] == [
+        (3, 5, "rule 1 is missing required key: regions"),
+        (7, 16, "hibernate must be true or false, not a number"),
+        (8, 18, "description must be a string, not a list"),
+        (9, 15, 'timezone must be a string, not a number; quote it: "5"'),
+    ]
+
+
 def test_warnings_do_not_keep_a_rule_out(tmp_path: Path) -> None:
     # 02:30 every day: on 2027-03-14 (a Sunday) New York's clocks jump from 02:00 to 03:00.
     write(tmp_path / "a.yaml", RULE.format(name="a").replace("0 8 ? * MON-FRI", "30 2 * * ?"))
