@@ -484,12 +484,16 @@ def _timing_problems(base: Path, rule: Mapping[str, object], context: _Context) 
         if tz_ok:
             assert isinstance(tz, str)
             found += _timing_warnings(path, action, result, tz, context)
-    if len(parsed) == 2 and parsed["start"].canonical == parsed["stop"].canonical:
+    if len(parsed) == 2 and timeengine.equivalent(parsed["start"], parsed["stop"]):
+        same = (
+            "is the same expression as start"
+            if parsed["start"].canonical == parsed["stop"].canonical
+            else f"fires at exactly the same times as start ({parsed['start'].canonical})"
+        )
         found.append(
             _Problem(
                 (*base, "stop"),
-                "stop is the same expression as start: the instances would be started and "
-                "stopped at the same moment",
+                f"stop {same}: the instances would be started and stopped at the same moment",
             )
         )
     return found

@@ -138,6 +138,25 @@ def parse(text: str, *, now: datetime | None = None) -> Expression:
     return expr
 
 
+def equivalent(a: Expression, b: Expression) -> bool:
+    """Whether two parsed expressions fire at exactly the same times in the same zone, however
+    they are spelled (`MON-FRI` = `2-6`, `rate(60 minutes)` = `rate(1 hour)`)."""
+    if a.cron is not None and b.cron is not None:
+        return _cron_key(a.cron) == _cron_key(b.cron)
+    return (a.kind, a.rate, a.at) == (b.kind, b.rate, b.at)
+
+
+def _cron_key(spec: CronSpec) -> tuple[object, ...]:
+    days: object = spec.days
+    # Every day of the month and every day of the week are the same days.
+    if spec.days in (
+        DaySpec("dom", frozenset(range(1, 32))),
+        DaySpec("dow", frozenset(range(1, 8))),
+    ):
+        days = "every day"
+    return (spec.minutes, spec.hours, days, spec.months, spec.years)
+
+
 def normalise(text: str) -> str:
     """The canonical spelling used when diffing desired against live, and sent to AWS.
 

@@ -268,6 +268,20 @@ def test_a_missing_key_does_not_hide_the_rules_other_problems(tmp_path: Path) ->
     ]
 
 
+def test_stop_spelled_differently_but_firing_with_start_is_an_error(tmp_path: Path) -> None:
+    text = RULE.format(name="a") + "    stop: cron(0 8 ? * 2-6 *)\n"
+    result = load_rules([str(write(tmp_path / "a.yaml", text))])
+    assert [(d.line, d.col, d.message) for d in result.diagnostics] == [
+        (
+            8,
+            11,
+            "stop fires at exactly the same times as start (cron(0 8 ? * MON-FRI *)): the "
+            "instances would be started and stopped at the same moment",
+        )
+    ]
+    assert result.rules == ()
+
+
 def test_warnings_do_not_keep_a_rule_out(tmp_path: Path) -> None:
     # 02:30 every day: on 2027-03-14 (a Sunday) New York's clocks jump from 02:00 to 03:00.
     write(tmp_path / "a.yaml", RULE.format(name="a").replace("0 8 ? * MON-FRI", "30 2 * * ?"))

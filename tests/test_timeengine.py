@@ -327,6 +327,35 @@ def test_rate_and_at_values() -> None:
     assert parse("at(2026-03-30T08:00:00)").at == datetime(2026, 3, 30, 8, 0)
 
 
+# Pairs that fire at the same instants however they are written, and pairs that do not.
+EQUIVALENT = [
+    ("cron(0 8 ? * MON-FRI *)", "cron(0 8 ? * 2-6 *)", True),
+    ("cron(0 8 ? * MON-FRI *)", "cron(00 08 ? * mon,tue,wed,thu,fri *)", True),
+    ("cron(0 8 * * ? *)", "cron(0 8 ? * * *)", True),  # every day, either way round
+    ("cron(0 8 1-31 * ? *)", "cron(0 8 ? * SUN-SAT *)", True),
+    ("cron(*/15 * * * ? *)", "cron(0,15,30,45 * * * ? *)", True),
+    ("cron(0 8 ? * L *)", "cron(0 8 ? * SAT *)", True),  # L alone in day-of-week is Saturday
+    ("cron(0 20-2 * * ? *)", "cron(0 0-2,20-23 * * ? *)", True),
+    ("rate(60 minutes)", "rate(1 hour)", True),
+    ("rate(24 hours)", "rate(1 day)", True),
+    ("at(2027-01-04T07:00:00)", "at(2027-01-04t07:00:00)", True),
+    ("cron(0 8 ? * MON-FRI *)", "cron(0 8 ? * MON-SAT *)", False),
+    ("cron(0 8 L * ? *)", "cron(0 8 ? * 7L *)", False),
+    ("cron(0 8 1 * ? *)", "cron(0 8 1W * ? *)", False),
+    ("cron(0 8 ? * 2#1 *)", "cron(0 8 ? * 2L *)", False),
+    ("cron(0 8 * * ? *)", "cron(0 8 * * ? 2027)", False),
+    ("rate(1 hour)", "rate(61 minutes)", False),
+    ("rate(1 day)", "cron(0 0 * * ? *)", False),
+]
+
+
+@pytest.mark.parametrize(("a", "b", "same"), EQUIVALENT)
+def test_equivalent_compares_fire_times_not_spelling(a: str, b: str, same: bool) -> None:
+    first, second = parse(a, now=NOW), parse(b, now=NOW)
+    assert timeengine.equivalent(first, second) is same
+    assert timeengine.equivalent(second, first) is same
+
+
 def test_the_past_is_judged_from_the_latest_clock_on_earth() -> None:
     # 2027-01-01 05:00 UTC is still 2026 in UTC-12: a 2026-only cron can still fire there.
     parse("cron(0 8 * * ? 2026)", now=datetime(2027, 1, 1, 5, 0, tzinfo=UTC))
