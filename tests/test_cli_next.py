@@ -140,6 +140,23 @@ def test_a_cron_that_runs_out_prints_what_is_left() -> None:
     )
 
 
+def test_after_in_the_past_shows_a_cron_whose_years_are_over_by_now() -> None:
+    # 2026-02 is before the clock's present, but --after asks about it: no "in the past" error.
+    result = _next("cron(0 0 15W 2 ? 2026)", "--after", "2026-01-01T00:00:00Z")
+    assert result.exit_code == 0
+    assert result.stdout == "2026-02-16T00:00:00+00:00\n"  # the 15th is a Sunday
+    assert result.stderr == "note: only 1 fire time left: the year field '2026' ends in 2026\n"
+
+
+def test_after_beyond_the_last_year_prints_nothing_and_says_why() -> None:
+    result = _next("cron(0 0 1 1 ? 2190)", "--after", "2195-01-01T00:00:00Z")
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    assert result.stderr == (
+        "note: no fire times after 2195-01-01T00:00:00+00:00: the year field '2190' ends in 2190\n"
+    )
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -21,11 +21,12 @@ def run(expression: str, *, tz: str = "UTC", after: str | None = None, count: in
     problem = timeengine.check_timezone(tz)
     if problem is not None:
         raise FatalError(f"--timezone: {problem}")
+    start = _parse_after(after, tz)
     try:
-        expr = timeengine.parse(expression)
+        # A cron whose years are all past is an error, but --after may ask about the past.
+        expr = timeengine.parse(expression, now=min(datetime.now(UTC), start))
     except timeengine.ExpressionError as exc:
         raise FatalError(f"{expression.strip()}: {exc}") from None
-    start = _parse_after(after, tz)
     fires = timeengine.next_fires(expr, tz, start, count)
     for fire in fires:
         output.out(fire.isoformat())
@@ -72,8 +73,10 @@ def _note(expr: timeengine.Expression, tz: str, start: datetime, found: int, wan
             f"{start.isoformat()}: nothing to show"
         )
     if expr.cron is not None and found < wanted:
-        return (
-            f"only {found} fire time{'' if found == 1 else 's'} left: the year field "
-            f"'{expr.cron.fields[5]}' ends in {expr.cron.years[-1]}"
+        left = (
+            f"no fire times after {start.isoformat()}"
+            if found == 0
+            else f"only {found} fire time{'' if found == 1 else 's'} left"
         )
+        return f"{left}: the year field '{expr.cron.fields[5]}' ends in {expr.cron.years[-1]}"
     return ""
