@@ -479,11 +479,16 @@ def _check_can_fire(spec: CronSpec, now: datetime) -> None:
         )
     # The latest clock on Earth (UTC-12) may still be in an earlier month than UTC.
     earliest = (now.astimezone(UTC) - timedelta(hours=12)).replace(tzinfo=None)
+    this_month = (earliest.year, earliest.month)
     for y in spec.years:
         if y < earliest.year:
             continue
         for m in spec.months:
-            if (y, m) >= (earliest.year, earliest.month) and _month_days(spec.days, y, m):
+            if (y, m) < this_month:
+                continue
+            days = _month_days(spec.days, y, m)
+            # This month counts only if one of its days is still to come somewhere.
+            if days and ((y, m) > this_month or days[-1] >= earliest.day):
                 return
     raise ExpressionError(
         f"year field '{spec.fields[5]}': every date it allows is in the past, so the schedule "

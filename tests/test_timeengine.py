@@ -363,6 +363,15 @@ def test_the_past_is_judged_from_the_latest_clock_on_earth() -> None:
         parse("cron(0 8 * * ? 2026)", now=datetime(2027, 1, 1, 13, 0, tzinfo=UTC))
 
 
+def test_dates_earlier_in_the_current_month_are_past_too() -> None:
+    # NOW is 2026-11-27 12:00 UTC: the 1st of November 2026 has gone everywhere on Earth.
+    with pytest.raises(ExpressionError, match="year field '2026': every date it allows is in"):
+        parse("cron(0 8 1 11 ? 2026)", now=NOW)
+    parse("cron(0 8 27 11 ? 2026)", now=NOW)  # still 27 November in UTC-12 until 12:00 UTC
+    parse("cron(0 8 26 11 ? 2026)", now=datetime(2026, 11, 27, 11, 0, tzinfo=UTC))
+    parse("cron(0 8 1 11,12 ? 2026)", now=NOW)  # 1 December is to come
+
+
 def test_parse_is_cached_but_each_call_checks_the_clock() -> None:
     first = parse("cron(0 8 * * ? 2027)", now=NOW)
     assert parse("cron(0 8 * * ? 2027)", now=NOW) is first
