@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -101,6 +102,28 @@ def test_every_property_has_a_description(name: str) -> None:
         where for where, sub in _properties(load_schema(name)) if not sub.get("description")
     ]
     assert undocumented == []
+
+
+def _descriptions(node: object) -> Iterator[str]:
+    if isinstance(node, dict):
+        if isinstance(node.get("description"), str):
+            yield node["description"]
+        for value in node.values():
+            yield from _descriptions(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _descriptions(value)
+
+
+@pytest.mark.parametrize("name", SCHEMAS)
+def test_descriptions_read_as_sentences(name: str) -> None:
+    # Editors show these on hover: no plural glued onto a parenthesis ("id (i- ...)s").
+    garbled = [
+        text
+        for text in _descriptions(load_schema(name))
+        if not text.endswith(".") or re.search(r"\)s\b|sss\b|[0-9]as\b", text)
+    ]
+    assert garbled == []
 
 
 def test_the_package_reads_the_schemas_through_its_symlink() -> None:
