@@ -19,7 +19,7 @@ RULE_NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
 ACCOUNT_RE = re.compile(r"^[0-9]{12}$")
 # eu-west-1, us-gov-west-1, cn-north-1, ap-southeast-3, eusc-de-east-1, us-isob-east-1.
 REGION_RE = re.compile(r"^[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}$")
-ROLE_NAME_RE = re.compile(r"^[\w+=,.@-]{1,64}$")
+ROLE_NAME_RE = re.compile(r"^[\w+=,.@-]{1,64}$", re.ASCII)  # IAM names are ASCII
 
 MAX_INSTANCES_RANGE = (1, 1000)
 DESCRIPTION_MAX = 256
@@ -49,6 +49,9 @@ FIXED_FILTER_NAMES = (
 FILTER_NAMES_HELP = "instance-id, tag:<key>, tag-key, private-ip-address, vpc-id, subnet-id, " + (
     "instance-type, availability-zone"
 )
+
+# Patterns are applied with fullmatch: `$` alone would accept a trailing newline ("dev\n"),
+# which a quoted or block YAML scalar can carry.
 
 Path = tuple[str | int, ...]
 
@@ -104,7 +107,7 @@ def check_filter_value(name: str, value: object, path: Path = ()) -> list[Proble
                 Problem(path, f"tag value is {len(value)} characters; the limit is {TAG_VALUE_MAX}")
             ]
         return []
-    if _ONLY_WILDCARDS_RE.match(value):
+    if _ONLY_WILDCARDS_RE.fullmatch(value):
         return [
             Problem(
                 path,
@@ -113,7 +116,7 @@ def check_filter_value(name: str, value: object, path: Path = ()) -> list[Proble
         ]
     if name in _ID_RES:
         pattern, shape = _ID_RES[name]
-        if not pattern.match(value):
+        if not pattern.fullmatch(value):
             return [Problem(path, f"'{value}' is not a valid {name}: expected {shape}")]
         return []
     if name == "private-ip-address":
@@ -128,9 +131,9 @@ def check_filter_value(name: str, value: object, path: Path = ()) -> list[Proble
                 Problem(path, f"tag key is {len(value)} characters; the limit is {TAG_KEY_MAX}")
             ]
         return []
-    if name == "instance-type" and not _INSTANCE_TYPE_RE.match(value):
+    if name == "instance-type" and not _INSTANCE_TYPE_RE.fullmatch(value):
         return [Problem(path, f"'{value}' is not an instance type such as t3.micro")]
-    if name == "availability-zone" and not _AZ_RE.match(value):
+    if name == "availability-zone" and not _AZ_RE.fullmatch(value):
         return [Problem(path, f"'{value}' is not an availability zone such as eu-west-1a")]
     return []
 
@@ -192,7 +195,7 @@ def check_filter_values(name: str, values: object, path: Path) -> list[Problem]:
 def check_rule_name(name: object, path: Path = ("name",)) -> list[Problem]:
     if not isinstance(name, str):
         return [Problem(path, f"name must be a string, not {_kind(name)}")]
-    if not RULE_NAME_RE.match(name):
+    if not RULE_NAME_RE.fullmatch(name):
         return [
             Problem(
                 path,
@@ -267,7 +270,7 @@ def check_event(event: object) -> list[Problem]:
         problems += check_max_instances(event["max_instances"])
     if "role_name" in event:
         role = event["role_name"]
-        if not isinstance(role, str) or not ROLE_NAME_RE.match(role):
+        if not isinstance(role, str) or not ROLE_NAME_RE.fullmatch(role):
             problems.append(Problem(("role_name",), f"{role!r} is not an IAM role name"))
     for key in ("schedule_arn", "scheduled_time", "execution_id"):
         if key in event and (not isinstance(event[key], str) or not event[key]):
@@ -284,13 +287,13 @@ def _check_account(value: object, path: Path) -> list[Problem]:
                 f'"{value:012d}", so leading zeros survive',
             )
         ]
-    if not isinstance(value, str) or not ACCOUNT_RE.match(value):
+    if not isinstance(value, str) or not ACCOUNT_RE.fullmatch(value):
         return [Problem(path, f"{value!r} is not a 12-digit AWS account id")]
     return []
 
 
 def _check_region(value: object, path: Path) -> list[Problem]:
-    if not isinstance(value, str) or not REGION_RE.match(value):
+    if not isinstance(value, str) or not REGION_RE.fullmatch(value):
         return [Problem(path, f"{value!r} is not an AWS region name such as eu-west-1")]
     return []
 

@@ -20,7 +20,7 @@ class Diagnostic:
     message: str
 
     def text(self) -> str:
-        return f"{self.file}:{self.line}:{self.col}: {self.severity}: {self.message}"
+        return f"{self.file}:{self.line}:{self.col}: {self.severity}: {one_line(self.message)}"
 
     def github(self) -> str:
         """A GitHub Actions workflow command, shown as an annotation on the PR's file."""
@@ -32,6 +32,12 @@ class Diagnostic:
             ]
         )
         return f"::{self.severity} {props}::{_escape_data(self.message)}"
+
+
+def one_line(message: str) -> str:
+    """The message with line breaks from quoted values written as \\n, so each diagnostic
+    stays one line for grep, editors' problem matchers and the summary that follows."""
+    return message.replace("\r", "\\r").replace("\n", "\\n")
 
 
 def sort_diagnostics(diags: Iterable[Diagnostic]) -> list[Diagnostic]:

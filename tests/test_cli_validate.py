@@ -565,6 +565,25 @@ def test_github_format_escapes_what_the_user_wrote(
     )
 
 
+def test_text_format_keeps_a_value_with_line_breaks_on_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One diagnostic per line, whatever the user quoted: editors and grep read it line by line.
+    monkeypatch.chdir(tmp_path)
+    Path("a.yaml").write_text(
+        'version: 1\nrules:\n  - name: "web\\r\\nnext"\n'
+        '    accounts: ["123456789012"]\n    regions: [eu-west-1]\n'
+        "    targets: {tag:Env: dev}\n    start: cron(0 8 ? * MON-FRI *)\n",
+        encoding="utf-8",
+    )
+    result = validate("a.yaml")
+    assert result.exit_code == 1
+    assert result.stdout == (
+        "a.yaml:3:11: error: 'web\\r\\nnext' is not a valid rule name: use 1-40 lower-case "
+        "letters, digits and hyphens, starting and ending with a letter or digit\n"
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # Default paths: ./schedules and ./ouroboros.yaml
 

@@ -11,7 +11,7 @@ import os
 from collections.abc import Sequence
 
 from reconciler import output
-from reconciler.diagnostics import Diagnostic, has_errors, sort_diagnostics
+from reconciler.diagnostics import Diagnostic, has_errors, one_line, sort_diagnostics
 from reconciler.loader import display_path, load_rules
 from reconciler.settings import check_settings
 
@@ -47,7 +47,7 @@ def _render(diagnostic: Diagnostic, fmt: str) -> str:
     colour = "red" if diagnostic.severity == "error" else "yellow"
     where = f"{diagnostic.file}:{diagnostic.line}:{diagnostic.col}:"
     severity = output.style(f"{diagnostic.severity}:", fg=colour, bold=True)
-    return f"{output.style(where, bold=True)} {severity} {diagnostic.message}"
+    return f"{output.style(where, bold=True)} {severity} {one_line(diagnostic.message)}"
 
 
 def summary(
