@@ -15,7 +15,7 @@ import difflib
 import functools
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -119,8 +119,6 @@ def load_schema(name: str) -> dict[str, Any]:
 @functools.cache
 def compiled(name: str) -> CompiledSchema:
     """The validator for schemas/<name>, built once per process."""
-    from jsonschema import Draft202012Validator
-
     schema = load_schema(name)
     help_by_pattern: dict[str, str] = {}
     for def_name, sub in schema.get("$defs", {}).items():
@@ -129,7 +127,32 @@ def compiled(name: str) -> CompiledSchema:
     for prop_name, sub in _all_properties(schema):
         if "pattern" in sub and prop_name in INLINE_PATTERN_HELP:
             help_by_pattern[sub["pattern"]] = INLINE_PATTERN_HELP[prop_name]
-    return CompiledSchema(Draft202012Validator(inline_refs(schema)), help_by_pattern)
+    return CompiledSchema(_validator_class()(inline_refs(schema)), help_by_pattern)
+
+
+def _pattern(validator: Any, pattern: str, instance: object, schema: object) -> Iterator[Any]:
+    """`pattern` as JSON Schema means it (ECMA-262): `$` is the end of the string. Python's
+    re.search lets `$` match before a trailing newline, so "ouroboros\\n" would pass."""
+    from jsonschema.exceptions import ValidationError
+
+    if not isinstance(instance, str):
+        return
+    match = _regex(pattern).search(instance)
+    if match is None or (pattern.endswith("$") and match.end() != len(instance)):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+@functools.cache
+def _regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+@functools.cache
+def _validator_class() -> Any:
+    """Draft 2020-12 with ECMA-262 `$` (imported late: validate must start fast)."""
+    from jsonschema import Draft202012Validator, validators
+
+    return validators.extend(Draft202012Validator, {"pattern": _pattern})
 
 
 _ANNOTATIONS = frozenset({"description", "title", "examples", "default", "$comment"})

@@ -185,6 +185,19 @@ BAD = [
         "log_table: 2026",
         '9:12: error: log_table must be a string, not a number; quote it: "2026"',
     ),
+    # JSON Schema's `$` is the end of the string: a trailing newline is not a name.
+    (
+        "schedule_group: ouroboros",
+        'schedule_group: "ouroboros\\n"',
+        "3:17: error: 'ouroboros\\n' is not a schedule group name: 1-64 letters, digits, "
+        "hyphens, underscores and dots",
+    ),
+    (
+        "log_table: ouroboros-runs",
+        "log_table: |\n  ouroboros-runs",
+        "9:12: error: 'ouroboros-runs\\n' is not a DynamoDB table name: 3-255 letters, digits, "
+        "underscores, dots and hyphens",
+    ),
     (
         "region: eu-west-1\n",
         "region: eu-west-1\nregion: us-east-1\n",
