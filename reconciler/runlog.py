@@ -123,7 +123,10 @@ def parse_instant(text: str) -> datetime:
     moment = datetime.fromisoformat(text.strip())
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-05:00 is past the last datetime in UTC
+        raise ValueError(f"{text!r} is out of range") from None
 
 
 def duplicate_key(

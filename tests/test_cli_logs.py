@@ -34,10 +34,15 @@ log_table: {TABLE}
 """
 
 
+# The command's clock: after every seeded entry, so tests do not depend on today's date.
+CLOCK = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
+
+
 @pytest.fixture
 def ddb(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     (tmp_path / "ouroboros.yaml").write_text(SETTINGS)
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(logs, "_now", lambda: CLOCK)
     with mock_aws():
         client = boto3.client("dynamodb", region_name="eu-west-1")
         client.create_table(TableName=TABLE, **runlog.TABLE_DEFINITION)
@@ -225,7 +230,7 @@ def test_nothing_found_is_a_message_on_stderr(ddb: Any) -> None:
 
 
 def test_durations_count_back_from_now(ddb: Any) -> None:
-    now = datetime.now(UTC)
+    now = CLOCK
     put_run(ddb, "recent", runlog.iso_z(now - timedelta(minutes=10)))
     put_run(ddb, "older", runlog.iso_z(now - timedelta(hours=2)))
     result = reconcile("--since", "30m", "--format", "json")
@@ -305,6 +310,18 @@ def test_the_apply_lock_is_not_an_entry(ddb: Any) -> None:
             "error: --since (",
         ),
         (
+            ["--since", "10000000d"],
+            "error: --since '10000000d' reaches back before the year 1: give a shorter duration\n",
+        ),
+        (
+            ["--until", "9999999999w"],
+            "error: --until '9999999999w' reaches back before the year 1: give a shorter duration\n",
+        ),
+        (
+            ["--since", "9999-12-31T23:59:59-05:00"],
+            "error: --since '9999-12-31T23:59:59-05:00': give a duration such as 30m, 24h or 7d, or an ISO 8601 time such as 2026-11-27T08:00:00Z\n",
+        ),
+        (
             ["--rule", "Dev_Boxes"],
             "error: --rule: 'Dev_Boxes' is not a valid rule name: use 1-40 lower-case letters, digits and hyphens, starting and ending with a letter or digit\n",
         ),
@@ -350,6 +367,22 @@ def test_a_long_range_is_clamped_to_the_retention(ddb: Any) -> None:
     result = reconcile("--since", "2020-01-01", "--until", "2026-11-28T00:00:00Z")
     assert result.exit_code == 0
     assert result.stderr.startswith("note: the log keeps 90 days; reading from ")
+
+
+def test_a_range_into_the_future_stops_a_day_after_now(
+    ddb: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    days: list[str] = []
+    real = runlog.query_range
+
+    def recording(client: Any, table: str, since: datetime, until: datetime) -> Any:
+        days.append(f"{since.date()}..{until.date()}")
+        return real(client, table, since, until)
+
+    monkeypatch.setattr(runlog, "query_range", recording)
+    result = reconcile("--since", "2026-11-27T00:00:00Z", "--until", "9999-12-31T00:00:00Z")
+    assert result.exit_code == 0
+    assert days == ["2026-11-27..2026-11-29"]  # not one query per day until the year 9999
 
 
 def test_colour_on_a_terminal_only(ddb: Any) -> None:

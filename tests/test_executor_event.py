@@ -140,6 +140,11 @@ def test_a_missing_execution_id_falls_back_to_the_request_id() -> None:
             id="time",
         ),
         pytest.param(
+            _event(scheduled_time="9999-12-31T23:59:59-05:00"),
+            "scheduled_time: '9999-12-31T23:59:59-05:00' is not an ISO 8601 time such as 2026-11-27T19:00:00Z",
+            id="time-out-of-range",
+        ),
+        pytest.param(
             _event(schedule_arn="arn:aws:lambda:eu-west-1:111111111111:function:x"),
             "schedule_arn: 'arn:aws:lambda:eu-west-1:111111111111:function:x' is not a schedule ARN such as arn:aws:scheduler:eu-west-1:111111111111:schedule/ouroboros/dev-stop",
             id="arn",

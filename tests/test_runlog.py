@@ -100,9 +100,18 @@ def test_parse_instant(text: str, expected: str) -> None:
     assert runlog.iso_z(runlog.parse_instant(text)) == expected
 
 
-def test_parse_instant_refuses_garbage() -> None:
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<aws.scheduler.scheduled-time>",
+        # Valid ISO 8601, but outside what a UTC datetime can hold (an OverflowError inside).
+        "9999-12-31T23:59:59-05:00",
+        "0001-01-01T00:00:00+05:00",
+    ],
+)
+def test_parse_instant_refuses_garbage(text: str) -> None:
     with pytest.raises(ValueError):
-        runlog.parse_instant("<aws.scheduler.scheduled-time>")
+        runlog.parse_instant(text)
 
 
 def test_put_apply_record_round_trips_through_the_day_query(ddb: Any) -> None:
