@@ -199,11 +199,20 @@ class FunctionSpec:
     environment: tuple[tuple[str, str], ...]
     code_sha256: str
     description: str | None = None
+    # Layer version ARNs. Ouroboros ships none; a layer added by hand runs its code beside the
+    # executor's (and can shadow boto3), so it is drift like any other.
+    layers: tuple[str, ...] = ()
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> FunctionSpec:
         """From GetFunction's Configuration (or a saved plan, which stores the same keys)."""
         variables = (data.get("Environment") or {}).get("Variables") or {}
+        # GetFunction lists layers as objects with an Arn; the API's input (and a saved plan)
+        # as ARN strings.
+        layers = tuple(
+            str(layer["Arn"] if isinstance(layer, Mapping) else layer)
+            for layer in data.get("Layers") or ()
+        )
         return cls(
             name=str(data["FunctionName"]),
             runtime=str(data.get("Runtime", "")),
@@ -214,6 +223,7 @@ class FunctionSpec:
             environment=tuple(sorted((str(k), str(v)) for k, v in variables.items())),
             code_sha256=str(data.get("CodeSha256", "")),
             description=_opt_str(data.get("Description")),
+            layers=layers,
         )
 
     def configuration(self) -> dict[str, Any]:
@@ -226,6 +236,8 @@ class FunctionSpec:
             "MemorySize": self.memory_mb,
             "Timeout": self.timeout_s,
             "Environment": {"Variables": dict(self.environment)},
+            # Always sent: an update replaces the list, so an empty one removes stray layers.
+            "Layers": list(self.layers),
         }
         if self.description is not None:
             config["Description"] = self.description
@@ -243,6 +255,7 @@ class FunctionSpec:
             "MemorySize": self.memory_mb,
             "Timeout": self.timeout_s,
             "Description": self.description,
+            "Layers": list(self.layers),
         }
         names = sorted({k for k, _ in self.environment})
         env = dict(self.environment)

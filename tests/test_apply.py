@@ -131,6 +131,21 @@ def test_executor_code_and_configuration_drift_are_put_back(aws: Clients) -> Non
     assert_converged(aws, state)
 
 
+def test_a_layer_added_by_hand_is_drift_and_removed(aws: Clients) -> None:
+    state = desired([rule("dev")], PACKAGE)
+    converge(aws, state)
+    layer = aws.lambda_.publish_layer_version(
+        LayerName="extra", Content={"ZipFile": _other_zip()}, CompatibleRuntimes=["python3.12"]
+    )["LayerVersionArn"]
+    aws.lambda_.update_function_configuration(FunctionName="ouroboros-executor", Layers=[layer])
+    plan = plan_for(aws, state)
+    assert [(f.field, f.before, f.after) for f in plan.changes[0].diff] == [("Layers", [layer], [])]
+    assert apply_changes(aws, plan.changes, group=GROUP, package=PACKAGE).outcome == "ok"
+    assert_converged(aws, state)
+    function = aws.lambda_.get_function(FunctionName="ouroboros-executor")["Configuration"]
+    assert not function.get("Layers")
+
+
 def test_the_log_tables_ttl_and_point_in_time_recovery_drift_is_put_back(aws: Clients) -> None:
     state = desired([], PACKAGE)
     converge(aws, state)

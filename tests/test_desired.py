@@ -152,6 +152,7 @@ def test_the_executor_function() -> None:
                 "OUROBOROS_LOG_TABLE": "ouroboros-runs",
             }
         },
+        "Layers": [],
         "Description": (
             "Ouroboros executor: starts and stops EC2 instances for the schedules in group "
             "ouroboros. Managed by `reconcile apply`."

@@ -29,7 +29,7 @@ from reconciler.errors import FatalError
 from reconciler.live import read_group, read_live
 from reconciler.package import build_executor_zip
 from reconciler.plan import make_plan
-from reconciler.resources import ScheduleSpec
+from reconciler.resources import FunctionSpec, ScheduleSpec
 
 
 @pytest.fixture
@@ -239,6 +239,25 @@ def test_converged_spellings_compare_equal(live: dict[str, Any], wanted: dict[st
 )
 def test_real_differences_stay_different(live: dict[str, Any]) -> None:
     assert ScheduleSpec.from_api(live) != ScheduleSpec.from_api(_with())
+
+
+@pytest.mark.parametrize(
+    "layers",
+    [
+        pytest.param(None, id="absent-on-aws"),
+        pytest.param([], id="empty-on-moto"),
+    ],
+)
+def test_a_function_without_layers_reads_the_same_however_aws_says_it(layers: Any) -> None:
+    base = {"FunctionName": "f", "CodeSha256": "c"}
+    assert FunctionSpec.from_api({**base, "Layers": layers}).layers == ()
+
+
+def test_layers_read_from_get_function_and_from_a_saved_plan_agree() -> None:
+    arn = "arn:aws:lambda:eu-west-1:123456789012:layer:extra:3"
+    from_aws = FunctionSpec.from_api({"FunctionName": "f", "Layers": [{"Arn": arn, "CodeSize": 9}]})
+    assert from_aws.layers == (arn,)
+    assert FunctionSpec.from_api(from_aws.to_api()) == from_aws
 
 
 def test_clients_retry_in_standard_mode_with_a_pool_for_the_concurrency() -> None:

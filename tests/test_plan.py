@@ -186,6 +186,7 @@ def test_deleting_every_managed_schedule_is_flagged() -> None:
             ],
         ),
         ({"runtime": "python3.11"}, ["Runtime"]),
+        ({"layers": ("arn:aws:lambda:eu-west-1:123456789012:layer:extra:1",)}, ["Layers"]),
     ],
 )
 def test_executor_drift_is_an_update(edit: dict[str, Any], fields: list[str]) -> None:
