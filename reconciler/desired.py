@@ -147,11 +147,25 @@ def desired_function(settings: Settings, code_sha256: str) -> FunctionSpec:
             )
         ),
         code_sha256=code_sha256,
-        description=(
-            f"Ouroboros executor: starts and stops EC2 instances for the schedules in group "
-            f"{settings.schedule_group}. Managed by `reconcile apply`."
-        ),
+        description=executor_description(settings.schedule_group),
     )
+
+
+def executor_description(group: str) -> str:
+    return f"{_DESCRIPTION_HEAD}{group}{_DESCRIPTION_TAIL}"
+
+
+_DESCRIPTION_HEAD = "Ouroboros executor: starts and stops EC2 instances for the schedules in group "
+_DESCRIPTION_TAIL = ". Managed by `reconcile apply`."
+_DESCRIPTION_RE = re.compile(
+    re.escape(_DESCRIPTION_HEAD) + r"(?P<group>[0-9A-Za-z_.-]+)" + re.escape(_DESCRIPTION_TAIL)
+)
+
+
+def described_group(description: str | None) -> str | None:
+    """The schedule group a deployed executor was made for, read back from its description."""
+    match = _DESCRIPTION_RE.fullmatch(description or "")
+    return match["group"] if match else None
 
 
 def desired_table(settings: Settings) -> TableSpec:

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.desired import DesiredState
+from reconciler.desired import DesiredState, described_group
 from reconciler.errors import FatalError
 from reconciler.model import Settings
 from reconciler.resources import (
@@ -153,6 +153,21 @@ def _check_table(change: Change | None) -> None:
         )
 
 
+def _moved_group_notes(desired: DesiredState, live: LiveState) -> tuple[str, ...]:
+    """A changed schedule_group leaves the old group's schedules behind: say so."""
+    old = described_group(live.function.description) if live.function else None
+    new = desired.group.name
+    if old is None or old == new:
+        return ()
+    return (
+        f"schedule_group changed from {old} to {new} (the executor was deployed for {old}): "
+        f"ouroboros never touches another group, so the schedules in {old} stay there "
+        f"unmanaged; once this plan is applied, delete that group (aws scheduler "
+        f"delete-schedule-group --name {old}) and set the bootstrap stack's ScheduleGroup "
+        f"parameter to {new}",
+    )
+
+
 def make_plan(desired: DesiredState, live: LiveState) -> Plan:
     table = _compare(LOG_TABLE, desired.table.name, live.table, desired.table)
     _check_table(table)
@@ -177,7 +192,7 @@ def make_plan(desired: DesiredState, live: LiveState) -> Plan:
         live_fingerprint=live.fingerprint(),
         desired_fingerprint=desired.fingerprint(),
         managed_schedules=len(live.schedules),
-        notes=desired.notes,
+        notes=desired.notes + _moved_group_notes(desired, live),
     )
 
 

@@ -225,6 +225,44 @@ def test_a_log_table_with_another_key_schema_cannot_be_planned() -> None:
     )
 
 
+def test_a_changed_schedule_group_says_the_old_groups_schedules_are_left_behind() -> None:
+    old = want(rule("a"))
+    moved = want(rule("a"), settings=settings(schedule_group="ouroboros-2"))
+    # Only the new group is read: it is empty, and the executor still names the old group.
+    plan = make_plan(moved, deployed(old, group=None, schedules=()))
+    assert actions(plan) == [
+        (UPDATE, "executor", "ouroboros-executor"),
+        (CREATE, "schedule_group", "ouroboros-2"),
+        (CREATE, "schedule", "a-start"),
+        (CREATE, "schedule", "a-stop"),
+    ]
+    assert plan.notes == (
+        "schedule_group changed from ouroboros to ouroboros-2 (the executor was deployed for "
+        "ouroboros): ouroboros never touches another group, so the schedules in ouroboros stay "
+        "there unmanaged; once this plan is applied, delete that group (aws scheduler "
+        "delete-schedule-group --name ouroboros) and set the bootstrap stack's ScheduleGroup "
+        "parameter to ouroboros-2",
+    )
+
+
+@pytest.mark.parametrize(
+    "description",
+    [
+        pytest.param(None, id="none"),
+        pytest.param("edited by hand", id="not-ours"),
+        pytest.param(
+            "Ouroboros executor: starts and stops EC2 instances for the schedules in group "
+            "ouroboros. Managed by `reconcile apply`.",
+            id="same-group",
+        ),
+    ],
+)
+def test_no_moved_group_note_without_evidence_of_another_group(description: str | None) -> None:
+    state = want(rule("a"))
+    function = dataclasses.replace(state.function, description=description)
+    assert make_plan(state, deployed(state, function=function)).notes == ()
+
+
 def test_a_missing_group_is_created_before_the_schedules() -> None:
     state = want(rule("a"))
     plan = make_plan(state, deployed(state, group=None, schedules=()))
