@@ -315,3 +315,58 @@ def test_persistent_spot_requests() -> None:
         p_id = persistent["SpotInstanceRequests"][0]["SpotInstanceRequestId"]
         o_id = one_time["SpotInstanceRequests"][0]["SpotInstanceRequestId"]
         assert ec2.persistent_spot_requests(client, [p_id, o_id, p_id]) == frozenset({p_id})
+
+
+class Clock:
+    """A monotonic clock that only moves when the code under test sleeps or a call takes time."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def test_backoff_never_sleeps_into_the_time_kept_for_recording(
+    stubbed: tuple[Any, Stubber],
+) -> None:
+    """26 s before the reserve: sleeps of 4-8 s and 8-16 s fit, the third (16-32 s) does not."""
+    client, stubber = stubbed
+    ids = _ids(2)
+    for _ in range(3):
+        _fail(stubber, ids, "RequestLimitExceeded")
+    clock = Clock()
+    tuning = _tuning(
+        sleep=clock.sleep, clock=clock, deadline=36.0, reserve_s=10.0, backoff_base_s=8.0
+    )
+    outcome = ec2.change_state(client, "stop", [Instance(i, "running") for i in ids], False, tuning)
+    assert [e["code"] for e in outcome.errors] == ["RequestLimitExceeded"] * 2
+    assert len(clock.sleeps) == 2  # then the batch fails rather than sleep into the reserve
+    assert clock.now <= 26.0
+
+
+def test_no_batch_starts_once_the_reserve_is_reached(stubbed: tuple[Any, Stubber]) -> None:
+    client, stubber = stubbed
+    ids = _ids(3)
+    _ok(stubber, ids[:2])
+    clock = Clock()
+    tuning = _tuning(batch_size=2, clock=clock, deadline=15.0, reserve_s=10.0)
+
+    def slow_first_batch(**_: Any) -> None:
+        clock.now = 6.0  # the first call took 6 s: the second batch would start in the reserve
+
+    client.meta.events.register("after-call.ec2.StopInstances", slow_first_batch)
+    outcome = ec2.change_state(client, "stop", [Instance(i, "running") for i in ids], False, tuning)
+    assert outcome.acted == ids[:2]
+    assert outcome.errors == [
+        {
+            "id": ids[2],
+            "code": "NotAttempted",
+            "message": "not sent: the function was close to its timeout; a retry sends it",
+        }
+    ]

@@ -675,6 +675,35 @@ def test_an_occurrence_in_progress_elsewhere_is_left_alone(world: World) -> None
     assert world.hooks.ops("ec2.DescribeInstances") == []
 
 
+def test_an_invocation_out_of_time_records_what_it_did_not_do_and_a_retry_does_it(
+    world: World,
+) -> None:
+    """Never killed mid-work with claims left "running": a pair started inside the time kept
+    for recording results does nothing, says so, and asks Lambda for a retry."""
+    (a,) = world.launch()
+    event = deployed_event()
+    with pytest.raises(run.Retryable, match="NotAttempted"):
+        handler(event, LambdaContext(remaining_ms=0))
+    assert world.hooks.ops("ec2.DescribeInstances") == []
+    item = world.run_for()
+    assert (item["status"], item["errors"]) == (
+        "failed",
+        [
+            {
+                "id": "",
+                "code": "NotAttempted",
+                "message": "not sent: the function was close to its timeout; a retry sends it",
+            }
+        ],
+    )
+
+    summary = handler(event, LambdaContext())  # Lambda's retry: the same event
+
+    assert summary["status"] == "ok"
+    assert world.state(a) == "stopped"
+    assert world.run_for()["attempts"] == 2
+
+
 # --- failure isolation ---------------------------------------------------------------------------
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -33,6 +34,9 @@ NOT_PER_INSTANCE_CODES = THROTTLE_CODES | {
     "Unavailable",
 }
 MESSAGE_MAX = 300
+# A batch left unsent because the invocation was about to time out (a retry sends it).
+NOT_ATTEMPTED = "NotAttempted"
+NOT_ATTEMPTED_MESSAGE = "not sent: the function was close to its timeout; a retry sends it"
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,11 @@ class Tuning:
     batch_size: EC2 documents no maximum number of ids for Start/StopInstances; its guide says
     to send at most 1,000 ids per call, which is also max_instances' ceiling (so a rule's pair
     is one call) and the size of the per-instance request-token bucket for both actions.
+
+    deadline (on `clock`) is when the Lambda times out; `reserve_s` before it is kept for
+    writing the results. No backoff sleeps into the reserve and no batch starts in it: a
+    function killed mid-backoff would leave its claims "running" and record nothing, while
+    stopping short records what was not sent (NOT_ATTEMPTED) for a retry to finish.
     """
 
     batch_size: int = 1000
@@ -50,6 +59,13 @@ class Tuning:
     backoff_base_s: float = 1.0
     backoff_cap_s: float = 20.0
     sleep: Callable[[float], None] = time.sleep
+    deadline: float = math.inf
+    reserve_s: float = 10.0
+    clock: Callable[[], float] = time.monotonic
+
+    def time_left(self) -> float:
+        """Seconds until the reserve begins (negative once inside it)."""
+        return self.deadline - self.reserve_s - self.clock()
 
 
 @dataclass
@@ -156,6 +172,9 @@ def _isolate(
     Halving rather than one call per instance: with one bad instance in 1,000 it takes ~20
     calls instead of 1,000, and StartInstances' request bucket refills at 2 calls a second.
     """
+    if tuning.time_left() <= 0:
+        outcome.errors += [not_attempted(i) for i in batch]
+        return
     try:
         response = with_backoff(lambda: call(InstanceIds=batch, **extra), tuning)
     except ClientError as exc:
@@ -184,7 +203,10 @@ def with_backoff(fn: Callable[[], Any], tuning: Tuning) -> Any:
             if error_code(exc) not in THROTTLE_CODES or attempt >= tuning.throttle_retries:
                 raise
             delay = min(tuning.backoff_cap_s, tuning.backoff_base_s * 2**attempt)
-            tuning.sleep(delay * random.uniform(0.5, 1.0))
+            delay *= random.uniform(0.5, 1.0)
+            if delay >= tuning.time_left():
+                raise  # sleeping would run into the time kept for recording results
+            tuning.sleep(delay)
             attempt += 1
 
 
@@ -205,6 +227,10 @@ def error_message(exc: BaseException) -> str:
 def error_entry(instance_id: str, exc: BaseException) -> dict[str, str]:
     """One log `errors` element; instance_id is "" for an error that hit the whole pair."""
     return {"id": instance_id, "code": error_code(exc), "message": error_message(exc)}
+
+
+def not_attempted(instance_id: str) -> dict[str, str]:
+    return {"id": instance_id, "code": NOT_ATTEMPTED, "message": NOT_ATTEMPTED_MESSAGE}
 
 
 def chunks(items: list[str], size: int) -> Iterator[list[str]]:

@@ -10,6 +10,7 @@ logged no-ops on the retry. A refused event (malformed, unknown, unfiltered) nev
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -66,10 +67,16 @@ def environment(
         session_name=credentials.role_session_name(occ.rule, occ.action),
         own_account=credentials.account_from_arn(getattr(context, "invoked_function_arn", None)),
     )
-    claims = Claims(
-        clients.client("dynamodb", region), table, retention_days, _lease_until(context)
+    remaining = _remaining_s(context)
+    lease_until = int(datetime.now(UTC).timestamp() + remaining) + LEASE_MARGIN_S
+    claims = Claims(clients.client("dynamodb", region), table, retention_days, lease_until)
+    tuning = dataclasses.replace(
+        TUNING,
+        deadline=TUNING.clock() + remaining,
+        # A short timeout keeps a proportionate reserve rather than none at all for the work.
+        reserve_s=min(TUNING.reserve_s, remaining / 5),
     )
-    return run.Environment(clients=clients, claims=claims, tuning=TUNING)
+    return run.Environment(clients=clients, claims=claims, tuning=tuning)
 
 
 def execute(occ: Occurrence, env: run.Environment) -> dict[str, Any]:
@@ -122,7 +129,7 @@ def _configuration(environ: Mapping[str, str]) -> tuple[str, int, str]:
     return table, int(raw), region
 
 
-def _lease_until(context: Any) -> int:
+def _remaining_s(context: Any) -> float:
+    """Seconds until Lambda stops this invocation."""
     remaining = getattr(context, "get_remaining_time_in_millis", None)
-    seconds = remaining() / 1000 if callable(remaining) else DEFAULT_DEADLINE_S
-    return int(datetime.now(UTC).timestamp() + seconds) + LEASE_MARGIN_S
+    return float(remaining() / 1000) if callable(remaining) else DEFAULT_DEADLINE_S

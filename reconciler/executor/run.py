@@ -28,6 +28,7 @@ LIST_MAX = 1000
 
 # Errors a later attempt can get past: throttling, AWS-side trouble, an instance mid-transition.
 RETRYABLE_CODES = ec2.THROTTLE_CODES | {
+    ec2.NOT_ATTEMPTED,
     "InternalError",
     "InternalFailure",
     "ServiceUnavailable",
@@ -127,6 +128,9 @@ class _Work:
 
 def _work(occ: Occurrence, account: str, region: str, env: Environment, claim: Claim) -> _Work:
     work = _Work()
+    if env.tuning.time_left() <= 0:
+        work.errors.append(ec2.not_attempted(""))
+        return work
     try:
         client = env.clients.client("ec2", region, account)
         instances = _resolve(client, occ, claim, env.tuning, work)
