@@ -7,14 +7,16 @@ executor or the group stops everything after it, since the schedules depend on t
 failed schedule change stops new ones from starting and skips every delete (a rename must
 not delete the old schedule when creating the new one failed). Every change ends as done,
 failed (with the error) or not attempted, so a partial apply reports exactly where it
-stopped; running again converges, because the next plan is made from what is live.
+stopped; running again converges, because the next plan is made from what is live. Ctrl-C
+stops it the same way: the calls in flight finish, no new one starts, and the result says
+so (`interrupted`).
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +42,7 @@ NOT_ATTEMPTED = "not attempted"
 _WAIT_TABLE = {"Delay": 2, "MaxAttempts": 90}
 _WAIT_FUNCTION = {"Delay": 1, "MaxAttempts": 300}
 _PAST = {CREATE: "created", UPDATE: "updated", DELETE: "deleted"}
+INTERRUPTED_IN_FLIGHT = "interrupted (Ctrl-C) while in progress: it may or may not have been made"
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ class ChangeResult:
 @dataclass(frozen=True)
 class ApplyResult:
     results: tuple[ChangeResult, ...]
+    interrupted: bool = False  # Ctrl-C stopped it
 
     def with_status(self, status: str) -> list[ChangeResult]:
         return [r for r in self.results if r.status == status]
@@ -271,8 +275,9 @@ def _run_concurrently(
     workers: int,
     report: Progress,
     should_continue: Callable[[], bool],
-) -> dict[int, ChangeResult]:
-    """Run changes `workers` at a time; once one fails, start no more."""
+    results: dict[int, ChangeResult],
+) -> None:
+    """Run changes `workers` at a time into `results`; once one fails, start no more."""
     stop = threading.Event()
 
     def attempt(change: Change) -> ChangeResult | None:
@@ -284,18 +289,28 @@ def _run_concurrently(
             stop.set()
         return result
 
-    results: dict[int, ChangeResult] = {}
+    def collect(future: Future[ChangeResult | None]) -> None:
+        result = future.result()
+        if result is not None and futures[future] not in results:
+            results[futures[future]] = result
+            report(result)
+
+    futures: dict[Future[ChangeResult | None], int] = {}
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ouroboros-apply") as pool:
-        futures = {pool.submit(attempt, change): i for i, change in indexed}
         try:
+            for i, change in indexed:
+                futures[pool.submit(attempt, change)] = i
             for future in as_completed(futures):
-                result = future.result()
-                if result is not None:
-                    results[futures[future]] = result
-                    report(result)
+                collect(future)
+        except KeyboardInterrupt:
+            # Ctrl-C: the queued changes return at once; the calls in flight cannot be cut
+            # short safely, so let them finish and report them with the rest.
+            stop.set()
+            for future in as_completed(futures):
+                collect(future)
+            raise
         finally:
-            stop.set()  # on Ctrl-C too: the queued changes return at once
-    return results
+            stop.set()
 
 
 def apply_changes(
@@ -319,14 +334,25 @@ def apply_changes(
     def healthy() -> bool:
         return all(r.status == DONE for r in results.values()) and should_continue()
 
-    for index, change in head:
-        if not healthy():
-            break
-        results[index] = _attempt(clients, change, package, group)
-        report(results[index])
-    for batch in (upserts, deletes):
-        if batch and healthy():
-            results |= _run_concurrently(
-                clients, batch, package, group, workers, report, should_continue
-            )
-    return ApplyResult(tuple(results.get(i) or ChangeResult(c, NOT_ATTEMPTED) for i, c in indexed))
+    interrupted = False
+    try:
+        for index, change in head:
+            if not healthy():
+                break
+            try:
+                results[index] = _attempt(clients, change, package, group)
+            except KeyboardInterrupt:
+                results[index] = ChangeResult(change, FAILED, INTERRUPTED_IN_FLIGHT)
+                raise
+            report(results[index])
+        for batch in (upserts, deletes):
+            if batch and healthy():
+                _run_concurrently(
+                    clients, batch, package, group, workers, report, should_continue, results
+                )
+    except KeyboardInterrupt:
+        interrupted = True
+    return ApplyResult(
+        tuple(results.get(i) or ChangeResult(c, NOT_ATTEMPTED) for i, c in indexed),
+        interrupted=interrupted,
+    )

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -123,6 +127,26 @@ def inject(client: Any, operation: str, fault: Fault) -> Fault:
     service = client.meta.service_model.service_id.hyphenize()
     client.meta.events.register_first(f"before-send.{service}.{operation}", fault)
     return fault
+
+
+@contextmanager
+def ctrl_c_raises() -> Iterator[None]:
+    """Python's own SIGINT handler (KeyboardInterrupt), whatever the test runner installed."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def press_ctrl_c(*, settle_s: float = 0.2) -> None:
+    """Deliver SIGINT to the main thread as a terminal would, from any thread.
+
+    The pause lets the main thread act on it before the caller (an apply worker) goes on.
+    """
+    signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread():
+        time.sleep(settle_s)
 
 
 def count_requests(client: Any) -> dict[str, int]:

@@ -11,9 +11,27 @@ import boto3
 import pytest
 from botocore.retries import standard
 from moto import mock_aws
-from recon_support import GROUP, REGION, Fault, clients, create_roles, desired, inject, rule
+from recon_support import (
+    GROUP,
+    REGION,
+    Fault,
+    clients,
+    create_roles,
+    ctrl_c_raises,
+    desired,
+    inject,
+    press_ctrl_c,
+    rule,
+)
 
-from reconciler.apply import DONE, FAILED, NOT_ATTEMPTED, ApplyResult, apply_changes
+from reconciler.apply import (
+    DONE,
+    FAILED,
+    INTERRUPTED_IN_FLIGHT,
+    NOT_ATTEMPTED,
+    ApplyResult,
+    apply_changes,
+)
 from reconciler.aws import Clients
 from reconciler.desired import DesiredState
 from reconciler.live import read_live
@@ -416,6 +434,55 @@ def test_an_apply_stops_when_told_to(aws: Clients) -> None:
     assert [r.status for r in result.results] == [DONE] * 3 + [NOT_ATTEMPTED] * 4
     assert result.outcome == "partial"
     assert result.first_error is None
+
+
+def test_ctrl_c_in_the_executor_step_marks_it_unknown_and_starts_nothing_else(
+    aws: Clients,
+) -> None:
+    state = desired([rule("a")], PACKAGE)
+
+    def interrupt(request: Any, **_: Any) -> None:
+        raise KeyboardInterrupt  # the main thread makes this call: Ctrl-C lands in it
+
+    aws.lambda_.meta.events.register_first("before-send.lambda.CreateFunction", interrupt)
+    result = converge(aws, state)
+    assert result.interrupted
+    assert [(r.change.kind, r.status, r.error) for r in result.results] == [
+        ("log_table", DONE, None),
+        ("executor", FAILED, INTERRUPTED_IN_FLIGHT),
+        ("schedule_group", NOT_ATTEMPTED, None),
+        ("schedule", NOT_ATTEMPTED, None),
+        ("schedule", NOT_ATTEMPTED, None),
+    ]
+    assert result.outcome == "partial"
+
+
+def test_ctrl_c_during_the_schedules_finishes_the_calls_in_flight_and_reports_them(
+    aws: Clients,
+) -> None:
+    converge(aws, desired([], PACKAGE))
+    state = desired([rule(f"r{n}") for n in range(8)], PACKAGE)
+    creates = {"n": 0}
+
+    def third_create(request: Any, **_: Any) -> None:
+        creates["n"] += 1
+        if creates["n"] == 3:
+            press_ctrl_c()
+
+    aws.scheduler.meta.events.register("before-send.scheduler.CreateSchedule", third_create)
+    with ctrl_c_raises():
+        result = converge(aws, state, workers=2)
+    assert result.interrupted
+    done = {r.change.name for r in result.results if r.status == DONE}
+    # Every call that started finished and is reported; nothing else was started.
+    assert {r.status for r in result.results} == {DONE, NOT_ATTEMPTED}
+    assert 3 <= len(done) < 16
+    live = aws.scheduler.list_schedules(GroupName=GROUP, MaxResults=100)["Schedules"]
+    assert {s["Name"] for s in live} == done
+    rerun = converge(aws, state)  # the hook has had its one Ctrl-C
+    assert rerun.outcome == "ok"
+    assert not rerun.interrupted
+    assert_converged(aws, state)
 
 
 def test_the_iam_region_and_roles_come_from_moto() -> None:

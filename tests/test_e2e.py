@@ -17,7 +17,16 @@ import pytest
 import requests
 from click.testing import CliRunner, Result
 from moto.server import ThreadedMotoServer
-from recon_support import ACCOUNT, GROUP, REGION, Fault, create_roles, inject
+from recon_support import (
+    ACCOUNT,
+    GROUP,
+    REGION,
+    Fault,
+    create_roles,
+    ctrl_c_raises,
+    inject,
+    press_ctrl_c,
+)
 
 from reconciler import aws, output, runlog
 from reconciler.cli import cli
@@ -393,6 +402,45 @@ def test_a_failure_part_way_reports_and_exits_1_and_a_rerun_converges(
     assert rerun.exit_code == 0, rerun.output
     assert "Apply complete: 2 created, 0 updated, 0 deleted." in rerun.stdout
     assert reconcile("plan", "--detailed-exitcode").exit_code == 0
+
+
+def test_ctrl_c_part_way_reports_records_releases_the_lock_and_exits_130(
+    project: Path, endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    creates = {"n": 0}
+
+    def second_create(request: Any, **_: Any) -> None:
+        creates["n"] += 1
+        if creates["n"] == 2:
+            press_ctrl_c()
+
+    real = aws.make_clients
+
+    def interrupted(region: str) -> aws.Clients:
+        made = real(region)
+        made.scheduler.meta.events.register("before-send.scheduler.CreateSchedule", second_create)
+        return made
+
+    monkeypatch.setattr("reconciler.commands.plan.make_clients", interrupted)
+    monkeypatch.setattr("reconciler.apply.WRITE_WORKERS", 1)
+    with ctrl_c_raises():
+        stopped = reconcile("apply", "--yes")
+    assert stopped.exit_code == 130
+    assert "\n  + created schedule dev-office-hours-stop\n" in stopped.stdout
+    assert "\n    not attempted: create schedule nightly-stop-stop\n" in stopped.stdout
+    assert stopped.stdout.endswith(
+        "\nApply interrupted: 5 created, 0 updated, 0 deleted; 0 failed, 1 not attempted.\n"
+    )
+    assert stopped.stderr == (
+        "error: interrupted (Ctrl-C): no change was started after it\n"
+        "What was done above is live; run `reconcile apply` again to finish.\n"
+    )
+    (record,) = apply_records(endpoint)
+    assert record["outcome"] == "partial"
+    assert record["error"] == "interrupted (Ctrl-C): no change was started after it"
+    rerun = reconcile("apply", "--yes", "--lock-timeout", "0")  # the lock was released
+    assert rerun.exit_code == 0, rerun.output
+    assert "Apply complete: 1 created, 0 updated, 0 deleted." in rerun.stdout
 
 
 def test_bad_rules_are_refused_before_any_aws_call(project: Path) -> None:

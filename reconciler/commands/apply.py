@@ -34,6 +34,8 @@ from reconciler.render import render_text
 from reconciler.resources import EXECUTOR, LOG_TABLE, LiveState
 
 STALE_MESSAGE = "the plan is stale: live state changed since it was made; run reconcile plan again"
+INTERRUPTED = "interrupted (Ctrl-C): no change was started after it"
+EXIT_INTERRUPTED = 130  # as for any command stopped by SIGINT
 _PROGRESS_MIN_CHANGES = 10
 
 
@@ -94,9 +96,9 @@ def review(job: Job, plan: Plan) -> None:
 class Progress:
     """A one-line counter on a terminal (stderr), for applies long enough to need one."""
 
-    def __init__(self, total: int, offset: int = 0) -> None:
+    def __init__(self, total: int) -> None:
         self.total = total
-        self.count = offset
+        self.count = 0
         self.enabled = total >= _PROGRESS_MIN_CHANGES and output.is_tty(sys.stderr)
 
     def __call__(self, _result: ChangeResult) -> None:
@@ -126,6 +128,13 @@ def report(result: ApplyResult, lock: ApplyLock | None) -> int:
     output.out("")
     for line in (r.line() for r in result.results):
         output.out(f"  {line}")
+    if result.interrupted:
+        output.out(f"\nApply interrupted: {result.summary()}.")
+        output.err(
+            f"error: {INTERRUPTED}\nWhat was done above is live; run `reconcile apply` again "
+            "to finish."
+        )
+        return EXIT_INTERRUPTED
     if result.outcome == "ok":
         output.out(f"\nApply complete: {result.summary()}.")
         return 0
@@ -152,6 +161,7 @@ def record(job: Job, result: ApplyResult, started: datetime) -> None:
         who=job.actor,
         sha=audit.commit(),
         pr=audit.pr_number(),
+        error=INTERRUPTED if result.interrupted else None,
     )
     try:
         audit.write_apply_record(
@@ -199,10 +209,10 @@ def _first_apply(job: Job, started: datetime) -> int:
     table_first = [c for c in plan.changes if c.kind == LOG_TABLE and c.action == CREATE]
     progress = Progress(len(plan.changes))
     table_result = execute(job, replace(plan, changes=tuple(table_first)), None, progress)
-    if table_result.outcome != "ok":
+    if table_result.outcome != "ok" or table_result.interrupted:
         progress.close()
         rest = tuple(ChangeResult(c, NOT_ATTEMPTED) for c in plan.changes[len(table_first) :])
-        return report(ApplyResult(table_result.results + rest), None)
+        return report(replace(table_result, results=table_result.results + rest), None)
     with _lock(job) as lock:
         again = read_live(job.clients, job.settings)
         if again.fingerprint(include_table=False) != live.fingerprint(include_table=False):
@@ -213,7 +223,7 @@ def _first_apply(job: Job, started: datetime) -> int:
             )
         rest_result = execute(job, plan.without(table_first), lock, progress)
         progress.close()
-        result = ApplyResult(table_result.results + rest_result.results)
+        result = replace(rest_result, results=table_result.results + rest_result.results)
         record(job, result, started)
         return report(result, lock)
 
