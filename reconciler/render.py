@@ -157,7 +157,7 @@ def _md_details(change: Change) -> str:
     return f"<details><summary>{summary}</summary>\n\n{fence}diff\n{body}\n{fence}\n\n</details>\n"
 
 
-def _md_header(plan: Plan) -> str:
+def _md_header(plan: Plan, budget: int) -> str:
     s = plan.settings
     where = f"schedule group `{s.schedule_group}` in `{s.region}`"
     if not plan.has_changes:
@@ -167,8 +167,20 @@ def _md_header(plan: Plan) -> str:
             f"## Ouroboros plan\n\n**{plan.count(CREATE)} to create, {plan.count(UPDATE)} to "
             f"update, {plan.count(DELETE)} to delete** ({plan.unchanged} unchanged; {where})\n"
         )
-    for note in plan.notes:
-        text += f"\n> **Note:** {note}\n"
+    return text + _md_notes(plan.notes, budget)
+
+
+def _md_notes(notes: tuple[str, ...], budget: int) -> str:
+    """The notes, as many as fit in `budget` characters (a count of the rest after them)."""
+    text = ""
+    for shown, note in enumerate(notes):
+        line = f"\n> **Note:** {note}\n"
+        if len(text) + len(line) > budget:
+            return text + (
+                f"\n> **Note:** {len(notes) - shown} more notes are in the JSON plan "
+                "(`reconcile plan --format json`).\n"
+            )
+        text += line
     return text
 
 
@@ -186,7 +198,8 @@ def _md_cut_note(rows: int, details: int, total: int) -> str:
 
 
 def render_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT) -> str:
-    header = _md_header(plan)
+    # Notes (one per past at() schedule, say) get a quarter of the room at most.
+    header = _md_header(plan, budget=limit // 4)
     if not plan.has_changes:
         return header
     total = len(plan.changes)

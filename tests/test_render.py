@@ -6,6 +6,7 @@ import dataclasses
 import json
 from typing import Any
 
+import pytest
 from recon_support import NOW, rule, settings
 
 from reconciler.desired import DesiredState, build_desired
@@ -193,6 +194,19 @@ def test_a_huge_plan_is_capped_below_githubs_limit_with_a_note() -> None:
         "is in the JSON plan (`reconcile plan --format json`)."
     )
     assert "so the table lists " in text or "so details are shown for " in text
+
+
+@pytest.mark.parametrize("converged", [False, True])
+def test_many_notes_are_capped_too(converged: bool) -> None:
+    # One note per past at() schedule: 800 of them are about 90,000 characters.
+    rules = [rule(f"once-{i:03d}", start="at(2026-01-01T08:00:00)", stop=None) for i in range(800)]
+    state = want(*rules)
+    live = live_of(state) if converged else LiveState(None, (), None, None)
+    text = render_markdown(make_plan(state, live))
+    assert len(text) <= MARKDOWN_LIMIT
+    assert text.count("> **Note:** rule once-") < 800
+    assert "more notes are in the JSON plan (`reconcile plan --format json`)." in text
+    assert ("| + create | log_table |" in text) is not converged
 
 
 def test_a_medium_plan_lists_every_change_but_cuts_the_details() -> None:
