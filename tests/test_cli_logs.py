@@ -470,3 +470,19 @@ def test_a_retried_run_names_what_the_earlier_attempts_hit() -> None:
         .splitlines()[1]
         .endswith("attempt 3 (1: failed AccessDenied; 2: unfinished)")
     )
+
+
+def test_the_hibernated_count_survives_a_cut_list() -> None:
+    entry = {
+        "kind": "run",
+        "rule": "dev",
+        "action": "stop",
+        "account": "111111111111",
+        "region": "eu-west-1",
+        "scheduled_time": "2026-11-27T18:00:00Z",
+        "status": "ok",
+        "acted_count": 1500,
+        "hibernated": ["i-0a"],  # cut to fit the item; the count is exact
+        "hibernated_count": 1200,
+    }
+    assert logs.render_text([entry]).splitlines()[1].endswith("  1200 hibernated")

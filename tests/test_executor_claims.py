@@ -139,3 +139,29 @@ def test_duplicate_rows_are_separate_and_keep_the_run_untouched(ddb: Any) -> Non
         ("duplicate", "e3"),
     ]
     assert len(runlog.query_range(ddb, TABLE, since, until)) == 3
+
+
+def test_a_result_too_large_for_one_item_is_cut_to_fit(ddb: Any) -> None:
+    """1,000 errors with long messages beside 1,000 skips: ~470 KB, over DynamoDB's 400 KB."""
+    from reconciler.executor import run
+
+    occ = _occ("e1")
+    claims = _claims(ddb)
+    claim = claims.claim(occ, "111111111111", "eu-west-1")
+    work = run._Work(matched=2000)
+    work.skipped = [
+        {"id": f"i-{k:017x}", "reason": "in-target-state", "detail": "already stopped"}
+        for k in range(1000)
+    ]
+    work.errors = [
+        {"id": f"i-{k + 5000:017x}", "code": "UnauthorizedOperation", "message": "m" * 300}
+        for k in range(1000)
+    ]
+    record = run._finalise(occ, work, claim, 5)
+
+    assert claims.finish(occ, "111111111111", "eu-west-1", claim, record)
+
+    item = _item(ddb)
+    assert (item["status"], item["error_count"], item["skipped_count"]) == ("failed", 1000, 1000)
+    assert 0 < len(item["errors"]) < 1000
+    assert item["errors"][0] == work.errors[0]  # the first entries are the ones kept

@@ -539,6 +539,31 @@ def test_hibernate_where_configured_and_a_noted_plain_stop_elsewhere(world: Worl
     ]
 
 
+def test_a_retried_hibernate_stop_keeps_the_first_attempts_hibernations_notes_and_skips(
+    world: World,
+) -> None:
+    ready = world.launch(count=2, HibernationOptions={"Configured": True})
+    (plain,) = world.launch()
+    (already,) = world.launch()
+    world.ec2().stop_instances(InstanceIds=[already])
+    world.hooks.fail(
+        "ec2.StopInstances", "IncorrectInstanceState", lambda p: ready[1] in _ids_in(p)
+    )
+    event = deployed_event(hibernate=True)
+    with pytest.raises(run.Retryable):
+        handler(event, LambdaContext())
+    world.hooks.failures.clear()
+
+    handler(_again(event), LambdaContext())
+
+    item = world.run_for()
+    assert (item["status"], item["attempts"]) == ("ok", 2)
+    assert sorted(item["hibernated"]) == sorted(ready)
+    assert item["hibernated_count"] == 2
+    assert [n["id"] for n in item["notes"]] == [plain]
+    assert (item["skipped_count"], [s["id"] for s in item["skipped"]]) == (1, [already])
+
+
 def test_hibernate_false_never_sends_hibernate(world: World) -> None:
     world.launch(HibernationOptions={"Configured": True})
     handler(deployed_event(hibernate=False), LambdaContext())

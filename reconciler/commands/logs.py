@@ -226,8 +226,9 @@ def _run_detail(entry: Mapping[str, Any]) -> str:
         parts.append(
             "skipped: " + ", ".join(f"{n} {words.get(r) or r}" for r, n in sorted(skips.items()))
         )
-    if entry.get("hibernated"):
-        parts.append(f"{len(entry['hibernated'])} hibernated")
+    hibernated = int(entry.get("hibernated_count", len(entry.get("hibernated", []))))
+    if hibernated:
+        parts.append(f"{hibernated} hibernated")
     if int(entry.get("attempts", 1)) > 1:
         parts.append(f"attempt {entry['attempts']}{_earlier(entry.get('history', []))}")
     return "; ".join(parts)

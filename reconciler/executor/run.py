@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -25,6 +26,10 @@ HISTORY_MAX = 10  # earlier attempts kept on a retried item
 HISTORY_ERRORS = 5  # errors kept per earlier attempt
 # A log item must stay under DynamoDB's 400 KB: lists keep their first entries, counts stay exact.
 LIST_MAX = 1000
+# What the result may take of the 400 KB; keys, names and identity fit in the rest. 1,000 errors
+# with 300-character messages beside 1,000 skips are ~470 KB, so lists are also cut to fit this.
+ITEM_BUDGET = 350_000
+_TRIMMABLE = ("errors", "skipped", "acted", "notes", "hibernated", "history")
 
 # Errors a later attempt can get past: throttling, AWS-side trouble, an instance mid-transition.
 RETRYABLE_CODES = ec2.THROTTLE_CODES | {
@@ -201,11 +206,16 @@ def _failed_ids(previous: Mapping[str, Any] | None) -> list[str] | None:
 
 def _finalise(occ: Occurrence, work: _Work, claim: Claim, duration_ms: int) -> dict[str, Any]:
     previous = claim.previous if claim.state == RETRY else None
-    acted = _merge((previous or {}).get("acted", []), work.acted)
-    acted_count = int((previous or {}).get("acted_count", 0)) + len(work.acted)
-    skipped = [s for s in work.skipped if s["id"] not in set(acted)]
+    earlier: Mapping[str, Any] = previous or {}
+    acted = _merge(earlier.get("acted", []), work.acted)
+    acted_count = int(earlier.get("acted_count", 0)) + len(work.acted)
+    done = set(acted)
+    skipped = [s for s in work.skipped if s["id"] not in done]
+    skipped_count = len(skipped)
     if previous and _failed_ids(previous):
+        # Only the failed instances were described again: the first attempt's skips still hold.
         skipped = [*previous.get("skipped", []), *skipped]
+        skipped_count += int(previous.get("skipped_count", len(previous.get("skipped", []))))
     status = _status(work, acted_count)
     record: dict[str, Any] = {
         "status": status,
@@ -213,18 +223,24 @@ def _finalise(occ: Occurrence, work: _Work, claim: Claim, duration_ms: int) -> d
         "acted": acted[:LIST_MAX],
         "acted_count": acted_count,
         "skipped": skipped[:LIST_MAX],
-        "skipped_count": len(skipped),
+        "skipped_count": skipped_count,
         "errors": work.errors[:LIST_MAX],
         "error_count": len(work.errors),
         "duration_ms": duration_ms,
         "describe_pages": work.pages,
     }
     if occ.hibernate and occ.action == "stop":
-        record["hibernated"] = work.hibernated[:LIST_MAX]
-        record["notes"] = [
-            {"id": i, "note": "hibernation not configured: stopped without hibernation"}
-            for i in work.plain_stops[:LIST_MAX]
+        hibernated = _merge(earlier.get("hibernated", []), work.hibernated)
+        notes = [
+            *earlier.get("notes", []),
+            *(
+                {"id": i, "note": "hibernation not configured: stopped without hibernation"}
+                for i in work.plain_stops
+            ),
         ]
+        record["hibernated"] = hibernated[:LIST_MAX]
+        record["hibernated_count"] = int(earlier.get("hibernated_count", 0)) + len(work.hibernated)
+        record["notes"] = notes[:LIST_MAX]
     if work.refused:
         record["detail"] = work.refused
         record["would_act"] = work.would_act
@@ -236,7 +252,26 @@ def _finalise(occ: Occurrence, work: _Work, claim: Claim, duration_ms: int) -> d
     if previous is not None:
         record["retry_of"] = str(previous.get("execution_id", ""))
         record["history"] = _history(previous)
+    return _fit(record)
+
+
+def _fit(record: dict[str, Any]) -> dict[str, Any]:
+    """Halve the largest list until the item fits DynamoDB's limit; the counts stay exact.
+
+    A result too large to write would fail every attempt alike and leave the claim "running".
+    """
+    while _size(record) > ITEM_BUDGET:
+        lists = [name for name in _TRIMMABLE if record.get(name)]
+        if not lists:
+            break
+        name = max(lists, key=lambda n: _size(record[n]))
+        record[name] = record[name][: len(record[name]) // 2]
     return record
+
+
+def _size(value: Any) -> int:
+    """An upper bound of DynamoDB's size: JSON spends more on quotes and commas than it does."""
+    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
 
 
 def _history(previous: Mapping[str, Any]) -> list[dict[str, Any]]:
