@@ -165,3 +165,21 @@ def test_a_result_too_large_for_one_item_is_cut_to_fit(ddb: Any) -> None:
     assert (item["status"], item["error_count"], item["skipped_count"]) == ("failed", 1000, 1000)
     assert 0 < len(item["errors"]) < 1000
     assert item["errors"][0] == work.errors[0]  # the first entries are the ones kept
+
+
+def test_a_failed_read_after_a_conflict_is_a_log_table_error(ddb: Any) -> None:
+    """Without the old item in the conflict (older APIs), the claim reads it; that read failing
+    is a log-table failure like any other (Lambda retries), not a stray ClientError."""
+    from botocore.stub import Stubber
+
+    from reconciler.executor.claims import LogTableError
+
+    claims = _claims(ddb)
+    with Stubber(ddb) as stubber:
+        stubber.add_client_error("put_item", "ConditionalCheckFailedException")
+        stubber.add_client_error("get_item", "ProvisionedThroughputExceededException", "slow down")
+        with pytest.raises(
+            LogTableError,
+            match="GetItem on the log table failed: ProvisionedThroughputExceededException",
+        ):
+            claims.claim(_occ("e2"), "111111111111", "eu-west-1")

@@ -82,9 +82,10 @@ class Claims:
         except ClientError as exc:
             if _code(exc) != "ConditionalCheckFailedException":
                 raise LogTableError(_describe(exc)) from exc
-            previous = runlog.from_item(exc.response.get("Item") or self._get(occ, account, region))
+            found = exc.response.get("Item")
         except BotoCoreError as exc:
             raise LogTableError(str(exc)) from exc
+        previous = runlog.from_item(found or self._get(occ, account, region))
         return self._after_conflict(occ, account, region, previous, now)
 
     def finish(
@@ -210,9 +211,14 @@ class Claims:
 
     def _get(self, occ: Occurrence, account: str, region: str) -> dict[str, Any]:
         key = runlog.run_key(occ.rule, occ.scheduled_time, occ.action, account, region)
-        response = self._client.get_item(
-            TableName=self._table, Key=runlog.to_item(key), ConsistentRead=True
-        )
+        try:
+            response = self._client.get_item(
+                TableName=self._table, Key=runlog.to_item(key), ConsistentRead=True
+            )
+        except ClientError as exc:
+            raise LogTableError(_describe(exc)) from exc
+        except BotoCoreError as exc:
+            raise LogTableError(str(exc)) from exc
         return dict(response.get("Item", {}))
 
     def _keys(self, occ: Occurrence, account: str, region: str) -> dict[str, str]:
