@@ -6,15 +6,17 @@ with the CLI's dependencies blocked."""
 from __future__ import annotations
 
 import ast
-import shutil
+import io
 import subprocess
 import sys
 import textwrap
+import zipfile
 from pathlib import Path
 
 import pytest
 
 import reconciler
+from reconciler.package import build_executor_zip
 
 PACKAGE = Path(reconciler.__file__).parent
 SHIPPED = [
@@ -101,11 +103,14 @@ PROGRAM = textwrap.dedent(
 )
 
 
+def test_the_zip_ships_exactly_these_files() -> None:
+    names = zipfile.ZipFile(io.BytesIO(build_executor_zip().zip_bytes)).namelist()
+    assert names == sorted(path.relative_to(PACKAGE.parent).as_posix() for path in SHIPPED)
+
+
 def test_the_shipped_files_import_and_run_with_everything_else_blocked(tmp_path: Path) -> None:
-    for path in SHIPPED:
-        target = tmp_path / path.relative_to(PACKAGE.parent)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, target)
+    # The very zip `reconcile apply` deploys, unpacked as Lambda unpacks it into /var/task.
+    zipfile.ZipFile(io.BytesIO(build_executor_zip().zip_bytes)).extractall(tmp_path)
     script = tmp_path / "run.py"
     script.write_text(BLOCKER + PROGRAM, encoding="utf-8")
     proc = subprocess.run(
