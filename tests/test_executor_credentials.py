@@ -1,0 +1,51 @@
+"""Role session names within STS's rules, and the executor's own account from its ARN."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from reconciler import checks
+from reconciler.executor import credentials
+
+# STS RoleSessionName: 2 to 64 characters of [\w+=,.@-].
+STS_SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")
+LONGEST_RULE = "a" + "-b" * 19 + "c"  # 40 characters, the most a rule name may have
+
+
+@pytest.mark.parametrize(
+    ("rule", "action", "expected"),
+    [
+        ("dev-office-hours", "stop", "ouroboros-dev-office-hours-stop"),
+        (LONGEST_RULE, "start", f"ouroboros-{LONGEST_RULE}-start"),
+        (LONGEST_RULE, "stop", f"ouroboros-{LONGEST_RULE}-stop"),
+        # Not a valid rule name (the event check refuses it first), yet still a valid session.
+        ("x y/z", "stop", "ouroboros-x-y-z-stop"),
+        ("r" * 80, "start", "ouroboros-" + "r" * 54),
+    ],
+)
+def test_role_session_name(rule: str, action: str, expected: str) -> None:
+    name = credentials.role_session_name(rule, action)
+    assert name == expected
+    assert STS_SESSION_NAME.match(name)
+
+
+def test_the_longest_rule_name_is_a_valid_rule_name() -> None:
+    assert checks.RULE_NAME_RE.match(LONGEST_RULE)
+    assert len(LONGEST_RULE) == 40
+
+
+@pytest.mark.parametrize(
+    ("arn", "account"),
+    [
+        ("arn:aws:lambda:eu-west-1:123456789012:function:ouroboros-executor", "123456789012"),
+        ("arn:aws:lambda:eu-west-1:123456789012:function:ouroboros-executor:live", "123456789012"),
+        ("arn:aws-cn:lambda:cn-north-1:123456789012:function:x", "123456789012"),
+        ("", None),
+        (None, None),
+        ("arn:aws:lambda:eu-west-1:12345:function:x", None),
+    ],
+)
+def test_account_from_arn(arn: str | None, account: str | None) -> None:
+    assert credentials.account_from_arn(arn) == account
