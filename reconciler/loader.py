@@ -212,11 +212,14 @@ class _Reporter:
         self.doc = doc
         self.diagnostics: list[Diagnostic] = []
         self.paths: set[Path] = set()
+        self._under: dict[Path, list[Path]] = {}  # each reported path, under every prefix
         self.yaml_places: set[Pos] = set()
         self.suppressed = 0  # errors left unsaid because a YAML problem there says it all
+        self.reported = 0  # errors in diagnostics (counted as they come: files can be long)
 
     def at(self, pos: Pos, message: str, severity: Severity = "error") -> None:
         self.diagnostics.append(Diagnostic(self.display, pos.line, pos.col, severity, message))
+        self.reported += severity == "error"
 
     def yaml_issue(self, pos: Pos, message: str) -> None:
         """A YAML-level problem: later layers stay quiet about the value written there."""
@@ -238,6 +241,8 @@ class _Reporter:
             if unique and path in self.paths:
                 return
             self.paths.add(path)
+            for n in range(len(path) + 1):
+                self._under.setdefault(path[:n], []).append(path)
         pos = self.doc.key_pos(path) if at_key else self.doc.pos(path)
         if pos in self.yaml_places:
             self.suppressed += severity == "error"
@@ -248,13 +253,14 @@ class _Reporter:
         """Whether an error was already reported at `path`, inside it, or around it, looking
         only at places deeper than `below` (an error about the rule as a whole, such as a
         missing key, says nothing about the values it does have)."""
+        # Only the paths under `below` can qualify: a file holds thousands of rules.
         return any(
             len(seen) > len(below) and (_prefix(path, seen) or _prefix(seen, path))
-            for seen in self.paths
+            for seen in self._under.get(below, ())
         )
 
     def errors(self) -> int:
-        return self.suppressed + sum(d.severity == "error" for d in self.diagnostics)
+        return self.suppressed + self.reported
 
 
 def _prefix(short: Path, long: Path) -> bool:

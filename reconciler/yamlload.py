@@ -31,9 +31,11 @@ from yaml.constructor import SafeConstructor
 # Far above any real rule file (1,000 rules are about 300 kB), far below trouble.
 MAX_FILE_BYTES = 10 * 1024 * 1024
 # Aliases may copy values, but only so many: each character of a file can start at most one
-# value of its own, so a file may build len(text) values plus this many copies. A real rule
-# file uses a few hundred; a billion-laughs bomb would use hundreds of millions.
+# value of its own, so a file may build len(text) values plus this many copies (a copied
+# scalar costs one more per SCALAR_COPY_CHARS characters). A real rule file uses a few
+# hundred; a billion-laughs bomb would use hundreds of millions.
 ALIAS_BUDGET = 100_000
+SCALAR_COPY_CHARS = 10
 MAX_DEPTH = 64
 
 Path = tuple[str | int, ...]
@@ -299,12 +301,19 @@ class _Builder:
 
     def build(self, node: yaml.Node, path: Path) -> object:
         self._count += 1
+        if isinstance(node, yaml.ScalarNode) and id(node) in self._built:
+            # An alias copying a long scalar costs a value per 10 characters: references to a
+            # megabyte string take no memory here, but every later check reads each copy.
+            self._count += len(node.value) // SCALAR_COPY_CHARS
+            if self._count > self._max_values and self._alias_use is None:
+                self._alias_use = path
         if self._count > self._max_values:
             raise LoadError(Issue(self._expansion_place(node), self._bomb_message()))
         if len(path) > MAX_DEPTH:
             raise LoadError(Issue(_pos(node), f"nesting deeper than {MAX_DEPTH} levels"))
         self.positions[path] = _pos(node)
         if isinstance(node, yaml.ScalarNode):
+            self._built.add(id(node))
             return self._scalar(node, path)
         if id(node) in self._active:
             raise LoadError(

@@ -269,6 +269,20 @@ def test_the_bomb_is_reported_where_the_alias_is_used() -> None:
     assert [i.pos for i in issues] == [Pos(8, 5)]  # the targets key, not the anchor
 
 
+def test_copies_of_a_long_string_count_by_their_length() -> None:
+    # 20,000 references to a 10 kB string cost nothing to build but 200 MB to check.
+    text = 's: &s "' + "x" * 10_000 + '"\nrules: [' + ", ".join(["*s"] * 20_000) + "]\n"
+    doc, issues = load(text)
+    assert doc is None
+    assert [i.pos for i in issues] == [Pos(2, 8)]  # the list that holds the copies
+    assert issues[0].message.startswith("aliases expand the document to more than")
+
+
+def test_copies_of_short_strings_cost_little() -> None:
+    doc = loaded('id: &id "123456789012"\nids: [' + ", ".join(["*id"] * 40_000) + "]\n")
+    assert len(doc.value["ids"]) == 40_000  # type: ignore[index]
+
+
 def test_a_big_file_without_aliases_is_not_a_bomb() -> None:
     count = yamlload.ALIAS_BUDGET + 50_000
     doc = loaded("a: [" + ",".join(["1"] * count) + "]\n")
