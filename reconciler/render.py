@@ -38,6 +38,17 @@ def summary_line(plan: Plan) -> str:
     )
 
 
+def mass_delete_warning(plan: Plan) -> str | None:
+    """Said in the plan itself, so a pull-request comment shows why the apply will refuse it."""
+    if not plan.deletes_every_schedule:
+        return None
+    return (
+        f"this plan deletes all {plan.managed_schedules} managed schedules in group "
+        f"{plan.settings.schedule_group}; `reconcile apply` refuses it unless given "
+        "--allow-delete-all"
+    )
+
+
 def _unchanged_phrase(n: int) -> str:
     return f"{n} resource" if n == 1 else f"{n} resources"
 
@@ -110,6 +121,9 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
             lines.append("      " + _text_field(marker, field, value, color))
     lines.append("")
     lines += [f"Note: {n}" for n in plan.notes]
+    warning = mass_delete_warning(plan)
+    if warning:
+        lines.append(style(f"Warning: {warning}.", fg="red", enabled=color))
     lines.append(style(summary_line(plan), bold=True, enabled=color))
     return "\n".join(lines) + "\n"
 
@@ -167,6 +181,10 @@ def _md_header(plan: Plan, budget: int) -> str:
             f"## Ouroboros plan\n\n**{plan.count(CREATE)} to create, {plan.count(UPDATE)} to "
             f"update, {plan.count(DELETE)} to delete** ({plan.unchanged} unchanged; {where})\n"
         )
+    warning = mass_delete_warning(plan)
+    if warning:
+        text += "\n> **Warning:** " + warning.replace("--allow-delete-all", "`--allow-delete-all`")
+        text += ".\n"
     return text + _md_notes(plan.notes, budget)
 
 

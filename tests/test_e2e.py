@@ -255,11 +255,19 @@ def test_deleting_every_managed_schedule_needs_allow_delete_all(
         "again with --allow-delete-all\n"
     )
     assert len(live_names(endpoint)) == 3
-    warned = reconcile("plan")
-    assert warned.stderr == (
-        "warning: this plan deletes all 3 managed schedules; apply refuses it unless given "
-        "--allow-delete-all\n"
+    # The plan itself says so (a pull-request comment carries no stderr); JSON on stderr.
+    warning = (
+        "this plan deletes all 3 managed schedules in group ouroboros; `reconcile apply` "
+        "refuses it unless given --allow-delete-all"
     )
+    warned = reconcile("plan")
+    assert warned.stdout.endswith(
+        f"\nWarning: {warning}.\nPlan: 3 to create, 0 to update, 3 to delete.\n"
+    )
+    assert warned.stderr == ""
+    markdown = reconcile("plan", "--format", "markdown").stdout
+    assert f"\n> **Warning:** {warning.replace('--allow', '`--allow')}`.\n" in markdown
+    assert reconcile("plan", "--format", "json").stderr == f"warning: {warning}\n"
     (project / "schedules" / "dev.yaml").unlink()
     empty = reconcile("apply", "--yes")
     assert empty.exit_code == 1

@@ -96,6 +96,23 @@ def test_notes_are_shown() -> None:
     assert "Note: rule once: start at(2026-01-01T08:00:00) (UTC) is in the past" in text
 
 
+def test_a_plan_deleting_every_schedule_warns_that_apply_refuses_it() -> None:
+    old = want(rule("a"), rule("b", start=None))
+    plan = make_plan(want(rule("c", start=None)), live_of(old))
+    warning = (
+        "this plan deletes all 3 managed schedules in group ouroboros; `reconcile apply` "
+        "refuses it unless given --allow-delete-all"
+    )
+    assert render_text(plan).endswith(
+        f"\nWarning: {warning}.\nPlan: 1 to create, 0 to update, 3 to delete.\n"
+    )
+    assert (
+        "to delete** (3 unchanged; schedule group `ouroboros` in `eu-west-1`)\n\n"
+        f"> **Warning:** {warning.replace('--allow', '`--allow')}`.\n"
+    ) in render_markdown(plan)
+    assert "Warning" not in render_text(mixed_plan()) + render_markdown(mixed_plan())
+
+
 def test_colour_only_when_asked() -> None:
     plain = render_text(mixed_plan(), color=False)
     # click adds "normal intensity" (22m) after a colour; only the colours matter here.

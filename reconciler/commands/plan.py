@@ -21,7 +21,7 @@ from reconciler.loader import load_rules
 from reconciler.model import Settings
 from reconciler.package import ExecutorPackage, build_executor_zip
 from reconciler.plan import Plan, PlanError, from_document, make_plan
-from reconciler.render import render_json, render_markdown, render_text
+from reconciler.render import mass_delete_warning, render_json, render_markdown, render_text
 from reconciler.settings import load_settings
 
 
@@ -116,9 +116,7 @@ def run(
     if out_file:
         save_plan(plan, out_file)
         output.err(f"Saved the plan to {out_file}; apply it with `reconcile apply {out_file}`.")
-    if plan.deletes_every_schedule and not allow_delete_all:
-        output.err(
-            f"warning: this plan deletes all {plan.managed_schedules} managed schedules; "
-            "apply refuses it unless given --allow-delete-all"
-        )
+    warning = mass_delete_warning(plan)
+    if warning and fmt == "json":  # text and markdown say it in the plan itself
+        output.err(f"warning: {warning}")
     return 2 if detailed_exitcode and plan.has_changes else 0
