@@ -275,8 +275,10 @@ def test_one_oidc_role_per_workflow(name: str, job: str, variable: str) -> None:
 
 def test_forks_are_validated_and_told_why_there_is_no_plan() -> None:
     job = load("plan.yml")["jobs"]["plan"]
+    # Dependabot's pull requests run like a fork's (no OIDC token, a read-only token), by actor.
     assert job["env"]["TRUSTED"] == (
-        "${{ github.event.pull_request.head.repo.full_name == github.repository }}"
+        "${{ github.event.pull_request.head.repo.full_name == github.repository"
+        " && github.actor != 'dependabot[bot]' }}"
     )
     validate = step("plan.yml", "plan", "Validate the rules")
     assert "if" not in validate  # forks too
@@ -286,7 +288,20 @@ def test_forks_are_validated_and_told_why_there_is_no_plan() -> None:
     # The plan and the upload follow from the credentials step, so forks skip them too.
     assert step("plan.yml", "plan", "Plan")["if"] == "steps.aws.outcome == 'success'"
     comment = step("plan.yml", "plan", "Comment the plan")
-    assert "always()" in comment["if"]
+    assert comment["if"] == "${{ !cancelled() && steps.validate.outcome == 'success' }}"
+
+
+@pytest.mark.parametrize(("name", "job"), [("plan.yml", "plan"), ("drift.yml", "drift")])
+def test_a_cancelled_run_reports_nothing(name: str, job: str) -> None:
+    # always() runs even on a cancelled run: a plan run cancelled by a newer push would then
+    # overwrite the newer run's sticky comment with "the plan failed (exit unknown)".
+    conditional = [s for s in steps(name, job) if "if" in s]
+    assert conditional
+    for s in conditional:
+        assert "always()" not in s["if"], s["name"]
+    reports = [s for s in conditional if "cancelled()" in s["if"]]
+    assert [s["name"] for s in reports][-1] == "Verdict"
+    assert all(s["if"].startswith("${{ !cancelled() && ") for s in reports)
 
 
 def test_apply_record_gets_the_pull_request_number() -> None:
@@ -515,7 +530,7 @@ PLAN_VERDICTS = [
     # VALIDATE_EXIT, TRUSTED, SETTINGS_OK, AWS_OUTCOME, PLAN_EXIT -> exit, message
     ("1", "true", "true", "skipped", "", 1, "reconcile validate found problems"),
     ("1", "false", "false", "skipped", "", 1, "reconcile validate found problems"),
-    ("0", "false", "false", "skipped", "", 0, "Pull request from a fork"),
+    ("0", "false", "false", "skipped", "", 0, "Pull request from a fork or Dependabot"),
     ("0", "true", "false", "skipped", "", 1, "Set the repository variables"),
     ("0", "true", "true", "failure", "", 1, "Could not assume the plan role"),
     ("0", "true", "true", "success", "0", 0, "No changes."),
@@ -640,7 +655,8 @@ const core = {
 };
 const context = {
   repo: { owner: 'acme', repo: 'fleet' }, serverUrl: 'https://github.com', runId: 4242,
-  sha: 'abcdef0123456789abcdef0123456789abcdef01', actor: 'octocat', payload: sc.payload || {},
+  sha: 'abcdef0123456789abcdef0123456789abcdef01', actor: sc.actor || 'octocat',
+  payload: sc.payload || {},
 };
 (async () => {
   const result = sc.call ? report[sc.call](sc.input) : await report[sc.entry]({ github, context, core });
@@ -714,6 +730,7 @@ PLAN_INPUT = {
             "Validation failed",
         ),
         ({"trusted": False}, "fork", "No plan for a pull request from a fork"),
+        ({"trusted": False, "dependabot": True}, "dependabot", "No plan for a Dependabot pull"),
         ({"settingsOk": False}, "unconfigured", "`AWS_PLAN_ROLE_ARN` and `AWS_REGION` are not set"),
         ({"awsOutcome": "failure"}, "no-credentials", "could not assume the plan role"),
         ({"planExit": "0", "planMd": "No changes."}, "no-changes", "**no changes**"),
@@ -803,6 +820,21 @@ def test_a_fork_gets_a_summary_and_a_notice_but_no_api_call(node: Any) -> None:
     result = node({"entry": "plan", "payload": PR}, {"validate.txt": ""}, **env)
     assert names(result) == ["notice"]
     assert "No plan for a pull request from a fork" in result["summary"]
+
+
+def test_a_dependabot_pull_request_gets_a_summary_and_a_notice_but_no_api_call(node: Any) -> None:
+    # Its GITHUB_TOKEN is read-only: a comment would fail the job on every Dependabot update.
+    env = {**TRUSTED_PLAN, "TRUSTED": "false", "AWS_OUTCOME": "skipped"}
+    result = node({"entry": "plan", "payload": PR, "actor": "dependabot[bot]"}, {}, **env)
+    assert result["calls"] == [
+        {
+            "name": "notice",
+            "params": "Dependabot pull request: validated only. No plan, because GitHub gives "
+            "its runs no OIDC token.",
+        }
+    ]
+    assert "No plan for a Dependabot pull request" in result["summary"]
+    assert result["result"] == {"status": "dependabot"}
 
 
 def test_a_forks_invalid_rules_are_reported_without_an_api_call(node: Any) -> None:

@@ -16,6 +16,7 @@ const APPLY_MARKER = '<!-- ouroboros-apply -->';
 const DRIFT_MARKER = '<!-- ouroboros-drift -->';
 const FOOTER_MARKER = '<!-- ouroboros-footer -->';
 const DRIFT_LABEL = 'ouroboros-drift';
+const DEPENDABOT = 'dependabot[bot]';
 const DRIFT_TITLE = 'Ouroboros drift: live AWS differs from the default branch';
 // GitHub refuses a comment or an issue body longer than 65,536 characters.
 const BODY_LIMIT = 65000;
@@ -78,6 +79,15 @@ function planBody(i) {
       '❌ **Validation failed.** Each problem is annotated on the changed lines; fix them and push again.',
       '',
       fence(i.validateText || '(no output)'),
+    );
+  } else if (!i.trusted && i.dependabot) {
+    status = 'dependabot';
+    parts.push(
+      '✅ Validation passed.',
+      '',
+      'ℹ️ **No plan for a Dependabot pull request.** GitHub runs them like a fork\'s, with no OIDC ' +
+        'token, so this workflow cannot read AWS. Updates of pinned actions and dependencies do not ' +
+        'change the rules; the apply after merging plans against live AWS as usual.',
     );
   } else if (!i.trusted) {
     status = 'fork';
@@ -224,8 +234,11 @@ async function plan({ github, context, core }) {
   const env = process.env;
   const runUrl = runUrlOf(context);
   const pr = context.payload.pull_request;
+  // GitHub treats a run as Dependabot's by its actor, and so does the workflow's TRUSTED.
+  const dependabot = context.actor === DEPENDABOT;
   const { status, body } = planBody({
     trusted: env.TRUSTED === 'true',
+    dependabot,
     settingsOk: env.SETTINGS_OK === 'true',
     validateExit: env.VALIDATE_EXIT || '',
     validateText: readText('validate.txt'),
@@ -241,7 +254,11 @@ async function plan({ github, context, core }) {
   await core.summary.addRaw(body, true).write();
   if (env.TRUSTED !== 'true') {
     // A fork's GITHUB_TOKEN is read-only: the job summary and this notice are all it can leave.
-    core.notice('Pull request from a fork: validated only. No plan, because forks get no OIDC token.');
+    core.notice(
+      dependabot
+        ? 'Dependabot pull request: validated only. No plan, because GitHub gives its runs no OIDC token.'
+        : 'Pull request from a fork: validated only. No plan, because forks get no OIDC token.',
+    );
     return { status };
   }
   const result = await upsertComment(github, context.repo, pr.number, PLAN_MARKER, body);
