@@ -30,6 +30,7 @@ from reconciler.resources import (
     SCHEDULE_GROUP,
     LiveState,
     Resource,
+    ScheduleSpec,
     resource_from_api,
 )
 
@@ -254,6 +255,29 @@ def _change_from(doc: object) -> Change:
     return Change(action, kind, name, desired=desired, before=before, diff=changes)
 
 
+def _check_owned(settings: Settings, changes: Sequence[Change]) -> None:
+    """Every change is to a resource the plan's own settings name (apply touches only those)."""
+    if settings.schedule_group == "default":
+        raise PlanError("its schedule_group is 'default', which ouroboros never manages")
+    owned = {
+        LOG_TABLE: settings.log_table,
+        EXECUTOR: settings.function_name,
+        SCHEDULE_GROUP: settings.schedule_group,
+    }
+    for change in changes:
+        desired = change.desired
+        if (
+            (change.kind in owned and change.name != owned[change.kind])
+            or (desired is not None and desired.name != change.name)
+            or (isinstance(desired, ScheduleSpec) and desired.group != settings.schedule_group)
+        ):
+            raise PlanError(
+                f"its {change.action} of {change.kind} {change.name!r} is outside what its "
+                f"settings name (group {settings.schedule_group}, executor "
+                f"{settings.function_name}, table {settings.log_table})"
+            )
+
+
 def _resource(kind: str, data: object) -> Resource:
     if not isinstance(data, Mapping):
         raise PlanError(f"a {kind} change has no object")
@@ -282,8 +306,10 @@ def _from_document(doc: object) -> Plan:
     fingerprints = _require(doc, "fingerprints", Mapping)
     changes = tuple(_change_from(c) for c in _require(doc, "changes", list))
     summary = _require(doc, "summary", Mapping)
+    settings = Settings(**settings_doc)
+    _check_owned(settings, changes)
     return Plan(
-        settings=Settings(**settings_doc),
+        settings=settings,
         changes=changes,
         unchanged=int(summary.get("unchanged", 0)),
         live_fingerprint=str(_require(fingerprints, "live", str)),

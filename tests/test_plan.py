@@ -336,6 +336,24 @@ def test_a_saved_plan_reads_back_equal() -> None:
             lambda d: d["changes"][0]["desired"].pop("FunctionName"),
             "the plan is malformed (KeyError",
         ),
+        # Edited to reach beyond what ouroboros owns:
+        (
+            lambda d: d["settings"].update(schedule_group="default"),
+            "its schedule_group is 'default', which ouroboros never manages",
+        ),
+        (
+            lambda d: d["changes"][1]["desired"].update(GroupName="default"),
+            "its update of schedule 'a-stop' is outside what its settings name (group "
+            "ouroboros, executor ouroboros-executor, table ouroboros-runs)",
+        ),
+        (
+            lambda d: d["changes"][2]["desired"].update(Name="someone-elses"),
+            "its create of schedule 'new-start' is outside",
+        ),
+        (
+            lambda d: d["changes"][0].update(name="another-function"),
+            "its create of executor 'another-function' is outside",
+        ),
     ],
 )
 def test_a_malformed_saved_plan_is_refused_with_the_reason(mutate: Any, message: str) -> None:
