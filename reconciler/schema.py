@@ -327,14 +327,16 @@ def _range_message(schema: Mapping[str, Any], field: str, value: object) -> str:
 def _duplicates(
     path: Path, label: Callable[[Path], str], items: Sequence[object]
 ) -> list[SchemaProblem]:
-    seen: list[object] = []
+    seen: set[str] = set()  # JSON text: lists and mappings have no hash, and 1 != true here
     found: list[SchemaProblem] = []
     for i, item in enumerate(items):
-        if item in seen:
+        same = int(item) if isinstance(item, float) and item.is_integer() else item  # 1.0 = 1
+        key = json.dumps(same, sort_keys=True, default=str)
+        if key in seen:
             message = f"{_show(item)} is listed twice in {label(path)}"
             found.append(SchemaProblem((*path, i), message, path))
         else:
-            seen.append(item)
+            seen.add(key)
     return found
 
 

@@ -355,6 +355,29 @@ def test_generic_messages(schema: dict[str, Any], instance: object, message: str
     assert [p.message for p in problems] == [message]
 
 
+@pytest.mark.parametrize(
+    ("items", "messages"),
+    [
+        (
+            [[1], {"a": 1}, [1], {"a": 1}],
+            ["[1] is listed twice in x", '{"a": 1} is listed twice in x'],
+        ),
+        ([1, 1.0, True], ["1.0 is listed twice in x"]),  # JSON: 1 = 1.0, but true is no number
+    ],
+)
+def test_unique_items_names_each_repeat(items: list[object], messages: list[str]) -> None:
+    problems = _tiny({"uniqueItems": True}).problems(items, label=lambda p: "x")
+    assert [p.message for p in problems] == messages
+
+
+def test_pattern_dollar_is_the_end_of_the_string() -> None:
+    # ECMA-262, as JSON Schema specifies; Python's re lets $ match before a final newline.
+    validator = compiled(SETTINGS_SCHEMA).validator
+    errors = [e.validator for e in validator.iter_errors({"log_table": "runs\n"})]
+    assert "pattern" in errors
+    assert "pattern" not in [e.validator for e in validator.iter_errors({"log_table": "runs"})]
+
+
 def test_a_quote_hint_only_where_a_string_is_wanted() -> None:
     strings = _tiny({"type": "string"}).problems(True, label=lambda p: "x", sources={(): "on"})
     booleans = _tiny({"type": "boolean"}).problems(1, label=lambda p: "x", sources={(): "1"})
