@@ -12,6 +12,7 @@ Zone facts used (tzdata 2026; the engine's own DST detection is not trusted for 
 - Australia/Lord_Howe: +10:30 / +11:00 (a 30-minute shift). 2026-04-04 15:00Z: 02:00 -> 01:30
   (01:30-01:59 repeated). 2026-10-03 15:30Z: 02:00 -> 02:30 (02:00-02:29 missing).
 - Asia/Kolkata: +05:30 all year.
+- America/Santiago and Pacific/Chatham: the facts are beside their cases.
 - Weekdays: 2026-01-01 is a Thursday; Sundays 2026-03-08, 03-29, 04-05, 10-04, 10-25, 11-01.
 """
 
@@ -276,6 +277,45 @@ DST_CASES = [
         (("2026-03-29T02:30:00+05:30", "2026-03-28T21:00Z"),),
         "Europe's gap day is an ordinary day in Kolkata",
         complete=True,
+    ),
+    # --- America/Santiago: the change happens at midnight (Chile: -04:00 / -03:00) ---
+    # 2026-04-05 03:00Z (Sun 00:00 -03) -> Sat 4 Apr 23:00 -04: 23:xx on Saturday repeats.
+    # 2026-09-06 04:00Z (Sun 00:00 -04) -> 01:00 -03: 00:xx on Sunday 6 September is missing.
+    Case(
+        "cron(30 23 * * ? *)",
+        "America/Santiago",
+        "2026-04-03T12:00:00-03:00",
+        (
+            ("2026-04-03T23:30:00-03:00", "2026-04-04T02:30Z"),
+            ("2026-04-04T23:30:00-03:00", "2026-04-05T02:30Z"),  # first pass; not 03:30Z
+            ("2026-04-05T23:30:00-04:00", "2026-04-06T03:30Z"),
+        ),
+        "a repeated hour just before midnight fires once",
+    ),
+    Case(
+        "cron(30 0 * * ? *)",
+        "America/Santiago",
+        "2026-09-04T12:00:00-04:00",
+        (
+            ("2026-09-05T00:30:00-04:00", "2026-09-05T04:30Z"),
+            # Sunday 6 September 00:30 does not exist: the day has no run.
+            ("2026-09-07T00:30:00-03:00", "2026-09-07T03:30Z"),
+        ),
+        "a gap at midnight skips that day's run",
+    ),
+    # --- Pacific/Chatham: +12:45 / +13:45. 2026-09-26 14:00Z (Sun 27 Sep 02:45) -> 03:45 ---
+    Case(
+        "cron(0/30 3 ? * SUN *)",
+        "Pacific/Chatham",
+        "2026-09-20T00:00:00+12:45",
+        (
+            ("2026-09-20T03:00:00+12:45", "2026-09-19T14:15Z"),
+            ("2026-09-20T03:30:00+12:45", "2026-09-19T14:45Z"),
+            # 27 September: 03:00 and 03:30 fall in 02:45-03:44, which does not exist.
+            ("2026-10-04T03:00:00+13:45", "2026-10-03T13:15Z"),
+            ("2026-10-04T03:30:00+13:45", "2026-10-03T13:45Z"),
+        ),
+        "a 45-minute zone: the gap runs from 02:45, not from a whole hour",
     ),
     Case(
         "cron(30 2 29 3 ? 2026)",
