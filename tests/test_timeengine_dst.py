@@ -95,6 +95,22 @@ WARNINGS = [
         "to 01:00), so that run is skipped",
     ),
     (
+        "cron(0 3 * * ? *)",
+        "Pacific/Chatham",
+        NOW,
+        # +12:45 -> +13:45 on the last Sunday of September (2027: the 26th) at 02:45 local
+        "03:00 does not exist on 2027-09-26 in Pacific/Chatham (clocks go forward from 02:45 "
+        "to 03:45), so that run is skipped",
+    ),
+    (
+        "cron(30 1,2 * * ? *)",
+        "Antarctica/Troll",
+        NOW,
+        # +00 -> +02 (a two-hour jump) at 01:00 UTC on the EU date, 2027-03-28
+        "01:30 and 02:30 do not exist on 2027-03-28 in Antarctica/Troll (clocks go forward from "
+        "01:00 to 03:00), so those runs are skipped",
+    ),
+    (
         "at(2027-03-28T02:30:00)",
         "Europe/Berlin",
         NOW,
@@ -121,6 +137,9 @@ NO_WARNING = [
     ("cron(0 3 * * ? *)", "Europe/Berlin", "03:00 is where the clock lands: it exists"),
     ("cron(30 2 * * ? 2026)", "Europe/Berlin", "2026's change has passed and no later year"),
     ("cron(30 1 * * ? *)", "America/New_York", "a repeated time fires once: no warning"),
+    ("cron(30 0 * * ? *)", "America/Sao_Paulo", "Brazil abolished DST in 2019"),
+    ("cron(30 0 * * ? *)", "Asia/Tehran", "Iran abolished DST in 2022"),
+    ("cron(30 2 * * ? *)", "Europe/Moscow", "Russia abolished DST in 2011"),
     ("rate(1 hour)", "Europe/Berlin", "rate() is elapsed time"),
     ("at(2027-03-28T03:30:00)", "Europe/Berlin", "exists"),
     ("at(2027-10-31T02:30:00)", "Europe/Berlin", "repeated, fires on its first pass"),
