@@ -665,8 +665,15 @@ def test_missing_rules_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.chdir(tmp_path)
     result = validate()
     assert result.exit_code == 1
-    assert result.stdout == "schedules:1:1: error: no such file or directory\n"
+    assert result.stdout == (
+        "schedules:1:1: error: rules directory schedules not found: run reconcile from the "
+        "repository root, point --rules at the directory, or name rule files as arguments\n"
+    )
     assert result.stderr == "1 error in 1 of 1 file\n"
+    other = validate("--rules", "rules")
+    assert other.stdout.startswith("rules:1:1: error: rules directory rules not found: ")
+    named = validate("schedules")  # a path the user named: plain and short
+    assert named.stdout == "schedules:1:1: error: no such file or directory\n"
 
 
 def test_empty_rules_dir_is_an_error(project: Path) -> None:

@@ -7,6 +7,7 @@ allowed), 1 invalid. Nothing here imports boto3: validation must stay fast and o
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Sequence
 
@@ -25,7 +26,9 @@ def run(
 ) -> int:
     """With no PATHs: the rules directory, plus the settings file when there is one."""
     result = load_rules(list(paths) or [rules_dir])
-    diagnostics = list(result.diagnostics)
+    diagnostics = [
+        _explain_missing_rules_dir(d, rules_dir) if not paths else d for d in result.diagnostics
+    ]
     settings_checked = None
     # Settings are optional for validation, but a directory where the file belongs is an error.
     if not paths and os.path.exists(settings_path):
@@ -37,6 +40,19 @@ def run(
         output.out(_render(diagnostic, fmt))
     output.err(summary(diagnostics, result.files, len(result.rules), settings_checked))
     return 1 if has_errors(diagnostics) else 0
+
+
+def _explain_missing_rules_dir(diagnostic: Diagnostic, rules_dir: str) -> Diagnostic:
+    """With no PATHs, a missing rules directory most likely means the wrong working directory."""
+    if diagnostic.file != display_path(rules_dir) or os.path.lexists(rules_dir):
+        return diagnostic
+    return dataclasses.replace(
+        diagnostic,
+        message=(
+            f"rules directory {diagnostic.file} not found: run reconcile from the repository "
+            "root, point --rules at the directory, or name rule files as arguments"
+        ),
+    )
 
 
 def _render(diagnostic: Diagnostic, fmt: str) -> str:
