@@ -25,7 +25,6 @@ from typing import Any
 
 import boto3
 import pytest
-import yaml
 from botocore.client import BaseClient
 from cfnlint.decode import decode
 from click.testing import CliRunner
@@ -44,7 +43,14 @@ OTHER = "222222222222"
 REGION = "eu-west-1"
 OIDC_HOST = "token.actions.githubusercontent.com"
 PROVIDER_ARN = f"arn:aws:iam::{HOME}:oidc-provider/{OIDC_HOST}"
-GITHUB = {"GitHubOwner": "acme", "GitHubRepository": "fleet-schedules"}
+# The branch and the environment are given, not taken from the template's defaults: a team whose
+# default branch is not main changes those defaults together with apply.yml (README, step 3).
+GITHUB = {
+    "GitHubOwner": "acme",
+    "GitHubRepository": "fleet-schedules",
+    "DefaultBranch": "main",
+    "ApplyEnvironment": "production",
+}
 IDS = {"GitHubOwnerId": "5544123", "GitHubRepositoryId": "821093847"}
 
 # The only actions that may have Resource "*": the API has no resource type for them.
@@ -412,7 +418,7 @@ def test_plan_role_trusts_pull_requests_and_the_default_branch(ids: bool) -> Non
 
 
 def test_environment_and_branch_names_are_parameters() -> None:
-    stack = Stack(BOOTSTRAP, **GITHUB, ApplyEnvironment="aws-prod", DefaultBranch="trunk")
+    stack = Stack(BOOTSTRAP, **{**GITHUB, "ApplyEnvironment": "aws-prod", "DefaultBranch": "trunk"})
     roles = stack.roles()
     apply_sub = only_trust(roles["ApplyRole"])["Condition"]["StringEquals"][f"{OIDC_HOST}:sub"]
     plan_subs = only_trust(roles["PlanRole"])["Condition"]["StringEquals"][f"{OIDC_HOST}:sub"]
@@ -664,21 +670,27 @@ def test_outputs_are_the_arns_the_settings_and_workflows_need() -> None:
     }
 
 
+# The names of the example settings (DESIGN.md section 4), which ouroboros.yaml starts with.
+EXAMPLE_NAMES = {
+    "ScheduleGroup": "ouroboros",
+    "ExecutorFunctionName": "ouroboros-executor",
+    "LogTable": "ouroboros-runs",
+    "TargetRoleName": "ouroboros-target",
+}
+
+
 def test_defaults_match_the_example_settings() -> None:
-    # With the defaults, the role ARNs and names are the ones ouroboros.yaml shows (account aside).
-    settings = yaml.safe_load((ROOT / "ouroboros.yaml").read_text())
-    account = settings["executor"]["role_arn"].split(":")[4]
-    stack = Stack(BOOTSTRAP, account=account, **GITHUB)
+    # A stack deployed with the defaults serves the example settings: role ARNs and names.
+    # (The constants, not the repository's ouroboros.yaml: a team's copy holds its own names.)
+    stack = Stack(BOOTSTRAP, **GITHUB)
+    assert {name: stack.params[name] for name in EXAMPLE_NAMES} == EXAMPLE_NAMES
     outputs = stack.outputs()
-    assert outputs["ExecutorRoleArn"] == settings["executor"]["role_arn"]
-    assert outputs["SchedulerRoleArn"] == settings["scheduler_role_arn"]
-    assert stack.params["ScheduleGroup"] == settings["schedule_group"]
-    assert stack.params["ExecutorFunctionName"] == settings["executor"]["function_name"]
-    assert stack.params["LogTable"] == settings["log_table"]
-    assert stack.params["TargetRoleName"] == settings["target_role_name"]
-    assert (
-        Stack(TARGET, HomeAccountId=account).params["TargetRoleName"]
-        == settings["target_role_name"]
+    assert outputs["ExecutorRoleArn"] == f"arn:aws:iam::{HOME}:role/ouroboros-executor"
+    assert outputs["SchedulerRoleArn"] == f"arn:aws:iam::{HOME}:role/ouroboros-scheduler"
+    target = Stack(TARGET, HomeAccountId=HOME).params
+    assert (target["TargetRoleName"], target["ExecutorRoleName"]) == (
+        "ouroboros-target",
+        "ouroboros-executor",
     )
 
 

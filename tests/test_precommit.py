@@ -191,11 +191,47 @@ def test_pre_commit_blocks_a_bad_rule_file(git_repo: Path) -> None:
 # Modelines: editors complete and check the files against the schemas.
 
 
-def test_every_example_rule_file_names_the_rules_schema() -> None:
-    examples = sorted((ROOT / "schedules").glob("*.y*ml"))
-    assert examples
-    for path in examples:
-        assert path.read_text().splitlines()[0] == RULES_MODELINE, path.name
+# The rule files this repository ships. A team's copy may delete or replace them, and its own
+# files need no modeline (a missing comment must not fail its CI), but a modeline that is there
+# must lead to the schema from the file's own folder.
+SHIPPED_RULE_FILES = ("development.yaml", "test-environments.yaml")
+MODELINE = re.compile(r"^#\s*yaml-language-server:\s*\$schema=(?P<target>\S+)\s*$")
+
+
+def wrong_modelines(root: Path) -> list[str]:
+    """Rule files under root/schedules whose modeline does not lead to the rules schema."""
+    schema = (root / "schemas" / "rules.schema.json").resolve()
+    wrong = []
+    for path in sorted((root / "schedules").rglob("*.y*ml")):
+        first = (path.read_text(encoding="utf-8").splitlines() or [""])[0]
+        m = MODELINE.match(first)
+        if m and (path.parent / m["target"]).resolve() != schema:
+            wrong.append(str(path.relative_to(root)))
+    return wrong
+
+
+def test_the_shipped_examples_name_the_rules_schema() -> None:
+    for name in SHIPPED_RULE_FILES:
+        path = ROOT / "schedules" / name
+        if path.exists():
+            assert path.read_text().splitlines()[0] == RULES_MODELINE, name
+
+
+def test_every_modeline_in_the_rules_leads_to_the_rules_schema() -> None:
+    assert wrong_modelines(ROOT) == []
+
+
+def test_a_modeline_that_misses_the_schema_is_found(tmp_path: Path) -> None:
+    (tmp_path / "schemas").mkdir()
+    (tmp_path / "schemas" / "rules.schema.json").write_text("{}")
+    team = tmp_path / "schedules" / "team"
+    team.mkdir(parents=True)
+    body = GOOD.format(name="dev-office-hours")
+    (tmp_path / "schedules" / "top.yaml").write_text(f"{RULES_MODELINE}\n{body}")
+    (tmp_path / "schedules" / "plain.yaml").write_text(body)  # none: fine
+    (team / "right.yaml").write_text(RULES_MODELINE.replace("../", "../../") + "\n" + body)
+    (team / "copied.yaml").write_text(f"{RULES_MODELINE}\n{body}")  # one folder too shallow
+    assert wrong_modelines(tmp_path) == ["schedules/team/copied.yaml"]
 
 
 def test_the_settings_example_names_the_settings_schema() -> None:

@@ -181,11 +181,23 @@ def test_every_action_is_pinned_to_a_commit_with_its_version() -> None:
 # Triggers, permissions, concurrency.
 
 
+def template_default(parameter: str) -> str:
+    """A default of infra/bootstrap.yaml: the branch and environment the workflows must name.
+
+    Read from the template rather than written here, so that a team whose default branch is not
+    main changes apply.yml and the template's default together and keeps these tests green."""
+    template, matches = decode(str(ROOT / "infra" / "bootstrap.yaml"))
+    assert not matches
+    value: str = template["Parameters"][parameter]["Default"]
+    return value
+
+
 def test_triggers() -> None:
+    branch = template_default("DefaultBranch")
     assert load("plan.yml")["on"] == {"pull_request": None}
-    assert load("apply.yml")["on"] == {"push": {"branches": ["main"]}, "workflow_dispatch": None}
-    # A manual apply runs from main only (the environment's branch rule is the second fence).
-    assert load("apply.yml")["jobs"]["apply"]["if"] == "github.ref == 'refs/heads/main'"
+    assert load("apply.yml")["on"] == {"push": {"branches": [branch]}, "workflow_dispatch": None}
+    # A manual apply runs from that branch only (the environment's branch rule is the second fence).
+    assert load("apply.yml")["jobs"]["apply"]["if"] == f"github.ref == 'refs/heads/{branch}'"
     drift = load("drift.yml")["on"]
     assert set(drift) == {"schedule", "workflow_dispatch"}
     (cron,) = drift["schedule"]
@@ -218,7 +230,7 @@ def test_apply_job_permissions_and_environment() -> None:
     apply = jobs["apply"]
     assert writes(apply) == {"id-token", "pull-requests"}
     assert apply["needs"] == "test"
-    assert apply["environment"] == {"name": "production"}
+    assert apply["environment"] == {"name": template_default("ApplyEnvironment")}
 
 
 def test_drift_job_permissions() -> None:
@@ -312,15 +324,12 @@ def test_apply_record_gets_the_pull_request_number() -> None:
 
 
 def test_environment_and_branch_agree_with_the_bootstrap_template() -> None:
-    template, matches = decode(str(ROOT / "infra" / "bootstrap.yaml"))
-    assert not matches
-    params = template["Parameters"]
+    environment = template_default("ApplyEnvironment")
     apply = load("apply.yml")["jobs"]["apply"]
-    assert apply["environment"]["name"] == params["ApplyEnvironment"]["Default"]
+    assert apply["environment"]["name"] == environment
     report = step("apply.yml", "apply", "Report on the pull request")
-    assert report["env"]["ENVIRONMENT_NAME"] == params["ApplyEnvironment"]["Default"]
-    assert load("apply.yml")["on"]["push"]["branches"] == [params["DefaultBranch"]["Default"]]
-    assert params["DefaultBranch"]["Default"] == "main"
+    assert report["env"]["ENVIRONMENT_NAME"] == environment
+    assert load("apply.yml")["on"]["push"]["branches"] == [template_default("DefaultBranch")]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -982,3 +991,76 @@ def test_a_failed_check_leaves_the_issue_alone(node: Any, aws: str, plan: str) -
     assert names(result) == []
     assert result["summary"].startswith("## Drift check failed")
     assert "AccessDenied" in result["summary"]
+
+
+# ---------------------------------------------------------------------------------------------
+# A team's copy of the repository: the tests of the workflows, the templates and the hook must
+# stay green after the walkthrough's own changes, since the plan and apply workflows run them.
+
+TEAM_SELECTION = (
+    "triggers or environment or pinned or jsonschema_accepts or actionlint_finds"
+    " or defaults_match or trusts or modeline or shipped or settings_example"
+)
+
+
+def _team_copy(root: Path) -> None:
+    for part in (".github", "infra", "schemas", "schedules"):
+        shutil.copytree(ROOT / part, root / part)
+    for name in ("ouroboros.yaml", ".pre-commit-hooks.yaml"):
+        shutil.copy(ROOT / name, root / name)
+    (root / "tests").mkdir()
+    for name in ("conftest.py", "test_workflows.py", "test_infra.py", "test_precommit.py"):
+        shutil.copy(ROOT / "tests" / name, root / "tests" / name)
+
+
+def _edit(path: Path, *pairs: tuple[str, str]) -> None:
+    text = path.read_text()
+    for old, new in pairs:
+        assert old in text, (path.name, old)
+        text = text.replace(old, new)
+    path.write_text(text)
+
+
+def test_a_teams_copy_keeps_these_tests_green(tmp_path: Path) -> None:
+    team = tmp_path / "fleet"
+    _team_copy(team)
+    # Step 3: its own account, region and role names; a default branch called trunk and an
+    # environment called aws-prod, changed in apply.yml and in the template's defaults.
+    _edit(
+        team / "ouroboros.yaml",
+        ("111111111111", "444455556666"),
+        ("region: eu-west-1", "region: eu-central-1"),
+        ("role/ouroboros-", "role/fleet-"),
+    )
+    _edit(
+        team / ".github" / "workflows" / "apply.yml",
+        ("branches: [main]", "branches: [trunk]"),
+        ("refs/heads/main", "refs/heads/trunk"),
+        ("name: production", "name: aws-prod"),
+        ("ENVIRONMENT_NAME: production", "ENVIRONMENT_NAME: aws-prod"),
+    )
+    _edit(
+        team / "infra" / "bootstrap.yaml",
+        ("Default: main", "Default: trunk"),
+        ("Default: production", "Default: aws-prod"),
+    )
+    # Step 4: its own rules replace the examples, in a sub-folder, without a modeline.
+    for example in (team / "schedules").glob("*.yaml"):
+        example.unlink()
+    (team / "schedules" / "payments").mkdir()
+    (team / "schedules" / "payments" / "dev.yaml").write_text(
+        "version: 1\nrules:\n  - name: payments-dev\n    accounts: ['444455556666']\n"
+        "    regions: [eu-central-1]\n    targets:\n      tag:Team: payments\n"
+        "    stop: cron(0 19 ? * MON-FRI *)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", TEAM_SELECTION],
+        cwd=team,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    passed = re.search(r"\b(\d+) passed", done.stdout)
+    assert passed, done.stdout[-3000:]
+    assert int(passed[1]) >= 20  # the selection still finds the tests that read the repository
