@@ -643,6 +643,38 @@ def test_lambda_retrying_the_same_event_after_a_raise(world: World) -> None:
     assert world.state(other, OTHER) == "stopped"
 
 
+@pytest.mark.parametrize("first_outcome", ["ok", "failed"])
+def test_another_deployments_schedule_with_the_same_rule_is_never_taken_for_a_repeat(
+    world: World, first_outcome: str
+) -> None:
+    """Two deployments (schedule groups) sharing one log table and a rule name: the second is
+    no repeat of the first. It must neither pass as a quiet duplicate nor take the first over."""
+    world.launch()
+    ours = deployed_event()
+    if first_outcome == "failed":
+        world.hooks.fail("ec2.StopInstances", "UnauthorizedOperation", lambda p: True)
+    handler(ours, LambdaContext())
+    world.hooks.failures.clear()
+    world.hooks.calls.clear()
+    arn = f"arn:aws:scheduler:eu-west-1:{OWN}:schedule/team-b/dev-office-hours-stop"
+    theirs = {**_again(ours), "schedule_arn": arn}
+
+    summary = handler(theirs, LambdaContext())
+
+    message = (
+        f"schedule {ours['schedule_arn']} already ran rule dev-office-hours (stop, {WHEN}) "
+        f"here: two deployments share log table {TABLE}; give each its own log_table in "
+        "ouroboros.yaml"
+    )
+    assert summary["status"] == "failed"
+    assert summary["pairs"][0]["detail"] == message
+    assert [op for op, _ in world.hooks.calls if op.startswith("ec2.")] == []
+    first, row = world.runs()
+    assert (first["execution_id"], first["status"]) == (ours["execution_id"], first_outcome)
+    assert (row["execution_id"], row["status"]) == (theirs["execution_id"], "failed")
+    assert row["errors"][0]["code"] == "ClaimedByAnotherSchedule"
+
+
 def test_an_abandoned_claim_is_taken_over(world: World) -> None:
     (a,) = world.launch()
     event = deployed_event()

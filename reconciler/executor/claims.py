@@ -29,6 +29,7 @@ NEW = "new"
 RETRY = "retry"
 DUPLICATE = "duplicate"
 RETRYABLE_PREVIOUS = ("failed", "partial")
+CLAIMED_ELSEWHERE = "ClaimedByAnotherSchedule"
 
 
 class LogTableError(Exception):
@@ -130,21 +131,35 @@ class Claims:
         """A row for the repeat itself, so `reconcile logs` shows every delivery."""
         now = self._clock()
         previous = claim.previous or {}
-        detail = _duplicate_detail(previous)
+        errors: list[dict[str, str]] = []
+        if _claimed_by_another_schedule(occ, previous):
+            # Not a repeat: nobody will act for this schedule, so it is a failure to see.
+            errors = [
+                {
+                    "id": "",
+                    "code": CLAIMED_ELSEWHERE,
+                    "message": (
+                        f"schedule {previous['schedule_arn']} already ran rule {occ.rule} "
+                        f"({occ.action}, {occ.scheduled_time}) here: two deployments share log "
+                        f"table {self._table}; give each its own log_table in ouroboros.yaml"
+                    ),
+                }
+            ]
         delivery = f"{runlog.iso_z(now)}#{uuid.uuid4().hex[:8]}"
         values = {
             **runlog.duplicate_key(
                 occ.rule, occ.scheduled_time, occ.action, account, region, delivery
             ),
             **_identity(occ, account, region),
-            "status": DUPLICATE,
+            "status": "failed" if errors else DUPLICATE,
             "duplicate_of": str(previous.get("status", "")),
             "original_execution_id": str(previous.get("execution_id", "")),
-            "detail": detail,
+            "detail": errors[0]["message"] if errors else _duplicate_detail(previous),
             "matched": 0,
             "acted": [],
             "skipped": [],
-            "errors": [],
+            "errors": errors,
+            "error_count": len(errors),
             "attempts": 0,
             "duration_ms": duration_ms,
             "started_at": runlog.iso_z(now),
@@ -171,7 +186,9 @@ class Claims:
             status == runlog.RUNNING and int(previous.get("lease_until", 0)) < now.timestamp()
         )
         started_at = runlog.iso_z(now)
-        if status not in RETRYABLE_PREVIOUS and not abandoned:
+        if (status not in RETRYABLE_PREVIOUS and not abandoned) or _claimed_by_another_schedule(
+            occ, previous
+        ):
             return Claim(DUPLICATE, attempts, started_at, previous)
         try:
             self._client.update_item(
@@ -240,6 +257,12 @@ def _identity(occ: Occurrence, account: str, region: str) -> dict[str, str]:
         "schedule_arn": occ.schedule_arn,
         "execution_id": occ.execution_id,
     }
+
+
+def _claimed_by_another_schedule(occ: Occurrence, previous: Mapping[str, Any]) -> bool:
+    """The run key names rule, time, action, account and region, not the schedule group: two
+    deployments sharing a table (and a rule name) would meet here. Never take theirs over."""
+    return str(previous.get("schedule_arn") or occ.schedule_arn) != occ.schedule_arn
 
 
 def _duplicate_detail(previous: Mapping[str, Any]) -> str:

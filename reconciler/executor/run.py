@@ -111,7 +111,7 @@ def process_pair(occ: Occurrence, account: str, region: str, env: Environment) -
     if claim.state == DUPLICATE:
         row = env.claims.record_duplicate(occ, account, region, claim, _ms_since(started))
         log.info("%s/%s: %s", account, region, row["detail"])
-        return PairResult(account, region, DUPLICATE, row)
+        return PairResult(account, region, row["status"], row)
     work = _work(occ, account, region, env, claim)
     record = _finalise(occ, work, claim, _ms_since(started))
     env.claims.finish(occ, account, region, claim, record)
