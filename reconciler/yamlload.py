@@ -139,7 +139,7 @@ def decode(data: bytes) -> str:
     if data.startswith(_UTF8_BOM):
         data = data[len(_UTF8_BOM) :]
     try:
-        return data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line_start = data.rfind(b"\n", 0, exc.start) + 1
         line = data.count(b"\n", 0, exc.start) + 1
@@ -151,6 +151,17 @@ def decode(data: bytes) -> str:
                 "(saved as Latin-1 or Windows-1252?); save the file as UTF-8",
             )
         ) from None
+    bom = text.find("\ufeff", len(text) - len(text.lstrip("\ufeff")))
+    if bom >= 0:  # YAML allows one only at the start; libyaml reports a puzzling syntax error
+        line = text.count("\n", 0, bom) + 1
+        col = bom - (text.rfind("\n", 0, bom) + 1) + 1
+        raise LoadError(
+            Issue(
+                Pos(line, col),
+                "byte order mark (U+FEFF) inside the file (were two files joined?); remove it",
+            )
+        )
+    return text
 
 
 def load(text: str) -> tuple[Document | None, list[Issue]]:

@@ -303,6 +303,7 @@ def test_legitimate_alias_use_is_within_budget() -> None:
     [
         (b"a: 1\n", "a: 1\n"),
         (b"\xef\xbb\xbfa: 1\n", "a: 1\n"),  # a UTF-8 byte order mark is tolerated
+        (b"\xef\xbb\xbf" * 2 + b"a: 1\n", "\ufeffa: 1\n"),  # libyaml skips a second one
         ("a: Müller — 東京\n".encode(), "a: Müller — 東京\n"),
     ],
 )
@@ -326,6 +327,11 @@ def test_decode(data: bytes, text: str) -> None:
             "Windows-1252?); save the file as UTF-8",
         ),
         ("a: 1\n".encode("utf-16"), Pos(1, 1), "file is encoded as UTF-16; save it as UTF-8"),
+        (
+            "\ufeffa: 1\n\ufeffb: é\n".encode(),
+            Pos(2, 1),
+            "byte order mark (U+FEFF) inside the file (were two files joined?); remove it",
+        ),
         (
             "a: 1\n".encode("utf-16-be"),  # no byte order mark
             Pos(1, 1),
