@@ -89,6 +89,7 @@ class ApplyLock:
         timeout_s: float,
         lease_s: int = DEFAULT_LEASE_S,
         on_wait: Callable[[Holder], None] | None = None,
+        on_release_error: Callable[[Exception], None] | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -98,6 +99,7 @@ class ApplyLock:
         self.timeout_s = timeout_s
         self.lease_s = lease_s
         self.on_wait = on_wait
+        self.on_release_error = on_release_error
         self.clock = clock
         self.sleep = sleep
         self.lost = False
@@ -210,7 +212,11 @@ class ApplyLock:
             self._renewer.join()
         try:
             self.release()
-        except Exception:
-            if exc is None:
+        except Exception as error:
+            # The lease frees the lock anyway. An apply's own error is the one to report, and
+            # an apply that went well should not fail here: tell on_release_error, if given.
+            if exc is not None:
+                return
+            if self.on_release_error is None:
                 raise
-            # The apply's own error is the one to report; the lease frees the lock anyway.
+            self.on_release_error(error)

@@ -449,6 +449,29 @@ def test_ctrl_c_part_way_reports_records_releases_the_lock_and_exits_130(
     assert "Apply complete: 1 created, 0 updated, 0 deleted." in rerun.stdout
 
 
+def test_a_lock_that_cannot_be_released_after_a_good_apply_is_a_warning(
+    project: Path, endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = aws.make_clients
+
+    def no_delete_item(region: str) -> aws.Clients:
+        made = real(region)
+        fault = Fault("AccessDeniedException", "not authorized to DeleteItem", times=99)
+        inject(made.dynamodb, "DeleteItem", fault)
+        return made
+
+    monkeypatch.setattr("reconciler.commands.plan.make_clients", no_delete_item)
+    applied = reconcile("apply", "--yes")
+    assert applied.exit_code == 0, applied.output
+    assert applied.stdout.endswith("\nApply complete: 6 created, 0 updated, 0 deleted.\n")
+    assert applied.stderr == (
+        "warning: the apply lock was not released (AWS DeleteItem failed with "
+        "AccessDeniedException: not authorized to DeleteItem: the role in use lacks a "
+        "permission; see the IAM section of the README); it frees itself when its lease runs "
+        "out, within 60 seconds\n"
+    )
+
+
 def test_bad_rules_are_refused_before_any_aws_call(project: Path) -> None:
     (project / "schedules" / "dev.yaml").write_text(
         RULES.replace("cron(0 22 * * ? *)", "cron(0 25 * * ? *)")

@@ -10,7 +10,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
-from recon_support import REGION
+from recon_support import REGION, Fault, inject
 
 from reconciler import runlog
 from reconciler.errors import FatalError
@@ -145,6 +145,22 @@ def test_the_lock_is_released_when_the_apply_fails(dynamodb: Any) -> None:
     with pytest.raises(RuntimeError), ApplyLock(dynamodb, TABLE, "alice", timeout_s=0):
         raise RuntimeError("apply failed")
     assert stored(dynamodb) is None
+
+
+def test_a_failed_release_after_a_good_apply_goes_to_on_release_error(dynamodb: Any) -> None:
+    fault = Fault("AccessDeniedException", "no DeleteItem for you", status=400, times=2)
+    inject(dynamodb, "DeleteItem", fault)
+    seen: list[Exception] = []
+    with ApplyLock(dynamodb, TABLE, "alice", timeout_s=0, on_release_error=seen.append):
+        pass
+    assert [type(e).__name__ for e in seen] == ["ClientError"]
+    # Without a handler it is raised, as before (bob comes after alice's lease ran out).
+    later = Clock(time.time() + 3600)
+    with (
+        pytest.raises(ClientError, match="AccessDeniedException"),
+        ApplyLock(dynamodb, TABLE, "bob", timeout_s=0, clock=later),
+    ):
+        pass
 
 
 def test_other_errors_are_not_mistaken_for_contention(dynamodb: Any) -> None:

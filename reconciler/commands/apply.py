@@ -26,7 +26,7 @@ from reconciler.commands.plan import connect, load_desired, read_plan_file
 from reconciler.desired import DesiredState
 from reconciler.errors import FatalError, describe_aws_exception
 from reconciler.live import read_live, table_exists
-from reconciler.lock import ApplyLock, Holder, make_owner, parse_duration
+from reconciler.lock import DEFAULT_LEASE_S, ApplyLock, Holder, make_owner, parse_duration
 from reconciler.model import Settings
 from reconciler.package import ExecutorPackage, build_executor_zip
 from reconciler.plan import CREATE, Plan, make_plan
@@ -182,12 +182,20 @@ def _lock(job: Job) -> ApplyLock:
             f"(up to {job.lock_timeout_s:g}s)..."
         )
 
+    def not_released(error: Exception) -> None:
+        described = describe_aws_exception(error) or f"{type(error).__name__}: {error}"
+        output.err(
+            f"warning: the apply lock was not released ({described}); it frees itself when its "
+            f"lease runs out, within {DEFAULT_LEASE_S} seconds"
+        )
+
     return ApplyLock(
         job.clients.dynamodb,
         job.settings.log_table,
         make_owner(job.actor),
         timeout_s=job.lock_timeout_s,
         on_wait=waiting,
+        on_release_error=not_released,
     )
 
 
