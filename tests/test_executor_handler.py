@@ -704,6 +704,31 @@ def test_an_abandoned_claim_is_taken_over(world: World) -> None:
     assert [(h["execution_id"], h["status"]) for h in item["history"]] == [("dead", "unfinished")]
 
 
+def test_lambda_retrying_an_event_whose_result_could_not_be_written(world: World) -> None:
+    """The log table fails on the result: the handler raises and Lambda resends the same event
+    within its lease. The claim is that event's own, so the retry takes it over and records."""
+    (a,) = world.launch()
+    event = deployed_event()
+    world.hooks.fail(
+        "dynamodb.PutItem",
+        "ProvisionedThroughputExceededException",
+        lambda p: "ConditionExpression" in p and ":running" in p["ConditionExpression"],
+    )
+    with pytest.raises(LogTableError):
+        handler(event, LambdaContext())
+    assert world.state(a) == "stopped"
+    assert world.runs()[0]["status"] == "running"
+    world.hooks.failures.clear()
+
+    summary = handler(event, LambdaContext())
+
+    assert summary["status"] == "ok"
+    item = world.run_for()
+    assert (item["status"], item["attempts"]) == ("ok", 2)
+    assert item["skipped"] == [{"id": a, "reason": "in-target-state", "detail": "already stopped"}]
+    assert [h["status"] for h in item["history"]] == ["unfinished"]
+
+
 def test_an_occurrence_in_progress_elsewhere_is_left_alone(world: World) -> None:
     world.launch()
     key = {

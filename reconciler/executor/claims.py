@@ -5,8 +5,9 @@ conditional put; a later delivery finds it and either
 - steps aside, when the occurrence finished (ok, refused) or another attempt still holds a live
   lease: it writes a "duplicate" row of its own and acts on nothing; or
 - takes it over, when the occurrence failed or partly failed, or its holder died (lease past
-  the holder's Lambda deadline): it retries what failed. Taking over is conditional on the
-  attempt counter, so two repeats racing for a failed occurrence cannot both win.
+  the holder's Lambda deadline, or Lambda retrying the holder's own event): it retries what
+  failed. Taking over is conditional on the attempt counter, so two repeats racing for a failed
+  occurrence cannot both win.
 """
 
 from __future__ import annotations
@@ -182,8 +183,12 @@ class Claims:
     ) -> Claim:
         status = previous.get("status")
         attempts = int(previous.get("attempts", 1))
-        abandoned = (
-            status == runlog.RUNNING and int(previous.get("lease_until", 0)) < now.timestamp()
+        abandoned = status == runlog.RUNNING and (
+            int(previous.get("lease_until", 0)) < now.timestamp()
+            # The same delivery again: Lambda retries an event only after the invocation that
+            # had it ended (it raised before recording, e.g. the log table failed), so waiting
+            # for its lease would turn both retries into no-ops and leave the claim "running".
+            or previous.get("execution_id") == occ.execution_id
         )
         started_at = runlog.iso_z(now)
         if (status not in RETRYABLE_PREVIOUS and not abandoned) or _claimed_by_another_schedule(
