@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -255,6 +256,26 @@ def _change_from(doc: object) -> Change:
     return Change(action, kind, name, desired=desired, before=before, diff=changes)
 
 
+def _settings_from(doc: Mapping[str, Any]) -> Settings:
+    """The settings a saved plan carries, each value of the type Settings declares."""
+    types = typing.get_type_hints(Settings)
+    fields = {f.name: f for f in dataclasses.fields(Settings) if f.compare}
+    unknown = sorted(set(doc) - set(fields))
+    if unknown:
+        raise PlanError(f"its settings have an unknown key {unknown[0]!r}")
+    for name, field in fields.items():
+        if name not in doc:
+            if field.default is dataclasses.MISSING:
+                raise PlanError(f"its settings have no {name!r}")
+            continue
+        expected = types[name]
+        value = doc[name]
+        if not isinstance(value, expected) or isinstance(value, bool):
+            kind = "a number" if expected is int else "a string"
+            raise PlanError(f"its settings' {name!r} is not {kind}")
+    return Settings(**doc)
+
+
 def _check_owned(settings: Settings, changes: Sequence[Change]) -> None:
     """Every change is to a resource the plan's own settings name (apply touches only those)."""
     if settings.schedule_group == "default":
@@ -306,7 +327,7 @@ def _from_document(doc: object) -> Plan:
     fingerprints = _require(doc, "fingerprints", Mapping)
     changes = tuple(_change_from(c) for c in _require(doc, "changes", list))
     summary = _require(doc, "summary", Mapping)
-    settings = Settings(**settings_doc)
+    settings = _settings_from(settings_doc)
     _check_owned(settings, changes)
     return Plan(
         settings=settings,

@@ -331,7 +331,22 @@ def test_a_saved_plan_reads_back_equal() -> None:
         ),
         (lambda d: d["changes"][0].pop("desired"), "a executor change has no object"),
         (lambda d: d["changes"][1].pop("diff"), "the update of schedule 'a-stop' has no diff"),
-        (lambda d: d["settings"].update(surprise=1), "the plan is malformed (TypeError"),
+        (lambda d: d["settings"].update(surprise=1), "its settings have an unknown key 'surprise'"),
+        (lambda d: d["settings"].pop("region"), "its settings have no 'region'"),
+        (lambda d: d["settings"].update(region=5), "its settings' 'region' is not a string"),
+        (
+            lambda d: d["settings"].update(schedule_group=None),
+            "its settings' 'schedule_group' is not a string",
+        ),
+        (lambda d: d["settings"].update(log_table=["x"]), "its settings' 'log_table' is not a"),
+        (
+            lambda d: d["settings"].update(executor_memory_mb="256"),
+            "its settings' 'executor_memory_mb' is not a number",
+        ),
+        (
+            lambda d: d["settings"].update(log_retention_days=True),
+            "its settings' 'log_retention_days' is not a number",
+        ),
         (
             lambda d: d["changes"][0]["desired"].pop("FunctionName"),
             "the plan is malformed (KeyError",
