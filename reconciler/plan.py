@@ -311,7 +311,7 @@ def from_document(doc: object) -> Plan:
         return _from_document(doc)
     except PlanError:
         raise
-    except (KeyError, TypeError, ValueError) as exc:
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
         raise PlanError(f"the plan is malformed ({type(exc).__name__}: {exc})") from exc
 
 

@@ -351,6 +351,14 @@ def test_a_saved_plan_reads_back_equal() -> None:
             lambda d: d["changes"][0]["desired"].pop("FunctionName"),
             "the plan is malformed (KeyError",
         ),
+        (
+            lambda d: d["changes"][2]["desired"].update(Target="arn:aws:lambda:x"),
+            "the plan is malformed (AttributeError",
+        ),
+        (
+            lambda d: d["changes"][0]["desired"].update(Environment=["A=1"]),
+            "the plan is malformed (AttributeError",
+        ),
         # Edited to reach beyond what ouroboros owns:
         (
             lambda d: d["settings"].update(schedule_group="default"),
