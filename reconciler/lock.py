@@ -102,13 +102,20 @@ class ApplyLock:
         self.on_release_error = on_release_error
         self.clock = clock
         self.sleep = sleep
-        self.lost = False
+        self._taken_over = False
+        self._lease_until = 0  # epoch seconds, as stored: when others may take the lock
         self._stop = threading.Event()
         self._renewer: threading.Thread | None = None
+
+    @property
+    def lost(self) -> bool:
+        """Another apply took the lock over, or could have: our lease ran out unrenewed."""
+        return self._taken_over or (self._lease_until > 0 and self.clock() >= self._lease_until)
 
     def try_acquire(self) -> Holder | None:
         """Take the lock if it is free or its lease ran out; else return who holds it."""
         now = self.clock()
+        until = int(now + self.lease_s)
         try:
             self.dynamodb.put_item(
                 TableName=self.table,
@@ -116,7 +123,7 @@ class ApplyLock:
                     **_KEY,
                     "owner": {"S": self.owner},
                     "acquired_at": {"S": _iso(now)},
-                    "lease_expires_at": {"N": str(int(now + self.lease_s))},
+                    "lease_expires_at": {"N": str(until)},
                 },
                 ConditionExpression="attribute_not_exists(pk) OR lease_expires_at < :now",
                 ExpressionAttributeValues={":now": {"N": str(int(now))}},
@@ -126,6 +133,7 @@ class ApplyLock:
             if error_code(exc) != _CONDITION_FAILED:
                 raise
             return Holder.from_item(exc.response.get("Item") or {})
+        self._lease_until = until
         return None
 
     def acquire(self) -> None:
@@ -151,6 +159,7 @@ class ApplyLock:
 
     def renew(self) -> bool:
         """Extend the lease; False (and `lost`) when someone else owns the lock now."""
+        until = int(self.clock() + self.lease_s)
         try:
             self.dynamodb.update_item(
                 TableName=self.table,
@@ -159,15 +168,16 @@ class ApplyLock:
                 ConditionExpression="#owner = :me",
                 ExpressionAttributeNames={"#owner": "owner"},
                 ExpressionAttributeValues={
-                    ":until": {"N": str(int(self.clock() + self.lease_s))},
+                    ":until": {"N": str(until)},
                     ":me": {"S": self.owner},
                 },
             )
         except ClientError as exc:
             if error_code(exc) != _CONDITION_FAILED:
                 raise
-            self.lost = True
+            self._taken_over = True
             return False
+        self._lease_until = until
         return True
 
     def release(self) -> None:
@@ -182,7 +192,7 @@ class ApplyLock:
         except ClientError as exc:
             if error_code(exc) != _CONDITION_FAILED:
                 raise
-            self.lost = True  # our lease ran out and another apply took over
+            self._taken_over = True  # our lease ran out and another apply took over
 
     def _renew_loop(self) -> None:
         while not self._stop.wait(self.lease_s / 3):

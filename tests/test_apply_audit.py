@@ -119,3 +119,22 @@ def test_the_record_lands_in_the_log_table() -> None:
         assert stored["outcome"] == "ok"
         assert "pr_number" not in stored
         assert stored["gsi1pk"] == "DAY#2026-11-27"
+
+
+def test_a_lost_lock_is_the_reason_given_when_the_apply_stopped(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from reconciler.commands.apply import report
+
+    class LostLock:
+        lost = True
+
+    change = Change("create", "schedule", "a-start")
+    stopped = ApplyResult((ChangeResult(change, NOT_ATTEMPTED),))
+    assert report(stopped, LostLock()) == 1  # type: ignore[arg-type]
+    assert capsys.readouterr().err == (
+        "error: the apply lock was lost: its lease ran out (renewing it failed, or another "
+        "apply took it over), so no further change was started\n"
+        "What was done above is live; run `reconcile apply` again to converge once the cause "
+        "is fixed.\n"
+    )

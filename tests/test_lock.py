@@ -118,6 +118,22 @@ def test_a_crashed_holders_lease_expires_and_the_lock_is_taken_over(dynamodb: An
     assert stored(dynamodb)["owner"] == "next"  # type: ignore[index]
 
 
+def test_a_lease_that_runs_out_unrenewed_counts_as_lost(dynamodb: Any) -> None:
+    """Renewals failing (say, the network) for a whole lease: another apply may take over."""
+    clock = Clock()
+    holder = lock(dynamodb, "alice", clock)
+    holder.acquire()
+
+    def lost_at(now: float) -> bool:
+        clock.now = now
+        return holder.lost
+
+    assert not lost_at(T0 + 59)
+    assert lost_at(T0 + 60)  # from now on another apply may take it: stop starting changes
+    assert holder.renew() is True  # nobody did, and a renewal wins it back
+    assert not lost_at(T0 + 60)
+
+
 def test_renew_extends_the_lease(dynamodb: Any) -> None:
     clock = Clock()
     holder = lock(dynamodb, "alice", clock)

@@ -141,7 +141,10 @@ def report(result: ApplyResult, lock: ApplyLock | None) -> int:
     if result.first_error is not None:
         why = result.first_error
     elif lock is not None and lock.lost:
-        why = "the apply lock was lost: its lease ran out and another apply took it over"
+        why = (
+            "the apply lock was lost: its lease ran out (renewing it failed, or another apply "
+            "took it over), so no further change was started"
+        )
     else:
         why = "the apply stopped before every change was made"
     output.out(f"\nApply {result.outcome}: {result.summary()}.")
