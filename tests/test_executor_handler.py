@@ -485,6 +485,32 @@ def test_every_skip_reason(world: World) -> None:
     assert world.state(terminated) == "terminated"  # moto would have "stopped" it
 
 
+def test_spot_requests_that_cannot_be_read_leave_spot_instances_running_and_say_why(
+    world: World,
+) -> None:
+    spec = {"ImageId": AMI, "InstanceType": "t3.micro"}
+    request = world.ec2().request_spot_instances(Type="persistent", LaunchSpecification=spec)
+    request_id = request["SpotInstanceRequests"][0]["SpotInstanceRequestId"]
+    spot = world.ec2().describe_spot_instance_requests(SpotInstanceRequestIds=[request_id])[
+        "SpotInstanceRequests"
+    ][0]["InstanceId"]
+    world.ec2().create_tags(Resources=[spot], Tags=[{"Key": "Environment", "Value": "dev"}])
+    world.hooks.describe_patches[spot] = {"SpotInstanceRequestId": request_id}
+    world.hooks.fail("ec2.DescribeSpotInstanceRequests", "UnauthorizedOperation", lambda p: True)
+
+    assert handler(deployed_event(), LambdaContext())["status"] == "ok"
+
+    assert world.run_for()["skipped"] == [
+        {
+            "id": spot,
+            "reason": "spot-one-time",
+            "detail": f"Spot request {request_id} could not be read (UnauthorizedOperation): "
+            "taken as one-time, not stopped",
+        }
+    ]
+    assert world.state(spot) == "running"
+
+
 # --- the cap -------------------------------------------------------------------------------------
 
 

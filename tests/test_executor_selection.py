@@ -75,6 +75,16 @@ def test_skip_reason(
         assert skip == Skip(instance.id, reason, str(detail))
 
 
+def test_a_spot_request_that_could_not_be_read_is_not_called_one_time() -> None:
+    instance = _i(spot=True, spot_request_id="sir-persist1")
+    assert skip_reason(instance, "stop", frozenset(), "UnauthorizedOperation") == Skip(
+        instance.id,
+        "spot-one-time",
+        "Spot request sir-persist1 could not be read (UnauthorizedOperation): taken as "
+        "one-time, not stopped",
+    )
+
+
 def test_select_keeps_the_order_and_splits() -> None:
     a = Instance("i-0000000a", "running")
     b = Instance("i-0000000b", "stopped")

@@ -139,8 +139,8 @@ def _work(occ: Occurrence, account: str, region: str, env: Environment, claim: C
     try:
         client = env.clients.client("ec2", region, account)
         instances = _resolve(client, occ, claim, env.tuning, work)
-        persistent = _persistent_spot(client, occ, instances, work)
-        selection = select(instances, occ.action, persistent)
+        persistent, unread = _persistent_spot(client, occ, instances)
+        selection = select(instances, occ.action, persistent, unread)
         work.skipped = [s.as_log() for s in selection.skipped]
         work.would_act = len(selection.act)
         if len(selection.act) > occ.max_instances:
@@ -178,17 +178,18 @@ def _resolve(
 
 
 def _persistent_spot(
-    client: Any, occ: Occurrence, instances: Sequence[Instance], work: _Work
-) -> frozenset[str]:
+    client: Any, occ: Occurrence, instances: Sequence[Instance]
+) -> tuple[frozenset[str], str | None]:
+    """The persistent Spot requests among the instances', and why they could not be read."""
     request_ids = [i.spot_request_id for i in instances if i.spot and i.spot_request_id]
     if occ.action != "stop" or not request_ids:
-        return frozenset()
+        return frozenset(), None
     try:
-        return ec2.persistent_spot_requests(client, request_ids)
+        return ec2.persistent_spot_requests(client, request_ids), None
     except ClientError as exc:
         # Unknown request type: treat as one-time, the safe reading (skipped, not stopped).
         log.warning("cannot read Spot requests: %s", ec2.error_message(exc))
-        return frozenset()
+        return frozenset(), ec2.error_code(exc)
 
 
 def _failed_ids(previous: Mapping[str, Any] | None) -> list[str] | None:

@@ -62,13 +62,19 @@ class Selection:
 
 
 def select(
-    instances: Iterable[Instance], action: str, persistent_spot_requests: frozenset[str]
+    instances: Iterable[Instance],
+    action: str,
+    persistent_spot_requests: frozenset[str],
+    spot_requests_unread: str | None = None,
 ) -> Selection:
-    """Sort instances into act and skip; the first reason that applies wins."""
+    """Sort instances into act and skip; the first reason that applies wins.
+
+    `spot_requests_unread` is why the Spot requests could not be read, if they could not.
+    """
     act: list[Instance] = []
     skipped: list[Skip] = []
     for instance in instances:
-        skip = skip_reason(instance, action, persistent_spot_requests)
+        skip = skip_reason(instance, action, persistent_spot_requests, spot_requests_unread)
         if skip is None:
             act.append(instance)
         else:
@@ -77,7 +83,10 @@ def select(
 
 
 def skip_reason(
-    instance: Instance, action: str, persistent_spot_requests: frozenset[str]
+    instance: Instance,
+    action: str,
+    persistent_spot_requests: frozenset[str],
+    spot_requests_unread: str | None = None,
 ) -> Skip | None:
     if instance.state in GONE_STATES:
         return Skip(instance.id, TERMINATED, f"{instance.state}: nothing to {action}")
@@ -100,10 +109,14 @@ def skip_reason(
         and instance.spot
         and instance.spot_request_id not in persistent_spot_requests
     ):
-        detail = (
-            "one-time Spot instance: cannot be stopped"
-            if instance.spot_request_id
-            else "Spot instance without a persistent request: cannot be stopped"
-        )
+        if not instance.spot_request_id:
+            detail = "Spot instance without a persistent request: cannot be stopped"
+        elif spot_requests_unread:
+            detail = (
+                f"Spot request {instance.spot_request_id} could not be read "
+                f"({spot_requests_unread}): taken as one-time, not stopped"
+            )
+        else:
+            detail = "one-time Spot instance: cannot be stopped"
         return Skip(instance.id, SPOT_ONE_TIME, detail)
     return None
