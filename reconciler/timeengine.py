@@ -98,7 +98,7 @@ _DAY_NAMES = {"SUN": 1, "MON": 2, "TUE": 3, "WED": 4, "THU": 5, "FRI": 6, "SAT":
 _ALL_YEARS = tuple(range(MIN_YEAR, MAX_YEAR + 1))
 _DIGITS = re.compile(r"[0-9]+")
 _OUTER = re.compile(r"([A-Za-z]+)\s*\((.*)\)", re.DOTALL)
-_AT = re.compile(r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})")
+_AT = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})")
 _RATE_UNITS = {"minute": timedelta(minutes=1), "hour": timedelta(hours=1), "day": timedelta(days=1)}
 _MAX_RATE = timedelta(days=36_500)
 

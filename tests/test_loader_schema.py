@@ -13,6 +13,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from reconciler import checks, timeengine
+from reconciler.model import DEFAULT_MAX_INSTANCES
 from reconciler.schema import (
     RULES_SCHEMA,
     SETTINGS_SCHEMA,
@@ -144,6 +145,24 @@ def test_patterns_match_the_shared_checks() -> None:
     targets = defs["targets"]
     names = [*targets["properties"], *("tag:<key>" for _ in targets["patternProperties"])]
     assert sorted(names) == sorted([*checks.FIXED_FILTER_NAMES, "tag:<key>"])
+
+
+def test_limits_match_the_shared_checks() -> None:
+    defs = load_schema(RULES_SCHEMA)["$defs"]
+    rule = defs["rule"]["properties"]
+    assert rule["description"]["maxLength"] == checks.DESCRIPTION_MAX
+    limits = rule["max_instances"]
+    assert (limits["minimum"], limits["maximum"]) == checks.MAX_INSTANCES_RANGE
+    assert limits["default"] == DEFAULT_MAX_INSTANCES
+    assert defs["tagKey"]["maxLength"] == checks.TAG_KEY_MAX
+    assert defs["tagValue"]["maxLength"] == checks.TAG_VALUE_MAX
+    tag = defs["targets"]["patternProperties"]
+    assert list(tag) == [f"^tag:.{{1,{checks.TAG_KEY_MAX}}}$"]
+    assert tag[f"^tag:.{{1,{checks.TAG_KEY_MAX}}}$"]["anyOf"][1]["maxItems"] == (
+        checks.FILTER_VALUES_MAX
+    )
+    for name, sub in defs["targets"]["properties"].items():
+        assert sub["anyOf"][1]["maxItems"] == checks.FILTER_VALUES_MAX, name
 
 
 def test_good_files_and_examples_pass_the_schema_alone() -> None:

@@ -226,6 +226,11 @@ ERRORS = [
         "at(2026-03-30T24:00:00)",
         "at() time '2026-03-30T24:00:00' is not a real date and time: hour must be in 0..23",
     ),
+    (  # Arabic-Indic digits: Python's \d takes them, AWS's ASCII grammar does not
+        "at(\u0662\u0660\u0662\u0667-01-01T08:00:00)",
+        "at() time '\u0662\u0660\u0662\u0667-01-01T08:00:00' must be written "
+        "yyyy-mm-ddThh:mm:ss, e.g. at(2026-03-30T08:00:00)",
+    ),
 ]
 
 
