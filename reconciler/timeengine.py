@@ -627,8 +627,8 @@ def timezone_warning(name: str) -> str | None:
     legacy = _LEGACY_ZONES.get(name)
     if legacy is not None:
         return f"time zone '{name}' is {legacy}"
-    if name.startswith("Etc/GMT") and name[len("Etc/GMT") :][:1] in ("+", "-"):
-        offset = name[len("Etc/GMT") :]
+    offset = name[len("Etc/GMT") :] if name.startswith("Etc/GMT") else ""
+    if offset[:1] in ("+", "-") and offset[1:] != "0":  # Etc/GMT+0 is just UTC
         flipped = ("-" if offset[0] == "+" else "+") + offset[1:]
         return (
             f"time zone '{name}' is UTC{flipped} (POSIX inverts the sign) with no daylight "

@@ -491,6 +491,14 @@ def test_abbreviations_and_offsets_get_a_place_name_not_a_lookalike(
             "time zone 'Etc/GMT+1' is UTC-1 (POSIX inverts the sign) with no daylight saving "
             "time; prefer the place's name, e.g. Europe/Berlin",
         ),
+        (
+            "Etc/GMT-14",
+            "time zone 'Etc/GMT-14' is UTC+14 (POSIX inverts the sign) with no daylight saving "
+            "time; prefer the place's name, e.g. Europe/Berlin",
+        ),
+        ("Etc/GMT+0", None),  # UTC by another name
+        ("Etc/GMT-0", None),
+        ("Etc/GMT", None),
         ("Europe/Berlin", None),
         ("UTC", None),
     ],
