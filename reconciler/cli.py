@@ -11,6 +11,7 @@ import click
 
 from reconciler import __version__
 from reconciler.errors import run_guarded
+from reconciler.runlog import RUN_STATUSES
 
 DEFAULT_RULES_DIR = "schedules"
 DEFAULT_SETTINGS = "ouroboros.yaml"
@@ -240,7 +241,7 @@ def next_(expression: str, tz: str, after: str | None, count: int) -> None:
     "--status",
     "statuses",
     multiple=True,
-    type=click.Choice(["ok", "partial", "failed", "refused", "duplicate"]),
+    type=click.Choice(RUN_STATUSES),
     help="Only entries with this status (repeatable).",
 )
 @click.option(
