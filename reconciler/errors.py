@@ -59,6 +59,14 @@ def describe_aws_exception(exc: BaseException) -> str | None:
             hint = ": the role in use lacks a permission; see the IAM section of the README"
         elif code in {"ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId"}:
             hint = ": the credentials have expired or are invalid; refresh them"
+        elif not message:
+            # A bare HTTP status (404, 502...) with no AWS error body: not an AWS service
+            # answering, most often a wrong AWS_ENDPOINT_URL or a proxy in the way.
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", code)
+            return (
+                f"AWS {op} failed with HTTP {status} and no AWS error message: check "
+                "AWS_ENDPOINT_URL, any proxy settings and the region"
+            )
         return f"AWS {op} failed with {code}: {message}{hint}"
     if isinstance(exc, bexc.BotoCoreError):
         return f"AWS client error: {exc}"
