@@ -28,6 +28,7 @@ from reconciler.schema import (
     SchemaProblem,
     compiled,
     missing_keys_message,
+    suggest_key,
     unknown_key_message,
 )
 from reconciler.yamlload import Document, Path, Pos, kind_of, load_file
@@ -311,10 +312,8 @@ def _check_top(doc: Document, report: _Reporter) -> list[tuple[int, object]]:
             f"{kind_of(value)}{hint}",
         )
         return []
-    for key in value:
-        if key not in TOP_KEYS:
-            report.path((key,), unknown_key_message(key, "the file", TOP_KEYS), at_key=True)
-    missing = [k for k in TOP_KEYS if k not in value]
+    misspelt = _unknown_keys(value, TOP_KEYS, (), "the file", report)
+    missing = [k for k in TOP_KEYS if k not in value and k not in misspelt]
     if missing:
         report.path((), missing_keys_message("the file", missing))
     if "version" in value:
@@ -405,14 +404,27 @@ def _check_rule_keys(index: int, rule: Mapping[str, object], report: _Reporter) 
     """Layer 3 for a rule: unknown keys (did you mean?), required keys, start or stop."""
     base: Path = ("rules", index)
     what = f"rule {index + 1}"
-    for key in rule:
-        if key not in RULE_KEYS:
-            report.path((*base, key), unknown_key_message(key, what, RULE_KEYS), at_key=True)
-    missing = [k for k in REQUIRED_RULE_KEYS if k not in rule]
-    if "start" not in rule and "stop" not in rule:
+    misspelt = _unknown_keys(rule, RULE_KEYS, base, what, report)
+    missing = [k for k in REQUIRED_RULE_KEYS if k not in rule and k not in misspelt]
+    if not {"start", "stop"} & (set(rule) | misspelt):
         missing.append("start or stop")
     if missing:
         report.path(base, missing_keys_message(what, missing))
+
+
+def _unknown_keys(
+    value: Mapping[str, object], allowed: Sequence[str], base: Path, what: str, report: _Reporter
+) -> set[str]:
+    """Report each unknown key; return the keys they look like misspellings of, so a typo
+    ('strat') is one problem, not also a missing key ('start or stop')."""
+    meant: set[str] = set()
+    for key in value:
+        if key not in allowed:
+            report.path((*base, key), unknown_key_message(key, what, allowed), at_key=True)
+            close = suggest_key(key, allowed)
+            if close is not None:
+                meant.add(close)
+    return meant
 
 
 @dataclass(frozen=True)

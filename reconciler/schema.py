@@ -270,7 +270,12 @@ def _translate(
     elif kind == "uniqueItems":
         return _duplicates(path, label, value)
     elif kind == "required":
-        missing = [k for k in schema["required"] if k not in value]
+        # A misspelt key ('schedule_grup') is reported as unknown, with the key it resembles.
+        known = list(schema.get("properties", {}))
+        misspelt = {suggest_key(key, known) for key in _extra_keys(schema, value)}
+        missing = [k for k in schema["required"] if k not in value and k not in misspelt]
+        if not missing:
+            return []
         return [SchemaProblem(path, missing_keys_message(field, missing), path)]
     elif kind == "additionalProperties":
         known = list(schema.get("properties", {}))
@@ -355,11 +360,17 @@ def missing_keys_message(what: str, missing: Sequence[str]) -> str:
     return f"{what} is missing required {noun}: {', '.join(missing)}"
 
 
-def unknown_key_message(key: str, where: str, allowed: Sequence[str]) -> str:
-    """'unknown key 'strat' in rule 2 (did you mean 'start'?); allowed: ...'."""
+def suggest_key(key: str, allowed: Sequence[str]) -> str | None:
+    """The allowed key that `key` is most likely a misspelling of, if any."""
     close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.75)
     if not close:
         close = [a for a in allowed if a.lower() == key.lower().replace("-", "_")]
+    return close[0] if close else None
+
+
+def unknown_key_message(key: str, where: str, allowed: Sequence[str]) -> str:
+    """'unknown key 'strat' in rule 2 (did you mean 'start'?); allowed: ...'."""
+    close = suggest_key(key, allowed)
     if close:
-        return f"unknown key '{key}' in {where} (did you mean '{close[0]}'?)"
+        return f"unknown key '{key}' in {where} (did you mean '{close}'?)"
     return f"unknown key '{key}' in {where}; allowed: {', '.join(allowed)}"

@@ -268,6 +268,29 @@ def test_a_missing_key_does_not_hide_the_rules_other_problems(tmp_path: Path) ->
     ]
 
 
+def test_a_misspelt_key_is_not_also_reported_missing(tmp_path: Path) -> None:
+    text = RULE.format(name="a").replace("start:", "strat:").replace("accounts:", "acounts:")
+    result = load_rules([str(write(tmp_path / "a.yaml", text + "    colour: blue\n"))])
+    assert [(d.line, d.col, d.message) for d in result.diagnostics] == [
+        (4, 5, "unknown key 'acounts' in rule 1 (did you mean 'accounts'?)"),
+        (7, 5, "unknown key 'strat' in rule 1 (did you mean 'start'?)"),
+        (
+            8,
+            5,
+            "unknown key 'colour' in rule 1; allowed: name, description, enabled, timezone, "
+            "accounts, regions, targets, start, stop, hibernate, max_instances",
+        ),
+    ]
+    # Without a look-alike, the missing key is still named.
+    text = RULE.format(name="a").replace("    regions: [eu-west-1]\n", "    places: [x]\n")
+    result = load_rules([str(write(tmp_path / "a.yaml", text))])
+    assert [d.message for d in result.diagnostics] == [
+        "rule 1 is missing required key: regions",
+        "unknown key 'places' in rule 1; allowed: name, description, enabled, timezone, "
+        "accounts, regions, targets, start, stop, hibernate, max_instances",
+    ]
+
+
 def test_stop_spelled_differently_but_firing_with_start_is_an_error(tmp_path: Path) -> None:
     text = RULE.format(name="a") + "    stop: cron(0 8 ? * 2-6 *)\n"
     result = load_rules([str(write(tmp_path / "a.yaml", text))])

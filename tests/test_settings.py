@@ -155,6 +155,17 @@ BAD = [
         "",
         "5:3: error: executor is missing required key: function_name",
     ),
+    (  # a typo is one problem: not also a missing key
+        "  function_name:",
+        "  functon_name:",
+        "5:3: error: unknown key 'functon_name' in executor (did you mean 'function_name'?)",
+    ),
+    (
+        "schedule_group:",
+        "schedule_grup:",
+        "3:1: error: unknown key 'schedule_grup' in the settings file (did you mean "
+        "'schedule_group'?)",
+    ),
     (
         "  function_name:",
         "  memory_mb: 64\n  function_name:",
