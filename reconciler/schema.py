@@ -233,7 +233,7 @@ def _translate(
     if kind == "type":
         expected = _expected(schema["type"])
         # Quoting helps only where a string is wanted (a quoted 1 is no boolean either).
-        hint = quote_hint(value, sources.get(path)) if "string" in schema["type"] else ""
+        hint = _string_hint(schema, value, sources.get(path)) if "string" in schema["type"] else ""
         message = f"{field} must be {expected}, not {kind_of(value, sources.get(path))}{hint}"
     elif kind in ("anyOf", "oneOf"):
         message = _any_of_message(error, field, value, sources.get(path))
@@ -294,6 +294,15 @@ def _expected(types: str | list[str]) -> str:
     return " or ".join(_EXPECTED.get(t, t) for t in types)
 
 
+def _string_hint(schema: Mapping[str, Any], value: object, source: str | None) -> str:
+    """'; quote it: "0800"' only when the quoted text would be valid: quoting `start: 8` would
+    trade one error for another. A YAML 1.1 boolean (`start: yes`) always gets its hint."""
+    hint = quote_hint(value, source)
+    if not hint or source is None or isinstance(value, bool):
+        return hint
+    return hint if _validator_class()(schema).is_valid(source) else ""
+
+
 def _any_of_message(error: Any, field: str, value: object, source: str | None) -> str:
     """No branch accepted the instance's type: say which types would do."""
     types: list[str] = []
@@ -302,7 +311,7 @@ def _any_of_message(error: Any, field: str, value: object, source: str | None) -
             types.append(sub.validator_value)
     if types and len(types) == len({sub.relative_schema_path[0] for sub in error.context}):
         expected = " or ".join(_expected(t) for t in types)
-        hint = quote_hint(value, source) if "string" in types else ""
+        hint = _string_hint(error.schema, value, source) if "string" in types else ""
         return f"{field} must be {expected}, not {kind_of(value, source)}{hint}"
     if error.context and all(sub.validator == "required" for sub in error.context):
         options = [k for sub in error.context for k in sub.validator_value]

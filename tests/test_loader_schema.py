@@ -397,6 +397,26 @@ def test_pattern_dollar_is_the_end_of_the_string() -> None:
     assert "pattern" not in [e.validator for e in validator.iter_errors({"log_table": "runs"})]
 
 
+def test_a_quote_hint_only_where_quoting_makes_it_valid() -> None:
+    numbers = {"start": 8, "description": 20261224, "regions": [1], "targets": {"tag:Env": 42}}
+    sources = {
+        ("rules", 0, "start"): "8",
+        ("rules", 0, "description"): "20261224",
+        ("rules", 0, "regions", 0): "1",
+        ("rules", 0, "targets", "tag:Env"): "42",
+    }
+    doc = {"version": 1, "rules": [_rule(**numbers)]}
+    problems = compiled(RULES_SCHEMA).problems(
+        doc, label=lambda p: ".".join(map(str, p[2:])), sources=sources
+    )
+    assert sorted(p.message for p in problems) == [
+        'description must be a string, not a number; quote it: "20261224"',
+        "regions.0 must be a string, not a number",  # "1" is no region either
+        "start must be a string, not a number",  # "8" is no expression
+        'targets.tag:Env must be a string or a list, not a number; quote it: "42"',
+    ]
+
+
 def test_a_quote_hint_only_where_a_string_is_wanted() -> None:
     strings = _tiny({"type": "string"}).problems(True, label=lambda p: "x", sources={(): "on"})
     booleans = _tiny({"type": "boolean"}).problems(1, label=lambda p: "x", sources={(): "1"})
