@@ -1021,38 +1021,65 @@ def _edit(path: Path, *pairs: tuple[str, str]) -> None:
     path.write_text(text)
 
 
+def _set_default(template: Path, parameter: str, value: str) -> None:
+    text, found = re.subn(
+        rf"(\n  {parameter}:\n(?:    .*\n)*?    Default: )\S+\n",
+        lambda m: f"{m[1]}{value}\n",
+        template.read_text(),
+    )
+    assert found == 1, parameter
+    template.write_text(text)
+
+
+TEAM_SETTINGS = """\
+# yaml-language-server: $schema=schemas/settings.schema.json
+version: 1
+region: eu-central-1
+schedule_group: fleet
+executor:
+  function_name: fleet-executor
+  role_arn: arn:aws:iam::444455556666:role/fleet-executor
+scheduler_role_arn: arn:aws:iam::444455556666:role/fleet-scheduler
+target_role_name: fleet-target
+log_table: fleet-runs
+"""
+
+TEAM_RULES = """\
+version: 1
+rules:
+  - name: payments-dev
+    accounts: ["444455556666"]
+    regions: [eu-central-1]
+    targets:
+      tag:Team: payments
+    stop: cron(0 19 ? * MON-FRI *)
+"""
+
+
 def test_a_teams_copy_keeps_these_tests_green(tmp_path: Path) -> None:
     team = tmp_path / "fleet"
     _team_copy(team)
-    # Step 3: its own account, region and role names; a default branch called trunk and an
-    # environment called aws-prod, changed in apply.yml and in the template's defaults.
-    _edit(
-        team / "ouroboros.yaml",
-        ("111111111111", "444455556666"),
-        ("region: eu-west-1", "region: eu-central-1"),
-        ("role/ouroboros-", "role/fleet-"),
-    )
+    # Written over whatever this checkout holds, so that the test passes in a team's copy too.
+    # Step 3: its own settings; another default branch and environment, changed in apply.yml
+    # and in the template's defaults together.
+    (team / "ouroboros.yaml").write_text(TEAM_SETTINGS)
+    branch, environment = template_default("DefaultBranch"), template_default("ApplyEnvironment")
+    new_branch = "trunk" if branch != "trunk" else "develop"
+    new_environment = "aws-prod" if environment != "aws-prod" else "live"
     _edit(
         team / ".github" / "workflows" / "apply.yml",
-        ("branches: [main]", "branches: [trunk]"),
-        ("refs/heads/main", "refs/heads/trunk"),
-        ("name: production", "name: aws-prod"),
-        ("ENVIRONMENT_NAME: production", "ENVIRONMENT_NAME: aws-prod"),
+        (f"branches: [{branch}]", f"branches: [{new_branch}]"),
+        (f"refs/heads/{branch}'", f"refs/heads/{new_branch}'"),
+        (f"name: {environment}\n", f"name: {new_environment}\n"),
+        (f"ENVIRONMENT_NAME: {environment}\n", f"ENVIRONMENT_NAME: {new_environment}\n"),
     )
-    _edit(
-        team / "infra" / "bootstrap.yaml",
-        ("Default: main", "Default: trunk"),
-        ("Default: production", "Default: aws-prod"),
-    )
+    _set_default(team / "infra" / "bootstrap.yaml", "DefaultBranch", new_branch)
+    _set_default(team / "infra" / "bootstrap.yaml", "ApplyEnvironment", new_environment)
     # Step 4: its own rules replace the examples, in a sub-folder, without a modeline.
-    for example in (team / "schedules").glob("*.yaml"):
-        example.unlink()
-    (team / "schedules" / "payments").mkdir()
-    (team / "schedules" / "payments" / "dev.yaml").write_text(
-        "version: 1\nrules:\n  - name: payments-dev\n    accounts: ['444455556666']\n"
-        "    regions: [eu-central-1]\n    targets:\n      tag:Team: payments\n"
-        "    stop: cron(0 19 ? * MON-FRI *)\n"
-    )
+    for rule_file in [*(team / "schedules").rglob("*.yaml"), *(team / "schedules").rglob("*.yml")]:
+        rule_file.unlink()
+    (team / "schedules" / "payments").mkdir(exist_ok=True)
+    (team / "schedules" / "payments" / "dev.yaml").write_text(TEAM_RULES)
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", TEAM_SELECTION],
         cwd=team,
