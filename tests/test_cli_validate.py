@@ -598,13 +598,34 @@ rules:
 """
 
 
+# The example settings as shipped (a team's own ouroboros.yaml differs, and must not break these).
+EXAMPLE_SETTINGS = """\
+# yaml-language-server: $schema=schemas/settings.schema.json
+#
+# Where Ouroboros deploys. The IAM roles come from the one-time bootstrap template
+# (infra/); `reconcile validate` checks this file too.
+version: 1
+region: eu-west-1                  # home region: schedules, executor and log table live here
+schedule_group: ouroboros          # the group this tool owns; never "default"
+executor:
+  function_name: ouroboros-executor
+  role_arn: arn:aws:iam::111111111111:role/ouroboros-executor    # the Lambda's execution role
+  memory_mb: 256                   # optional, 128-10240
+  timeout_seconds: 300             # optional, 1-900
+scheduler_role_arn: arn:aws:iam::111111111111:role/ouroboros-scheduler  # role Scheduler assumes to invoke it
+target_role_name: ouroboros-target # role the executor assumes in every other account
+log_table: ouroboros-runs
+log_retention_days: 90             # optional: run-log entries expire after this many days
+"""
+
+
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A working directory with schedules/ and a valid ouroboros.yaml, as in a user's repo."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "schedules").mkdir()
     (tmp_path / "schedules" / "web.yaml").write_text(RULE, encoding="utf-8")
-    (tmp_path / "ouroboros.yaml").write_bytes((REPO / "ouroboros.yaml").read_bytes())
+    (tmp_path / "ouroboros.yaml").write_text(EXAMPLE_SETTINGS, encoding="utf-8")
     return tmp_path
 
 
@@ -759,9 +780,9 @@ def test_the_repository_examples_are_valid() -> None:
         text=True,
         check=False,
     )
+    # A team's own rules may carry warnings and live in one file: only validity is required.
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout == ""
-    assert result.stderr.endswith("files and ouroboros.yaml: valid\n")
+    assert "ouroboros.yaml: valid" in result.stderr
 
 
 def test_validate_never_imports_boto3() -> None:

