@@ -13,8 +13,10 @@ second delivery acts on nothing. Last, the run log as `reconcile logs` reads it.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
+import sys
 import tempfile
 import time
 import uuid
@@ -139,6 +141,10 @@ def run(days: int, rules_dir: str | None = None, start: datetime | None = None) 
     """The demo; returns 0 when every step behaved as the loop promises, else 1."""
     started = time.monotonic()
     own_rules = Path(rules_dir).resolve() if rules_dir else None
+    # Commands write results to stdout and summaries to stderr: piped (make demo | less),
+    # a block-buffered stdout would print every summary before the text it follows.
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(line_buffering=True)
     with tempfile.TemporaryDirectory(prefix="ouroboros-demo-") as workdir:
         _write_repository(Path(workdir), own_rules)
         with _offline_aws(), _chdir(workdir):
