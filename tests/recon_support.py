@@ -131,21 +131,33 @@ def inject(client: Any, operation: str, fault: Fault) -> Fault:
 
 @contextmanager
 def ctrl_c_raises() -> Iterator[None]:
-    """Python's own SIGINT handler (KeyboardInterrupt), whatever the test runner installed."""
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    """Python's own SIGINT behaviour (KeyboardInterrupt), whatever the test runner installed;
+    the handler also notes when the main thread has taken the signal (see press_ctrl_c)."""
+
+    def handler(signum: int, frame: Any) -> None:
+        _SIGINT_TAKEN.set()
+        signal.default_int_handler(signum, frame)
+
+    _SIGINT_TAKEN.clear()
+    previous = signal.signal(signal.SIGINT, handler)
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
 
 
+_SIGINT_TAKEN = threading.Event()
+
+
 def press_ctrl_c(*, settle_s: float = 0.2) -> None:
     """Deliver SIGINT to the main thread as a terminal would, from any thread.
 
-    The pause lets the main thread act on it before the caller (an apply worker) goes on.
+    From a worker, wait until the main thread has taken it (however loaded the machine),
+    then a moment more for it to act, before the caller goes on.
     """
     signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
     if threading.current_thread() is not threading.main_thread():
+        _SIGINT_TAKEN.wait(timeout=30)
         time.sleep(settle_s)
 
 
