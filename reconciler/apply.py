@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any
 
@@ -277,40 +277,64 @@ def _run_concurrently(
     should_continue: Callable[[], bool],
     results: dict[int, ChangeResult],
 ) -> None:
-    """Run changes `workers` at a time into `results`; once one fails, start no more."""
+    """Run changes `workers` at a time into `results`; once one fails, start no more.
+
+    Each worker records its own result and the main thread waits on a count of calls in
+    flight, not on futures or threads: Ctrl-C can land while the pool is still handing out
+    work (a future not yet returned, a thread not yet tracked), and a change that was made
+    must still be reported, and made before we return.
+    """
     stop = threading.Event()
+    state = threading.Condition()
+    in_flight = [0]
+    finished: dict[int, ChangeResult] = {}
 
-    def attempt(change: Change) -> ChangeResult | None:
-        if stop.is_set() or not should_continue():
-            stop.set()
-            return None
-        result = _attempt(clients, change, package, group)
-        if result.status == FAILED:
-            stop.set()
-        return result
+    def attempt(index: int, change: Change) -> None:
+        with state:
+            if stop.is_set() or not should_continue():
+                stop.set()
+                return
+            in_flight[0] += 1
+        result = ChangeResult(change, FAILED, INTERRUPTED_IN_FLIGHT)
+        try:
+            result = _attempt(clients, change, package, group)
+        finally:
+            with state:
+                if result.status == FAILED:
+                    stop.set()
+                finished[index] = result
+                in_flight[0] -= 1
+                state.notify_all()
 
-    def collect(future: Future[ChangeResult | None]) -> None:
-        result = future.result()
-        if result is not None and futures[future] not in results:
-            results[futures[future]] = result
+    def collect() -> None:
+        """Record and report, from the main thread, what has finished since the last call."""
+        with state:
+            new = [(i, r) for i, r in finished.items() if i not in results]
+        for index, result in new:
+            results[index] = result
             report(result)
 
-    futures: dict[Future[ChangeResult | None], int] = {}
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ouroboros-apply") as pool:
-        try:
-            for i, change in indexed:
-                futures[pool.submit(attempt, change)] = i
-            for future in as_completed(futures):
-                collect(future)
-        except KeyboardInterrupt:
-            # Ctrl-C: the queued changes return at once; the calls in flight cannot be cut
-            # short safely, so let them finish and report them with the rest.
+    def settle() -> None:
+        """Start nothing more; wait for the calls in flight to finish."""
+        with state:
             stop.set()
-            for future in as_completed(futures):
-                collect(future)
-            raise
-        finally:
-            stop.set()
+            state.wait_for(lambda: in_flight[0] == 0)
+
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ouroboros-apply")
+    try:
+        futures = [pool.submit(attempt, index, change) for index, change in indexed]
+        for _ in as_completed(futures):
+            collect()
+    except KeyboardInterrupt:
+        # Ctrl-C: the queued changes return at once; the calls in flight cannot be cut
+        # short safely, so let them finish and report them with the rest.
+        settle()
+        collect()
+        raise
+    finally:
+        settle()
+        pool.shutdown(wait=False)
+    collect()
 
 
 def apply_changes(
