@@ -79,6 +79,8 @@ def check_filter_name(name: object, path: Path = ()) -> list[Problem]:
             return [Problem(path, "filter 'tag:' needs a tag key, e.g. tag:Environment")]
         if len(key) > TAG_KEY_MAX:
             return [Problem(path, f"tag key is {len(key)} characters; the limit is {TAG_KEY_MAX}")]
+        if any(ord(ch) < 0x20 or ch == "\x7f" for ch in key) or key.strip() != key:
+            return [Problem(path, f"tag key {key!r} has control characters or surrounding spaces")]
         return []
     if name not in FIXED_FILTER_NAMES:
         hint = ""
@@ -250,7 +252,7 @@ def check_event(event: object) -> list[Problem]:
     missing = [k for k in EVENT_KEYS if k not in event and k != "execution_id"]
     if missing:
         problems.append(Problem((), f"missing event keys: {', '.join(missing)}"))
-    if "version" in event and (event["version"] != 1 or isinstance(event["version"], bool)):
+    if "version" in event and not (type(event["version"]) is int and event["version"] == 1):
         problems.append(Problem(("version",), f"unsupported event version {event['version']!r}"))
     if "rule" in event:
         problems += check_rule_name(event["rule"], ("rule",))

@@ -79,3 +79,17 @@ def test_role_names_are_ascii() -> None:
     assert checks.check_event(_event(role_name="rôle")) == [
         Problem(("role_name",), "'rôle' is not an IAM role name")
     ]
+
+
+@pytest.mark.parametrize("version", [1.0, True, "1", 2])
+def test_an_event_version_other_than_the_integer_1_is_refused(version: object) -> None:
+    event = {"version": version}
+    assert any(p.path == ("version",) for p in checks.check_event(event))
+
+
+@pytest.mark.parametrize("name", ["tag:Env\n", "tag: Env", "tag:Env\t", "tag:a\x00b"])
+def test_tag_keys_with_control_characters_or_spaces_around_are_refused(name: str) -> None:
+    problems = checks.check_filter_name(name)
+    assert [p.message for p in problems] == [
+        f"tag key {name[4:]!r} has control characters or surrounding spaces"
+    ]
