@@ -48,6 +48,11 @@ def pr_number() -> int | None:
     return int(text) if text.isdigit() else None
 
 
+# A DynamoDB item holds at most 400 KB: a huge apply keeps its first changes and the total.
+CHANGES_KEPT = 500
+RESULT_TEXT_MAX = 300
+
+
 def apply_record(
     result: ApplyResult,
     *,
@@ -70,12 +75,16 @@ def apply_record(
                 "action": r.change.action,
                 "kind": r.change.kind,
                 "name": r.change.name,
-                "result": r.status if r.error is None else f"{r.status}: {r.error}",
+                "result": (r.status if r.error is None else f"{r.status}: {r.error}")[
+                    :RESULT_TEXT_MAX
+                ],
             }
-            for r in result.results
+            for r in result.results[:CHANGES_KEPT]
         ],
         "duration_ms": int((finished - started).total_seconds() * 1000),
     }
+    if len(result.results) > CHANGES_KEPT:
+        record["changes_total"] = len(result.results)
     if pr is not None:
         record["pr_number"] = pr
     if error or result.first_error:

@@ -207,7 +207,7 @@ _APPLY_REQUIRED = (
     "changes",
     "duration_ms",
 )
-_APPLY_OPTIONAL = ("pr_number", "error", "apply_id")
+_APPLY_OPTIONAL = ("pr_number", "error", "apply_id", "changes_total")
 
 
 def put_apply_record(

@@ -138,3 +138,26 @@ def test_a_lost_lock_is_the_reason_given_when_the_apply_stopped(
         "What was done above is live; run `reconcile apply` again to converge once the cause "
         "is fixed.\n"
     )
+
+
+def test_a_huge_apply_keeps_its_record_under_dynamodbs_item_limit() -> None:
+    """5,000 failed changes with long errors: the first 500 are kept, with the total."""
+    error = "AWS CreateSchedule failed with ValidationException: " + "x" * 2000
+    result = ApplyResult(
+        tuple(
+            ChangeResult(Change("create", "schedule", f"rule-{n:04d}-start"), FAILED, error)
+            for n in range(5000)
+        )
+    )
+    record = audit.apply_record(
+        result, started=STARTED, finished=STARTED, who="me", sha="abc", pr=None
+    )
+    assert len(record["changes"]) == audit.CHANGES_KEPT
+    assert record["changes_total"] == 5000
+    assert all(len(c["result"]) <= audit.RESULT_TEXT_MAX for c in record["changes"])
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name=REGION)
+        dynamodb.create_table(TableName="runs", **runlog.TABLE_DEFINITION)
+        audit.write_apply_record(dynamodb, "runs", record, retention_days=7)
+        item_bytes = len(str(runlog.to_item(record)).encode())
+        assert item_bytes < 400_000
