@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -131,34 +132,43 @@ def inject(client: Any, operation: str, fault: Fault) -> Fault:
 
 @contextmanager
 def ctrl_c_raises() -> Iterator[None]:
-    """Python's own SIGINT behaviour (KeyboardInterrupt), whatever the test runner installed;
-    the handler also notes when the main thread has taken the signal (see press_ctrl_c)."""
-
-    def handler(signum: int, frame: Any) -> None:
-        _SIGINT_TAKEN.set()
-        signal.default_int_handler(signum, frame)
-
-    _SIGINT_TAKEN.clear()
-    previous = signal.signal(signal.SIGINT, handler)
+    """Python's own SIGINT handler (KeyboardInterrupt), whatever the test runner installed."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
 
 
-_SIGINT_TAKEN = threading.Event()
-
-
-def press_ctrl_c(*, settle_s: float = 0.2) -> None:
+def press_ctrl_c(*, timeout_s: float = 30) -> None:
     """Deliver SIGINT to the main thread as a terminal would, from any thread.
 
-    From a worker, wait until the main thread has taken it (however loaded the machine),
-    then a moment more for it to act, before the caller goes on.
+    From a worker, wait until the main thread has acted on it (see wait_for_apply_to_settle),
+    so what the test sees does not depend on how loaded the machine is.
     """
     signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
     if threading.current_thread() is not threading.main_thread():
-        _SIGINT_TAKEN.wait(timeout=30)
-        time.sleep(settle_s)
+        wait_for_apply_to_settle(timeout_s=timeout_s)
+
+
+def wait_for_apply_to_settle(*, timeout_s: float = 30) -> None:
+    """Block a worker until apply's main thread waits in settle(): no change starts after that.
+
+    Test-only introspection of the main thread's stack; it keeps the Ctrl-C tests exact.
+    """
+    deadline = time.monotonic() + timeout_s
+    while not _main_thread_settling() and time.monotonic() < deadline:
+        time.sleep(0.005)
+
+
+def _main_thread_settling() -> bool:
+    frame = sys._current_frames().get(threading.main_thread().ident or 0)
+    while frame is not None and frame.f_back is not None:
+        # Inside Condition.wait_for, called from settle(): the stop flag is already set.
+        if frame.f_code.co_name == "wait_for" and frame.f_back.f_code.co_name == "settle":
+            return True
+        frame = frame.f_back
+    return False
 
 
 def count_requests(client: Any) -> dict[str, int]:
