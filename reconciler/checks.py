@@ -66,10 +66,6 @@ class Problem:
         return f"{where}: {self.message}" if where else self.message
 
 
-def is_filter_name(name: str) -> bool:
-    return name in FIXED_FILTER_NAMES or (name.startswith("tag:") and len(name) > len("tag:"))
-
-
 def check_filter_name(name: object, path: Path = ()) -> list[Problem]:
     if not isinstance(name, str):
         return [Problem(path, f"filter name must be a string, not {_kind(name)}")]

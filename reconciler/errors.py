@@ -24,10 +24,6 @@ class FatalError(Exception):
     exit_code = 1
 
 
-class AwsError(FatalError):
-    """An AWS call failed in a way the user can act on."""
-
-
 def describe_aws_exception(exc: BaseException) -> str | None:
     """A one-line explanation, with advice, for botocore's exceptions; None for anything else."""
     try:

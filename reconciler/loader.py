@@ -199,7 +199,6 @@ class _Named:
 
 @dataclass
 class _FileResult:
-    display: str
     diagnostics: list[Diagnostic] = field(default_factory=list)
     rules: list[Rule] = field(default_factory=list)
     names: list[_Named] = field(default_factory=list)
@@ -269,7 +268,7 @@ def _prefix(short: Path, long: Path) -> bool:
 
 
 def _check_file(display: str, fs_path: str, context: _Context) -> _FileResult:
-    result = _FileResult(display)
+    result = _FileResult()
     doc, issues = load_file(fs_path)
     report = _Reporter(display, doc)
     for issue in issues:

@@ -40,8 +40,6 @@ CREATE = "create"
 UPDATE = "update"
 DELETE = "delete"
 ACTIONS = (CREATE, UPDATE, DELETE)
-# Fields of the executor that UpdateFunctionCode (rather than ...Configuration) changes.
-CODE_FIELDS = frozenset({"CodeSha256"})
 
 
 class PlanError(FatalError):

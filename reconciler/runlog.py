@@ -18,7 +18,6 @@ One table, single-table design:
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -111,8 +110,6 @@ UNFINISHED_MESSAGE = (
     "the executor stopped before recording a result (Lambda timeout or crash); "
     "see its CloudWatch logs"
 )
-
-_ISO_Z_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
 
 def parse_instant(text: str) -> datetime:
