@@ -91,7 +91,7 @@ def executor_event(rule: Rule, action: str, settings: Settings) -> dict[str, obj
         "hibernate": rule.hibernate,
         "accounts": list(rule.accounts),
         "regions": list(rule.regions),
-        "targets": {name: list(values) for name, values in rule.targets},
+        "targets": rule.targets_dict(),
         "max_instances": rule.max_instances,
         "role_name": settings.target_role_name,
         "schedule_arn": SCHEDULE_ARN_PLACEHOLDER,
