@@ -199,7 +199,7 @@ def main() -> int:
         boto3.client("dynamodb", region_name=REGION).create_table(
             TableName=TABLE, **runlog.TABLE_DEFINITION
         )
-        os.environ[handler.TABLE_ENV] = TABLE
+        os.environ[runlog.TABLE_ENV] = TABLE
         print(f"Executor benchmark: {n:,} matching instances in {ACCOUNT}/{REGION} on moto")
         setup = launch(n)
         print(f"setup: {n:,} instances launched in {setup:.1f} s (one per reservation)\n")

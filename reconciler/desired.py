@@ -45,8 +45,6 @@ RETRY_MAX_ATTEMPTS = 10
 SCHEDULE_ARN_PLACEHOLDER = "<aws.scheduler.schedule-arn>"
 SCHEDULED_TIME_PLACEHOLDER = "<aws.scheduler.scheduled-time>"
 EXECUTION_ID_PLACEHOLDER = "<aws.scheduler.execution-id>"
-ENV_LOG_TABLE = "OUROBOROS_LOG_TABLE"
-ENV_RETENTION_DAYS = "OUROBOROS_LOG_RETENTION_DAYS"
 
 _ROLE_ARN_RE = re.compile(r"^arn:(?P<partition>aws[a-z-]*):iam::(?P<account>\d{12}):role/.+$")
 
@@ -141,8 +139,8 @@ def desired_function(settings: Settings, code_sha256: str) -> FunctionSpec:
         environment=tuple(
             sorted(
                 {
-                    ENV_LOG_TABLE: settings.log_table,
-                    ENV_RETENTION_DAYS: str(settings.log_retention_days),
+                    runlog.TABLE_ENV: settings.log_table,
+                    runlog.RETENTION_ENV: str(settings.log_retention_days),
                 }.items()
             )
         ),

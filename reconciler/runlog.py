@@ -31,6 +31,9 @@ GSI_PK = "gsi1pk"
 GSI_SK = "gsi1sk"
 TTL_ATTRIBUTE = "expires_at"
 DEFAULT_RETENTION_DAYS = 90
+# The executor's environment, which apply deploys and the handler reads.
+TABLE_ENV = "OUROBOROS_LOG_TABLE"
+RETENTION_ENV = "OUROBOROS_LOG_RETENTION_DAYS"
 
 LOCK_PK = "LOCK#apply"
 LOCK_SK = "LOCK"

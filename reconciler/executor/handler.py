@@ -27,8 +27,6 @@ from reconciler.executor.event import EventRefused, Occurrence, parse_event
 log = logging.getLogger("ouroboros.executor")
 log.setLevel(logging.INFO)
 
-TABLE_ENV = "OUROBOROS_LOG_TABLE"
-RETENTION_ENV = "OUROBOROS_LOG_RETENTION_DAYS"
 # A claim outlives its holder's Lambda deadline by this much before a repeat may take it over.
 LEASE_MARGIN_S = 5
 # Without a Lambda context (tests, the demo, the benchmark): the longest a Lambda can run.
@@ -117,12 +115,16 @@ def _refused(event: Any, problems: list[str]) -> dict[str, Any]:
 
 
 def _configuration(environ: Mapping[str, str]) -> tuple[str, int, str]:
-    table = environ.get(TABLE_ENV, "").strip()
+    table = environ.get(runlog.TABLE_ENV, "").strip()
     if not table:
-        raise ConfigurationError(f"{TABLE_ENV} is not set: the function needs its log table name")
-    raw = environ.get(RETENTION_ENV, "").strip() or str(runlog.DEFAULT_RETENTION_DAYS)
+        raise ConfigurationError(
+            f"{runlog.TABLE_ENV} is not set: the function needs its log table name"
+        )
+    raw = environ.get(runlog.RETENTION_ENV, "").strip() or str(runlog.DEFAULT_RETENTION_DAYS)
     if not raw.isdigit() or int(raw) < 1:
-        raise ConfigurationError(f"{RETENTION_ENV}={raw!r}: give a whole number of days >= 1")
+        raise ConfigurationError(
+            f"{runlog.RETENTION_ENV}={raw!r}: give a whole number of days >= 1"
+        )
     region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION")
     if not region:
         raise ConfigurationError("AWS_REGION is not set")
