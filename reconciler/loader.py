@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from reconciler import checks, timeengine
-from reconciler.diagnostics import Diagnostic, Severity, sort_diagnostics
+from reconciler.diagnostics import Diagnostic, Severity, has_errors, sort_diagnostics
 from reconciler.model import DEFAULT_MAX_INSTANCES, Location, Rule
 from reconciler.schema import (
     RULES_SCHEMA,
@@ -65,7 +65,7 @@ class LoadResult:
 
     @property
     def ok(self) -> bool:
-        return not any(d.severity == "error" for d in self.diagnostics)
+        return not has_errors(self.diagnostics)
 
 
 def load_rules(paths: Sequence[str], *, allow_empty: bool = False) -> LoadResult:

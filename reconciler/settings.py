@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from reconciler.diagnostics import Diagnostic, Severity, sort_diagnostics
+from reconciler.diagnostics import Diagnostic, Severity, has_errors, sort_diagnostics
 from reconciler.errors import FatalError
 from reconciler.loader import display_path
 from reconciler.model import Location, Settings
@@ -74,7 +74,7 @@ def check_settings(path: str) -> SettingsCheck:
     if doc is not None:
         found += _check_document(display, doc)
     found = sort_diagnostics(found)
-    if doc is None or any(d.severity == "error" for d in found):
+    if doc is None or has_errors(found):
         return SettingsCheck(None, tuple(found))
     assert isinstance(doc.value, dict)
     return SettingsCheck(_build(display, doc, doc.value), tuple(found))
