@@ -341,8 +341,15 @@ def test_backoff_never_sleeps_into_the_time_kept_for_recording(
     for _ in range(3):
         _fail(stubber, ids, "RequestLimitExceeded")
     clock = Clock()
+    # The cap must not cut the third delay below 16 s: capped at 20 s (the default) it can be
+    # 10-20 s, which fits the 2-14 s left about one run in thirty.
     tuning = _tuning(
-        sleep=clock.sleep, clock=clock, deadline=36.0, reserve_s=10.0, backoff_base_s=8.0
+        sleep=clock.sleep,
+        clock=clock,
+        deadline=36.0,
+        reserve_s=10.0,
+        backoff_base_s=8.0,
+        backoff_cap_s=32.0,
     )
     outcome = ec2.change_state(client, "stop", [Instance(i, "running") for i in ids], False, tuning)
     assert [e["code"] for e in outcome.errors] == ["RequestLimitExceeded"] * 2
