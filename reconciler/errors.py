@@ -40,10 +40,15 @@ def describe_aws_exception(exc: BaseException) -> str | None:
         return f"{exc}: check AWS_PROFILE and ~/.aws/config"
     if isinstance(exc, bexc.NoRegionError):
         return "no AWS region: set `region` in ouroboros.yaml or AWS_REGION"
-    if isinstance(exc, bexc.EndpointConnectionError | bexc.ConnectTimeoutError):
+    if isinstance(exc, bexc.ConnectionError):  # no endpoint, connect timeout, proxy, TLS
         return (
             f"cannot reach the AWS endpoint ({exc}): check the network, AWS_ENDPOINT_URL "
             "and the region"
+        )
+    if isinstance(exc, bexc.HTTPClientError):  # connected, then no whole answer came back
+        return (
+            f"the connection to AWS broke off ({exc}): check the network and any proxy "
+            "settings, then run again"
         )
     if isinstance(exc, bexc.ClientError):
         err = exc.response.get("Error", {})

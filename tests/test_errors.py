@@ -54,6 +54,19 @@ def _client_error(code: str, message: str, status: int = 400) -> bexc.ClientErro
             '"http://127.0.0.1:9"): check the network, AWS_ENDPOINT_URL and the region',
         ),
         (
+            bexc.ProxyConnectionError(proxy_url="http://proxy:3128", error="refused"),
+            1,
+            "error: cannot reach the AWS endpoint (Failed to connect to proxy URL: "
+            '"http://proxy:3128"): check the network, AWS_ENDPOINT_URL and the region',
+        ),
+        (
+            bexc.ReadTimeoutError(endpoint_url="https://scheduler.eu-west-1.amazonaws.com/"),
+            1,
+            "error: the connection to AWS broke off (Read timeout on endpoint URL: "
+            '"https://scheduler.eu-west-1.amazonaws.com/"): check the network and any proxy '
+            "settings, then run again",
+        ),
+        (
             _client_error("AccessDeniedException", "not authorized to perform GetSchedule"),
             1,
             "error: AWS GetSchedule failed with AccessDeniedException: not authorized to perform "
