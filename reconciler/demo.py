@@ -395,17 +395,18 @@ def _play(firings: list[Firing], ids: Mapping[str, str]) -> None:
     function = boto3.client("lambda", region_name=HOME_REGION).get_function_configuration(
         FunctionName="ouroboros-executor"
     )
+    dynamodb = boto3.client("dynamodb", region_name=HOME_REGION)
     names = {instance_id: name for name, instance_id in ids.items()}
     with _lambda_environment(function.get("Environment", {}).get("Variables", {})):
         for index, firing in enumerate(firings):
             context = _Context(function["FunctionArn"])
             event = _substitute(firing.input, firing, context.aws_request_id)
-            _print_firing(firing, handler(event, context), names)
+            _print_firing(dynamodb, firing, handler(event, context), names)
             if index == 0:
                 # At-least-once delivery: the same occurrence again, with a new execution id.
                 again = _Context(function["FunctionArn"])
                 repeat = _substitute(firing.input, firing, again.aws_request_id)
-                _print_firing(firing, handler(repeat, again), names, redelivered=True)
+                _print_firing(dynamodb, firing, handler(repeat, again), names, redelivered=True)
     if not firings:
         output.out("  (no firings in this window)")
 
@@ -426,7 +427,11 @@ def _lambda_environment(variables: Mapping[str, str]) -> Iterator[None]:
 
 
 def _print_firing(
-    firing: Firing, summary: Mapping[str, Any], names: Mapping[str, str], redelivered: bool = False
+    dynamodb: Any,
+    firing: Firing,
+    summary: Mapping[str, Any],
+    names: Mapping[str, str],
+    redelivered: bool = False,
 ) -> None:
     local = firing.when.astimezone(ZoneInfo(firing.timezone))
     when = f"{firing.when:%a %d %b %H:%M} UTC"
@@ -434,7 +439,7 @@ def _print_firing(
         when += f" ({local:%H:%M} {firing.timezone})"
     label = "  (the same occurrence delivered again)" if redelivered else ""
     output.out(f"{when}  {firing.schedule_name}  {summary.get('status', '?')}{label}")
-    records = _run_records(summary)
+    records = _run_records(dynamodb, summary)
     for pair in summary.get("pairs", []):
         record = records.get((pair.get("account"), pair.get("region")), {})
         output.out(f"    {_describe_pair(pair, record, names, redelivered)}")
@@ -442,13 +447,12 @@ def _print_firing(
         output.out(f"    refused: {problem}")
 
 
-def _run_records(summary: Mapping[str, Any]) -> dict[tuple[Any, Any], dict[str, Any]]:
+def _run_records(
+    dynamodb: Any, summary: Mapping[str, Any]
+) -> dict[tuple[Any, Any], dict[str, Any]]:
     """The run items the executor wrote for this occurrence, by (account, region)."""
-    import boto3
-
-    client = boto3.client("dynamodb", region_name=HOME_REGION)
     moment = runlog.parse_instant(str(summary["scheduled_time"]))
-    entries = runlog.query_rule(client, "ouroboros-runs", str(summary["rule"]), moment, moment)
+    entries = runlog.query_rule(dynamodb, "ouroboros-runs", str(summary["rule"]), moment, moment)
     return {
         (e.get("account"), e.get("region")): e
         for e in entries
