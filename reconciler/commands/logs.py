@@ -22,6 +22,7 @@ from botocore.exceptions import ClientError
 from reconciler import checks, output, runlog
 from reconciler.aws import error_code, make_client
 from reconciler.errors import FatalError
+from reconciler.executor import selection
 from reconciler.settings import load_settings
 
 _DURATION_RE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
@@ -34,11 +35,12 @@ _STATUS_COLOURS = {
     "duplicate": "cyan",
     "running": "blue",
 }
+# The executor's skip reasons (selection), as the DETAIL column words them.
 _SKIP_WORDS = {
-    "terminated": "terminated",
-    "autoscaling": "Auto Scaling",
-    "instance-store": "instance-store",
-    "spot-one-time": "one-time Spot",
+    selection.TERMINATED: "terminated",
+    selection.AUTOSCALING: "Auto Scaling",
+    selection.INSTANCE_STORE: "instance-store",
+    selection.SPOT_ONE_TIME: "one-time Spot",
 }
 _ALREADY = {"stop": "already stopped", "start": "already running"}
 HEADERS = (
@@ -222,7 +224,10 @@ def _run_detail(entry: Mapping[str, Any]) -> str:
         parts.append(f"{first.get('code')}: {first.get('message')}")
     skips = Counter(s.get("reason", "") for s in entry.get("skipped", []))
     if skips and entry.get("status") != "refused":
-        words = {**_SKIP_WORDS, "in-target-state": _ALREADY.get(str(entry.get("action")), "")}
+        words = {
+            **_SKIP_WORDS,
+            selection.IN_TARGET_STATE: _ALREADY.get(str(entry.get("action")), ""),
+        }
         parts.append(
             "skipped: " + ", ".join(f"{n} {words.get(r) or r}" for r, n in sorted(skips.items()))
         )
