@@ -81,9 +81,10 @@ def build_filters(
 ) -> list[dict[str, Any]]:
     """The rule's filters plus the state allow-list; `only_ids` narrows to those instances."""
     filters: list[dict[str, Any]] = []
+    wanted = set(only_ids or ())
     for name, values in targets:
         if name == "instance-id" and only_ids is not None:
-            values = [v for v in values if v in set(only_ids)]
+            values = [v for v in values if v in wanted]
         filters.append({"Name": name, "Values": list(values)})
     if only_ids is not None and "instance-id" not in dict(targets):
         filters.append({"Name": "instance-id", "Values": list(only_ids)})
