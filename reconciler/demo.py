@@ -451,6 +451,8 @@ def _run_records(
     dynamodb: Any, summary: Mapping[str, Any]
 ) -> dict[tuple[Any, Any], dict[str, Any]]:
     """The run items the executor wrote for this occurrence, by (account, region)."""
+    if "scheduled_time" not in summary:  # a refused event: nothing was written
+        return {}
     moment = runlog.parse_instant(str(summary["scheduled_time"]))
     entries = runlog.query_rule(dynamodb, "ouroboros-runs", str(summary["rule"]), moment, moment)
     return {
