@@ -24,7 +24,7 @@ from datetime import datetime
 
 from reconciler import checks, runlog
 from reconciler.errors import FatalError
-from reconciler.model import ACTIONS, Rule, Settings
+from reconciler.model import ACTIONS, RESERVED_GROUP, Rule, Settings
 from reconciler.package import HANDLER, RUNTIME
 from reconciler.resources import (
     FunctionSpec,
@@ -184,7 +184,7 @@ def _has_passed(expression: str, timezone: str, now: datetime) -> bool:
 def build_desired(
     rules: Iterable[Rule], settings: Settings, *, code_sha256: str, now: datetime
 ) -> DesiredState:
-    if settings.schedule_group == "default":
+    if settings.schedule_group == RESERVED_GROUP:
         raise FatalError(
             "schedule_group is 'default': ouroboros owns every schedule in its group, so it "
             "needs a group of its own; set schedule_group (e.g. ouroboros) in the settings file"
@@ -215,5 +215,5 @@ def build_desired(
 
 
 def event_of(schedule: ScheduleSpec) -> dict[str, object]:
-    """The event a deployed schedule sends (its Input), for the demo and the tests."""
+    """The event a deployed schedule sends (its Input)."""
     return dict(json.loads(schedule.input or "{}"))

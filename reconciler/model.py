@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from reconciler.runlog import DEFAULT_RETENTION_DAYS
+
 DEFAULT_MAX_INSTANCES = 100
+# The group EventBridge Scheduler gives every account: never ours to own (or delete from).
+RESERVED_GROUP = "default"
 ACTIONS = ("start", "stop")
 
 
@@ -57,5 +61,5 @@ class Settings:
     # Optional keys (not pinned by DESIGN.md; defaults chosen for start/stop work).
     executor_memory_mb: int = 256
     executor_timeout_s: int = 300
-    log_retention_days: int = 90
+    log_retention_days: int = DEFAULT_RETENTION_DAYS
     location: Location | None = field(default=None, compare=False)

@@ -22,7 +22,7 @@ from typing import Any
 
 from reconciler.desired import DesiredState, described_group
 from reconciler.errors import FatalError
-from reconciler.model import Settings
+from reconciler.model import RESERVED_GROUP, Settings
 from reconciler.resources import (
     EXECUTOR,
     KINDS,
@@ -276,7 +276,7 @@ def _settings_from(doc: Mapping[str, Any]) -> Settings:
 
 def _check_owned(settings: Settings, changes: Sequence[Change]) -> None:
     """Every change is to a resource the plan's own settings name (apply touches only those)."""
-    if settings.schedule_group == "default":
+    if settings.schedule_group == RESERVED_GROUP:
         raise PlanError("its schedule_group is 'default', which ouroboros never manages")
     owned = {
         LOG_TABLE: settings.log_table,

@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from reconciler.diagnostics import Diagnostic, Severity, has_errors, sort_diagnostics
 from reconciler.errors import FatalError
 from reconciler.loader import display_path
-from reconciler.model import Location, Settings
+from reconciler.model import RESERVED_GROUP, Location, Settings
 from reconciler.schema import SETTINGS_SCHEMA, compiled
 from reconciler.yamlload import Document, Path, Pos, kind_of, load_file
 
-RESERVED_GROUP = "default"
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::([0-9]{12}):role/")
 # The schema's "integer" lets 256.0 through (JSON has one number type); Settings wants ints.
 _WHOLE_NUMBERS = (
