@@ -449,8 +449,18 @@ def _semantic_problems(
     for key, check in shared:
         if key in rule:
             found += [_Problem((*base, *p.path), p.message) for p in check(rule[key])]
+    found += _zone_problems(base, rule)
     found += _timing_problems(base, rule, context)
     return found
+
+
+def _zone_problems(base: Path, rule: Mapping[str, object]) -> list[_Problem]:
+    """availability-zone values against the rule's regions (after the targets' own checks)."""
+    targets = rule.get("targets")
+    if checks.check_targets(targets):
+        return []
+    zones = checks.check_zones(targets, rule.get("regions"))
+    return [_Problem((*base, *p.path), p.message) for p in zones]
 
 
 def _account_number_hints(doc: Document, base: Path, accounts: object) -> Iterable[_Problem]:

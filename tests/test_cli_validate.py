@@ -301,6 +301,43 @@ BAD = [
         "filter-wildcard-only.yaml",
         ["9:22: error: '*' matches every instance; name the instance-type values to act on"],
     ),
+    (
+        "filter-wildcard-az.yaml",
+        [
+            "9:26: error: 'eu-**' matches every availability zone of several regions (it ends "
+            "in a wildcard before the region name is complete); name the zones to act on, e.g. "
+            "eu-west-1a"
+        ],
+    ),
+    (
+        "filter-az-whole-region.yaml",
+        [
+            "9:26: error: availability-zone 'eu-west-1*' matches every zone of eu-west-1, the "
+            "rule's only region: the filter selects every instance; name the zones to act on, "
+            "e.g. eu-west-1a"
+        ],
+    ),
+    (
+        "filter-az-other-region.yaml",
+        [
+            "9:39: error: 'eu-west-1a' is not a zone of the rule's regions (us-east-1); name a "
+            "zone of one of them, e.g. us-east-1a, or add its region to regions"
+        ],
+    ),
+    (
+        "filter-wildcard-tag.yaml",
+        [
+            "9:17: error: '*' matches every value of tag 'Name'; name the values to act on, or "
+            "write tag-key: Name if every instance with that tag is meant"
+        ],
+    ),
+    (
+        "filter-wildcard-type.yaml",
+        [
+            "9:33: error: '*.*' matches every instance type; name the types or families to act "
+            "on, e.g. t3.micro or m6i.*"
+        ],
+    ),
     ("hibernate-number.yaml", ["11:16: error: hibernate must be true or false, not a number"]),
     (
         "key-not-string.yaml",

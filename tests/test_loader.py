@@ -362,3 +362,43 @@ def test_load_is_deterministic_and_sorted(monkeypatch: pytest.MonkeyPatch) -> No
     assert first.diagnostics == second.diagnostics
     keys = [(d.file, d.line, d.col) for d in first.diagnostics]
     assert keys == sorted(keys)
+
+
+# --------------------------------------------------------------------------------------------
+# Wildcards that match everything (the checks the executor shares)
+
+
+@pytest.mark.parametrize(
+    ("targets", "line_col", "message"),
+    [
+        (
+            '{tag:Env: dev, tag:Name: "*"}',
+            (6, 39),
+            "'*' matches every value of tag 'Name'; name the values to act on, or write "
+            "tag-key: Name if every instance with that tag is meant",
+        ),
+        (
+            '{tag:Env: dev, instance-type: "*.*"}',
+            (6, 44),
+            "'*.*' matches every instance type; name the types or families to act on, e.g. "
+            "t3.micro or m6i.*",
+        ),
+        (
+            "{tag:Env: dev, availability-zone: eu-west-1*}",
+            (6, 48),
+            "availability-zone 'eu-west-1*' matches every zone of eu-west-1, the rule's only "
+            "region: the filter selects every instance; name the zones to act on, e.g. "
+            "eu-west-1a",
+        ),
+    ],
+)
+def test_a_pattern_matching_everything_is_an_error_at_the_value(
+    tmp_path: Path, targets: str, line_col: tuple[int, int], message: str
+) -> None:
+    text = RULE.format(name="web").replace("{tag:Env: dev}", targets)
+    path = write(tmp_path / "web.yaml", text)
+    result = load_rules([str(path)])
+    assert result.rules == ()
+    assert [(d.line, d.col, d.severity, d.message) for d in result.diagnostics] == [
+        (*line_col, "error", message)
+    ]

@@ -53,6 +53,8 @@ SEMANTIC_ONLY = {
     "cron-year-backwards.yaml",
     "cron-year-range.yaml",
     "duplicate-names",
+    "filter-az-other-region.yaml",
+    "filter-az-whole-region.yaml",
     "rate-unit.yaml",
     "rate-zero.yaml",
     "start-equals-stop.yaml",
