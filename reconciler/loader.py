@@ -7,7 +7,8 @@ Validation runs in layers (after Cloud Custodian), each reporting everything it 
 3. structure: the file and each rule are mappings with the right keys, in plain English
 4. the JSON Schema (schemas/rules.schema.json), most specific error first (schema)
 5. semantics: filter names and values (checks, shared with the executor), expressions, time
-   zones, start != stop, DST-gap and past-at() warnings, and names unique across all files
+   zones, start != stop and never in the same minute, an at() in a DST gap, DST-gap and
+   past-at() warnings, and names unique across all files
 
 A defect is reported once: the schema stays quiet where the structure layer already spoke, and
 where a semantic check has a better-worded message for the same value.
@@ -510,29 +511,56 @@ def _timing_problems(base: Path, rule: Mapping[str, object], context: _Context) 
         parsed[action] = result
         if tz_ok:
             assert isinstance(tz, str)
-            found += _timing_warnings(path, action, result, tz, context)
-    if len(parsed) == 2 and timeengine.equivalent(parsed["start"], parsed["stop"]):
+            found += _firing_problems(path, action, result, tz, context)
+    if len(parsed) == 2:
+        found += _start_stop_problems(base, parsed["start"], parsed["stop"], tz, tz_ok, context)
+    return found
+
+
+def _start_stop_problems(
+    base: Path,
+    start: timeengine.Expression,
+    stop: timeengine.Expression,
+    tz: object,
+    tz_ok: bool,
+    context: _Context,
+) -> list[_Problem]:
+    """start and stop must never fire together: not the same times, nor one shared minute."""
+    if timeengine.equivalent(start, stop):
         same = (
             "is the same expression as start"
-            if parsed["start"].canonical == parsed["stop"].canonical
-            else f"fires at exactly the same times as start ({parsed['start'].canonical})"
+            if start.canonical == stop.canonical
+            else f"fires at exactly the same times as start ({start.canonical})"
         )
-        found.append(
+        return [
             _Problem(
                 (*base, "stop"),
                 f"stop {same}: the instances would be started and stopped at the same moment",
             )
+        ]
+    if not tz_ok:
+        return []
+    assert isinstance(tz, str)
+    shared = timeengine.first_shared_minute(start, stop, tz, now=context.now)
+    if shared is None:
+        return []
+    return [
+        _Problem(
+            (*base, "stop"),
+            f"stop fires together with start on {shared:%Y-%m-%d} at {shared:%H:%M} ({tz}): "
+            "the instances would be started and stopped at the same moment; change one of "
+            "the times",
         )
-    return found
+    ]
 
 
-def _timing_warnings(
+def _firing_problems(
     path: Path, action: str, expr: timeengine.Expression, tz: str, context: _Context
 ) -> list[_Problem]:
-    warning = context.gap_warning(expr, tz)
-    if warning is not None:
-        return [_Problem(path, f"{action}: {warning}", "warning")]
-    if expr.kind == "at" and not timeengine.next_fires(expr, tz, context.now, 1):
+    """A cron time in a DST gap is a warning (the other days still fire); an at() in one
+    never fires at all: an error, like a cron that never fires. An at() in the past stays a
+    warning: a one-off that has fired must not fail every later plan of the repository."""
+    if expr.kind == "at" and timeengine.at_has_passed(expr, tz, context.now):
         return [
             _Problem(
                 path,
@@ -540,6 +568,10 @@ def _timing_warnings(
                 "warning",
             )
         ]
+    warning = context.gap_warning(expr, tz)
+    if warning is not None:
+        severity: Severity = "error" if expr.kind == "at" else "warning"
+        return [_Problem(path, f"{action}: {warning}", severity)]
     return []
 
 

@@ -72,6 +72,14 @@ BAD = [
         ],
     ),
     (
+        "at-in-dst-gap.yaml",
+        [
+            "10:12: error: start: 02:30 does not exist on 2027-03-28 in Europe/Berlin (clocks go "
+            "forward from 02:00 to 03:00), so at(2027-03-28T02:30:00) never fires; write a time "
+            "that exists, such as 03:00"
+        ],
+    ),
+    (
         "at-not-a-date.yaml",
         [
             "9:12: error: start: at() time '2027-02-30T07:00:00' is not a real date and time: day is out of range for month"
@@ -405,6 +413,13 @@ BAD = [
         ],
     ),
     ("rules-not-a-list.yaml", ["4:3: error: rules must be a list of rules, not a mapping"]),
+    (
+        "start-stop-same-minute.yaml",
+        [
+            "10:11: error: stop fires together with start on 2026-12-01 at 08:00 (UTC): the "
+            "instances would be started and stopped at the same moment; change one of the times"
+        ],
+    ),
     (
         "start-equals-stop.yaml",
         [

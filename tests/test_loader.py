@@ -402,3 +402,53 @@ def test_a_pattern_matching_everything_is_an_error_at_the_value(
     assert [(d.line, d.col, d.severity, d.message) for d in result.diagnostics] == [
         (*line_col, "error", message)
     ]
+
+
+# --------------------------------------------------------------------------------------------
+# at() that never fires, and start and stop in the same minute
+
+
+def _at_rule(tmp_path: Path, when: str) -> LoadResult:
+    text = RULE.format(name="web").replace(
+        "start: cron(0 8 ? * MON-FRI *)", f"timezone: Europe/Berlin\n    start: at({when})"
+    )
+    return load_rules([str(write(tmp_path / "web.yaml", text))])
+
+
+def test_an_at_in_a_dst_gap_is_an_error(tmp_path: Path) -> None:
+    result = _at_rule(tmp_path, "2027-03-28T02:30:00")
+    assert result.rules == ()
+    assert [(d.severity, d.message) for d in result.diagnostics] == [
+        (
+            "error",
+            "start: 02:30 does not exist on 2027-03-28 in Europe/Berlin (clocks go forward from "
+            "02:00 to 03:00), so at(2027-03-28T02:30:00) never fires; write a time that exists, "
+            "such as 03:00",
+        )
+    ]
+
+
+def test_an_at_in_the_past_stays_a_warning_even_in_a_gap(tmp_path: Path) -> None:
+    # A one-off that has gone by must not fail every later plan of the repository.
+    result = _at_rule(tmp_path, "2026-03-29T02:30:00")
+    assert [r.name for r in result.rules] == ["web"]
+    assert [(d.severity, d.message) for d in result.diagnostics] == [
+        (
+            "warning",
+            "start: at(2026-03-29T02:30:00) is in the past in Europe/Berlin: it will never fire",
+        )
+    ]
+
+
+def test_start_and_stop_in_the_same_minute_on_some_day_is_an_error(tmp_path: Path) -> None:
+    text = RULE.format(name="web") + "    stop: cron(0 8 1 * ? *)\n"
+    result = load_rules([str(write(tmp_path / "web.yaml", text))])
+    assert result.rules == ()
+    assert [(d.line, d.col, d.message) for d in result.diagnostics] == [
+        (
+            8,
+            11,
+            "stop fires together with start on 2026-12-01 at 08:00 (UTC): the instances would "
+            "be started and stopped at the same moment; change one of the times",
+        )
+    ]
