@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from reconciler import checks, timeengine
+from reconciler import regions as regions_data
 from reconciler.diagnostics import Diagnostic, Severity, has_errors, sort_diagnostics
 from reconciler.model import DEFAULT_MAX_INSTANCES, Location, Rule
 from reconciler.schema import (
@@ -69,13 +70,16 @@ class LoadResult:
         return not has_errors(self.diagnostics)
 
 
-def load_rules(paths: Sequence[str], *, allow_empty: bool = False) -> LoadResult:
+def load_rules(
+    paths: Sequence[str], *, allow_empty: bool = False, partition: str | None = None
+) -> LoadResult:
     """Load and check rule files. Each path is a file or a directory (searched recursively for
     *.yaml/*.yml, sorted). A missing path, or a directory without rule files (unless
     allow_empty), is an error diagnostic: an empty desired state must never happen by accident.
+    `partition` is the settings' (aws, aws-cn, ...): a region of another one is an error.
     """
     files, diagnostics = discover(paths, allow_empty=allow_empty)
-    context = _Context(now=_clock())
+    context = _Context(now=_clock(), partition=partition)
     checked = [_check_file(display, fs_path, context) for display, fs_path in files]
     for result in checked:
         diagnostics += result.diagnostics
@@ -164,6 +168,7 @@ class _Context:
     """What the checks of one load share: the clock, and caches (rules repeat expressions)."""
 
     now: datetime
+    partition: str | None = None  # the settings' partition, when the settings are known
     expressions: dict[str, timeengine.Expression | str] = field(default_factory=dict)
     warnings: dict[tuple[str, str], str | None] = field(default_factory=dict)
     zones: dict[str, str | None] = field(default_factory=dict)
@@ -451,6 +456,7 @@ def _semantic_problems(
         if key in rule:
             found += [_Problem((*base, *p.path), p.message) for p in check(rule[key])]
     found += _zone_problems(base, rule)
+    found += _region_problems(base, rule, context)
     found += _timing_problems(base, rule, context)
     return found
 
@@ -462,6 +468,20 @@ def _zone_problems(base: Path, rule: Mapping[str, object]) -> list[_Problem]:
         return []
     zones = checks.check_zones(targets, rule.get("regions"))
     return [_Problem((*base, *p.path), p.message) for p in zones]
+
+
+def _region_problems(base: Path, rule: Mapping[str, object], context: _Context) -> list[_Problem]:
+    """Well-formed region names against botocore's list and the settings' partition."""
+    regions = rule.get("regions")
+    if not isinstance(regions, list) or checks.check_regions(regions):
+        return []
+    found = []
+    for i, region in enumerate(regions):
+        problem = regions_data.region_problem(region, context.partition)
+        if problem is not None:
+            severity, message = problem
+            found.append(_Problem((*base, "regions", i), message, severity))
+    return found
 
 
 def _account_number_hints(doc: Document, base: Path, accounts: object) -> Iterable[_Problem]:
