@@ -70,7 +70,27 @@ class Problem:
 
     def __str__(self) -> str:
         where = ".".join(str(p) for p in self.path)
-        return f"{where}: {self.message}" if where else self.message
+        return escape_controls(f"{where}: {self.message}" if where else self.message)
+
+
+# C0 and C1 control characters, DEL, line and paragraph separators and bidirectional
+# overrides: written raw to a terminal they move the cursor, recolour, retitle or reorder.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_NAMED_CONTROLS = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def escape_controls(text: str) -> str:
+    """The text with every control character written as an escape (ESC as \\x1b)."""
+    return _CONTROLS.sub(_escape_one, text)
+
+
+def _escape_one(match: re.Match[str]) -> str:
+    char = match.group()
+    named = _NAMED_CONTROLS.get(char)
+    if named is not None:
+        return named
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def check_filter_name(name: object, path: Path = ()) -> list[Problem]:

@@ -108,6 +108,9 @@ def discover(
         display = display_path(given)
         if os.path.isdir(given):
             found = _rule_files_in(given)
+            escaping = _links_out_of(given)
+            problems += [_link_diag(link, target, display) for link, target in escaping]
+            found = [f for f in found if f not in dict(escaping)]
             if not found and not allow_empty:
                 problems.append(
                     _file_diag(
@@ -139,6 +142,33 @@ def _rule_files_in(directory: str) -> list[str]:
             if name.endswith(RULE_FILE_SUFFIXES) and not name.startswith(".")
         ]
     return sorted(found)
+
+
+def _links_out_of(directory: str) -> list[tuple[str, str]]:
+    """(link, real target) of each symlinked rule file or folder under `directory` that leads
+    outside it: a rules directory must not pull in files from elsewhere (a symlink added by a
+    pull request could make the plan read anything the CI runner can). Links inside it are fine.
+    """
+    root = os.path.realpath(directory)
+    escaping: list[tuple[str, str]] = []
+    for folder, dirs, names in os.walk(directory):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        candidates = [*dirs, *(n for n in names if n.endswith(RULE_FILE_SUFFIXES))]
+        for name in sorted(candidates):
+            path = os.path.join(folder, name)
+            if not name.startswith(".") and os.path.islink(path):
+                target = os.path.realpath(path)
+                if os.path.commonpath([root, target]) != root:
+                    escaping.append((path, target))
+    return escaping
+
+
+def _link_diag(link: str, target: str, directory: str) -> Diagnostic:
+    return _file_diag(
+        display_path(link),
+        f"symbolic link to {target}, outside the rules directory {directory}: refusing to "
+        "read it; copy the rules into the directory instead",
+    )
 
 
 def display_path(path: str) -> str:
@@ -456,6 +486,7 @@ def _semantic_problems(
         if key in rule:
             found += [_Problem((*base, *p.path), p.message) for p in check(rule[key])]
     found += _zone_problems(base, rule)
+    found += _description_problems(base, rule)
     found += _region_problems(base, rule, context)
     found += _timing_problems(base, rule, context)
     return found
@@ -468,6 +499,24 @@ def _zone_problems(base: Path, rule: Mapping[str, object]) -> list[_Problem]:
         return []
     zones = checks.check_zones(targets, rule.get("regions"))
     return [_Problem((*base, *p.path), p.message) for p in zones]
+
+
+def _description_problems(base: Path, rule: Mapping[str, object]) -> list[_Problem]:
+    """The description is shown in plans and sent to AWS: no terminal control characters in
+    it (line breaks and tabs, which a YAML block scalar gives, are fine)."""
+    text = rule.get("description")
+    if not isinstance(text, str):
+        return []
+    plain = text.replace("\n", "").replace("\t", "")
+    if checks.escape_controls(plain) == plain:
+        return []
+    return [
+        _Problem(
+            (*base, "description"),
+            f"description '{text}' has control characters: plans and the AWS console show "
+            "this text; remove them",
+        )
+    ]
 
 
 def _region_problems(base: Path, rule: Mapping[str, object], context: _Context) -> list[_Problem]:

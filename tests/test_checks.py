@@ -258,3 +258,20 @@ def test_zones_against_the_rules_regions(
     targets = {"tag:Environment": "dev", "availability-zone": zones}
     assert checks.check_zones(targets, regions) == expected
     assert checks.check_event(_event(regions=regions, targets=targets)) == expected
+
+
+def test_the_executors_refusal_escapes_control_characters() -> None:
+    # An event is untrusted text; its refusal is logged and shown by `reconcile logs`.
+    problems = checks.check_event(_event(targets={"tag:Env": ["dev"], "vpc\x1b]0;x\x07": "y"}))
+    assert [str(p) for p in problems] == [
+        "targets.vpc\\x1b]0;x\\x07: unknown filter 'vpc\\x1b]0;x\\x07'; allowed: instance-id, "
+        "tag:<key>, tag-key, private-ip-address, vpc-id, subnet-id, instance-type, "
+        "availability-zone"
+    ]
+
+
+def test_escape_controls() -> None:
+    assert checks.escape_controls("a\x1b[31mb\x07c\rd\ne\tf\u202eg\x9bh\x7f") == (
+        "a\\x1b[31mb\\x07c\\rd\\ne\\tf\\u202eg\\x9bh\\x7f"
+    )
+    assert checks.escape_controls("Grüße, 東京 ✓") == "Grüße, 東京 ✓"

@@ -801,7 +801,7 @@ def test_a_huge_file_is_refused_before_reading(
     assert result.exit_code == 1
     assert result.stdout == (
         f"schedules/web.yaml:1:1: error: file is {len(RULE)} bytes; rule and settings files are limited "
-        "to 100 bytes\n"
+        "to 100 bytes: split the rules into several files\n"
     )
 
 

@@ -452,3 +452,97 @@ def test_start_and_stop_in_the_same_minute_on_some_day_is_an_error(tmp_path: Pat
             "be started and stopped at the same moment; change one of the times",
         )
     ]
+
+
+# --------------------------------------------------------------------------------------------
+# Symlinks out of the rules directory, and control characters in what is printed
+
+
+def test_a_symlinked_file_out_of_the_rules_directory_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    outside = write(tmp_path / "elsewhere" / "secret.yaml", RULE.format(name="outside"))
+    write(tmp_path / "schedules" / "web.yaml", RULE.format(name="web"))
+    (tmp_path / "schedules" / "team.yaml").symlink_to(outside)
+    result = load_rules(["schedules"])
+    assert [r.name for r in result.rules] == ["web"]
+    assert result.diagnostics == (
+        Diagnostic(
+            "schedules/team.yaml",
+            1,
+            1,
+            "error",
+            f"symbolic link to {outside}, outside the rules directory schedules: refusing to "
+            "read it; copy the rules into the directory instead",
+        ),
+    )
+
+
+def test_a_symlinked_directory_out_of_the_rules_directory_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "elsewhere" / "x.yaml", RULE.format(name="outside"))
+    write(tmp_path / "schedules" / "web.yaml", RULE.format(name="web"))
+    (tmp_path / "schedules" / "more").symlink_to(tmp_path / "elsewhere")
+    result = load_rules(["schedules"])
+    assert not result.ok
+    assert [(d.file, d.message) for d in result.diagnostics] == [
+        (
+            "schedules/more",
+            f"symbolic link to {tmp_path / 'elsewhere'}, outside the rules directory schedules: "
+            "refusing to read it; copy the rules into the directory instead",
+        )
+    ]
+
+
+def test_symlinks_within_the_rules_directory_are_fine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    real = write(tmp_path / "schedules" / "teams" / "web.yaml", RULE.format(name="web"))
+    (tmp_path / "schedules" / "web.yaml").symlink_to(real)
+    (tmp_path / "schedules" / "alias").symlink_to(tmp_path / "schedules" / "teams")
+    # The rules directory itself may be a link.
+    (tmp_path / "rules").symlink_to(tmp_path / "schedules")
+    for directory in ("schedules", "rules"):
+        result = load_rules([directory])
+        assert result.ok, result.diagnostics
+        assert [r.name for r in result.rules] == ["web"]  # each file is read once
+
+
+CONTROL_CHARACTERS = [
+    # ESC in a value (YAML's "\e"), BEL in a filter name, CR in a description.
+    (
+        '{tag:Env: dev, instance-type: "\\e[2J"}',
+        "'\\x1b[2J' is not an instance type such as t3.micro",
+    ),
+    (
+        '{"vpc\\a-id": vpc-4085e027}',
+        "unknown filter 'vpc\\x07-id' (did you mean 'vpc-id'?); allowed: instance-id, "
+        "tag:<key>, tag-key, "
+        "private-ip-address, vpc-id, subnet-id, instance-type, availability-zone",
+    ),
+    (
+        '{tag:Env: dev}\n    description: "ok\\rpwned \\e]0;title\\a"',
+        "description 'ok\\rpwned \\x1b]0;title\\x07' has control characters: plans and the AWS "
+        "console show this text; remove them",
+    ),
+]
+
+
+@pytest.mark.parametrize(("targets", "message"), CONTROL_CHARACTERS)
+def test_control_characters_are_escaped_in_every_message(
+    tmp_path: Path, targets: str, message: str
+) -> None:
+    text = RULE.format(name="web").replace("{tag:Env: dev}", targets)
+    path = write(tmp_path / "web\x1b[31m.yaml", text)
+    result = load_rules([str(path)])
+    (diagnostic,) = result.diagnostics
+    printed = diagnostic.text()
+    assert (
+        printed
+        == f"{tmp_path}/web\\x1b[31m.yaml:{diagnostic.line}:{diagnostic.col}: error: {message}"
+    )
+    assert not any(ord(ch) < 0x20 or ch == "\x7f" for ch in printed + diagnostic.github())

@@ -68,7 +68,7 @@ def _render(diagnostic: Diagnostic, fmt: str) -> str:
     if not output.use_color():
         return diagnostic.text()
     colour = "red" if diagnostic.severity == "error" else "yellow"
-    where = f"{diagnostic.file}:{diagnostic.line}:{diagnostic.col}:"
+    where = f"{one_line(diagnostic.file)}:{diagnostic.line}:{diagnostic.col}:"
     severity = output.style(f"{diagnostic.severity}:", fg=colour, bold=True)
     return f"{output.style(where, bold=True)} {severity} {one_line(diagnostic.message)}"
 
