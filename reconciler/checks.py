@@ -35,7 +35,14 @@ _ID_RES = {
 }
 _INSTANCE_TYPE_RE = re.compile(r"^[a-z0-9*?-]+\.[a-z0-9*?-]+$")
 _AZ_RE = re.compile(r"^[a-z]{2,4}-[a-z0-9*?-]*[0-9*?][a-z*?]$")
-_ONLY_WILDCARDS_RE = re.compile(r"^[*?]+$")
+# What is left of a pattern that filters nothing once its wildcards are taken out.
+_EVERY_VALUE_HAS = {
+    "instance-type": ".",
+    "private-ip-address": "...",
+    "instance-id": "i-",
+    "vpc-id": "vpc-",
+    "subnet-id": "subnet-",
+}
 
 FIXED_FILTER_NAMES = (
     "instance-id",
@@ -63,7 +70,27 @@ class Problem:
 
     def __str__(self) -> str:
         where = ".".join(str(p) for p in self.path)
-        return f"{where}: {self.message}" if where else self.message
+        return escape_controls(f"{where}: {self.message}" if where else self.message)
+
+
+# C0 and C1 control characters, DEL, line and paragraph separators and bidirectional
+# overrides: written raw to a terminal they move the cursor, recolour, retitle or reorder.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_NAMED_CONTROLS = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def escape_controls(text: str) -> str:
+    """The text with every control character written as an escape (ESC as \\x1b)."""
+    return _CONTROLS.sub(_escape_one, text)
+
+
+def _escape_one(match: re.Match[str]) -> str:
+    char = match.group()
+    named = _NAMED_CONTROLS.get(char)
+    if named is not None:
+        return named
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def check_filter_name(name: object, path: Path = ()) -> list[Problem]:
@@ -99,19 +126,15 @@ def check_filter_value(name: str, value: object, path: Path = ()) -> list[Proble
     if value == "" or value.strip() != value:
         what = "empty" if value == "" else "surrounded by whitespace"
         return [Problem(path, f"filter value for '{name}' is {what}")]
-    if name.startswith("tag:"):
-        if len(value) > TAG_VALUE_MAX:
-            return [
-                Problem(path, f"tag value is {len(value)} characters; the limit is {TAG_VALUE_MAX}")
-            ]
-        return []
-    if _ONLY_WILDCARDS_RE.fullmatch(value):
+    if name.startswith("tag:") and len(value) > TAG_VALUE_MAX:
         return [
-            Problem(
-                path,
-                f"'{value}' matches every instance; name the {name} values to act on",
-            )
+            Problem(path, f"tag value is {len(value)} characters; the limit is {TAG_VALUE_MAX}")
         ]
+    everything = matches_everything(name, value)
+    if everything is not None:
+        return [Problem(path, everything)]
+    if name.startswith("tag:"):
+        return []
     if name in _ID_RES:
         pattern, shape = _ID_RES[name]
         if not pattern.fullmatch(value):
@@ -134,6 +157,122 @@ def check_filter_value(name: str, value: object, path: Path = ()) -> list[Proble
     if name == "availability-zone" and not _AZ_RE.fullmatch(value):
         return [Problem(path, f"'{value}' is not an availability zone such as eu-west-1a")]
     return []
+
+
+def matches_everything(name: str, value: str) -> str | None:
+    """Why the pattern `value` selects every instance the filter `name` could select, or None.
+
+    EC2 filter values take `*` (any run of characters) and `?` (one character). A pattern
+    whose only literal characters are ones every value of the filter has (the dots of an
+    instance type or an IPv4 address, the `i-` of an instance id) filters nothing; neither
+    does an availability zone ending in a wildcard (every zone of a region, or more).
+    """
+    literal = value.replace("*", "").replace("?", "")
+    if name.startswith("tag:") and not literal:
+        key = name[len("tag:") :]
+        return (
+            f"'{value}' matches every value of tag '{key}'; name the values to act on, or "
+            f"write tag-key: {key} if every instance with that tag is meant"
+        )
+    if not literal or literal == _EVERY_VALUE_HAS.get(name):
+        if literal and name == "instance-type":
+            return (
+                f"'{value}' matches every instance type; name the types or families to act "
+                "on, e.g. t3.micro or m6i.*"
+            )
+        return f"'{value}' matches every instance; name the {name} values to act on"
+    if name == "availability-zone" and value[-1] in "*?" and not _names_a_region(value):
+        return (
+            f"'{value}' matches every availability zone of several regions (it ends in a "
+            "wildcard before the region name is complete); name the zones to act on, e.g. "
+            "eu-west-1a"
+        )
+    return None
+
+
+def _names_a_region(pattern: str) -> bool:
+    """Whether the literal text before the first wildcard is a whole region name."""
+    return REGION_RE.fullmatch(_literal_prefix(pattern)) is not None
+
+
+def _literal_prefix(pattern: str) -> str:
+    return re.split(r"[*?]", pattern, maxsplit=1)[0]
+
+
+def check_zones(targets: object, regions: object, path: Path = ("targets",)) -> list[Problem]:
+    """availability-zone values against the rule's regions: each must be able to match a zone
+    of one of them, and they must not match every zone of every region (a filter that
+    filters nothing). Quiet when targets or regions have problems of their own."""
+    if not isinstance(targets, Mapping) or not _strings_list(regions) or check_regions(regions):
+        return []
+    assert isinstance(regions, list | tuple)
+    zones = _zone_values(targets.get("availability-zone"), (*path, "availability-zone"))
+    problems = [
+        Problem(
+            where,
+            f"'{value}' is not a zone of the rule's regions ({', '.join(regions)}); name a zone "
+            f"of one of them, e.g. {regions[0]}a, or add its region to regions",
+        )
+        for value, where in zones
+        if not any(_zone_fits(value, region) for region in regions)
+    ]
+    covering = [(v, w) for v, w in zones if any(_matches_all_zones(v, r) for r in regions)]
+    if problems or not covering:
+        return problems
+    if all(any(_matches_all_zones(v, r) for v, _ in zones) for r in regions):
+        value, where = covering[0]
+        return [
+            Problem(
+                where,
+                f"availability-zone '{value}' matches every zone of {_listing(regions)}: the "
+                f"filter selects every instance; name the zones to act on, e.g. {regions[0]}a",
+            )
+        ]
+    return []
+
+
+def _zone_values(values: object, path: Path) -> list[tuple[str, Path]]:
+    """Each availability-zone value with its path (none unless they are all strings)."""
+    if isinstance(values, str):
+        return [(values, path)]
+    if not _strings_list(values):
+        return []
+    assert isinstance(values, list | tuple)
+    return [(value, (*path, i)) for i, value in enumerate(values)]
+
+
+# Enough zone letters to tell a pattern for one zone from a pattern for a whole region.
+_ZONE_LETTERS = "abcdef"
+
+
+def _zone_fits(pattern: str, region: str) -> bool:
+    """Whether the zone (pattern) can be one of `region`'s: eu-west-1a, eu-west-1-lax-1a."""
+    prefix = _literal_prefix(pattern)
+    if len(prefix) <= len(region):
+        return region.startswith(prefix) and (prefix != pattern)
+    return prefix.startswith(region) and not prefix[len(region)].isdigit()
+
+
+def _matches_all_zones(pattern: str, region: str) -> bool:
+    regex = _wildcard_regex(pattern)
+    return all(regex.fullmatch(region + letter) for letter in _ZONE_LETTERS)
+
+
+def _wildcard_regex(pattern: str) -> re.Pattern[str]:
+    """EC2 filter wildcards: * is any run of characters, ? is one character."""
+    return re.compile("".join({"*": ".*", "?": "."}.get(ch, re.escape(ch)) for ch in pattern))
+
+
+def _strings_list(value: object) -> bool:
+    return (
+        isinstance(value, list | tuple) and bool(value) and all(isinstance(v, str) for v in value)
+    )
+
+
+def _listing(regions: Sequence[str]) -> str:
+    if len(regions) == 1:
+        return f"{regions[0]}, the rule's only region"
+    return "every region of the rule"
 
 
 def check_targets(targets: object, path: Path = ("targets",)) -> list[Problem]:
@@ -263,7 +402,10 @@ def check_event(event: object) -> list[Problem]:
     if "regions" in event:
         problems += check_regions(event["regions"])
     if "targets" in event:
-        problems += check_targets(event["targets"])
+        targeted = check_targets(event["targets"])
+        problems += targeted
+        if not targeted:
+            problems += check_zones(event["targets"], event.get("regions"))
     if "max_instances" in event:
         problems += check_max_instances(event["max_instances"])
     if "role_name" in event:

@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from reconciler.checks import escape_controls
+
 Severity = Literal["error", "warning"]
 
 
@@ -20,7 +22,8 @@ class Diagnostic:
     message: str
 
     def text(self) -> str:
-        return f"{self.file}:{self.line}:{self.col}: {self.severity}: {one_line(self.message)}"
+        where = f"{one_line(self.file)}:{self.line}:{self.col}"
+        return f"{where}: {self.severity}: {one_line(self.message)}"
 
     def github(self) -> str:
         """A GitHub Actions workflow command, shown as an annotation on the PR's file."""
@@ -36,8 +39,10 @@ class Diagnostic:
 
 def one_line(message: str) -> str:
     """The message with line breaks from quoted values written as \\n, so each diagnostic
-    stays one line for grep, editors' problem matchers and the summary that follows."""
-    return message.replace("\r", "\\r").replace("\n", "\\n")
+    stays one line for grep, editors' problem matchers and the summary that follows, and every
+    other control character escaped too (ESC as \\x1b): rule files and their names are
+    untrusted text, and a raw ESC or BEL would drive the reader's terminal."""
+    return escape_controls(message)
 
 
 def sort_diagnostics(diags: Iterable[Diagnostic]) -> list[Diagnostic]:
@@ -52,8 +57,10 @@ def has_errors(diags: Iterable[Diagnostic]) -> bool:
 
 
 def _escape_data(value: str) -> str:
-    # https://github.com/actions/toolkit/blob/main/packages/core/src/command.ts (escapeData)
-    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    # https://github.com/actions/toolkit/blob/main/packages/core/src/command.ts (escapeData);
+    # other control characters are escaped as in text, the log is shown in a terminal too.
+    value = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return escape_controls(value)
 
 
 def _escape_property(value: str) -> str:

@@ -7,7 +7,8 @@ Validation runs in layers (after Cloud Custodian), each reporting everything it 
 3. structure: the file and each rule are mappings with the right keys, in plain English
 4. the JSON Schema (schemas/rules.schema.json), most specific error first (schema)
 5. semantics: filter names and values (checks, shared with the executor), expressions, time
-   zones, start != stop, DST-gap and past-at() warnings, and names unique across all files
+   zones, start != stop and never in the same minute, an at() in a DST gap, DST-gap and
+   past-at() warnings, and names unique across all files
 
 A defect is reported once: the schema stays quiet where the structure layer already spoke, and
 where a semantic check has a better-worded message for the same value.
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from reconciler import checks, timeengine
+from reconciler import regions as regions_data
 from reconciler.diagnostics import Diagnostic, Severity, has_errors, sort_diagnostics
 from reconciler.model import DEFAULT_MAX_INSTANCES, Location, Rule
 from reconciler.schema import (
@@ -68,13 +70,16 @@ class LoadResult:
         return not has_errors(self.diagnostics)
 
 
-def load_rules(paths: Sequence[str], *, allow_empty: bool = False) -> LoadResult:
+def load_rules(
+    paths: Sequence[str], *, allow_empty: bool = False, partition: str | None = None
+) -> LoadResult:
     """Load and check rule files. Each path is a file or a directory (searched recursively for
     *.yaml/*.yml, sorted). A missing path, or a directory without rule files (unless
     allow_empty), is an error diagnostic: an empty desired state must never happen by accident.
+    `partition` is the settings' (aws, aws-cn, ...): a region of another one is an error.
     """
     files, diagnostics = discover(paths, allow_empty=allow_empty)
-    context = _Context(now=_clock())
+    context = _Context(now=_clock(), partition=partition)
     checked = [_check_file(display, fs_path, context) for display, fs_path in files]
     for result in checked:
         diagnostics += result.diagnostics
@@ -103,6 +108,9 @@ def discover(
         display = display_path(given)
         if os.path.isdir(given):
             found = _rule_files_in(given)
+            escaping = _links_out_of(given)
+            problems += [_link_diag(link, target, display) for link, target in escaping]
+            found = [f for f in found if f not in dict(escaping)]
             if not found and not allow_empty:
                 problems.append(
                     _file_diag(
@@ -136,6 +144,33 @@ def _rule_files_in(directory: str) -> list[str]:
     return sorted(found)
 
 
+def _links_out_of(directory: str) -> list[tuple[str, str]]:
+    """(link, real target) of each symlinked rule file or folder under `directory` that leads
+    outside it: a rules directory must not pull in files from elsewhere (a symlink added by a
+    pull request could make the plan read anything the CI runner can). Links inside it are fine.
+    """
+    root = os.path.realpath(directory)
+    escaping: list[tuple[str, str]] = []
+    for folder, dirs, names in os.walk(directory):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        candidates = [*dirs, *(n for n in names if n.endswith(RULE_FILE_SUFFIXES))]
+        for name in sorted(candidates):
+            path = os.path.join(folder, name)
+            if not name.startswith(".") and os.path.islink(path):
+                target = os.path.realpath(path)
+                if os.path.commonpath([root, target]) != root:
+                    escaping.append((path, target))
+    return escaping
+
+
+def _link_diag(link: str, target: str, directory: str) -> Diagnostic:
+    return _file_diag(
+        display_path(link),
+        f"symbolic link to {target}, outside the rules directory {directory}: refusing to "
+        "read it; copy the rules into the directory instead",
+    )
+
+
 def display_path(path: str) -> str:
     """The path as given, tidied; an absolute path under the working directory made relative,
     so GitHub annotations attach to the repository's files."""
@@ -163,6 +198,7 @@ class _Context:
     """What the checks of one load share: the clock, and caches (rules repeat expressions)."""
 
     now: datetime
+    partition: str | None = None  # the settings' partition, when the settings are known
     expressions: dict[str, timeengine.Expression | str] = field(default_factory=dict)
     warnings: dict[tuple[str, str], str | None] = field(default_factory=dict)
     zones: dict[str, str | None] = field(default_factory=dict)
@@ -449,7 +485,51 @@ def _semantic_problems(
     for key, check in shared:
         if key in rule:
             found += [_Problem((*base, *p.path), p.message) for p in check(rule[key])]
+    found += _zone_problems(base, rule)
+    found += _description_problems(base, rule)
+    found += _region_problems(base, rule, context)
     found += _timing_problems(base, rule, context)
+    return found
+
+
+def _zone_problems(base: Path, rule: Mapping[str, object]) -> list[_Problem]:
+    """availability-zone values against the rule's regions (after the targets' own checks)."""
+    targets = rule.get("targets")
+    if checks.check_targets(targets):
+        return []
+    zones = checks.check_zones(targets, rule.get("regions"))
+    return [_Problem((*base, *p.path), p.message) for p in zones]
+
+
+def _description_problems(base: Path, rule: Mapping[str, object]) -> list[_Problem]:
+    """The description is shown in plans and sent to AWS: no terminal control characters in
+    it (line breaks and tabs, which a YAML block scalar gives, are fine)."""
+    text = rule.get("description")
+    if not isinstance(text, str):
+        return []
+    plain = text.replace("\n", "").replace("\t", "")
+    if checks.escape_controls(plain) == plain:
+        return []
+    return [
+        _Problem(
+            (*base, "description"),
+            f"description '{text}' has control characters: plans and the AWS console show "
+            "this text; remove them",
+        )
+    ]
+
+
+def _region_problems(base: Path, rule: Mapping[str, object], context: _Context) -> list[_Problem]:
+    """Well-formed region names against botocore's list and the settings' partition."""
+    regions = rule.get("regions")
+    if not isinstance(regions, list) or checks.check_regions(regions):
+        return []
+    found = []
+    for i, region in enumerate(regions):
+        problem = regions_data.region_problem(region, context.partition)
+        if problem is not None:
+            severity, message = problem
+            found.append(_Problem((*base, "regions", i), message, severity))
     return found
 
 
@@ -500,29 +580,56 @@ def _timing_problems(base: Path, rule: Mapping[str, object], context: _Context) 
         parsed[action] = result
         if tz_ok:
             assert isinstance(tz, str)
-            found += _timing_warnings(path, action, result, tz, context)
-    if len(parsed) == 2 and timeengine.equivalent(parsed["start"], parsed["stop"]):
+            found += _firing_problems(path, action, result, tz, context)
+    if len(parsed) == 2:
+        found += _start_stop_problems(base, parsed["start"], parsed["stop"], tz, tz_ok, context)
+    return found
+
+
+def _start_stop_problems(
+    base: Path,
+    start: timeengine.Expression,
+    stop: timeengine.Expression,
+    tz: object,
+    tz_ok: bool,
+    context: _Context,
+) -> list[_Problem]:
+    """start and stop must never fire together: not the same times, nor one shared minute."""
+    if timeengine.equivalent(start, stop):
         same = (
             "is the same expression as start"
-            if parsed["start"].canonical == parsed["stop"].canonical
-            else f"fires at exactly the same times as start ({parsed['start'].canonical})"
+            if start.canonical == stop.canonical
+            else f"fires at exactly the same times as start ({start.canonical})"
         )
-        found.append(
+        return [
             _Problem(
                 (*base, "stop"),
                 f"stop {same}: the instances would be started and stopped at the same moment",
             )
+        ]
+    if not tz_ok:
+        return []
+    assert isinstance(tz, str)
+    shared = timeengine.first_shared_minute(start, stop, tz, now=context.now)
+    if shared is None:
+        return []
+    return [
+        _Problem(
+            (*base, "stop"),
+            f"stop fires together with start on {shared:%Y-%m-%d} at {shared:%H:%M} ({tz}): "
+            "the instances would be started and stopped at the same moment; change one of "
+            "the times",
         )
-    return found
+    ]
 
 
-def _timing_warnings(
+def _firing_problems(
     path: Path, action: str, expr: timeengine.Expression, tz: str, context: _Context
 ) -> list[_Problem]:
-    warning = context.gap_warning(expr, tz)
-    if warning is not None:
-        return [_Problem(path, f"{action}: {warning}", "warning")]
-    if expr.kind == "at" and not timeengine.next_fires(expr, tz, context.now, 1):
+    """A cron time in a DST gap is a warning (the other days still fire); an at() in one
+    never fires at all: an error, like a cron that never fires. An at() in the past stays a
+    warning: a one-off that has fired must not fail every later plan of the repository."""
+    if expr.kind == "at" and timeengine.at_has_passed(expr, tz, context.now):
         return [
             _Problem(
                 path,
@@ -530,6 +637,10 @@ def _timing_warnings(
                 "warning",
             )
         ]
+    warning = context.gap_warning(expr, tz)
+    if warning is not None:
+        severity: Severity = "error" if expr.kind == "at" else "warning"
+        return [_Problem(path, f"{action}: {warning}", severity)]
     return []
 
 

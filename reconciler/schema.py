@@ -319,11 +319,20 @@ def _any_of_message(error: Any, field: str, value: object, source: str | None) -
     return f"{field} is not valid: {error.message}"
 
 
+# availability-zone: a pattern ending in a wildcard must start with a whole region name.
+_ZONES_OF_SEVERAL_REGIONS = "^(?![a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}[*?]).*[*?]$"
+
+
 def _not_message(forbidden: Mapping[str, Any], field: str, value: object) -> str:
     if "const" in forbidden:
         return f"{field} must not be {json.dumps(forbidden['const'])}"
-    if forbidden.get("pattern") == "^[*?]+$":
+    if forbidden.get("pattern") in ("^[*?]+$", "^[*?.]+$"):
         return f"'{value}' matches everything; name the values to act on"
+    if forbidden.get("pattern") == _ZONES_OF_SEVERAL_REGIONS:
+        return (
+            f"'{value}' ends in a wildcard before the region name is complete, so it matches "
+            "every zone of several regions"
+        )
     return f"{field} {_show(value)} is not allowed here"
 
 

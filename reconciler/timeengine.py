@@ -766,7 +766,9 @@ class _Gap:
     end: datetime  # naive wall time the clock jumps to
 
 
-_SAMPLE_SECONDS = 7 * 86_400  # tzdata has no two future transitions within a week of each other
+# Sampled daily: a forward and a back change can be days apart (Asia/Gaza, 2040-10-20 and
+# -26, around Ramadan), and a weekly sample sees the same offset on both sides of the pair.
+_SAMPLE_SECONDS = 86_400
 _GAP_YEARS = 28  # the Gregorian weekday pattern of a yearly DST rule repeats within 28 years
 
 
@@ -778,7 +780,7 @@ def _offset(zone: ZoneInfo, ts: int) -> timedelta:
 
 @functools.lru_cache(maxsize=2048)
 def _gaps(tz: str, year: int) -> tuple[_Gap, ...]:
-    """The spring-forward jumps of `tz` in `year` (UTC), by sampling weekly and bisecting."""
+    """The spring-forward jumps of `tz` in `year` (UTC), by sampling daily and bisecting."""
     zone = ZoneInfo(tz)
     t = int(datetime(year, 1, 1, tzinfo=UTC).timestamp())
     end = int(datetime(year + 1, 1, 1, tzinfo=UTC).timestamp())
@@ -839,9 +841,82 @@ def _at_gap_warning(expression: Expression, tz: str) -> str | None:
             return (
                 f"{when:%H:%M} does not exist on {when:%Y-%m-%d} in {tz} (clocks go forward "
                 f"from {gap.start:%H:%M} to {gap.end:%H:%M}), so {expression.canonical} "
-                "never fires"
+                f"never fires; write a time that exists, such as {gap.end:%H:%M}"
             )
     return None
+
+
+def at_has_passed(expr: Expression, tz: str, now: datetime) -> bool:
+    """Whether an at() time is at or before `now` (one in a DST gap has passed or not, too)."""
+    assert expr.at is not None
+    return expr.at.replace(tzinfo=zone(tz)) <= now
+
+
+# How far ahead start and stop are compared for a shared minute.
+SHARED_MINUTE_DAYS = 731
+
+
+def first_shared_minute(
+    a: Expression, b: Expression, tz: str, *, now: datetime, days: int = SHARED_MINUTE_DAYS
+) -> datetime | None:
+    """The first wall-clock minute in `tz` within `days` after `now` at which both fire, else
+    None. rate() has no fixed phase (it counts from the schedule's creation): never shared."""
+    if a.rate is not None or b.rate is not None or check_timezone(tz) is not None:
+        return None
+    where = zone(tz)
+    start = now.astimezone(where).replace(tzinfo=None)
+    if a.at is not None or b.at is not None:
+        return _shared_with_at(a, b, where, start)
+    assert a.cron is not None
+    assert b.cron is not None
+    return _shared_cron_minute(a.cron, b.cron, where, start, days)
+
+
+def _shared_cron_minute(
+    a: CronSpec, b: CronSpec, where: ZoneInfo, start: datetime, days: int
+) -> datetime | None:
+    # Day by day, not fire by fire: a cron firing every minute has a million fires in 2 years.
+    times = sorted(
+        (hour, minute)
+        for hour in set(a.hours) & set(b.hours)
+        for minute in set(a.minutes) & set(b.minutes)
+    )
+    if not times:
+        return None
+    for offset in range(days + 1):
+        day = start.date() + timedelta(days=offset)
+        if _fires_on(a, day) and _fires_on(b, day):
+            for hour, minute in times:
+                wall = datetime(day.year, day.month, day.day, hour, minute)
+                if wall > start and _local_fire(wall, where) is not None:
+                    return wall
+    return None
+
+
+def _shared_with_at(
+    a: Expression, b: Expression, where: ZoneInfo, start: datetime
+) -> datetime | None:
+    """An at() fires once: shared when the other fires in the same minute (and it exists)."""
+    one, other = (a, b) if a.at is not None else (b, a)
+    assert one.at is not None
+    minute = one.at.replace(second=0)
+    if minute <= start or _local_fire(one.at, where) is None:
+        return None
+    if other.at is not None:
+        return minute if other.at.replace(second=0) == minute else None
+    assert other.cron is not None
+    spec = other.cron
+    if _fires_on(spec, minute.date()) and minute.hour in spec.hours:
+        return minute if minute.minute in spec.minutes else None
+    return None
+
+
+def _fires_on(spec: CronSpec, day: date) -> bool:
+    return (
+        day.year in spec.years
+        and day.month in spec.months
+        and day.day in _month_days(spec.days, day.year, day.month)
+    )
 
 
 def _cron_times_in_gap(spec: CronSpec, gap: _Gap) -> list[datetime]:

@@ -28,8 +28,11 @@ from typing import Any
 import yaml
 from yaml.constructor import SafeConstructor
 
-# Far above any real rule file (1,000 rules are about 300 kB), far below trouble.
-MAX_FILE_BYTES = 10 * 1024 * 1024
+# Far above any real rule file (1,000 rules are about 300 kB, so about 7,000 rules), and low
+# enough that validating it stays under 200 MB of memory: the node graph with its marks, the
+# values and every value's position take about 60 MB per MiB of YAML (benchmarks/validate.py
+# measures it: 10 MiB took 612 MB). More rules than that belong in several files.
+MAX_FILE_BYTES = 2 * 1024 * 1024
 # Aliases may copy values, but only so many: each character of a file can start at most one
 # value of its own, so a file may build len(text) values plus this many copies (a copied
 # scalar costs one more per SCALAR_COPY_CHARS characters). A real rule file uses a few
@@ -57,7 +60,7 @@ _ALIAS = re.compile(r"\*([^\s,\[\]{}]+)")
 _UTF8_BOM = b"\xef\xbb\xbf"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per value of a file: slots halve their memory
 class Pos:
     """A 1-based line and column, as editors show them."""
 
@@ -112,7 +115,7 @@ def read_text(path: str) -> str:
         if info.st_size > MAX_FILE_BYTES:
             raise _file_error(
                 f"file is {info.st_size:,} bytes; rule and settings files are limited to "
-                f"{MAX_FILE_BYTES:,} bytes"
+                f"{MAX_FILE_BYTES:,} bytes: split the rules into several files"
             )
         with open(path, "rb") as fh:
             data = fh.read(MAX_FILE_BYTES + 1)

@@ -127,7 +127,7 @@ def test_at_in_a_dst_gap_never_fires_and_says_why() -> None:
     assert result.stdout == ""
     assert result.stderr == (
         "note: 02:30 does not exist on 2026-03-29 in Europe/Berlin (clocks go forward from 02:00 "
-        "to 03:00), so at(2026-03-29T02:30:00) never fires\n"
+        "to 03:00), so at(2026-03-29T02:30:00) never fires; write a time that exists, such as 03:00\n"
     )
 
 

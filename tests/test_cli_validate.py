@@ -72,6 +72,14 @@ BAD = [
         ],
     ),
     (
+        "at-in-dst-gap.yaml",
+        [
+            "10:12: error: start: 02:30 does not exist on 2027-03-28 in Europe/Berlin (clocks go "
+            "forward from 02:00 to 03:00), so at(2027-03-28T02:30:00) never fires; write a time "
+            "that exists, such as 03:00"
+        ],
+    ),
+    (
         "at-not-a-date.yaml",
         [
             "9:12: error: start: at() time '2027-02-30T07:00:00' is not a real date and time: day is out of range for month"
@@ -301,6 +309,43 @@ BAD = [
         "filter-wildcard-only.yaml",
         ["9:22: error: '*' matches every instance; name the instance-type values to act on"],
     ),
+    (
+        "filter-wildcard-az.yaml",
+        [
+            "9:26: error: 'eu-**' matches every availability zone of several regions (it ends "
+            "in a wildcard before the region name is complete); name the zones to act on, e.g. "
+            "eu-west-1a"
+        ],
+    ),
+    (
+        "filter-az-whole-region.yaml",
+        [
+            "9:26: error: availability-zone 'eu-west-1*' matches every zone of eu-west-1, the "
+            "rule's only region: the filter selects every instance; name the zones to act on, "
+            "e.g. eu-west-1a"
+        ],
+    ),
+    (
+        "filter-az-other-region.yaml",
+        [
+            "9:39: error: 'eu-west-1a' is not a zone of the rule's regions (us-east-1); name a "
+            "zone of one of them, e.g. us-east-1a, or add its region to regions"
+        ],
+    ),
+    (
+        "filter-wildcard-tag.yaml",
+        [
+            "9:17: error: '*' matches every value of tag 'Name'; name the values to act on, or "
+            "write tag-key: Name if every instance with that tag is meant"
+        ],
+    ),
+    (
+        "filter-wildcard-type.yaml",
+        [
+            "9:33: error: '*.*' matches every instance type; name the types or families to act "
+            "on, e.g. t3.micro or m6i.*"
+        ],
+    ),
     ("hibernate-number.yaml", ["11:16: error: hibernate must be true or false, not a number"]),
     (
         "key-not-string.yaml",
@@ -368,6 +413,13 @@ BAD = [
         ],
     ),
     ("rules-not-a-list.yaml", ["4:3: error: rules must be a list of rules, not a mapping"]),
+    (
+        "start-stop-same-minute.yaml",
+        [
+            "10:11: error: stop fires together with start on 2026-12-01 at 08:00 (UTC): the "
+            "instances would be started and stopped at the same moment; change one of the times"
+        ],
+    ),
     (
         "start-equals-stop.yaml",
         [
@@ -749,7 +801,7 @@ def test_a_huge_file_is_refused_before_reading(
     assert result.exit_code == 1
     assert result.stdout == (
         f"schedules/web.yaml:1:1: error: file is {len(RULE)} bytes; rule and settings files are limited "
-        "to 100 bytes\n"
+        "to 100 bytes: split the rules into several files\n"
     )
 
 

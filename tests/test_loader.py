@@ -362,3 +362,187 @@ def test_load_is_deterministic_and_sorted(monkeypatch: pytest.MonkeyPatch) -> No
     assert first.diagnostics == second.diagnostics
     keys = [(d.file, d.line, d.col) for d in first.diagnostics]
     assert keys == sorted(keys)
+
+
+# --------------------------------------------------------------------------------------------
+# Wildcards that match everything (the checks the executor shares)
+
+
+@pytest.mark.parametrize(
+    ("targets", "line_col", "message"),
+    [
+        (
+            '{tag:Env: dev, tag:Name: "*"}',
+            (6, 39),
+            "'*' matches every value of tag 'Name'; name the values to act on, or write "
+            "tag-key: Name if every instance with that tag is meant",
+        ),
+        (
+            '{tag:Env: dev, instance-type: "*.*"}',
+            (6, 44),
+            "'*.*' matches every instance type; name the types or families to act on, e.g. "
+            "t3.micro or m6i.*",
+        ),
+        (
+            "{tag:Env: dev, availability-zone: eu-west-1*}",
+            (6, 48),
+            "availability-zone 'eu-west-1*' matches every zone of eu-west-1, the rule's only "
+            "region: the filter selects every instance; name the zones to act on, e.g. "
+            "eu-west-1a",
+        ),
+    ],
+)
+def test_a_pattern_matching_everything_is_an_error_at_the_value(
+    tmp_path: Path, targets: str, line_col: tuple[int, int], message: str
+) -> None:
+    text = RULE.format(name="web").replace("{tag:Env: dev}", targets)
+    path = write(tmp_path / "web.yaml", text)
+    result = load_rules([str(path)])
+    assert result.rules == ()
+    assert [(d.line, d.col, d.severity, d.message) for d in result.diagnostics] == [
+        (*line_col, "error", message)
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# at() that never fires, and start and stop in the same minute
+
+
+def _at_rule(tmp_path: Path, when: str) -> LoadResult:
+    text = RULE.format(name="web").replace(
+        "start: cron(0 8 ? * MON-FRI *)", f"timezone: Europe/Berlin\n    start: at({when})"
+    )
+    return load_rules([str(write(tmp_path / "web.yaml", text))])
+
+
+def test_an_at_in_a_dst_gap_is_an_error(tmp_path: Path) -> None:
+    result = _at_rule(tmp_path, "2027-03-28T02:30:00")
+    assert result.rules == ()
+    assert [(d.severity, d.message) for d in result.diagnostics] == [
+        (
+            "error",
+            "start: 02:30 does not exist on 2027-03-28 in Europe/Berlin (clocks go forward from "
+            "02:00 to 03:00), so at(2027-03-28T02:30:00) never fires; write a time that exists, "
+            "such as 03:00",
+        )
+    ]
+
+
+def test_an_at_in_the_past_stays_a_warning_even_in_a_gap(tmp_path: Path) -> None:
+    # A one-off that has gone by must not fail every later plan of the repository.
+    result = _at_rule(tmp_path, "2026-03-29T02:30:00")
+    assert [r.name for r in result.rules] == ["web"]
+    assert [(d.severity, d.message) for d in result.diagnostics] == [
+        (
+            "warning",
+            "start: at(2026-03-29T02:30:00) is in the past in Europe/Berlin: it will never fire",
+        )
+    ]
+
+
+def test_start_and_stop_in_the_same_minute_on_some_day_is_an_error(tmp_path: Path) -> None:
+    text = RULE.format(name="web") + "    stop: cron(0 8 1 * ? *)\n"
+    result = load_rules([str(write(tmp_path / "web.yaml", text))])
+    assert result.rules == ()
+    assert [(d.line, d.col, d.message) for d in result.diagnostics] == [
+        (
+            8,
+            11,
+            "stop fires together with start on 2026-12-01 at 08:00 (UTC): the instances would "
+            "be started and stopped at the same moment; change one of the times",
+        )
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# Symlinks out of the rules directory, and control characters in what is printed
+
+
+def test_a_symlinked_file_out_of_the_rules_directory_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    outside = write(tmp_path / "elsewhere" / "secret.yaml", RULE.format(name="outside"))
+    write(tmp_path / "schedules" / "web.yaml", RULE.format(name="web"))
+    (tmp_path / "schedules" / "team.yaml").symlink_to(outside)
+    result = load_rules(["schedules"])
+    assert [r.name for r in result.rules] == ["web"]
+    assert result.diagnostics == (
+        Diagnostic(
+            "schedules/team.yaml",
+            1,
+            1,
+            "error",
+            f"symbolic link to {outside}, outside the rules directory schedules: refusing to "
+            "read it; copy the rules into the directory instead",
+        ),
+    )
+
+
+def test_a_symlinked_directory_out_of_the_rules_directory_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "elsewhere" / "x.yaml", RULE.format(name="outside"))
+    write(tmp_path / "schedules" / "web.yaml", RULE.format(name="web"))
+    (tmp_path / "schedules" / "more").symlink_to(tmp_path / "elsewhere")
+    result = load_rules(["schedules"])
+    assert not result.ok
+    assert [(d.file, d.message) for d in result.diagnostics] == [
+        (
+            "schedules/more",
+            f"symbolic link to {tmp_path / 'elsewhere'}, outside the rules directory schedules: "
+            "refusing to read it; copy the rules into the directory instead",
+        )
+    ]
+
+
+def test_symlinks_within_the_rules_directory_are_fine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    real = write(tmp_path / "schedules" / "teams" / "web.yaml", RULE.format(name="web"))
+    (tmp_path / "schedules" / "web.yaml").symlink_to(real)
+    (tmp_path / "schedules" / "alias").symlink_to(tmp_path / "schedules" / "teams")
+    # The rules directory itself may be a link.
+    (tmp_path / "rules").symlink_to(tmp_path / "schedules")
+    for directory in ("schedules", "rules"):
+        result = load_rules([directory])
+        assert result.ok, result.diagnostics
+        assert [r.name for r in result.rules] == ["web"]  # each file is read once
+
+
+CONTROL_CHARACTERS = [
+    # ESC in a value (YAML's "\e"), BEL in a filter name, CR in a description.
+    (
+        '{tag:Env: dev, instance-type: "\\e[2J"}',
+        "'\\x1b[2J' is not an instance type such as t3.micro",
+    ),
+    (
+        '{"vpc\\a-id": vpc-4085e027}',
+        "unknown filter 'vpc\\x07-id' (did you mean 'vpc-id'?); allowed: instance-id, "
+        "tag:<key>, tag-key, "
+        "private-ip-address, vpc-id, subnet-id, instance-type, availability-zone",
+    ),
+    (
+        '{tag:Env: dev}\n    description: "ok\\rpwned \\e]0;title\\a"',
+        "description 'ok\\rpwned \\x1b]0;title\\x07' has control characters: plans and the AWS "
+        "console show this text; remove them",
+    ),
+]
+
+
+@pytest.mark.parametrize(("targets", "message"), CONTROL_CHARACTERS)
+def test_control_characters_are_escaped_in_every_message(
+    tmp_path: Path, targets: str, message: str
+) -> None:
+    text = RULE.format(name="web").replace("{tag:Env: dev}", targets)
+    path = write(tmp_path / "web\x1b[31m.yaml", text)
+    result = load_rules([str(path)])
+    (diagnostic,) = result.diagnostics
+    printed = diagnostic.text()
+    assert (
+        printed
+        == f"{tmp_path}/web\\x1b[31m.yaml:{diagnostic.line}:{diagnostic.col}: error: {message}"
+    )
+    assert not any(ord(ch) < 0x20 or ch == "\x7f" for ch in printed + diagnostic.github())

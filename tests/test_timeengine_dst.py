@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from reconciler.timeengine import dst_gap_warning, parse
+from reconciler.timeengine import dst_gap_warning, first_shared_minute, parse
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 NEW_YEAR_2026 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -115,7 +115,17 @@ WARNINGS = [
         "Europe/Berlin",
         NOW,
         "02:30 does not exist on 2027-03-28 in Europe/Berlin (clocks go forward from 02:00 to "
-        "03:00), so at(2027-03-28T02:30:00) never fires",
+        "03:00), so at(2027-03-28T02:30:00) never fires; write a time that exists, such as "
+        "03:00",
+    ),
+    (
+        "cron(30 2 20 10 ? *)",
+        "Asia/Gaza",
+        NOW,
+        # Forward on 2040-10-20 and back on the 26th, six days apart (DST paused for Ramadan):
+        # a weekly sample saw the same offset on both sides and missed the gap.
+        "02:30 does not exist on 2040-10-20 in Asia/Gaza (clocks go forward from 02:00 to "
+        "03:00), so that run is skipped",
     ),
 ]
 
@@ -157,3 +167,41 @@ def test_default_now_is_the_current_time() -> None:
     assert warning is not None
     when = warning.split(" on ")[1][:10]
     assert when >= datetime.now(UTC).strftime("%Y-%m-%d")
+
+
+# start and stop of one rule must never fire in the same minute.
+SHARED = [
+    # Weekdays at 08:00 and the 1st at 08:00: the first weekday 1st after now.
+    ("cron(0 8 ? * MON-FRI *)", "cron(0 8 1 * ? *)", "Europe/Berlin", datetime(2026, 12, 1, 8, 0)),
+    # Mondays and the 15th: 2027-02-15 is the first Monday the 15th after 2026-11-27.
+    ("cron(30 7 ? * MON *)", "cron(30 7 15 * ? *)", "UTC", datetime(2027, 2, 15, 7, 30)),
+    ("cron(0 8 ? * MON-FRI *)", "at(2026-12-01T08:00:30)", "UTC", datetime(2026, 12, 1, 8, 0)),
+    ("at(2027-01-04T09:15:00)", "at(2027-01-04T09:15:59)", "UTC", datetime(2027, 1, 4, 9, 15)),
+    ("cron(0 8 ? * MON-FRI *)", "cron(0 19 1 * ? *)", "UTC", None),
+    ("cron(0 8 ? * MON-FRI *)", "cron(0 8 ? * SAT-SUN *)", "UTC", None),
+    # The 29th of February falls on a weekday only in 2028 within two years.
+    ("cron(0 8 ? * MON-FRI *)", "cron(0 8 29 2 ? *)", "UTC", datetime(2028, 2, 29, 8, 0)),
+    # Both in the gap: neither fires, so they never fire together that day.
+    ("cron(30 2 ? * SUN *)", "cron(30 2 28 3 ? 2027)", "Europe/Berlin", None),
+    (
+        "cron(30 3 ? * SUN *)",
+        "cron(30 3 28 3 ? 2027)",
+        "Europe/Berlin",
+        datetime(2027, 3, 28, 3, 30),
+    ),
+    ("rate(1 hour)", "cron(0 8 * * ? *)", "UTC", None),
+    ("cron(0 8 ? * MON-FRI *)", "at(2025-12-01T08:00:00)", "UTC", None),
+]
+
+
+@pytest.mark.parametrize(("start", "stop", "tz", "expected"), SHARED)
+def test_first_shared_minute(start: str, stop: str, tz: str, expected: datetime | None) -> None:
+    shared = first_shared_minute(parse(start, now=NOW), parse(stop, now=NOW), tz, now=NOW)
+    assert shared == expected
+
+
+def test_a_shared_minute_beyond_the_horizon_is_not_looked_for() -> None:
+    # Weekdays and 1 March 2030 (a Friday): more than two years ahead.
+    start, stop = parse("cron(0 8 ? * MON-FRI *)"), parse("cron(0 8 1 3 ? 2030)")
+    assert first_shared_minute(start, stop, "UTC", now=NOW) is None
+    assert first_shared_minute(start, stop, "UTC", now=NOW, days=4000) == datetime(2030, 3, 1, 8)

@@ -359,7 +359,10 @@ def test_load_file_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     big = tmp_path / "big.yaml"
     big.write_text("a: 1\n" * 10)
     monkeypatch.setattr(yamlload, "MAX_FILE_BYTES", 49)
-    assert message(big) == "file is 50 bytes; rule and settings files are limited to 49 bytes"
+    assert message(big) == (
+        "file is 50 bytes; rule and settings files are limited to 49 bytes: split the rules "
+        "into several files"
+    )
 
     def refuse(*args: object, **kwargs: object) -> object:
         raise PermissionError(13, "Permission denied")
@@ -416,3 +419,16 @@ def test_load_file_reads_and_loads(tmp_path: Path) -> None:
 def test_kind_and_quote_hint(value: object, source: str | None, kind: str, hint: str) -> None:
     assert yamlload.kind_of(value, source) == kind
     assert yamlload.quote_hint(value, source) == hint
+
+
+def test_a_file_over_the_default_limit_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    # 2 MiB keeps validation under 200 MB of memory (benchmarks/validate.py measures it).
+    assert yamlload.MAX_FILE_BYTES == 2 * 1024 * 1024
+    big = tmp_path / "big.yaml"
+    big.write_bytes(b"#" * (yamlload.MAX_FILE_BYTES + 1))
+    doc, issues = yamlload.load_file(str(big))
+    assert doc is None
+    assert [i.message for i in issues] == [
+        "file is 2,097,153 bytes; rule and settings files are limited to 2,097,152 bytes: split "
+        "the rules into several files"
+    ]

@@ -21,6 +21,7 @@ from reconciler.loader import load_rules
 from reconciler.model import Settings
 from reconciler.package import ExecutorPackage, build_executor_zip
 from reconciler.plan import Plan, PlanError, from_document, make_plan
+from reconciler.regions import partition_of_arn
 from reconciler.render import mass_delete_warning, render_json, render_markdown, render_text
 from reconciler.settings import load_settings
 
@@ -30,7 +31,8 @@ def load_desired(
 ) -> tuple[DesiredState, ExecutorPackage]:
     """Settings and rules -> the desired state; refuses (exit 1) when a rule has an error."""
     settings = load_settings(settings_path)
-    loaded = load_rules([rules_dir], allow_empty=allow_empty)
+    partition = partition_of_arn(settings.executor_role_arn)
+    loaded = load_rules([rules_dir], allow_empty=allow_empty, partition=partition)
     for diagnostic in loaded.diagnostics:
         output.err(diagnostic.text())
     if not loaded.ok:

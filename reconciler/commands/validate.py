@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from reconciler import output
 from reconciler.diagnostics import Diagnostic, has_errors, one_line, sort_diagnostics
 from reconciler.loader import display_path, load_rules
+from reconciler.regions import partition_of_arn
 from reconciler.settings import check_settings
 
 
@@ -25,16 +26,22 @@ def run(
     settings_path: str = "ouroboros.yaml",
 ) -> int:
     """With no PATHs: the rules directory, plus the settings file when there is one."""
-    result = load_rules(list(paths) or [rules_dir])
-    diagnostics = [
-        _explain_missing_rules_dir(d, rules_dir) if not paths else d for d in result.diagnostics
-    ]
+    settings_diagnostics: tuple[Diagnostic, ...] = ()
     settings_checked = None
+    partition = None
     # Settings are optional for validation, but a directory where the file belongs is an error.
     if not paths and os.path.exists(settings_path):
         settings = check_settings(settings_path)
-        diagnostics += settings.diagnostics
+        settings_diagnostics = settings.diagnostics
         settings_checked = display_path(settings_path)
+        # Rules are checked against the settings' partition (a cn-north-1 rule with arn:aws:).
+        if settings.settings is not None:
+            partition = partition_of_arn(settings.settings.executor_role_arn)
+    result = load_rules(list(paths) or [rules_dir], partition=partition)
+    diagnostics = [
+        _explain_missing_rules_dir(d, rules_dir) if not paths else d for d in result.diagnostics
+    ]
+    diagnostics += settings_diagnostics
     diagnostics = sort_diagnostics(diagnostics)
     for diagnostic in diagnostics:
         output.out(_render(diagnostic, fmt))
@@ -61,7 +68,7 @@ def _render(diagnostic: Diagnostic, fmt: str) -> str:
     if not output.use_color():
         return diagnostic.text()
     colour = "red" if diagnostic.severity == "error" else "yellow"
-    where = f"{diagnostic.file}:{diagnostic.line}:{diagnostic.col}:"
+    where = f"{one_line(diagnostic.file)}:{diagnostic.line}:{diagnostic.col}:"
     severity = output.style(f"{diagnostic.severity}:", fg=colour, bold=True)
     return f"{output.style(where, bold=True)} {severity} {one_line(diagnostic.message)}"
 
