@@ -7,20 +7,24 @@ field-level diff; an update always sends the whole desired object, as AWS replac
 
 A plan is also a document (`to_document` / `from_document`): the JSON plan of DESIGN.md §7,
 which `plan --out` saves and `apply PLANFILE` reads back. It carries everything apply needs
-without the YAML: the settings, the full desired object of every create and update, and the
-fingerprint of the live state it was made against, so a stale plan can be refused.
+without the YAML: the settings, the full desired object of every create and update, the
+live object of every update and delete, and a fingerprint of each live resource it was made
+against, so a stale plan can be refused naming what changed. Reading one back recomputes every
+diff and fingerprint from those objects (never trusting the file's copies); reconciler.saved
+re-checks the objects themselves.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.desired import DesiredState, described_group
+from reconciler.desired import DesiredState, described_group, function_arn
 from reconciler.errors import FatalError
 from reconciler.model import RESERVED_GROUP, Settings
 from reconciler.resources import (
@@ -32,8 +36,10 @@ from reconciler.resources import (
     LiveState,
     Resource,
     ScheduleSpec,
+    canonical_json,
     resource_from_api,
 )
+from reconciler.saved import object_problem
 
 FORMAT_VERSION = 1
 CREATE = "create"
@@ -44,6 +50,10 @@ ACTIONS = (CREATE, UPDATE, DELETE)
 
 class PlanError(FatalError):
     """A plan that cannot be made or read."""
+
+
+class PlanMismatch(PlanError):
+    """A saved plan whose parts do not agree: edited, or not made by `reconcile plan`."""
 
 
 @dataclass(frozen=True)
@@ -59,7 +69,7 @@ class Change:
     kind: str  # log_table | executor | schedule_group | schedule
     name: str
     desired: Resource | None = None  # create, update: the whole object to send
-    before: Resource | None = None  # delete: what is removed (for review)
+    before: Resource | None = None  # update, delete: what is live now
     diff: tuple[FieldChange, ...] = ()  # update
 
     def changed(self, field: str) -> bool:
@@ -79,6 +89,8 @@ class Plan:
     desired_fingerprint: str
     managed_schedules: int  # schedules live in the owned group when the plan was made
     notes: tuple[str, ...] = ()
+    # "<kind> <name>" -> fingerprint of each live resource, so a stale plan names what changed.
+    live_resources: tuple[tuple[str, str], ...] = ()
 
     def count(self, action: str) -> int:
         return sum(1 for c in self.changes if c.action == action)
@@ -91,13 +103,45 @@ class Plan:
         return bool(self.changes)
 
     @property
-    def deletes_every_schedule(self) -> bool:
-        """The mass-delete rail: every managed schedule goes, and there was at least one."""
+    def mass_delete(self) -> MassDelete | None:
+        """The mass-delete rail: too many of the managed schedules go (or all, replaced by none)."""
         deletes = sum(1 for c in self.changes if c.kind == SCHEDULE and c.action == DELETE)
-        return self.managed_schedules > 0 and deletes >= self.managed_schedules
+        creates = sum(1 for c in self.changes if c.kind == SCHEDULE and c.action == CREATE)
+        if deletes == 0:
+            return None
+        s = self.settings
+        everything = deletes >= self.managed_schedules and creates == 0
+        over = (
+            deletes > s.max_delete_count
+            and deletes > s.max_delete_fraction * self.managed_schedules
+        )
+        if not (everything or over):
+            return None
+        return MassDelete(
+            deletes, self.managed_schedules, s.max_delete_count, s.max_delete_fraction, everything
+        )
 
     def without(self, done: Sequence[Change]) -> Plan:
         return dataclasses.replace(self, changes=tuple(c for c in self.changes if c not in done))
+
+
+@dataclass(frozen=True)
+class MassDelete:
+    deletes: int
+    managed: int
+    max_count: int
+    max_fraction: float
+    everything: bool  # every managed schedule goes and none is created
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "deletes": self.deletes,
+            "managed": self.managed,
+            "threshold": {
+                "max_delete_count": self.max_count,
+                "max_delete_fraction": self.max_fraction,
+            },
+        }
 
 
 def diff(before: Resource, after: Resource) -> tuple[FieldChange, ...]:
@@ -141,7 +185,9 @@ def _compare(kind: str, name: str, live: Resource | None, wanted: Resource) -> C
     if live is None:
         return Change(CREATE, kind, name, desired=wanted)
     changes = diff(live, wanted)
-    return Change(UPDATE, kind, name, desired=wanted, diff=changes) if changes else None
+    return (
+        Change(UPDATE, kind, name, desired=wanted, before=live, diff=changes) if changes else None
+    )
 
 
 def _check_table(change: Change | None) -> None:
@@ -168,6 +214,16 @@ def _moved_group_notes(desired: DesiredState, live: LiveState) -> tuple[str, ...
     )
 
 
+def order_changes(changes: Sequence[Change]) -> tuple[Change, ...]:
+    """Apply's order: table, executor, group, schedule creates and updates by name, deletes."""
+
+    def key(change: Change) -> tuple[int, int, str]:
+        is_delete = change.kind == SCHEDULE and change.action == DELETE
+        return (KINDS.index(change.kind), int(is_delete), change.name)
+
+    return tuple(sorted(changes, key=key))
+
+
 def make_plan(desired: DesiredState, live: LiveState) -> Plan:
     table = _compare(LOG_TABLE, desired.table.name, live.table, desired.table)
     _check_table(table)
@@ -182,18 +238,79 @@ def make_plan(desired: DesiredState, live: LiveState) -> Plan:
         if s.name not in wanted_names
     ]
     head = [c for c in (table, executor, group) if c is not None]
-    body = sorted((c for c in upserts if c is not None), key=lambda c: c.name)
-    changes = (*head, *body, *sorted(deletes, key=lambda c: c.name))
+    body = [c for c in upserts if c is not None]
+    changes = order_changes([*head, *body, *deletes])
     total = 3 + len(desired.schedules)
+    resources = live_resources(live)
     return Plan(
         settings=desired.settings,
         changes=changes,
         unchanged=total - len(head) - len(body),
-        live_fingerprint=live.fingerprint(),
-        desired_fingerprint=desired.fingerprint(),
+        live_fingerprint=resources_fingerprint(resources),
+        desired_fingerprint=changes_fingerprint(changes),
         managed_schedules=len(live.schedules),
         notes=desired.notes + _moved_group_notes(desired, live),
+        live_resources=resources,
     )
+
+
+# Fingerprints: what a saved plan is checked against.
+
+
+def _sha256(value: Any) -> str:
+    return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
+
+
+def resource_key(kind: str, name: str) -> str:
+    return f"{kind} {name}"
+
+
+def resource_fingerprint(resource: Resource) -> str:
+    return _sha256(resource.to_api())
+
+
+def live_resources(live: LiveState) -> tuple[tuple[str, str], ...]:
+    """Each live resource's fingerprint, by "<kind> <name>", sorted."""
+    found: list[tuple[str, Resource]] = [(LOG_TABLE, r) for r in (live.table,) if r is not None]
+    found += [(EXECUTOR, r) for r in (live.function,) if r is not None]
+    found += [(SCHEDULE_GROUP, r) for r in (live.group,) if r is not None]
+    found += [(SCHEDULE, r) for r in live.schedules]
+    return tuple(sorted((resource_key(k, r.name), resource_fingerprint(r)) for k, r in found))
+
+
+def resources_fingerprint(resources: Sequence[tuple[str, str]]) -> str:
+    return _sha256([list(pair) for pair in resources])
+
+
+def changes_fingerprint(changes: Sequence[Change]) -> str:
+    """The plan's intent: every change with the objects it sends and replaces (no diffs, which
+    follow from them)."""
+    return _sha256(
+        [
+            [
+                c.action,
+                c.kind,
+                c.name,
+                c.desired.to_api() if c.desired else None,
+                c.before.to_api() if c.before else None,
+            ]
+            for c in changes
+        ]
+    )
+
+
+def stale_resources(plan: Plan, live: LiveState) -> list[str]:
+    """What changed in the live state since the plan was made: "schedule x (updated)", ..."""
+    then, now = dict(plan.live_resources), dict(live_resources(live))
+    changed = []
+    for key in sorted(set(then) | set(now)):
+        if key not in now:
+            changed.append(f"{key} (deleted)")
+        elif key not in then:
+            changed.append(f"{key} (created)")
+        elif then[key] != now[key]:
+            changed.append(f"{key} (updated)")
+    return changed
 
 
 # The document: DESIGN.md §7's JSON plan, also the saved plan.
@@ -218,14 +335,20 @@ def change_document(change: Change) -> dict[str, Any]:
 
 def to_document(plan: Plan) -> dict[str, Any]:
     """The JSON plan: the pinned top level first, then what a saved plan needs."""
+    mass_delete = plan.mass_delete
     return {
         "format_version": FORMAT_VERSION,
         "summary": plan.summary(),
         "changes": [change_document(c) for c in plan.changes],
+        "mass_delete": mass_delete.document() if mass_delete else None,
         "notes": list(plan.notes),
         "settings": settings_document(plan.settings),
         "managed_schedules": plan.managed_schedules,
-        "fingerprints": {"live": plan.live_fingerprint, "desired": plan.desired_fingerprint},
+        "fingerprints": {
+            "live": plan.live_fingerprint,
+            "desired": plan.desired_fingerprint,
+            "resources": dict(plan.live_resources),
+        },
     }
 
 
@@ -236,7 +359,8 @@ def _require(doc: Mapping[str, Any], key: str, kind: type | tuple[type, ...]) ->
     return value
 
 
-def _change_from(doc: object) -> Change:
+def _change_from(doc: object) -> tuple[Change, tuple[FieldChange, ...]]:
+    """A change as saved, its diff recomputed from its objects; and the diff the file shows."""
     if not isinstance(doc, Mapping):
         raise PlanError("a change is not a JSON object")
     action = _require(doc, "action", str)
@@ -245,13 +369,30 @@ def _change_from(doc: object) -> Change:
         raise PlanError(f"unknown change {action!r} of kind {kind!r}")
     name = _require(doc, "name", str)
     desired = _resource(kind, doc.get("desired")) if action != DELETE else None
-    before = _resource(kind, doc.get("before")) if action == DELETE else None
-    changes = tuple(
+    before = _resource(kind, doc.get("before")) if action != CREATE else None
+    saved = tuple(
         FieldChange(str(f["field"]), f.get("before"), f.get("after")) for f in doc.get("diff") or []
     )
-    if action == UPDATE and not changes:
+    if action == UPDATE and not saved:
         raise PlanError(f"the update of {kind} {name!r} has no diff")
-    return Change(action, kind, name, desired=desired, before=before, diff=changes)
+    recomputed = diff(before, desired) if before is not None and desired is not None else ()
+    return Change(action, kind, name, desired=desired, before=before, diff=recomputed), saved
+
+
+def _check_change(change: Change, saved_diff: tuple[FieldChange, ...], settings: Settings) -> None:
+    """The change's object is what the settings build, and its diff is what the file shows."""
+    problem = object_problem(change.desired, settings) if change.desired else None
+    if problem is None and saved_diff != change.diff:
+        problem = (
+            f"its diff is not what its before and desired objects differ by "
+            f"({_fields_text(change.diff)})"
+        )
+    if problem:
+        raise PlanMismatch(problem)
+
+
+def _fields_text(changes: Sequence[FieldChange]) -> str:
+    return "fields " + ", ".join(f.field for f in changes) if changes else "no field"
 
 
 def _settings_from(doc: Mapping[str, Any]) -> Settings:
@@ -266,10 +407,10 @@ def _settings_from(doc: Mapping[str, Any]) -> Settings:
             if field.default is dataclasses.MISSING:
                 raise PlanError(f"its settings have no {name!r}")
             continue
-        expected = types[name]
+        expected = (int, float) if types[name] is float else types[name]
         value = doc[name]
         if not isinstance(value, expected) or isinstance(value, bool):
-            kind = "a number" if expected is int else "a string"
+            kind = "a string" if expected is str else "a number"
             raise PlanError(f"its settings' {name!r} is not {kind}")
     return Settings(**doc)
 
@@ -323,11 +464,19 @@ def _from_document(doc: object) -> Plan:
         )
     settings_doc = _require(doc, "settings", Mapping)
     fingerprints = _require(doc, "fingerprints", Mapping)
-    changes = tuple(_change_from(c) for c in _require(doc, "changes", list))
+    parsed = [_change_from(c) for c in _require(doc, "changes", list)]
+    changes = tuple(change for change, _ in parsed)
     summary = _require(doc, "summary", Mapping)
     settings = _settings_from(settings_doc)
     _check_owned(settings, changes)
-    return Plan(
+    _check_settings(settings)
+    for index, (change, saved_diff) in enumerate(parsed, 1):
+        try:
+            _check_change(change, saved_diff, settings)
+        except PlanMismatch as exc:
+            label = change_label(index, change.action, change.kind, change.name)
+            raise PlanMismatch(f"{label}: {exc}") from exc
+    plan = Plan(
         settings=settings,
         changes=changes,
         unchanged=int(summary.get("unchanged", 0)),
@@ -335,4 +484,56 @@ def _from_document(doc: object) -> Plan:
         desired_fingerprint=str(_require(fingerprints, "desired", str)),
         managed_schedules=int(_require(doc, "managed_schedules", int)),
         notes=tuple(str(n) for n in doc.get("notes") or ()),
+        live_resources=_resources_from(_require(fingerprints, "resources", Mapping)),
     )
+    _check_consistent(plan, summary)
+    return plan
+
+
+def _check_settings(settings: Settings) -> None:
+    try:
+        function_arn(settings)
+    except FatalError as exc:
+        raise PlanMismatch(f"its settings are invalid: {exc}") from exc
+
+
+def change_label(index: int, action: str, kind: str, name: str) -> str:
+    return f"change {index} ({action} {kind} {name})"
+
+
+def _resources_from(doc: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in doc.items()):
+        raise PlanError("its fingerprints' resources are not all strings")
+    return tuple(sorted(doc.items()))
+
+
+def _check_consistent(plan: Plan, summary: Mapping[str, Any]) -> None:
+    """The plan's own parts agree: fingerprints, summary, and each change with the live state
+    it was made against."""
+    if changes_fingerprint(plan.changes) != plan.desired_fingerprint:
+        raise PlanMismatch(
+            "its changes do not match its desired fingerprint (a change was edited, added or "
+            "removed after the plan was made)"
+        )
+    if resources_fingerprint(plan.live_resources) != plan.live_fingerprint:
+        raise PlanMismatch("its live resources do not match its live fingerprint")
+    expected = {a: plan.count(a) for a in ACTIONS}
+    if {a: summary.get(a) for a in ACTIONS} != expected:
+        raise PlanMismatch(f"its summary does not count its changes ({expected})")
+    live = dict(plan.live_resources)
+    seen: set[str] = set()
+    for index, change in enumerate(plan.changes, 1):
+        key = resource_key(change.kind, change.name)
+        label = change_label(index, change.action, change.kind, change.name)
+        if key in seen:
+            raise PlanMismatch(f"{label}: a second change to the same {change.kind}")
+        seen.add(key)
+        if change.before is None and key in live:
+            raise PlanMismatch(f"{label}: the {change.kind} was live when the plan was made")
+        if change.before is not None and live.get(key) != resource_fingerprint(change.before):
+            raise PlanMismatch(
+                f"{label}: its before object is not the live {change.kind} the plan was made "
+                "against"
+            )
+    if plan.changes != tuple(order_changes(plan.changes)):
+        raise PlanMismatch("its changes are not in the order apply must make them")

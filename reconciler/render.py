@@ -38,15 +38,27 @@ def summary_line(plan: Plan) -> str:
     )
 
 
+def mass_delete_what(plan: Plan) -> str | None:
+    """What makes the plan a mass delete ("deletes all 3 managed schedules ..."), or None."""
+    mass = plan.mass_delete
+    if mass is None:
+        return None
+    group = plan.settings.schedule_group
+    if mass.everything:
+        return f"deletes all {mass.managed} managed schedules in group {group} and creates none"
+    return (
+        f"deletes {mass.deletes} of the {mass.managed} managed schedules in group {group}, "
+        f"more than {mass.max_count} and more than {mass.max_fraction:.0%} of them "
+        "(max_delete_count, max_delete_fraction in the settings)"
+    )
+
+
 def mass_delete_warning(plan: Plan) -> str | None:
     """Said in the plan itself, so a pull-request comment shows why the apply will refuse it."""
-    if not plan.deletes_every_schedule:
+    what = mass_delete_what(plan)
+    if what is None:
         return None
-    return (
-        f"this plan deletes all {plan.managed_schedules} managed schedules in group "
-        f"{plan.settings.schedule_group}; `reconcile apply` refuses it unless given "
-        "--allow-delete-all"
-    )
+    return f"this plan {what}; `reconcile apply` refuses it unless given --allow-mass-delete"
 
 
 def _unchanged_phrase(n: int) -> str:
@@ -111,7 +123,9 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
         lines += [f"Note: {n}" for n in plan.notes]
         return "\n".join(lines) + "\n"
     s = plan.settings
-    lines = [
+    warning = mass_delete_warning(plan)
+    lines = [style(f"Warning: {warning}.", fg="red", enabled=color), ""] if warning else []
+    lines += [
         f"Ouroboros will make these changes in {s.region} (schedule group {s.schedule_group}):",
         "",
     ]
@@ -121,7 +135,6 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
             lines.append("      " + _text_field(marker, field, value, color))
     lines.append("")
     lines += [f"Note: {n}" for n in plan.notes]
-    warning = mass_delete_warning(plan)
     if warning:
         lines.append(style(f"Warning: {warning}.", fg="red", enabled=color))
     lines.append(style(summary_line(plan), bold=True, enabled=color))
@@ -174,17 +187,18 @@ def _md_details(change: Change) -> str:
 def _md_header(plan: Plan, budget: int) -> str:
     s = plan.settings
     where = f"schedule group `{s.schedule_group}` in `{s.region}`"
-    if not plan.has_changes:
-        text = f"## Ouroboros plan\n\n**{summary_line(plan)}** ({where})\n"
-    else:
-        text = (
-            f"## Ouroboros plan\n\n**{plan.count(CREATE)} to create, {plan.count(UPDATE)} to "
-            f"update, {plan.count(DELETE)} to delete** ({plan.unchanged} unchanged; {where})\n"
-        )
+    text = "## Ouroboros plan\n\n"
     warning = mass_delete_warning(plan)
     if warning:
-        text += "\n> **Warning:** " + warning.replace("--allow-delete-all", "`--allow-delete-all`")
-        text += ".\n"
+        flag = "--allow-mass-delete"
+        text += f"> [!WARNING]\n> **Mass delete:** {warning.replace(flag, f'`{flag}`')}.\n\n"
+    if not plan.has_changes:
+        text += f"**{summary_line(plan)}** ({where})\n"
+    else:
+        text += (
+            f"**{plan.count(CREATE)} to create, {plan.count(UPDATE)} to "
+            f"update, {plan.count(DELETE)} to delete** ({plan.unchanged} unchanged; {where})\n"
+        )
     return text + _md_notes(plan.notes, budget)
 
 

@@ -19,8 +19,11 @@ from reconciler.plan import (
     FieldChange,
     Plan,
     PlanError,
+    changes_fingerprint,
     from_document,
+    live_resources,
     make_plan,
+    resource_fingerprint,
     to_document,
 )
 from reconciler.resources import GroupSpec, LiveState, ScheduleSpec, TableSpec
@@ -65,7 +68,7 @@ def test_nothing_deployed_creates_everything_in_apply_order() -> None:
     ]
     assert plan.summary() == {"create": 6, "update": 0, "delete": 0, "unchanged": 0}
     assert plan.managed_schedules == 0
-    assert not plan.deletes_every_schedule
+    assert plan.mass_delete is None
 
 
 def test_a_converged_state_plans_nothing() -> None:
@@ -161,15 +164,38 @@ def test_a_removed_rule_is_deleted_and_a_renamed_one_deleted_and_created() -> No
         (DELETE, "schedule", "old-name-stop"),
     ]
     assert plan.changes[-1].before == next(s for s in old.schedules if s.name == "old-name-stop")
-    assert not plan.deletes_every_schedule
+    assert plan.mass_delete is None
 
 
-def test_deleting_every_managed_schedule_is_flagged() -> None:
+def test_deleting_every_managed_schedule_is_flagged_unless_replaced() -> None:
     old = want(rule("a"), rule("b"))
-    plan = make_plan(want(rule("c")), deployed(old))
-    assert plan.deletes_every_schedule  # even with creates beside: everything live goes
-    assert make_plan(want(), deployed(old)).deletes_every_schedule
-    assert not make_plan(want(), deployed(want())).deletes_every_schedule  # nothing to delete
+    # A refactor (every rule renamed) is judged by the thresholds, not as "delete all".
+    assert make_plan(want(rule("c")), deployed(old)).mass_delete is None
+    everything = make_plan(want(), deployed(old)).mass_delete
+    assert everything is not None
+    assert (everything.deletes, everything.managed, everything.everything) == (4, 4, True)
+    assert make_plan(want(), deployed(want())).mass_delete is None  # nothing to delete
+
+
+@pytest.mark.parametrize(
+    ("managed", "kept", "count", "fraction", "flagged"),
+    [
+        (40, 29, 10, 0.25, True),  # 11 > 10 and 11 > 25% of 40
+        (40, 30, 10, 0.25, False),  # 10 is not more than 10
+        (44, 33, 10, 0.25, False),  # 11 is exactly 25% of 44
+        (12, 11, 0, 0.0, True),  # thresholds at zero: any delete needs the flag
+        (12, 0, 100, 0.25, False),  # deletes under the count...
+        (12, 1, 5, 1.0, False),  # ...or a fraction of 1 never triggers but for "everything"
+    ],
+)
+def test_the_mass_delete_thresholds_come_from_the_settings(
+    managed: int, kept: int, count: int, fraction: float, flagged: bool
+) -> None:
+    names = [f"r{i}" for i in range(managed)]
+    s = settings(max_delete_count=count, max_delete_fraction=fraction)
+    old = want(*(rule(n, start=None) for n in names), settings=s)
+    new = want(*(rule(n, start=None) for n in names[:kept]), rule("x", start=None), settings=s)
+    assert (make_plan(new, deployed(old)).mass_delete is not None) == flagged
 
 
 @pytest.mark.parametrize(
@@ -273,9 +299,17 @@ def test_the_live_fingerprint_is_recorded() -> None:
     state = want(rule("a"))
     live = deployed(state, schedules=state.schedules[:1])
     plan = make_plan(state, live)
-    assert plan.live_fingerprint == live.fingerprint()
-    assert plan.desired_fingerprint == state.fingerprint()
-    assert live.fingerprint() != deployed(state).fingerprint()
+    # Per resource, so a stale plan can name what changed; the desired fingerprint covers the
+    # changes (what will be sent), so a saved plan can be checked on its own.
+    assert plan.live_resources == live_resources(live)
+    assert dict(plan.live_resources) == {
+        "log_table ouroboros-runs": resource_fingerprint(state.table),
+        "executor ouroboros-executor": resource_fingerprint(state.function),
+        "schedule_group ouroboros": resource_fingerprint(state.group),
+        "schedule a-start": resource_fingerprint(state.schedules[0]),
+    }
+    assert plan.desired_fingerprint == changes_fingerprint(plan.changes)
+    assert plan.live_fingerprint != make_plan(state, deployed(state)).live_fingerprint
 
 
 # The document (JSON plan, saved plan)
