@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler import checks
 from reconciler.desired import DesiredState, described_group, function_arn
 from reconciler.errors import FatalError
 from reconciler.model import RESERVED_GROUP, Settings
@@ -316,12 +317,32 @@ def stale_resources(plan: Plan, live: LiveState) -> list[str]:
 # The document: DESIGN.md §7's JSON plan, also the saved plan.
 
 
+def not_created_by_ouroboros(change: Change, settings: Settings) -> str | None:
+    """Why a deleted schedule looks like someone else's (another target, not our event)."""
+    before = change.before
+    if change.action != DELETE or not isinstance(before, ScheduleSpec):
+        return None
+    try:
+        executor = function_arn(settings)
+    except FatalError:
+        executor = None
+    if before.target_arn != executor:
+        return f"targets {before.target_arn or 'nothing'}"
+    event = _json_object(before.input)
+    if event is None or checks.check_event(event):
+        return "its Input is not an Ouroboros executor event"
+    return None
+
+
 def settings_document(settings: Settings) -> dict[str, Any]:
     return {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings) if f.compare}
 
 
-def change_document(change: Change) -> dict[str, Any]:
+def change_document(change: Change, settings: Settings) -> dict[str, Any]:
     doc: dict[str, Any] = {"action": change.action, "kind": change.kind, "name": change.name}
+    foreign = not_created_by_ouroboros(change, settings)
+    if foreign:
+        doc["not_created_by_ouroboros"] = foreign
     if change.diff:
         doc["diff"] = [
             {"field": f.field, "before": f.before, "after": f.after} for f in change.diff
@@ -339,7 +360,7 @@ def to_document(plan: Plan) -> dict[str, Any]:
     return {
         "format_version": FORMAT_VERSION,
         "summary": plan.summary(),
-        "changes": [change_document(c) for c in plan.changes],
+        "changes": [change_document(c, plan.settings) for c in plan.changes],
         "mass_delete": mass_delete.document() if mass_delete else None,
         "notes": list(plan.notes),
         "settings": settings_document(plan.settings),

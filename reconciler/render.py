@@ -9,12 +9,22 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from typing import Any
 
 from reconciler.output import style
-from reconciler.plan import CREATE, DELETE, UPDATE, Change, FieldChange, Plan, to_document
+from reconciler.plan import (
+    CREATE,
+    DELETE,
+    UPDATE,
+    Change,
+    FieldChange,
+    Plan,
+    not_created_by_ouroboros,
+    to_document,
+)
 from reconciler.resources import FunctionSpec, Resource, ScheduleSpec, TableSpec
 
 # GitHub rejects a comment over 65,536 characters; keep a margin for the workflow's own
@@ -114,6 +124,12 @@ def heading(change: Change) -> str:
     return f"{change.symbol} {_VERB[change.action]} {change.kind} {change.name}"
 
 
+def foreign_note(change: Change, plan: Plan) -> str:
+    """ " (not created by Ouroboros: targets ...)" for a delete of someone else's schedule."""
+    why = not_created_by_ouroboros(change, plan.settings)
+    return f" (not created by Ouroboros: {why})" if why else ""
+
+
 # Text
 
 
@@ -130,7 +146,8 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
         "",
     ]
     for change in plan.changes:
-        lines.append("  " + style(heading(change), fg=_COLORS[change.action], enabled=color))
+        title = heading(change) + foreign_note(change, plan)
+        lines.append("  " + style(title, fg=_COLORS[change.action], enabled=color))
         for marker, field, value in change_fields(change):
             lines.append("      " + _text_field(marker, field, value, color))
     lines.append("")
@@ -165,7 +182,7 @@ def _fence(body: str) -> str:
     return "`" * max(3, longest + 1)
 
 
-def _md_details(change: Change) -> str:
+def _md_details(change: Change, plan: Plan) -> str:
     body_lines: list[str] = []
     for marker, field, value in change_fields(change):
         if isinstance(value, FieldChange):
@@ -175,13 +192,17 @@ def _md_details(change: Change) -> str:
             body_lines.append(f"{'+' if marker == '+' else '-'} {field}: {value_text(value)}")
     summary = (
         f"<code>{change.symbol}</code> {_VERB[change.action]} {change.kind} "
-        f"<code>{change.name}</code>"
+        f"<code>{change.name}</code>{html.escape(foreign_note(change, plan))}"
     )
     if not body_lines:
         return f"<details><summary>{summary}</summary>\n\nNo fields to show.\n\n</details>\n"
     body = "\n".join(body_lines)
     fence = _fence(body)
     return f"<details><summary>{summary}</summary>\n\n{fence}diff\n{body}\n{fence}\n\n</details>\n"
+
+
+def _md_cell(text: str) -> str:
+    return html.escape(text).replace("|", "\\|")
 
 
 def _md_header(plan: Plan, budget: int) -> str:
@@ -236,7 +257,10 @@ def render_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT) -> str:
         return header
     total = len(plan.changes)
     reserve = len(_md_cut_note(total, total, total)) + 16
-    rows = [f"| {c.symbol} {_VERB[c.action]} | {c.kind} | `{c.name}` |\n" for c in plan.changes]
+    rows = [
+        f"| {c.symbol} {_VERB[c.action]} | {c.kind} | `{c.name}`{_md_cell(foreign_note(c, plan))} |\n"
+        for c in plan.changes
+    ]
     parts = [header, "\n| Action | Kind | Name |\n| --- | --- | --- |\n"]
     size = sum(len(p) for p in parts)
     shown_rows = 0
@@ -250,7 +274,7 @@ def render_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT) -> str:
     shown_details = 0
     if shown_rows == len(rows):
         for change in plan.changes:
-            block = _md_details(change)
+            block = _md_details(change, plan)
             if size + len(block) > limit - reserve:
                 break
             parts.append(block)

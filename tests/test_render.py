@@ -278,3 +278,38 @@ def test_a_small_limit_is_respected() -> None:
     text = render_markdown(mixed_plan(), limit=1200)
     assert len(text) <= 1200
     assert "details are shown for 2 of 4 changes" in text
+
+
+def test_a_deleted_schedule_ouroboros_did_not_create_is_marked_in_every_format() -> None:
+    state = want(rule("a", start=None))
+    ours = state.schedules[0]
+    foreign = dataclasses.replace(
+        ours, name="billing-report", target_arn="arn:aws:sns:eu-west-1:123456789012:reports"
+    )
+    odd_input = dataclasses.replace(ours, name="hand-made", input='{"hello": "world"}')
+    gone = dataclasses.replace(ours, name="gone-stop")  # made by ouroboros, rule removed
+    plan = make_plan(state, live_of(state, schedules=(ours, foreign, odd_input, gone)))
+    text = render_text(plan)
+    assert (
+        "  - delete schedule billing-report (not created by Ouroboros: targets "
+        "arn:aws:sns:eu-west-1:123456789012:reports)\n"
+    ) in text
+    assert (
+        "  - delete schedule hand-made (not created by Ouroboros: its Input is not an "
+        "Ouroboros executor event)\n"
+    ) in text
+    assert "  - delete schedule gone-stop\n" in text
+    markdown = render_markdown(plan)
+    assert (
+        "| - delete | schedule | `billing-report` (not created by Ouroboros: targets "
+        "arn:aws:sns:eu-west-1:123456789012:reports) |\n"
+    ) in markdown
+    assert "<code>billing-report</code> (not created by Ouroboros: targets arn:aws:sns:" in markdown
+    changes = {c["name"]: c for c in json.loads(render_json(plan))["changes"]}
+    assert changes["billing-report"]["not_created_by_ouroboros"] == (
+        "targets arn:aws:sns:eu-west-1:123456789012:reports"
+    )
+    assert changes["hand-made"]["not_created_by_ouroboros"] == (
+        "its Input is not an Ouroboros executor event"
+    )
+    assert "not_created_by_ouroboros" not in changes["gone-stop"]
