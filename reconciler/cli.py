@@ -247,6 +247,47 @@ def apply(
     )
 
 
+@cli.command()
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option(
+    "--include-logs",
+    is_flag=True,
+    help="Delete the log table too (the run log and apply records in it are lost).",
+)
+@click.option(
+    "--lock-timeout",
+    default="5m",
+    show_default=True,
+    metavar="DURATION",
+    help="How long to wait for an apply's lock (e.g. 0, 30s, 5m).",
+)
+@click.option(
+    "--settings",
+    "settings",
+    metavar="FILE",
+    default=None,
+    help="The settings file whose deployment to remove [default: ./ouroboros.yaml].",
+)
+@click.pass_context
+def destroy(
+    ctx: click.Context, yes: bool, include_logs: bool, lock_timeout: str, settings: str | None
+) -> None:
+    """Delete everything a settings file deployed: its schedule group's schedules, the group
+    and the executor (and the log table with --include-logs).
+
+    For a deployment left behind by a change of region, group, function or table: point
+    --settings at the settings file as it was.
+    """
+    from reconciler.commands import destroy as command
+
+    p = _paths(ctx, None, settings)
+    ctx.exit(
+        command.run(
+            settings_path=p.settings, include_logs=include_logs, yes=yes, lock_timeout=lock_timeout
+        )
+    )
+
+
 @cli.command(name="next")
 @click.argument("expression")
 @click.option("--timezone", "tz", default="UTC", show_default=True, help="IANA time zone.")

@@ -19,12 +19,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler import checks
+from reconciler import checks, runlog
 from reconciler.desired import DesiredState, described_group, function_arn
 from reconciler.errors import FatalError
 from reconciler.model import RESERVED_GROUP, Settings
@@ -208,10 +209,66 @@ def _moved_group_notes(desired: DesiredState, live: LiveState) -> tuple[str, ...
         return ()
     return (
         f"schedule_group changed from {old} to {new} (the executor was deployed for {old}): "
-        f"ouroboros never touches another group, so the schedules in {old} stay there "
-        f"unmanaged; once this plan is applied, delete that group (aws scheduler "
-        f"delete-schedule-group --name {old}) and set the bootstrap stack's ScheduleGroup "
-        f"parameter to {new}",
+        f"ouroboros never touches another group, so the schedules in {old} stay there, "
+        f"still firing, unmanaged; once this plan is applied, remove them with `reconcile "
+        f"destroy --settings OLD` (the settings file as it was) or delete that group (aws "
+        f"scheduler delete-schedule-group --name {old}), and set the bootstrap stack's "
+        f"ScheduleGroup parameter to {new}",
+    )
+
+
+_LAMBDA_ARN_RE = re.compile(
+    r"^arn:[a-z-]+:lambda:(?P<region>[a-z0-9-]+):\d{12}:function:(?P<name>[^:]+)$"
+)
+
+
+def _moved_executor_notes(desired: DesiredState, live: LiveState) -> tuple[str, ...]:
+    """A changed function_name leaves the old executor deployed: say so."""
+    s = desired.settings
+    kept = {d.name for d in desired.schedules}
+    old = sorted(
+        {
+            match["name"]
+            for schedule in live.schedules
+            if schedule.name in kept
+            and (match := _LAMBDA_ARN_RE.match(schedule.target_arn))
+            and match["name"] != s.function_name
+        }
+    )
+    return tuple(
+        f"function_name changed from {name} to {s.function_name} (the schedules in group "
+        f"{s.schedule_group} invoke {name}): once this plan is applied they invoke "
+        f"{s.function_name}, and {name} stays deployed in {s.region}, unused; delete it "
+        f"(aws lambda delete-function --function-name {name} --region {s.region})"
+        for name in old
+    )
+
+
+def _moved_table_notes(desired: DesiredState, live: LiveState) -> tuple[str, ...]:
+    """A changed log_table leaves the old table (and the old lock) behind: say so."""
+    s = desired.settings
+    old = dict(live.function.environment).get(runlog.TABLE_ENV) if live.function else None
+    if old is None or old == s.log_table:
+        return ()
+    return (
+        f"log_table changed from {old} to {s.log_table} (the executor logs to {old}): once "
+        f"this plan is applied the executor logs to {s.log_table} and apply locks "
+        f"{s.log_table}, so an apply still using the old settings is not kept out; {old} "
+        f"stays in {s.region} with its run log: delete it when that is no longer needed (aws "
+        f"dynamodb delete-table --table-name {old} --region {s.region})",
+    )
+
+
+def _fresh_deployment_notes(desired: DesiredState, live: LiveState) -> tuple[str, ...]:
+    """Nothing deployed here: a changed home region looks exactly like this, so say it."""
+    if live.group is not None or live.function is not None or live.table is not None:
+        return ()
+    s = desired.settings
+    return (
+        f"nothing of this deployment exists in {s.region} yet; if it was deployed before in "
+        "another region (region changed in the settings) or under other names, that "
+        "deployment's schedules keep firing there until removed: run `reconcile destroy "
+        "--settings OLD` with the settings file as it was",
     )
 
 
@@ -250,7 +307,11 @@ def make_plan(desired: DesiredState, live: LiveState) -> Plan:
         live_fingerprint=resources_fingerprint(resources),
         desired_fingerprint=changes_fingerprint(changes),
         managed_schedules=len(live.schedules),
-        notes=desired.notes + _moved_group_notes(desired, live),
+        notes=desired.notes
+        + _moved_group_notes(desired, live)
+        + _moved_executor_notes(desired, live)
+        + _moved_table_notes(desired, live)
+        + _fresh_deployment_notes(desired, live),
         live_resources=resources,
     )
 

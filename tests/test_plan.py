@@ -265,10 +265,52 @@ def test_a_changed_schedule_group_says_the_old_groups_schedules_are_left_behind(
     assert plan.notes == (
         "schedule_group changed from ouroboros to ouroboros-2 (the executor was deployed for "
         "ouroboros): ouroboros never touches another group, so the schedules in ouroboros stay "
-        "there unmanaged; once this plan is applied, delete that group (aws scheduler "
-        "delete-schedule-group --name ouroboros) and set the bootstrap stack's ScheduleGroup "
-        "parameter to ouroboros-2",
+        "there, still firing, unmanaged; once this plan is applied, remove them with "
+        "`reconcile destroy --settings OLD` (the settings file as it was) or delete that group "
+        "(aws scheduler delete-schedule-group --name ouroboros), and set the bootstrap stack's "
+        "ScheduleGroup parameter to ouroboros-2",
     )
+
+
+def test_a_changed_function_name_says_the_old_executor_stays() -> None:
+    old = want(rule("a"))
+    moved = want(rule("a"), settings=settings(function_name="ouroboros-executor-2"))
+    # The new name is read (absent); the group's schedules still invoke the old one.
+    plan = make_plan(moved, deployed(old, function=None))
+    assert plan.notes == (
+        "function_name changed from ouroboros-executor to ouroboros-executor-2 (the schedules "
+        "in group ouroboros invoke ouroboros-executor): once this plan is applied they invoke "
+        "ouroboros-executor-2, and ouroboros-executor stays deployed in eu-west-1, unused; "
+        "delete it (aws lambda delete-function --function-name ouroboros-executor --region "
+        "eu-west-1)",
+    )
+
+
+def test_a_changed_log_table_says_the_old_table_stays() -> None:
+    old = want(rule("a"))
+    moved = want(rule("a"), settings=settings(log_table="ouroboros-runs-2"))
+    plan = make_plan(moved, deployed(old, table=None))
+    assert plan.notes == (
+        "log_table changed from ouroboros-runs to ouroboros-runs-2 (the executor logs to "
+        "ouroboros-runs): once this plan is applied the executor logs to ouroboros-runs-2 and "
+        "apply locks ouroboros-runs-2, so an apply still using the old settings is not kept "
+        "out; ouroboros-runs stays in eu-west-1 with its run log: delete it when that is no "
+        "longer needed (aws dynamodb delete-table --table-name ouroboros-runs --region "
+        "eu-west-1)",
+    )
+
+
+def test_a_fresh_deployment_says_an_old_one_elsewhere_keeps_firing() -> None:
+    # A changed home region reads an empty region: the old deployment cannot be seen from
+    # here, so the plan says what to do if there is one.
+    plan = make_plan(want(rule("a"), settings=settings(region="eu-central-1")), EMPTY)
+    assert plan.notes == (
+        "nothing of this deployment exists in eu-central-1 yet; if it was deployed before in "
+        "another region (region changed in the settings) or under other names, that "
+        "deployment's schedules keep firing there until removed: run `reconcile destroy "
+        "--settings OLD` with the settings file as it was",
+    )
+    assert make_plan(want(rule("a")), deployed(want(rule("a")), schedules=())).notes == ()
 
 
 @pytest.mark.parametrize(

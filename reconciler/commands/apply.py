@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import click
+from botocore.exceptions import ClientError
 
 from reconciler import audit, output
 from reconciler.apply import NOT_ATTEMPTED, ApplyResult, ChangeResult, apply_changes
@@ -81,21 +82,26 @@ def review(job: Job, plan: Plan) -> None:
             f"refusing to apply: the plan {what} (a wrong rules directory or a bad merge looks "
             "like this); if that is what you want, run again with --allow-mass-delete"
         )
-    if job.yes:
+    confirm(job.yes, "apply", "Apply these changes?")
+
+
+def confirm(yes: bool, verb: str, question: str) -> None:
+    """A 'yes' typed on a terminal, or --yes; else refuse (the rule apply and destroy share)."""
+    if yes:
         return
     if not output.stdin_is_tty():
         raise FatalError(
-            "refusing to apply without confirmation: stdin is not a terminal; review the plan "
+            f"refusing to {verb} without confirmation: stdin is not a terminal; review the plan "
             "above, then run again with --yes"
         )
     answer = click.prompt(
-        "\nApply these changes? Only 'yes' will be accepted",
+        f"\n{question} Only 'yes' will be accepted",
         default="",
         show_default=False,
         err=True,
     )
     if answer.strip() != "yes":
-        raise FatalError("apply cancelled; nothing was changed")
+        raise FatalError(f"{verb} cancelled; nothing was changed")
 
 
 class Progress:
@@ -184,13 +190,28 @@ def record(job: Job, result: ApplyResult, started: datetime) -> None:
 
 
 def _lock(job: Job) -> ApplyLock:
+    return make_lock(job.clients, job.settings, job.actor, job.lock_timeout_s)
+
+
+def make_lock(
+    clients: Clients,
+    settings: Settings,
+    actor: str,
+    timeout_s: float,
+    *,
+    release_gone: bool = False,
+) -> ApplyLock:
+    """The apply lock, saying what it waits for; release_gone: the table may be gone by the
+    release (destroy deletes it), which is no failure."""
+
     def waiting(holder: Holder) -> None:
         output.err(
-            f"Waiting for the apply lock, held by {holder.describe()} "
-            f"(up to {job.lock_timeout_s:g}s)..."
+            f"Waiting for the apply lock, held by {holder.describe()} (up to {timeout_s:g}s)..."
         )
 
     def not_released(error: Exception) -> None:
+        if release_gone and isinstance(error, ClientError):
+            return
         described = describe_aws_exception(error) or f"{type(error).__name__}: {error}"
         output.err(
             f"warning: the apply lock was not released ({described}); it frees itself when its "
@@ -198,10 +219,10 @@ def _lock(job: Job) -> ApplyLock:
         )
 
     return ApplyLock(
-        job.clients.dynamodb,
-        job.settings.log_table,
-        make_owner(job.actor),
-        timeout_s=job.lock_timeout_s,
+        clients.dynamodb,
+        settings.log_table,
+        make_owner(actor),
+        timeout_s=timeout_s,
         on_wait=waiting,
         on_release_error=not_released,
     )
