@@ -599,8 +599,10 @@ def _check_consistent(plan: Plan, summary: Mapping[str, Any]) -> None:
         )
     if resources_fingerprint(plan.live_resources) != plan.live_fingerprint:
         raise PlanMismatch("its live resources do not match its live fingerprint")
-    expected = {a: plan.count(a) for a in ACTIONS}
-    if {a: summary.get(a) for a in ACTIONS} != expected:
+    # Every live resource is updated, deleted or unchanged.
+    unchanged = len(plan.live_resources) - plan.count(UPDATE) - plan.count(DELETE)
+    expected = {a: plan.count(a) for a in ACTIONS} | {"unchanged": unchanged}
+    if {a: summary.get(a) for a in expected} != expected:
         raise PlanMismatch(f"its summary does not count its changes ({expected})")
     live = dict(plan.live_resources)
     seen: set[str] = set()

@@ -79,6 +79,8 @@ def _refresh(doc: dict[str, Any]) -> None:
         changes.append(Change(c["action"], c["kind"], c["name"], desired, before, fields))
     for action in ("create", "update", "delete"):
         doc["summary"][action] = sum(1 for c in changes if c.action == action)
+    touched = doc["summary"]["update"] + doc["summary"]["delete"]
+    doc["summary"]["unchanged"] = len(doc["fingerprints"]["resources"]) - touched
     doc["fingerprints"]["desired"] = changes_fingerprint(changes)
 
 
@@ -259,7 +261,14 @@ def test_the_desired_fingerprint_covers_every_change() -> None:
         (
             lambda d: d["summary"].update(delete=0),
             False,
-            "its summary does not count its changes ({'create': 1, 'update': 2, 'delete': 2})",
+            "its summary does not count its changes ({'create': 1, 'update': 2, 'delete': 2, "
+            "'unchanged': 3})",
+        ),
+        (
+            lambda d: d["summary"].update(unchanged=40),
+            False,
+            "its summary does not count its changes ({'create': 1, 'update': 2, 'delete': 2, "
+            "'unchanged': 3})",
         ),
         (
             lambda d: d["fingerprints"]["resources"].pop("schedule gone-stop"),
