@@ -285,6 +285,13 @@ def test_a_refactor_applies_but_deleting_everything_needs_allow_mass_delete(
             "never treat an empty rules directory as 'delete everything'; to remove everything "
             "a settings file deployed, run `reconcile destroy --settings ouroboros.yaml`\n"
         )
+    old_flag = reconcile("plan", "--allow-delete-all")
+    assert old_flag.exit_code == 1
+    assert old_flag.stderr.startswith(
+        "warning: --allow-delete-all is deprecated and does nothing for plan: an empty rules "
+        "directory is always an error, and a plan shows a mass delete whatever the flags\n"
+        "error: no rule files found in schedules"
+    )
     assert len(live_names(endpoint)) == 3
 
 
