@@ -5,13 +5,12 @@ ordered list of changes, in the order apply makes them: the log table, the execu
 schedule group, schedule creates and updates by name, and deletes last. An update carries a
 field-level diff; an update always sends the whole desired object, as AWS replaces it.
 
-A plan is also a document (`to_document` / `from_document`): the JSON plan of DESIGN.md §7,
+A plan is also a document (`to_document`; `saved.from_document`): the JSON plan of DESIGN.md §7,
 which `plan --out` saves and `apply PLANFILE` reads back. It carries everything apply needs
 without the YAML: the settings, the full desired object of every create and update, the
 live object of every update and delete, and a fingerprint of each live resource it was made
-against, so a stale plan can be refused naming what changed. Reading one back recomputes every
-diff and fingerprint from those objects (never trusting the file's copies); reconciler.saved
-re-checks the objects themselves.
+against, so a stale plan can be refused naming what changed. reconciler.saved reads one back
+and re-checks it.
 """
 
 from __future__ import annotations
@@ -20,15 +19,14 @@ import dataclasses
 import hashlib
 import json
 import re
-import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from reconciler import checks, runlog
 from reconciler.desired import DesiredState, described_group, function_arn
 from reconciler.errors import FatalError
-from reconciler.model import RESERVED_GROUP, Settings
+from reconciler.model import Settings
 from reconciler.resources import (
     EXECUTOR,
     KINDS,
@@ -39,9 +37,7 @@ from reconciler.resources import (
     Resource,
     ScheduleSpec,
     canonical_json,
-    resource_from_api,
 )
-from reconciler.saved import object_problem
 
 FORMAT_VERSION = 1
 CREATE = "create"
@@ -434,190 +430,5 @@ def to_document(plan: Plan) -> dict[str, Any]:
     }
 
 
-def _require(doc: Mapping[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
-    value = doc.get(key)
-    if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
-        raise PlanError(f"the plan has no valid {key!r}")
-    return value
-
-
-def _change_from(doc: object) -> tuple[Change, tuple[FieldChange, ...]]:
-    """A change as saved, its diff recomputed from its objects; and the diff the file shows."""
-    if not isinstance(doc, Mapping):
-        raise PlanError("a change is not a JSON object")
-    action = _require(doc, "action", str)
-    kind = _require(doc, "kind", str)
-    if action not in ACTIONS or kind not in KINDS:
-        raise PlanError(f"unknown change {action!r} of kind {kind!r}")
-    name = _require(doc, "name", str)
-    desired = _resource(kind, doc.get("desired")) if action != DELETE else None
-    before = _resource(kind, doc.get("before")) if action != CREATE else None
-    saved = tuple(
-        FieldChange(str(f["field"]), f.get("before"), f.get("after")) for f in doc.get("diff") or []
-    )
-    if action == UPDATE and not saved:
-        raise PlanError(f"the update of {kind} {name!r} has no diff")
-    recomputed = diff(before, desired) if before is not None and desired is not None else ()
-    return Change(action, kind, name, desired=desired, before=before, diff=recomputed), saved
-
-
-def _check_change(change: Change, saved_diff: tuple[FieldChange, ...], settings: Settings) -> None:
-    """The change's object is what the settings build, and its diff is what the file shows."""
-    problem = object_problem(change.desired, settings) if change.desired else None
-    if problem is None and saved_diff != change.diff:
-        problem = (
-            f"its diff is not what its before and desired objects differ by "
-            f"({_fields_text(change.diff)})"
-        )
-    if problem:
-        raise PlanMismatch(problem)
-
-
-def _fields_text(changes: Sequence[FieldChange]) -> str:
-    return "fields " + ", ".join(f.field for f in changes) if changes else "no field"
-
-
-def _settings_from(doc: Mapping[str, Any]) -> Settings:
-    """The settings a saved plan carries, each value of the type Settings declares."""
-    types = typing.get_type_hints(Settings)
-    fields = {f.name: f for f in dataclasses.fields(Settings) if f.compare}
-    unknown = sorted(set(doc) - set(fields))
-    if unknown:
-        raise PlanError(f"its settings have an unknown key {unknown[0]!r}")
-    for name, field in fields.items():
-        if name not in doc:
-            if field.default is dataclasses.MISSING:
-                raise PlanError(f"its settings have no {name!r}")
-            continue
-        expected = (int, float) if types[name] is float else types[name]
-        value = doc[name]
-        if not isinstance(value, expected) or isinstance(value, bool):
-            kind = "a string" if expected is str else "a number"
-            raise PlanError(f"its settings' {name!r} is not {kind}")
-    return Settings(**doc)
-
-
-def _check_owned(settings: Settings, changes: Sequence[Change]) -> None:
-    """Every change is to a resource the plan's own settings name (apply touches only those)."""
-    if settings.schedule_group == RESERVED_GROUP:
-        raise PlanError("its schedule_group is 'default', which ouroboros never manages")
-    owned = {
-        LOG_TABLE: settings.log_table,
-        EXECUTOR: settings.function_name,
-        SCHEDULE_GROUP: settings.schedule_group,
-    }
-    for change in changes:
-        desired = change.desired
-        if (
-            (change.kind in owned and change.name != owned[change.kind])
-            or (desired is not None and desired.name != change.name)
-            or (isinstance(desired, ScheduleSpec) and desired.group != settings.schedule_group)
-        ):
-            raise PlanError(
-                f"its {change.action} of {change.kind} {change.name!r} is outside what its "
-                f"settings name (group {settings.schedule_group}, executor "
-                f"{settings.function_name}, table {settings.log_table})"
-            )
-
-
-def _resource(kind: str, data: object) -> Resource:
-    if not isinstance(data, Mapping):
-        raise PlanError(f"a {kind} change has no object")
-    return resource_from_api(kind, data)
-
-
-def from_document(doc: object) -> Plan:
-    """Read a saved plan back; PlanError (with what is wrong) when it is not one."""
-    try:
-        return _from_document(doc)
-    except PlanError:
-        raise
-    except (AttributeError, KeyError, TypeError, ValueError) as exc:
-        raise PlanError(f"the plan is malformed ({type(exc).__name__}: {exc})") from exc
-
-
-def _from_document(doc: object) -> Plan:
-    if not isinstance(doc, Mapping):
-        raise PlanError("the plan is not a JSON object")
-    version = doc.get("format_version")
-    if version != FORMAT_VERSION:
-        raise PlanError(
-            f"format_version is {version!r}; this reconcile reads version {FORMAT_VERSION}"
-        )
-    settings_doc = _require(doc, "settings", Mapping)
-    fingerprints = _require(doc, "fingerprints", Mapping)
-    parsed = [_change_from(c) for c in _require(doc, "changes", list)]
-    changes = tuple(change for change, _ in parsed)
-    summary = _require(doc, "summary", Mapping)
-    settings = _settings_from(settings_doc)
-    _check_owned(settings, changes)
-    _check_settings(settings)
-    for index, (change, saved_diff) in enumerate(parsed, 1):
-        try:
-            _check_change(change, saved_diff, settings)
-        except PlanMismatch as exc:
-            label = change_label(index, change.action, change.kind, change.name)
-            raise PlanMismatch(f"{label}: {exc}") from exc
-    plan = Plan(
-        settings=settings,
-        changes=changes,
-        unchanged=int(summary.get("unchanged", 0)),
-        live_fingerprint=str(_require(fingerprints, "live", str)),
-        desired_fingerprint=str(_require(fingerprints, "desired", str)),
-        managed_schedules=int(_require(doc, "managed_schedules", int)),
-        notes=tuple(str(n) for n in doc.get("notes") or ()),
-        live_resources=_resources_from(_require(fingerprints, "resources", Mapping)),
-    )
-    _check_consistent(plan, summary)
-    return plan
-
-
-def _check_settings(settings: Settings) -> None:
-    try:
-        function_arn(settings)
-    except FatalError as exc:
-        raise PlanMismatch(f"its settings are invalid: {exc}") from exc
-
-
 def change_label(index: int, action: str, kind: str, name: str) -> str:
     return f"change {index} ({action} {kind} {name})"
-
-
-def _resources_from(doc: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
-    if not all(isinstance(k, str) and isinstance(v, str) for k, v in doc.items()):
-        raise PlanError("its fingerprints' resources are not all strings")
-    return tuple(sorted(doc.items()))
-
-
-def _check_consistent(plan: Plan, summary: Mapping[str, Any]) -> None:
-    """The plan's own parts agree: fingerprints, summary, and each change with the live state
-    it was made against."""
-    if changes_fingerprint(plan.changes) != plan.desired_fingerprint:
-        raise PlanMismatch(
-            "its changes do not match its desired fingerprint (a change was edited, added or "
-            "removed after the plan was made)"
-        )
-    if resources_fingerprint(plan.live_resources) != plan.live_fingerprint:
-        raise PlanMismatch("its live resources do not match its live fingerprint")
-    # Every live resource is updated, deleted or unchanged.
-    unchanged = len(plan.live_resources) - plan.count(UPDATE) - plan.count(DELETE)
-    expected = {a: plan.count(a) for a in ACTIONS} | {"unchanged": unchanged}
-    if {a: summary.get(a) for a in expected} != expected:
-        raise PlanMismatch(f"its summary does not count its changes ({expected})")
-    live = dict(plan.live_resources)
-    seen: set[str] = set()
-    for index, change in enumerate(plan.changes, 1):
-        key = resource_key(change.kind, change.name)
-        label = change_label(index, change.action, change.kind, change.name)
-        if key in seen:
-            raise PlanMismatch(f"{label}: a second change to the same {change.kind}")
-        seen.add(key)
-        if change.before is None and key in live:
-            raise PlanMismatch(f"{label}: the {change.kind} was live when the plan was made")
-        if change.before is not None and live.get(key) != resource_fingerprint(change.before):
-            raise PlanMismatch(
-                f"{label}: its before object is not the live {change.kind} the plan was made "
-                "against"
-            )
-    if plan.changes != tuple(order_changes(plan.changes)):
-        raise PlanMismatch("its changes are not in the order apply must make them")

@@ -18,12 +18,12 @@ from reconciler.plan import (
     PlanMismatch,
     changes_fingerprint,
     diff,
-    from_document,
     make_plan,
     stale_resources,
     to_document,
 )
 from reconciler.resources import LiveState, resource_from_api
+from reconciler.saved import from_document
 
 SHA = "c2hhMjU2LW9mLXRoZS16aXA="
 

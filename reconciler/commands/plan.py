@@ -20,8 +20,9 @@ from reconciler.live import read_live
 from reconciler.loader import discover, load_rules
 from reconciler.model import Settings
 from reconciler.package import ExecutorPackage, build_executor_zip
-from reconciler.plan import Plan, PlanError, PlanMismatch, from_document, make_plan
+from reconciler.plan import Plan, PlanError, PlanMismatch, make_plan
 from reconciler.render import mass_delete_warning, render_json, render_markdown, render_text
+from reconciler.saved import from_document
 from reconciler.settings import load_settings
 
 
