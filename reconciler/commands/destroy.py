@@ -14,8 +14,8 @@ kept executor still logs to.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -125,7 +125,7 @@ def delete_table(clients: Clients, name: str) -> None:
     )
 
 
-_DELETERS: dict[str, Any] = {
+_DELETERS: dict[str, Callable[[Clients, str], None]] = {
     SCHEDULE_GROUP: delete_group,
     EXECUTOR: delete_function,
     LOG_TABLE: delete_table,
