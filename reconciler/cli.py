@@ -50,6 +50,12 @@ def _paths(ctx: click.Context, rules: str | None, settings: str | None) -> Paths
     return Paths(rules=rules or base.rules, settings=settings or base.settings)
 
 
+def _deprecated(message: str) -> None:
+    from reconciler import output
+
+    output.err(f"warning: {message}")
+
+
 def _path_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     fn = click.option(
         "--settings",
@@ -79,7 +85,12 @@ def _path_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     "--yes", "-y", is_flag=True, help="Apply without asking (same as `reconcile apply --yes`)."
 )
 @click.option(
-    "--allow-delete-all", is_flag=True, help="Allow a plan that deletes every managed schedule."
+    "--allow-mass-delete",
+    is_flag=True,
+    help="Allow a plan that deletes more managed schedules than the settings' thresholds.",
+)
+@click.option(
+    "--allow-delete-all", is_flag=True, help="Deprecated: the old name of --allow-mass-delete."
 )
 @_path_options
 @click.pass_context
@@ -87,6 +98,7 @@ def cli(
     ctx: click.Context,
     dry_run: bool,
     yes: bool,
+    allow_mass_delete: bool,
     allow_delete_all: bool,
     rules: str | None,
     settings: str | None,
@@ -102,7 +114,9 @@ def cli(
     if dry_run:
         ctx.invoke(plan, allow_delete_all=allow_delete_all)
     else:
-        ctx.invoke(apply, yes=yes, allow_delete_all=allow_delete_all)
+        ctx.invoke(
+            apply, yes=yes, allow_mass_delete=allow_mass_delete, allow_delete_all=allow_delete_all
+        )
 
 
 @cli.command()
@@ -150,7 +164,8 @@ def validate(
 @click.option(
     "--allow-delete-all",
     is_flag=True,
-    help="Plan even when no rule files are found (a plan that deletes every managed schedule).",
+    hidden=True,
+    help="Deprecated and ignored: an empty rules directory is always an error.",
 )
 @_path_options
 @click.pass_context
@@ -166,6 +181,11 @@ def plan(
     """Show what apply would change (reads AWS, writes nothing)."""
     from reconciler.commands import plan as command
 
+    if allow_delete_all:
+        _deprecated(
+            "--allow-delete-all is deprecated and does nothing for plan: an empty rules "
+            "directory is always an error, and a plan shows a mass delete whatever the flags"
+        )
     p = _paths(ctx, rules, settings)
     ctx.exit(
         command.run(
@@ -174,7 +194,6 @@ def plan(
             fmt=fmt,
             out_file=out_file,
             detailed_exitcode=detailed_exitcode,
-            allow_delete_all=allow_delete_all,
         )
     )
 
@@ -183,7 +202,13 @@ def plan(
 @click.argument("planfile", required=False, type=click.Path())
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @click.option(
-    "--allow-delete-all", is_flag=True, help="Allow a plan that deletes every managed schedule."
+    "--allow-mass-delete",
+    is_flag=True,
+    help="Allow a plan that deletes more managed schedules than the settings' thresholds "
+    "(max_delete_count, max_delete_fraction), or all of them.",
+)
+@click.option(
+    "--allow-delete-all", is_flag=True, help="Deprecated: the old name of --allow-mass-delete."
 )
 @click.option(
     "--lock-timeout",
@@ -198,6 +223,7 @@ def apply(
     ctx: click.Context,
     planfile: str | None = None,
     yes: bool = False,
+    allow_mass_delete: bool = False,
     allow_delete_all: bool = False,
     lock_timeout: str = "5m",
     rules: str | None = None,
@@ -206,6 +232,8 @@ def apply(
     """Apply the plan (or a plan saved with `plan --out`)."""
     from reconciler.commands import apply as command
 
+    if allow_delete_all:
+        _deprecated("--allow-delete-all is deprecated: use --allow-mass-delete (same effect)")
     p = _paths(ctx, rules, settings)
     ctx.exit(
         command.run(
@@ -213,8 +241,49 @@ def apply(
             settings_path=p.settings,
             planfile=planfile,
             yes=yes,
-            allow_delete_all=allow_delete_all,
+            allow_mass_delete=allow_mass_delete or allow_delete_all,
             lock_timeout=lock_timeout,
+        )
+    )
+
+
+@cli.command()
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option(
+    "--include-logs",
+    is_flag=True,
+    help="Delete the log table too (the run log and apply records in it are lost).",
+)
+@click.option(
+    "--lock-timeout",
+    default="5m",
+    show_default=True,
+    metavar="DURATION",
+    help="How long to wait for an apply's lock (e.g. 0, 30s, 5m).",
+)
+@click.option(
+    "--settings",
+    "settings",
+    metavar="FILE",
+    default=None,
+    help="The settings file whose deployment to remove [default: ./ouroboros.yaml].",
+)
+@click.pass_context
+def destroy(
+    ctx: click.Context, yes: bool, include_logs: bool, lock_timeout: str, settings: str | None
+) -> None:
+    """Delete everything a settings file deployed: its schedule group's schedules, the group
+    and the executor (and the log table with --include-logs).
+
+    For a deployment left behind by a change of region, group, function or table: point
+    --settings at the settings file as it was.
+    """
+    from reconciler.commands import destroy as command
+
+    p = _paths(ctx, None, settings)
+    ctx.exit(
+        command.run(
+            settings_path=p.settings, include_logs=include_logs, yes=yes, lock_timeout=lock_timeout
         )
     )
 

@@ -7,6 +7,10 @@ from dataclasses import dataclass, field
 from reconciler.runlog import DEFAULT_RETENTION_DAYS
 
 DEFAULT_MAX_INSTANCES = 100
+# The mass-delete rail: apply needs --allow-mass-delete for a plan deleting more than this
+# many managed schedules AND more than this share of them.
+DEFAULT_MAX_DELETE_COUNT = 10
+DEFAULT_MAX_DELETE_FRACTION = 0.25
 # The group EventBridge Scheduler gives every account: never ours to own (or delete from).
 RESERVED_GROUP = "default"
 ACTIONS = ("start", "stop")
@@ -62,4 +66,6 @@ class Settings:
     executor_memory_mb: int = 256
     executor_timeout_s: int = 300
     log_retention_days: int = DEFAULT_RETENTION_DAYS
+    max_delete_count: int = DEFAULT_MAX_DELETE_COUNT
+    max_delete_fraction: float = DEFAULT_MAX_DELETE_FRACTION
     location: Location | None = field(default=None, compare=False)

@@ -5,24 +5,28 @@ ordered list of changes, in the order apply makes them: the log table, the execu
 schedule group, schedule creates and updates by name, and deletes last. An update carries a
 field-level diff; an update always sends the whole desired object, as AWS replaces it.
 
-A plan is also a document (`to_document` / `from_document`): the JSON plan of DESIGN.md §7,
+A plan is also a document (`to_document`; `saved.from_document`): the JSON plan of DESIGN.md §7,
 which `plan --out` saves and `apply PLANFILE` reads back. It carries everything apply needs
-without the YAML: the settings, the full desired object of every create and update, and the
-fingerprint of the live state it was made against, so a stale plan can be refused.
+without the YAML: the settings, the full desired object of every create and update, the
+live object of every update and delete, and a fingerprint of each live resource it was made
+against, so a stale plan can be refused naming what changed. reconciler.saved reads one back
+and re-checks it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
-import typing
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.desired import DesiredState, described_group
+from reconciler import checks, runlog
+from reconciler.desired import DesiredState, described_group, function_arn
 from reconciler.errors import FatalError
-from reconciler.model import RESERVED_GROUP, Settings
+from reconciler.model import Settings
 from reconciler.resources import (
     EXECUTOR,
     KINDS,
@@ -32,7 +36,7 @@ from reconciler.resources import (
     LiveState,
     Resource,
     ScheduleSpec,
-    resource_from_api,
+    canonical_json,
 )
 
 FORMAT_VERSION = 1
@@ -44,6 +48,10 @@ ACTIONS = (CREATE, UPDATE, DELETE)
 
 class PlanError(FatalError):
     """A plan that cannot be made or read."""
+
+
+class PlanMismatch(PlanError):
+    """A saved plan whose parts do not agree: edited, or not made by `reconcile plan`."""
 
 
 @dataclass(frozen=True)
@@ -59,7 +67,7 @@ class Change:
     kind: str  # log_table | executor | schedule_group | schedule
     name: str
     desired: Resource | None = None  # create, update: the whole object to send
-    before: Resource | None = None  # delete: what is removed (for review)
+    before: Resource | None = None  # update, delete: what is live now
     diff: tuple[FieldChange, ...] = ()  # update
 
     def changed(self, field: str) -> bool:
@@ -79,6 +87,8 @@ class Plan:
     desired_fingerprint: str
     managed_schedules: int  # schedules live in the owned group when the plan was made
     notes: tuple[str, ...] = ()
+    # "<kind> <name>" -> fingerprint of each live resource, so a stale plan names what changed.
+    live_resources: tuple[tuple[str, str], ...] = ()
 
     def count(self, action: str) -> int:
         return sum(1 for c in self.changes if c.action == action)
@@ -91,13 +101,45 @@ class Plan:
         return bool(self.changes)
 
     @property
-    def deletes_every_schedule(self) -> bool:
-        """The mass-delete rail: every managed schedule goes, and there was at least one."""
+    def mass_delete(self) -> MassDelete | None:
+        """The mass-delete rail: too many of the managed schedules go (or all, replaced by none)."""
         deletes = sum(1 for c in self.changes if c.kind == SCHEDULE and c.action == DELETE)
-        return self.managed_schedules > 0 and deletes >= self.managed_schedules
+        creates = sum(1 for c in self.changes if c.kind == SCHEDULE and c.action == CREATE)
+        if deletes == 0:
+            return None
+        s = self.settings
+        everything = deletes >= self.managed_schedules and creates == 0
+        over = (
+            deletes > s.max_delete_count
+            and deletes > s.max_delete_fraction * self.managed_schedules
+        )
+        if not (everything or over):
+            return None
+        return MassDelete(
+            deletes, self.managed_schedules, s.max_delete_count, s.max_delete_fraction, everything
+        )
 
     def without(self, done: Sequence[Change]) -> Plan:
         return dataclasses.replace(self, changes=tuple(c for c in self.changes if c not in done))
+
+
+@dataclass(frozen=True)
+class MassDelete:
+    deletes: int
+    managed: int
+    max_count: int
+    max_fraction: float
+    everything: bool  # every managed schedule goes and none is created
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "deletes": self.deletes,
+            "managed": self.managed,
+            "threshold": {
+                "max_delete_count": self.max_count,
+                "max_delete_fraction": self.max_fraction,
+            },
+        }
 
 
 def diff(before: Resource, after: Resource) -> tuple[FieldChange, ...]:
@@ -141,7 +183,9 @@ def _compare(kind: str, name: str, live: Resource | None, wanted: Resource) -> C
     if live is None:
         return Change(CREATE, kind, name, desired=wanted)
     changes = diff(live, wanted)
-    return Change(UPDATE, kind, name, desired=wanted, diff=changes) if changes else None
+    return (
+        Change(UPDATE, kind, name, desired=wanted, before=live, diff=changes) if changes else None
+    )
 
 
 def _check_table(change: Change | None) -> None:
@@ -161,11 +205,77 @@ def _moved_group_notes(desired: DesiredState, live: LiveState) -> tuple[str, ...
         return ()
     return (
         f"schedule_group changed from {old} to {new} (the executor was deployed for {old}): "
-        f"ouroboros never touches another group, so the schedules in {old} stay there "
-        f"unmanaged; once this plan is applied, delete that group (aws scheduler "
-        f"delete-schedule-group --name {old}) and set the bootstrap stack's ScheduleGroup "
-        f"parameter to {new}",
+        f"ouroboros never touches another group, so the schedules in {old} stay there, "
+        f"still firing, unmanaged; once this plan is applied, remove them with `reconcile "
+        f"destroy --settings OLD` (the settings file as it was) or delete that group (aws "
+        f"scheduler delete-schedule-group --name {old}), and set the bootstrap stack's "
+        f"ScheduleGroup parameter to {new}",
     )
+
+
+_LAMBDA_ARN_RE = re.compile(
+    r"^arn:[a-z-]+:lambda:(?P<region>[a-z0-9-]+):\d{12}:function:(?P<name>[^:]+)$"
+)
+
+
+def _moved_executor_notes(desired: DesiredState, live: LiveState) -> tuple[str, ...]:
+    """A changed function_name leaves the old executor deployed: say so."""
+    s = desired.settings
+    kept = {d.name for d in desired.schedules}
+    old = sorted(
+        {
+            match["name"]
+            for schedule in live.schedules
+            if schedule.name in kept
+            and (match := _LAMBDA_ARN_RE.match(schedule.target_arn))
+            and match["name"] != s.function_name
+        }
+    )
+    return tuple(
+        f"function_name changed from {name} to {s.function_name} (the schedules in group "
+        f"{s.schedule_group} invoke {name}): once this plan is applied they invoke "
+        f"{s.function_name}, and {name} stays deployed in {s.region}, unused; delete it "
+        f"(aws lambda delete-function --function-name {name} --region {s.region})"
+        for name in old
+    )
+
+
+def _moved_table_notes(desired: DesiredState, live: LiveState) -> tuple[str, ...]:
+    """A changed log_table leaves the old table (and the old lock) behind: say so."""
+    s = desired.settings
+    old = dict(live.function.environment).get(runlog.TABLE_ENV) if live.function else None
+    if old is None or old == s.log_table:
+        return ()
+    return (
+        f"log_table changed from {old} to {s.log_table} (the executor logs to {old}): once "
+        f"this plan is applied the executor logs to {s.log_table} and apply locks "
+        f"{s.log_table}, so an apply still using the old settings is not kept out; {old} "
+        f"stays in {s.region} with its run log: delete it when that is no longer needed (aws "
+        f"dynamodb delete-table --table-name {old} --region {s.region})",
+    )
+
+
+def _fresh_deployment_notes(desired: DesiredState, live: LiveState) -> tuple[str, ...]:
+    """Nothing deployed here: a changed home region looks exactly like this, so say it."""
+    if live.group is not None or live.function is not None or live.table is not None:
+        return ()
+    s = desired.settings
+    return (
+        f"nothing of this deployment exists in {s.region} yet; if it was deployed before in "
+        "another region (region changed in the settings) or under other names, that "
+        "deployment's schedules keep firing there until removed: run `reconcile destroy "
+        "--settings OLD` with the settings file as it was",
+    )
+
+
+def order_changes(changes: Sequence[Change]) -> tuple[Change, ...]:
+    """Apply's order: table, executor, group, schedule creates and updates by name, deletes."""
+
+    def key(change: Change) -> tuple[int, int, str]:
+        is_delete = change.kind == SCHEDULE and change.action == DELETE
+        return (KINDS.index(change.kind), int(is_delete), change.name)
+
+    return tuple(sorted(changes, key=key))
 
 
 def make_plan(desired: DesiredState, live: LiveState) -> Plan:
@@ -182,29 +292,114 @@ def make_plan(desired: DesiredState, live: LiveState) -> Plan:
         if s.name not in wanted_names
     ]
     head = [c for c in (table, executor, group) if c is not None]
-    body = sorted((c for c in upserts if c is not None), key=lambda c: c.name)
-    changes = (*head, *body, *sorted(deletes, key=lambda c: c.name))
+    body = [c for c in upserts if c is not None]
+    changes = order_changes([*head, *body, *deletes])
     total = 3 + len(desired.schedules)
+    resources = live_resources(live)
     return Plan(
         settings=desired.settings,
         changes=changes,
         unchanged=total - len(head) - len(body),
-        live_fingerprint=live.fingerprint(),
-        desired_fingerprint=desired.fingerprint(),
+        live_fingerprint=resources_fingerprint(resources),
+        desired_fingerprint=changes_fingerprint(changes),
         managed_schedules=len(live.schedules),
-        notes=desired.notes + _moved_group_notes(desired, live),
+        notes=desired.notes
+        + _moved_group_notes(desired, live)
+        + _moved_executor_notes(desired, live)
+        + _moved_table_notes(desired, live)
+        + _fresh_deployment_notes(desired, live),
+        live_resources=resources,
     )
 
 
+# Fingerprints: what a saved plan is checked against.
+
+
+def _sha256(value: Any) -> str:
+    return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
+
+
+def resource_key(kind: str, name: str) -> str:
+    return f"{kind} {name}"
+
+
+def resource_fingerprint(resource: Resource) -> str:
+    return _sha256(resource.to_api())
+
+
+def live_resources(live: LiveState) -> tuple[tuple[str, str], ...]:
+    """Each live resource's fingerprint, by "<kind> <name>", sorted."""
+    found: list[tuple[str, Resource]] = [(LOG_TABLE, r) for r in (live.table,) if r is not None]
+    found += [(EXECUTOR, r) for r in (live.function,) if r is not None]
+    found += [(SCHEDULE_GROUP, r) for r in (live.group,) if r is not None]
+    found += [(SCHEDULE, r) for r in live.schedules]
+    return tuple(sorted((resource_key(k, r.name), resource_fingerprint(r)) for k, r in found))
+
+
+def resources_fingerprint(resources: Sequence[tuple[str, str]]) -> str:
+    return _sha256([list(pair) for pair in resources])
+
+
+def changes_fingerprint(changes: Sequence[Change]) -> str:
+    """The plan's intent: every change with the objects it sends and replaces (no diffs, which
+    follow from them)."""
+    return _sha256(
+        [
+            [
+                c.action,
+                c.kind,
+                c.name,
+                c.desired.to_api() if c.desired else None,
+                c.before.to_api() if c.before else None,
+            ]
+            for c in changes
+        ]
+    )
+
+
+def stale_resources(plan: Plan, live: LiveState) -> list[str]:
+    """What changed in the live state since the plan was made: "schedule x (updated)", ..."""
+    then, now = dict(plan.live_resources), dict(live_resources(live))
+    changed = []
+    for key in sorted(set(then) | set(now)):
+        if key not in now:
+            changed.append(f"{key} (deleted)")
+        elif key not in then:
+            changed.append(f"{key} (created)")
+        elif then[key] != now[key]:
+            changed.append(f"{key} (updated)")
+    return changed
+
+
 # The document: DESIGN.md §7's JSON plan, also the saved plan.
+
+
+def not_created_by_ouroboros(change: Change, settings: Settings) -> str | None:
+    """Why a deleted schedule looks like someone else's (another target, not our event)."""
+    before = change.before
+    if change.action != DELETE or not isinstance(before, ScheduleSpec):
+        return None
+    try:
+        executor = function_arn(settings)
+    except FatalError:
+        executor = None
+    if before.target_arn != executor:
+        return f"targets {before.target_arn or 'nothing'}"
+    event = _json_object(before.input)
+    if event is None or checks.check_event(event):
+        return "its Input is not an Ouroboros executor event"
+    return None
 
 
 def settings_document(settings: Settings) -> dict[str, Any]:
     return {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings) if f.compare}
 
 
-def change_document(change: Change) -> dict[str, Any]:
+def change_document(change: Change, settings: Settings) -> dict[str, Any]:
     doc: dict[str, Any] = {"action": change.action, "kind": change.kind, "name": change.name}
+    foreign = not_created_by_ouroboros(change, settings)
+    if foreign:
+        doc["not_created_by_ouroboros"] = foreign
     if change.diff:
         doc["diff"] = [
             {"field": f.field, "before": f.before, "after": f.after} for f in change.diff
@@ -218,121 +413,22 @@ def change_document(change: Change) -> dict[str, Any]:
 
 def to_document(plan: Plan) -> dict[str, Any]:
     """The JSON plan: the pinned top level first, then what a saved plan needs."""
+    mass_delete = plan.mass_delete
     return {
         "format_version": FORMAT_VERSION,
         "summary": plan.summary(),
-        "changes": [change_document(c) for c in plan.changes],
+        "changes": [change_document(c, plan.settings) for c in plan.changes],
+        "mass_delete": mass_delete.document() if mass_delete else None,
         "notes": list(plan.notes),
         "settings": settings_document(plan.settings),
         "managed_schedules": plan.managed_schedules,
-        "fingerprints": {"live": plan.live_fingerprint, "desired": plan.desired_fingerprint},
+        "fingerprints": {
+            "live": plan.live_fingerprint,
+            "desired": plan.desired_fingerprint,
+            "resources": dict(plan.live_resources),
+        },
     }
 
 
-def _require(doc: Mapping[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
-    value = doc.get(key)
-    if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
-        raise PlanError(f"the plan has no valid {key!r}")
-    return value
-
-
-def _change_from(doc: object) -> Change:
-    if not isinstance(doc, Mapping):
-        raise PlanError("a change is not a JSON object")
-    action = _require(doc, "action", str)
-    kind = _require(doc, "kind", str)
-    if action not in ACTIONS or kind not in KINDS:
-        raise PlanError(f"unknown change {action!r} of kind {kind!r}")
-    name = _require(doc, "name", str)
-    desired = _resource(kind, doc.get("desired")) if action != DELETE else None
-    before = _resource(kind, doc.get("before")) if action == DELETE else None
-    changes = tuple(
-        FieldChange(str(f["field"]), f.get("before"), f.get("after")) for f in doc.get("diff") or []
-    )
-    if action == UPDATE and not changes:
-        raise PlanError(f"the update of {kind} {name!r} has no diff")
-    return Change(action, kind, name, desired=desired, before=before, diff=changes)
-
-
-def _settings_from(doc: Mapping[str, Any]) -> Settings:
-    """The settings a saved plan carries, each value of the type Settings declares."""
-    types = typing.get_type_hints(Settings)
-    fields = {f.name: f for f in dataclasses.fields(Settings) if f.compare}
-    unknown = sorted(set(doc) - set(fields))
-    if unknown:
-        raise PlanError(f"its settings have an unknown key {unknown[0]!r}")
-    for name, field in fields.items():
-        if name not in doc:
-            if field.default is dataclasses.MISSING:
-                raise PlanError(f"its settings have no {name!r}")
-            continue
-        expected = types[name]
-        value = doc[name]
-        if not isinstance(value, expected) or isinstance(value, bool):
-            kind = "a number" if expected is int else "a string"
-            raise PlanError(f"its settings' {name!r} is not {kind}")
-    return Settings(**doc)
-
-
-def _check_owned(settings: Settings, changes: Sequence[Change]) -> None:
-    """Every change is to a resource the plan's own settings name (apply touches only those)."""
-    if settings.schedule_group == RESERVED_GROUP:
-        raise PlanError("its schedule_group is 'default', which ouroboros never manages")
-    owned = {
-        LOG_TABLE: settings.log_table,
-        EXECUTOR: settings.function_name,
-        SCHEDULE_GROUP: settings.schedule_group,
-    }
-    for change in changes:
-        desired = change.desired
-        if (
-            (change.kind in owned and change.name != owned[change.kind])
-            or (desired is not None and desired.name != change.name)
-            or (isinstance(desired, ScheduleSpec) and desired.group != settings.schedule_group)
-        ):
-            raise PlanError(
-                f"its {change.action} of {change.kind} {change.name!r} is outside what its "
-                f"settings name (group {settings.schedule_group}, executor "
-                f"{settings.function_name}, table {settings.log_table})"
-            )
-
-
-def _resource(kind: str, data: object) -> Resource:
-    if not isinstance(data, Mapping):
-        raise PlanError(f"a {kind} change has no object")
-    return resource_from_api(kind, data)
-
-
-def from_document(doc: object) -> Plan:
-    """Read a saved plan back; PlanError (with what is wrong) when it is not one."""
-    try:
-        return _from_document(doc)
-    except PlanError:
-        raise
-    except (AttributeError, KeyError, TypeError, ValueError) as exc:
-        raise PlanError(f"the plan is malformed ({type(exc).__name__}: {exc})") from exc
-
-
-def _from_document(doc: object) -> Plan:
-    if not isinstance(doc, Mapping):
-        raise PlanError("the plan is not a JSON object")
-    version = doc.get("format_version")
-    if version != FORMAT_VERSION:
-        raise PlanError(
-            f"format_version is {version!r}; this reconcile reads version {FORMAT_VERSION}"
-        )
-    settings_doc = _require(doc, "settings", Mapping)
-    fingerprints = _require(doc, "fingerprints", Mapping)
-    changes = tuple(_change_from(c) for c in _require(doc, "changes", list))
-    summary = _require(doc, "summary", Mapping)
-    settings = _settings_from(settings_doc)
-    _check_owned(settings, changes)
-    return Plan(
-        settings=settings,
-        changes=changes,
-        unchanged=int(summary.get("unchanged", 0)),
-        live_fingerprint=str(_require(fingerprints, "live", str)),
-        desired_fingerprint=str(_require(fingerprints, "desired", str)),
-        managed_schedules=int(_require(doc, "managed_schedules", int)),
-        notes=tuple(str(n) for n in doc.get("notes") or ()),
-    )
+def change_label(index: int, action: str, kind: str, name: str) -> str:
+    return f"change {index} ({action} {kind} {name})"

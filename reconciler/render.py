@@ -9,12 +9,22 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from typing import Any
 
 from reconciler.output import style
-from reconciler.plan import CREATE, DELETE, UPDATE, Change, FieldChange, Plan, to_document
+from reconciler.plan import (
+    CREATE,
+    DELETE,
+    UPDATE,
+    Change,
+    FieldChange,
+    Plan,
+    not_created_by_ouroboros,
+    to_document,
+)
 from reconciler.resources import FunctionSpec, Resource, ScheduleSpec, TableSpec
 
 # GitHub rejects a comment over 65,536 characters; keep a margin for the workflow's own
@@ -38,15 +48,27 @@ def summary_line(plan: Plan) -> str:
     )
 
 
+def mass_delete_what(plan: Plan) -> str | None:
+    """What makes the plan a mass delete ("deletes all 3 managed schedules ..."), or None."""
+    mass = plan.mass_delete
+    if mass is None:
+        return None
+    group = plan.settings.schedule_group
+    if mass.everything:
+        return f"deletes all {mass.managed} managed schedules in group {group} and creates none"
+    return (
+        f"deletes {mass.deletes} of the {mass.managed} managed schedules in group {group}, "
+        f"more than {mass.max_count} and more than {mass.max_fraction:.0%} of them "
+        "(max_delete_count, max_delete_fraction in the settings)"
+    )
+
+
 def mass_delete_warning(plan: Plan) -> str | None:
     """Said in the plan itself, so a pull-request comment shows why the apply will refuse it."""
-    if not plan.deletes_every_schedule:
+    what = mass_delete_what(plan)
+    if what is None:
         return None
-    return (
-        f"this plan deletes all {plan.managed_schedules} managed schedules in group "
-        f"{plan.settings.schedule_group}; `reconcile apply` refuses it unless given "
-        "--allow-delete-all"
-    )
+    return f"this plan {what}; `reconcile apply` refuses it unless given --allow-mass-delete"
 
 
 def _unchanged_phrase(n: int) -> str:
@@ -102,6 +124,12 @@ def heading(change: Change) -> str:
     return f"{change.symbol} {_VERB[change.action]} {change.kind} {change.name}"
 
 
+def foreign_note(change: Change, plan: Plan) -> str:
+    """ " (not created by Ouroboros: targets ...)" for a delete of someone else's schedule."""
+    why = not_created_by_ouroboros(change, plan.settings)
+    return f" (not created by Ouroboros: {why})" if why else ""
+
+
 # Text
 
 
@@ -111,17 +139,19 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
         lines += [f"Note: {n}" for n in plan.notes]
         return "\n".join(lines) + "\n"
     s = plan.settings
-    lines = [
+    warning = mass_delete_warning(plan)
+    lines = [style(f"Warning: {warning}.", fg="red", enabled=color), ""] if warning else []
+    lines += [
         f"Ouroboros will make these changes in {s.region} (schedule group {s.schedule_group}):",
         "",
     ]
     for change in plan.changes:
-        lines.append("  " + style(heading(change), fg=_COLORS[change.action], enabled=color))
+        title = heading(change) + foreign_note(change, plan)
+        lines.append("  " + style(title, fg=_COLORS[change.action], enabled=color))
         for marker, field, value in change_fields(change):
             lines.append("      " + _text_field(marker, field, value, color))
     lines.append("")
     lines += [f"Note: {n}" for n in plan.notes]
-    warning = mass_delete_warning(plan)
     if warning:
         lines.append(style(f"Warning: {warning}.", fg="red", enabled=color))
     lines.append(style(summary_line(plan), bold=True, enabled=color))
@@ -152,7 +182,7 @@ def _fence(body: str) -> str:
     return "`" * max(3, longest + 1)
 
 
-def _md_details(change: Change) -> str:
+def _md_details(change: Change, plan: Plan) -> str:
     body_lines: list[str] = []
     for marker, field, value in change_fields(change):
         if isinstance(value, FieldChange):
@@ -162,7 +192,7 @@ def _md_details(change: Change) -> str:
             body_lines.append(f"{'+' if marker == '+' else '-'} {field}: {value_text(value)}")
     summary = (
         f"<code>{change.symbol}</code> {_VERB[change.action]} {change.kind} "
-        f"<code>{change.name}</code>"
+        f"<code>{change.name}</code>{html.escape(foreign_note(change, plan))}"
     )
     if not body_lines:
         return f"<details><summary>{summary}</summary>\n\nNo fields to show.\n\n</details>\n"
@@ -171,20 +201,25 @@ def _md_details(change: Change) -> str:
     return f"<details><summary>{summary}</summary>\n\n{fence}diff\n{body}\n{fence}\n\n</details>\n"
 
 
+def _md_cell(text: str) -> str:
+    return html.escape(text).replace("|", "\\|")
+
+
 def _md_header(plan: Plan, budget: int) -> str:
     s = plan.settings
     where = f"schedule group `{s.schedule_group}` in `{s.region}`"
-    if not plan.has_changes:
-        text = f"## Ouroboros plan\n\n**{summary_line(plan)}** ({where})\n"
-    else:
-        text = (
-            f"## Ouroboros plan\n\n**{plan.count(CREATE)} to create, {plan.count(UPDATE)} to "
-            f"update, {plan.count(DELETE)} to delete** ({plan.unchanged} unchanged; {where})\n"
-        )
+    text = "## Ouroboros plan\n\n"
     warning = mass_delete_warning(plan)
     if warning:
-        text += "\n> **Warning:** " + warning.replace("--allow-delete-all", "`--allow-delete-all`")
-        text += ".\n"
+        flag = "--allow-mass-delete"
+        text += f"> [!WARNING]\n> **Mass delete:** {warning.replace(flag, f'`{flag}`')}.\n\n"
+    if not plan.has_changes:
+        text += f"**{summary_line(plan)}** ({where})\n"
+    else:
+        text += (
+            f"**{plan.count(CREATE)} to create, {plan.count(UPDATE)} to "
+            f"update, {plan.count(DELETE)} to delete** ({plan.unchanged} unchanged; {where})\n"
+        )
     return text + _md_notes(plan.notes, budget)
 
 
@@ -222,7 +257,10 @@ def render_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT) -> str:
         return header
     total = len(plan.changes)
     reserve = len(_md_cut_note(total, total, total)) + 16
-    rows = [f"| {c.symbol} {_VERB[c.action]} | {c.kind} | `{c.name}` |\n" for c in plan.changes]
+    rows = [
+        f"| {c.symbol} {_VERB[c.action]} | {c.kind} | `{c.name}`{_md_cell(foreign_note(c, plan))} |\n"
+        for c in plan.changes
+    ]
     parts = [header, "\n| Action | Kind | Name |\n| --- | --- | --- |\n"]
     size = sum(len(p) for p in parts)
     shown_rows = 0
@@ -236,7 +274,7 @@ def render_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT) -> str:
     shown_details = 0
     if shown_rows == len(rows):
         for change in plan.changes:
-            block = _md_details(change)
+            block = _md_details(change, plan)
             if size + len(block) > limit - reserve:
                 break
             parts.append(block)

@@ -24,6 +24,7 @@ _WHOLE_NUMBERS = (
     ("executor", "memory_mb"),
     ("executor", "timeout_seconds"),
     ("log_retention_days",),
+    ("max_delete_count",),
 )
 
 
@@ -183,8 +184,17 @@ def _build(display: str, doc: Document, value: Mapping[str, object]) -> Settings
         executor_memory_mb=_int(executor.get("memory_mb", defaults.executor_memory_mb)),
         executor_timeout_s=_int(executor.get("timeout_seconds", defaults.executor_timeout_s)),
         log_retention_days=_int(value.get("log_retention_days", defaults.log_retention_days)),
+        max_delete_count=_int(value.get("max_delete_count", defaults.max_delete_count)),
+        max_delete_fraction=_fraction(
+            value.get("max_delete_fraction", defaults.max_delete_fraction)
+        ),
         location=Location(display, pos.line, pos.col),
     )
+
+
+def _fraction(value: object) -> float:
+    assert isinstance(value, int | float)  # the schema checked it
+    return float(value)
 
 
 def _int(value: object) -> int:

@@ -215,8 +215,10 @@ def test_a_saved_plan_is_applied_exactly_and_a_stale_one_refused(
     scheduler(endpoint).delete_schedule(Name="dev-office-hours-start", GroupName=GROUP)
     stale = reconcile("apply", "next.json", "--yes")
     assert stale.exit_code == 1
+    # The stale plan names what changed (it used to say only "the plan is stale").
     assert stale.stderr == (
-        "error: the plan is stale: live state changed since it was made; run reconcile plan again\n"
+        "error: live state changed since the plan was made: schedule dev-office-hours-start "
+        "(deleted); run reconcile plan again\n"
     )
     assert (
         scheduler(endpoint).get_schedule(Name="nightly-stop-stop", GroupName=GROUP)[
@@ -240,42 +242,104 @@ def test_a_bad_plan_file_is_a_clear_error(project: Path) -> None:
     )
 
 
-def test_deleting_every_managed_schedule_needs_allow_delete_all(
+def test_an_edited_saved_plan_is_refused_and_nothing_is_applied(
+    project: Path, endpoint: str
+) -> None:
+    assert reconcile("plan", "--out", "plan.json").exit_code == 0
+    doc = json.loads((project / "plan.json").read_text())
+    change = next(c for c in doc["changes"] if c["name"] == "nightly-stop-stop")
+    event = json.loads(change["desired"]["Target"]["Input"])
+    event["targets"] = {"tag:Name": [""]}
+    change["desired"]["Target"]["Input"] = json.dumps(event)
+    (project / "plan.json").write_text(json.dumps(doc))
+    refused = reconcile("apply", "plan.json", "--yes")
+    assert refused.exit_code == 1
+    assert refused.stderr == (
+        "error: plan.json: change 6 (create schedule nightly-stop-stop): its Input is not a valid "
+        "executor event: targets.tag:Name.0: filter value for 'tag:Name' is empty; refusing to "
+        "apply it: make a new plan with `reconcile plan --out FILE`\n"
+    )
+    assert refused.stdout == ""
+    assert live_names(endpoint) == set()
+
+
+def test_a_refactor_applies_but_deleting_everything_needs_allow_mass_delete(
     project: Path, endpoint: str
 ) -> None:
     assert reconcile("apply", "--yes").exit_code == 0
+    # Renaming every rule deletes every schedule but creates their replacements: a refactor,
+    # judged by the thresholds (3 deletes is not more than 10), so no flag is needed.
     (project / "schedules" / "dev.yaml").write_text(
         RULES.replace("dev-office-hours", "renamed").replace("nightly-stop", "renamed-too")
+    )
+    renamed = reconcile("apply", "--yes")
+    assert renamed.exit_code == 0, renamed.output
+    assert live_names(endpoint) == {"renamed-start", "renamed-stop", "renamed-too-stop"}
+    # A rules directory with no rule files is always an error, whatever the flags.
+    (project / "schedules" / "dev.yaml").unlink()
+    for args in (("plan",), ("apply", "--yes", "--allow-mass-delete"), ("--allow-delete-all",)):
+        empty = reconcile(*args)
+        assert empty.exit_code == 1
+        assert empty.stderr.endswith(
+            "error: no rule files found in schedules (expected *.yaml or *.yml): plan and apply "
+            "never treat an empty rules directory as 'delete everything'; to remove everything "
+            "a settings file deployed, run `reconcile destroy --settings ouroboros.yaml`\n"
+        )
+    old_flag = reconcile("plan", "--allow-delete-all")
+    assert old_flag.exit_code == 1
+    assert old_flag.stderr.startswith(
+        "warning: --allow-delete-all is deprecated and does nothing for plan: an empty rules "
+        "directory is always an error, and a plan shows a mass delete whatever the flags\n"
+        "error: no rule files found in schedules"
+    )
+    assert len(live_names(endpoint)) == 3
+
+
+def test_a_mass_delete_needs_allow_mass_delete_and_the_plan_says_so(
+    project: Path, endpoint: str
+) -> None:
+    (project / "ouroboros.yaml").write_text(SETTINGS + "max_delete_count: 1\n")
+    assert reconcile("apply", "--yes").exit_code == 0
+    (project / "schedules" / "dev.yaml").write_text(
+        RULES.replace("dev-office-hours", "renamed")
+    )  # deletes 2 of 3 (more than 1 and more than 25%), creates 2
+    what = (
+        "deletes 2 of the 3 managed schedules in group ouroboros, more than 1 and more than 25% "
+        "of them (max_delete_count, max_delete_fraction in the settings)"
     )
     refused = reconcile("apply", "--yes")
     assert refused.exit_code == 1
     assert refused.stderr.endswith(
-        "error: refusing to apply: the plan deletes all 3 managed schedules in group ouroboros "
-        "(an empty or wrong rules directory looks like this); if that is what you want, run "
-        "again with --allow-delete-all\n"
+        f"error: refusing to apply: the plan {what} (a wrong rules directory or a bad merge "
+        "looks like this); if that is what you want, run again with --allow-mass-delete\n"
     )
     assert len(live_names(endpoint)) == 3
     # The plan itself says so (a pull-request comment carries no stderr); JSON on stderr.
-    warning = (
-        "this plan deletes all 3 managed schedules in group ouroboros; `reconcile apply` "
-        "refuses it unless given --allow-delete-all"
-    )
+    warning = f"this plan {what}; `reconcile apply` refuses it unless given --allow-mass-delete"
     warned = reconcile("plan")
-    assert f"\nWarning: {warning}.\nPlan: 3 to create, " in warned.stdout
+    assert warned.stdout.startswith(f"Warning: {warning}.\n")
+    assert f"\nWarning: {warning}.\nPlan: 2 to create, " in warned.stdout
     assert warned.stderr == ""
     markdown = reconcile("plan", "--format", "markdown").stdout
-    assert f"\n> **Warning:** {warning.replace('--allow', '`--allow')}`.\n" in markdown
-    assert reconcile("plan", "--format", "json").stderr == f"warning: {warning}\n"
-    (project / "schedules" / "dev.yaml").unlink()
-    empty = reconcile("apply", "--yes")
-    assert empty.exit_code == 1
-    assert "no rule files found in schedules" in empty.stderr
-    plan = reconcile("plan", "--allow-delete-all")
-    assert plan.exit_code == 0
-    assert plan.stdout.endswith("Plan: 0 to create, 0 to update, 3 to delete.\n")
-    done = reconcile("apply", "--yes", "--allow-delete-all")
-    assert done.exit_code == 0, done.output
-    assert live_names(endpoint) == set()
+    assert (
+        f"> [!WARNING]\n> **Mass delete:** {warning.replace('--allow', '`--allow')}`.\n" in markdown
+    )
+    as_json = reconcile("plan", "--format", "json")
+    assert as_json.stderr == f"warning: {warning}\n"
+    assert json.loads(as_json.stdout)["mass_delete"] == {
+        "deletes": 2,
+        "managed": 3,
+        "threshold": {"max_delete_count": 1, "max_delete_fraction": 0.25},
+    }
+    # The old flag still works, with a deprecation warning.
+    old = reconcile("apply", "--yes", "--allow-delete-all")
+    assert old.exit_code == 0, old.output
+    assert old.stderr.startswith(
+        "warning: --allow-delete-all is deprecated: use --allow-mass-delete (same effect)\n"
+    )
+    (project / "schedules" / "dev.yaml").write_text(RULES)
+    assert reconcile("--yes", "--allow-mass-delete").exit_code == 0  # the bare group too
+    assert "dev-office-hours-start" in live_names(endpoint)
 
 
 def test_confirmation_on_a_terminal_and_refusal_without_one(

@@ -19,11 +19,14 @@ from reconciler.plan import (
     FieldChange,
     Plan,
     PlanError,
-    from_document,
+    changes_fingerprint,
+    live_resources,
     make_plan,
+    resource_fingerprint,
     to_document,
 )
 from reconciler.resources import GroupSpec, LiveState, ScheduleSpec, TableSpec
+from reconciler.saved import from_document
 
 SHA = "c2hhMjU2LW9mLXRoZS16aXA="
 
@@ -65,7 +68,7 @@ def test_nothing_deployed_creates_everything_in_apply_order() -> None:
     ]
     assert plan.summary() == {"create": 6, "update": 0, "delete": 0, "unchanged": 0}
     assert plan.managed_schedules == 0
-    assert not plan.deletes_every_schedule
+    assert plan.mass_delete is None
 
 
 def test_a_converged_state_plans_nothing() -> None:
@@ -161,15 +164,38 @@ def test_a_removed_rule_is_deleted_and_a_renamed_one_deleted_and_created() -> No
         (DELETE, "schedule", "old-name-stop"),
     ]
     assert plan.changes[-1].before == next(s for s in old.schedules if s.name == "old-name-stop")
-    assert not plan.deletes_every_schedule
+    assert plan.mass_delete is None
 
 
-def test_deleting_every_managed_schedule_is_flagged() -> None:
+def test_deleting_every_managed_schedule_is_flagged_unless_replaced() -> None:
     old = want(rule("a"), rule("b"))
-    plan = make_plan(want(rule("c")), deployed(old))
-    assert plan.deletes_every_schedule  # even with creates beside: everything live goes
-    assert make_plan(want(), deployed(old)).deletes_every_schedule
-    assert not make_plan(want(), deployed(want())).deletes_every_schedule  # nothing to delete
+    # A refactor (every rule renamed) is judged by the thresholds, not as "delete all".
+    assert make_plan(want(rule("c")), deployed(old)).mass_delete is None
+    everything = make_plan(want(), deployed(old)).mass_delete
+    assert everything is not None
+    assert (everything.deletes, everything.managed, everything.everything) == (4, 4, True)
+    assert make_plan(want(), deployed(want())).mass_delete is None  # nothing to delete
+
+
+@pytest.mark.parametrize(
+    ("managed", "kept", "count", "fraction", "flagged"),
+    [
+        (40, 29, 10, 0.25, True),  # 11 > 10 and 11 > 25% of 40
+        (40, 30, 10, 0.25, False),  # 10 is not more than 10
+        (44, 33, 10, 0.25, False),  # 11 is exactly 25% of 44
+        (12, 11, 0, 0.0, True),  # thresholds at zero: any delete needs the flag
+        (12, 0, 100, 0.25, False),  # deletes under the count...
+        (12, 1, 5, 1.0, False),  # ...or a fraction of 1 never triggers but for "everything"
+    ],
+)
+def test_the_mass_delete_thresholds_come_from_the_settings(
+    managed: int, kept: int, count: int, fraction: float, flagged: bool
+) -> None:
+    names = [f"r{i}" for i in range(managed)]
+    s = settings(max_delete_count=count, max_delete_fraction=fraction)
+    old = want(*(rule(n, start=None) for n in names), settings=s)
+    new = want(*(rule(n, start=None) for n in names[:kept]), rule("x", start=None), settings=s)
+    assert (make_plan(new, deployed(old)).mass_delete is not None) == flagged
 
 
 @pytest.mark.parametrize(
@@ -239,10 +265,52 @@ def test_a_changed_schedule_group_says_the_old_groups_schedules_are_left_behind(
     assert plan.notes == (
         "schedule_group changed from ouroboros to ouroboros-2 (the executor was deployed for "
         "ouroboros): ouroboros never touches another group, so the schedules in ouroboros stay "
-        "there unmanaged; once this plan is applied, delete that group (aws scheduler "
-        "delete-schedule-group --name ouroboros) and set the bootstrap stack's ScheduleGroup "
-        "parameter to ouroboros-2",
+        "there, still firing, unmanaged; once this plan is applied, remove them with "
+        "`reconcile destroy --settings OLD` (the settings file as it was) or delete that group "
+        "(aws scheduler delete-schedule-group --name ouroboros), and set the bootstrap stack's "
+        "ScheduleGroup parameter to ouroboros-2",
     )
+
+
+def test_a_changed_function_name_says_the_old_executor_stays() -> None:
+    old = want(rule("a"))
+    moved = want(rule("a"), settings=settings(function_name="ouroboros-executor-2"))
+    # The new name is read (absent); the group's schedules still invoke the old one.
+    plan = make_plan(moved, deployed(old, function=None))
+    assert plan.notes == (
+        "function_name changed from ouroboros-executor to ouroboros-executor-2 (the schedules "
+        "in group ouroboros invoke ouroboros-executor): once this plan is applied they invoke "
+        "ouroboros-executor-2, and ouroboros-executor stays deployed in eu-west-1, unused; "
+        "delete it (aws lambda delete-function --function-name ouroboros-executor --region "
+        "eu-west-1)",
+    )
+
+
+def test_a_changed_log_table_says_the_old_table_stays() -> None:
+    old = want(rule("a"))
+    moved = want(rule("a"), settings=settings(log_table="ouroboros-runs-2"))
+    plan = make_plan(moved, deployed(old, table=None))
+    assert plan.notes == (
+        "log_table changed from ouroboros-runs to ouroboros-runs-2 (the executor logs to "
+        "ouroboros-runs): once this plan is applied the executor logs to ouroboros-runs-2 and "
+        "apply locks ouroboros-runs-2, so an apply still using the old settings is not kept "
+        "out; ouroboros-runs stays in eu-west-1 with its run log: delete it when that is no "
+        "longer needed (aws dynamodb delete-table --table-name ouroboros-runs --region "
+        "eu-west-1)",
+    )
+
+
+def test_a_fresh_deployment_says_an_old_one_elsewhere_keeps_firing() -> None:
+    # A changed home region reads an empty region: the old deployment cannot be seen from
+    # here, so the plan says what to do if there is one.
+    plan = make_plan(want(rule("a"), settings=settings(region="eu-central-1")), EMPTY)
+    assert plan.notes == (
+        "nothing of this deployment exists in eu-central-1 yet; if it was deployed before in "
+        "another region (region changed in the settings) or under other names, that "
+        "deployment's schedules keep firing there until removed: run `reconcile destroy "
+        "--settings OLD` with the settings file as it was",
+    )
+    assert make_plan(want(rule("a")), deployed(want(rule("a")), schedules=())).notes == ()
 
 
 @pytest.mark.parametrize(
@@ -273,9 +341,17 @@ def test_the_live_fingerprint_is_recorded() -> None:
     state = want(rule("a"))
     live = deployed(state, schedules=state.schedules[:1])
     plan = make_plan(state, live)
-    assert plan.live_fingerprint == live.fingerprint()
-    assert plan.desired_fingerprint == state.fingerprint()
-    assert live.fingerprint() != deployed(state).fingerprint()
+    # Per resource, so a stale plan can name what changed; the desired fingerprint covers the
+    # changes (what will be sent), so a saved plan can be checked on its own.
+    assert plan.live_resources == live_resources(live)
+    assert dict(plan.live_resources) == {
+        "log_table ouroboros-runs": resource_fingerprint(state.table),
+        "executor ouroboros-executor": resource_fingerprint(state.function),
+        "schedule_group ouroboros": resource_fingerprint(state.group),
+        "schedule a-start": resource_fingerprint(state.schedules[0]),
+    }
+    assert plan.desired_fingerprint == changes_fingerprint(plan.changes)
+    assert plan.live_fingerprint != make_plan(state, deployed(state)).live_fingerprint
 
 
 # The document (JSON plan, saved plan)
@@ -396,7 +472,8 @@ def test_a_plan_without_changes_round_trips() -> None:
 def test_the_planning_core_never_imports_boto3() -> None:
     code = (
         "import sys\n"
-        "import reconciler.plan, reconciler.desired, reconciler.resources, reconciler.render\n"
+        "import reconciler.plan, reconciler.saved, reconciler.desired, reconciler.resources\n"
+        "import reconciler.render\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore'))\n"
         "print(bad)\n"
         "sys.exit(1 if bad else 0)\n"

@@ -96,21 +96,59 @@ def test_notes_are_shown() -> None:
     assert "Note: rule once: start at(2026-01-01T08:00:00) (UTC) is in the past" in text
 
 
-def test_a_plan_deleting_every_schedule_warns_that_apply_refuses_it() -> None:
+def test_a_refactor_renaming_every_rule_is_not_a_mass_delete() -> None:
     old = want(rule("a"), rule("b", start=None))
     plan = make_plan(want(rule("c", start=None)), live_of(old))
+    assert plan.mass_delete is None
+    assert "Warning" not in render_text(plan) + render_markdown(plan)
+    assert json.loads(render_json(plan))["mass_delete"] is None
+
+
+def test_a_plan_deleting_every_schedule_and_creating_none_warns_that_apply_refuses_it() -> None:
+    old = want(rule("a"), rule("b", start=None))
+    plan = make_plan(want(), live_of(old))
     warning = (
-        "this plan deletes all 3 managed schedules in group ouroboros; `reconcile apply` "
-        "refuses it unless given --allow-delete-all"
+        "this plan deletes all 3 managed schedules in group ouroboros and creates none; "
+        "`reconcile apply` refuses it unless given --allow-mass-delete"
     )
-    assert render_text(plan).endswith(
-        f"\nWarning: {warning}.\nPlan: 1 to create, 0 to update, 3 to delete.\n"
+    text = render_text(plan)
+    assert text.startswith(f"Warning: {warning}.\n\nOuroboros will make these changes")
+    assert text.endswith(f"\nWarning: {warning}.\nPlan: 0 to create, 0 to update, 3 to delete.\n")
+    assert render_markdown(plan).startswith(
+        "## Ouroboros plan\n\n> [!WARNING]\n> **Mass delete:** "
+        f"{warning.replace('--allow', '`--allow')}`.\n\n**0 to create, 0 to update, 3 to delete**"
     )
-    assert (
-        "to delete** (3 unchanged; schedule group `ouroboros` in `eu-west-1`)\n\n"
-        f"> **Warning:** {warning.replace('--allow', '`--allow')}`.\n"
-    ) in render_markdown(plan)
     assert "Warning" not in render_text(mixed_plan()) + render_markdown(mixed_plan())
+
+
+def test_a_plan_deleting_more_than_the_threshold_warns_in_all_three_formats() -> None:
+    old = want(*(rule(f"r{i}", start=None) for i in range(40)))
+    new = want(*(rule(f"r{i}", start=None) for i in range(29)), rule("fresh", start=None))
+    plan = make_plan(new, live_of(old))
+    warning = (
+        "this plan deletes 11 of the 40 managed schedules in group ouroboros, more than 10 and "
+        "more than 25% of them (max_delete_count, max_delete_fraction in the settings); "
+        "`reconcile apply` refuses it unless given --allow-mass-delete"
+    )
+    assert render_text(plan).startswith(f"Warning: {warning}.\n")
+    assert f"> **Mass delete:** {warning.replace('--allow', '`--allow')}`." in render_markdown(plan)
+    doc = json.loads(render_json(plan))
+    assert list(doc)[:4] == ["format_version", "summary", "changes", "mass_delete"]
+    assert doc["mass_delete"] == {
+        "deletes": 11,
+        "managed": 40,
+        "threshold": {"max_delete_count": 10, "max_delete_fraction": 0.25},
+    }
+    # 10 of 40 is at the count threshold; 11 of 44 is exactly 25%: neither is more.
+    assert (
+        make_plan(want(*(rule(f"r{i}", start=None) for i in range(30))), live_of(old)).mass_delete
+        is None
+    )
+    many = want(*(rule(f"r{i}", start=None) for i in range(44)))
+    assert (
+        make_plan(want(*(rule(f"r{i}", start=None) for i in range(33))), live_of(many)).mass_delete
+        is None
+    )
 
 
 def test_colour_only_when_asked() -> None:
@@ -131,6 +169,7 @@ def test_json_is_the_document_with_the_pinned_top_level() -> None:
         "format_version",
         "summary",
         "changes",
+        "mass_delete",
         "notes",
         "settings",
         "managed_schedules",
@@ -239,3 +278,38 @@ def test_a_small_limit_is_respected() -> None:
     text = render_markdown(mixed_plan(), limit=1200)
     assert len(text) <= 1200
     assert "details are shown for 2 of 4 changes" in text
+
+
+def test_a_deleted_schedule_ouroboros_did_not_create_is_marked_in_every_format() -> None:
+    state = want(rule("a", start=None))
+    ours = state.schedules[0]
+    foreign = dataclasses.replace(
+        ours, name="billing-report", target_arn="arn:aws:sns:eu-west-1:123456789012:reports"
+    )
+    odd_input = dataclasses.replace(ours, name="hand-made", input='{"hello": "world"}')
+    gone = dataclasses.replace(ours, name="gone-stop")  # made by ouroboros, rule removed
+    plan = make_plan(state, live_of(state, schedules=(ours, foreign, odd_input, gone)))
+    text = render_text(plan)
+    assert (
+        "  - delete schedule billing-report (not created by Ouroboros: targets "
+        "arn:aws:sns:eu-west-1:123456789012:reports)\n"
+    ) in text
+    assert (
+        "  - delete schedule hand-made (not created by Ouroboros: its Input is not an "
+        "Ouroboros executor event)\n"
+    ) in text
+    assert "  - delete schedule gone-stop\n" in text
+    markdown = render_markdown(plan)
+    assert (
+        "| - delete | schedule | `billing-report` (not created by Ouroboros: targets "
+        "arn:aws:sns:eu-west-1:123456789012:reports) |\n"
+    ) in markdown
+    assert "<code>billing-report</code> (not created by Ouroboros: targets arn:aws:sns:" in markdown
+    changes = {c["name"]: c for c in json.loads(render_json(plan))["changes"]}
+    assert changes["billing-report"]["not_created_by_ouroboros"] == (
+        "targets arn:aws:sns:eu-west-1:123456789012:reports"
+    )
+    assert changes["hand-made"]["not_created_by_ouroboros"] == (
+        "its Input is not an Ouroboros executor event"
+    )
+    assert "not_created_by_ouroboros" not in changes["gone-stop"]

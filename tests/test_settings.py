@@ -45,6 +45,7 @@ def test_optional_keys_default(settings_file: Path) -> None:
     settings = load_settings("ouroboros.yaml")
     assert (settings.executor_memory_mb, settings.executor_timeout_s) == (256, 300)
     assert settings.log_retention_days == 90
+    assert (settings.max_delete_count, settings.max_delete_fraction) == (10, 0.25)
     assert settings.location == Location("ouroboros.yaml", 1, 1)
 
 
@@ -52,10 +53,14 @@ def test_optional_keys_are_read(settings_file: Path) -> None:
     text = MINIMAL.replace(
         "  function_name:", "  memory_mb: 512\n  timeout_seconds: 60\n  function_name:"
     )
-    settings_file.write_text(text + "log_retention_days: 30\n")
+    settings_file.write_text(
+        text + "log_retention_days: 30\nmax_delete_count: 0\nmax_delete_fraction: 1\n"
+    )
     settings = load_settings("ouroboros.yaml")
     assert (settings.executor_memory_mb, settings.executor_timeout_s) == (512, 60)
     assert settings.log_retention_days == 30
+    assert (settings.max_delete_count, settings.max_delete_fraction) == (0, 1.0)
+    assert isinstance(settings.max_delete_fraction, float)
 
 
 def test_role_arns_with_paths_and_other_partitions(settings_file: Path) -> None:
@@ -178,6 +183,26 @@ BAD = [
         "10:21: error: log_retention_days is 0; it must be from 1 to 3650",
     ),
     (
+        "log_table: ouroboros-runs",
+        "log_table: ouroboros-runs\nmax_delete_fraction: 1.5",
+        "10:22: error: max_delete_fraction is 1.5; it must be from 0 to 1",
+    ),
+    (
+        "log_table: ouroboros-runs",
+        "log_table: ouroboros-runs\nmax_delete_count: -1",
+        "10:19: error: max_delete_count is -1; it must be at least 0",
+    ),
+    (
+        "log_table: ouroboros-runs",
+        "log_table: ouroboros-runs\nmax_delete_count: 2.0",
+        "10:19: error: max_delete_count must be a whole number, not 2.0",
+    ),
+    (
+        "log_table: ouroboros-runs",
+        "log_table: ouroboros-runs\nmax_delete_fraction: 25%",
+        "10:22: error: max_delete_fraction must be a number, not a string",
+    ),
+    (
         "executor:\n  function_name: ouroboros-executor\n  role_arn: arn:aws:iam::111111111111:role/ouroboros-executor\n",
         "executor: ouroboros-executor\n",
         "4:11: error: executor must be a mapping, not a string",
@@ -234,7 +259,7 @@ def test_every_problem_is_listed(settings_file: Path) -> None:
         "ouroboros.yaml has 3 problems:\n"
         "ouroboros.yaml:2:1: error: unknown key 'extra' in the settings file; allowed: version, "
         "region, schedule_group, executor, scheduler_role_arn, target_role_name, log_table, "
-        "log_retention_days\n"
+        "log_retention_days, max_delete_count, max_delete_fraction\n"
         "ouroboros.yaml:3:9: error: 'eu-west' is not an AWS region name such as eu-west-1\n"
         "ouroboros.yaml:10:12: error: 'x' is not a DynamoDB table name: 3-255 letters, digits, "
         "underscores, dots and hyphens"

@@ -1,8 +1,10 @@
 """`reconcile apply [PLANFILE]` (= `reconcile`): plan, review, confirm, lock, apply, audit.
 
 Safety rails, in the order they act:
-- a saved plan is refused when the live state changed since it was made;
-- a plan that deletes every managed schedule is refused unless --allow-delete-all;
+- a saved plan is refused when it does not check out (reconciler.saved), or when the live
+  state changed since it was made (naming what changed);
+- a mass delete (more than the settings' thresholds, or every managed schedule with none
+  created) is refused unless --allow-mass-delete (--allow-delete-all: its deprecated alias);
 - confirmation on a terminal; --yes skips it; without a terminal and without --yes, refusal;
 - one apply at a time (the lock in the log table), waiting up to --lock-timeout.
 
@@ -18,6 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import click
+from botocore.exceptions import ClientError
 
 from reconciler import audit, output
 from reconciler.apply import NOT_ATTEMPTED, ApplyResult, ChangeResult, apply_changes
@@ -29,11 +32,10 @@ from reconciler.live import read_live, table_exists
 from reconciler.lock import DEFAULT_LEASE_S, ApplyLock, Holder, make_owner, parse_duration
 from reconciler.model import Settings
 from reconciler.package import ExecutorPackage, build_executor_zip
-from reconciler.plan import CREATE, Plan, make_plan
-from reconciler.render import render_text
+from reconciler.plan import CREATE, Plan, make_plan, stale_resources
+from reconciler.render import mass_delete_what, render_text
 from reconciler.resources import EXECUTOR, LOG_TABLE, LiveState
 
-STALE_MESSAGE = "the plan is stale: live state changed since it was made; run reconcile plan again"
 INTERRUPTED = "interrupted (Ctrl-C): no change was started after it"
 EXIT_INTERRUPTED = 130  # as for any command stopped by SIGINT
 _PROGRESS_MIN_CHANGES = 10
@@ -49,7 +51,7 @@ class Job:
     saved: Plan | None
     package: ExecutorPackage | None
     yes: bool
-    allow_delete_all: bool
+    allow_mass_delete: bool
     lock_timeout_s: float
     actor: str
 
@@ -58,8 +60,12 @@ def current_plan(job: Job) -> tuple[Plan, LiveState]:
     """Read the live state and plan against it (or check a saved plan still fits it)."""
     live = read_live(job.clients, job.settings)
     if job.saved is not None:
-        if live.fingerprint() != job.saved.live_fingerprint:
-            raise FatalError(STALE_MESSAGE)
+        changed = stale_resources(job.saved, live)
+        if changed:
+            raise FatalError(
+                f"live state changed since the plan was made: {', '.join(changed)}; run "
+                "reconcile plan again"
+            )
         return job.saved, live
     assert job.desired is not None
     return make_plan(job.desired, live), live
@@ -70,27 +76,32 @@ def review(job: Job, plan: Plan) -> None:
     output.out(render_text(plan, color=output.use_color()), nl=False)
     if not plan.has_changes:
         return
-    if plan.deletes_every_schedule and not job.allow_delete_all:
+    what = mass_delete_what(plan)
+    if what and not job.allow_mass_delete:
         raise FatalError(
-            f"refusing to apply: the plan deletes all {plan.managed_schedules} managed schedules "
-            f"in group {plan.settings.schedule_group} (an empty or wrong rules directory looks "
-            "like this); if that is what you want, run again with --allow-delete-all"
+            f"refusing to apply: the plan {what} (a wrong rules directory or a bad merge looks "
+            "like this); if that is what you want, run again with --allow-mass-delete"
         )
-    if job.yes:
+    confirm(job.yes, "apply", "Apply these changes?")
+
+
+def confirm(yes: bool, verb: str, question: str) -> None:
+    """A 'yes' typed on a terminal, or --yes; else refuse (the rule apply and destroy share)."""
+    if yes:
         return
     if not output.stdin_is_tty():
         raise FatalError(
-            "refusing to apply without confirmation: stdin is not a terminal; review the plan "
+            f"refusing to {verb} without confirmation: stdin is not a terminal; review the plan "
             "above, then run again with --yes"
         )
     answer = click.prompt(
-        "\nApply these changes? Only 'yes' will be accepted",
+        f"\n{question} Only 'yes' will be accepted",
         default="",
         show_default=False,
         err=True,
     )
     if answer.strip() != "yes":
-        raise FatalError("apply cancelled; nothing was changed")
+        raise FatalError(f"{verb} cancelled; nothing was changed")
 
 
 class Progress:
@@ -179,13 +190,28 @@ def record(job: Job, result: ApplyResult, started: datetime) -> None:
 
 
 def _lock(job: Job) -> ApplyLock:
+    return make_lock(job.clients, job.settings, job.actor, job.lock_timeout_s)
+
+
+def make_lock(
+    clients: Clients,
+    settings: Settings,
+    actor: str,
+    timeout_s: float,
+    *,
+    release_gone: bool = False,
+) -> ApplyLock:
+    """The apply lock, saying what it waits for; release_gone: the table may be gone by the
+    release (destroy deletes it), which is no failure."""
+
     def waiting(holder: Holder) -> None:
         output.err(
-            f"Waiting for the apply lock, held by {holder.describe()} "
-            f"(up to {job.lock_timeout_s:g}s)..."
+            f"Waiting for the apply lock, held by {holder.describe()} (up to {timeout_s:g}s)..."
         )
 
     def not_released(error: Exception) -> None:
+        if release_gone and isinstance(error, ClientError):
+            return
         described = describe_aws_exception(error) or f"{type(error).__name__}: {error}"
         output.err(
             f"warning: the apply lock was not released ({described}); it frees itself when its "
@@ -193,10 +219,10 @@ def _lock(job: Job) -> ApplyLock:
         )
 
     return ApplyLock(
-        job.clients.dynamodb,
-        job.settings.log_table,
-        make_owner(job.actor),
-        timeout_s=job.lock_timeout_s,
+        clients.dynamodb,
+        settings.log_table,
+        make_owner(actor),
+        timeout_s=timeout_s,
         on_wait=waiting,
         on_release_error=not_released,
     )
@@ -245,7 +271,8 @@ def run(
     settings_path: str,
     planfile: str | None = None,
     yes: bool = False,
-    allow_delete_all: bool = False,
+    allow_mass_delete: bool = False,
+    allow_delete_all: bool = False,  # the deprecated name of allow_mass_delete
     lock_timeout: str = "5m",
 ) -> int:
     started = datetime.now(UTC)
@@ -257,7 +284,7 @@ def run(
         saved = read_plan_file(planfile)
         settings = saved.settings
     else:
-        desired, package = load_desired(rules_dir, settings_path, allow_empty=allow_delete_all)
+        desired, package = load_desired(rules_dir, settings_path)
         settings = desired.settings
     job = Job(
         clients=connect(settings),
@@ -266,7 +293,7 @@ def run(
         saved=saved,
         package=package,
         yes=yes,
-        allow_delete_all=allow_delete_all,
+        allow_mass_delete=allow_mass_delete or allow_delete_all,
         lock_timeout_s=timeout_s,
         actor=audit.actor(),
     )

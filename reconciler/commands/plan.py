@@ -17,22 +17,28 @@ from reconciler.aws import Clients, make_clients
 from reconciler.desired import DesiredState, build_desired
 from reconciler.errors import FatalError
 from reconciler.live import read_live
-from reconciler.loader import load_rules
+from reconciler.loader import discover, load_rules
 from reconciler.model import Settings
 from reconciler.package import ExecutorPackage, build_executor_zip
-from reconciler.plan import Plan, PlanError, from_document, make_plan
+from reconciler.plan import Plan, PlanError, PlanMismatch, make_plan
 from reconciler.regions import partition_of_arn
 from reconciler.render import mass_delete_warning, render_json, render_markdown, render_text
+from reconciler.saved import from_document
 from reconciler.settings import load_settings
 
 
-def load_desired(
-    rules_dir: str, settings_path: str, *, allow_empty: bool = False
-) -> tuple[DesiredState, ExecutorPackage]:
+def load_desired(rules_dir: str, settings_path: str) -> tuple[DesiredState, ExecutorPackage]:
     """Settings and rules -> the desired state; refuses (exit 1) when a rule has an error."""
     settings = load_settings(settings_path)
+    if os.path.isdir(rules_dir) and not discover([rules_dir], allow_empty=True)[0]:
+        # Never a plan: an empty directory (a bad checkout, a wrong --rules) would delete all.
+        raise FatalError(
+            f"no rule files found in {rules_dir} (expected *.yaml or *.yml): plan and apply "
+            "never treat an empty rules directory as 'delete everything'; to remove everything "
+            f"a settings file deployed, run `reconcile destroy --settings {settings_path}`"
+        )
     partition = partition_of_arn(settings.executor_role_arn)
-    loaded = load_rules([rules_dir], allow_empty=allow_empty, partition=partition)
+    loaded = load_rules([rules_dir], partition=partition)
     for diagnostic in loaded.diagnostics:
         output.err(diagnostic.text())
     if not loaded.ok:
@@ -93,11 +99,16 @@ def read_plan_file(path: str) -> Plan:
             "`reconcile plan --out FILE`"
         ) from exc
     try:
-        return from_document(document)
+        plan = from_document(document)
+    except PlanMismatch as exc:
+        raise FatalError(
+            f"{path}: {exc}; refusing to apply it: make a new plan with `reconcile plan --out FILE`"
+        ) from exc
     except PlanError as exc:
         raise FatalError(
             f"{path}: not a saved plan ({exc}); make one with `reconcile plan --out FILE`"
         ) from exc
+    return plan
 
 
 def run(
@@ -107,9 +118,8 @@ def run(
     fmt: str = "text",
     out_file: str | None = None,
     detailed_exitcode: bool = False,
-    allow_delete_all: bool = False,
 ) -> int:
-    desired, _package = load_desired(rules_dir, settings_path, allow_empty=allow_delete_all)
+    desired, _package = load_desired(rules_dir, settings_path)
     clients = connect(desired.settings)
     if output.is_tty(sys.stderr):
         output.err(f"Reading live state in {desired.settings.region}...")
