@@ -178,6 +178,78 @@ def test_every_action_is_pinned_to_a_commit_with_its_version() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# Python packages: only the hashed lock files (requirements/*.txt, `make lock`).
+
+LOCKED_INSTALL = re.compile(
+    r"python -m pip install --quiet --require-hashes -r requirements/(runtime|dev)\.txt"
+)
+OWN_CODE_INSTALL = "python -m pip install --quiet --no-deps --no-build-isolation ."
+
+
+def pip_lines(script: str) -> list[str]:
+    return [line.strip() for line in script.splitlines() if "pip " in line or "pip3 " in line]
+
+
+def test_ci_installs_only_the_locked_hashed_dependencies() -> None:
+    installs = [line for _, _, script in all_runs() for line in pip_lines(script)]
+    assert installs
+    for line in installs:
+        assert LOCKED_INSTALL.fullmatch(line) or line == OWN_CODE_INSTALL, line
+    # Each job that installs reconcile takes the runtime lock first, then our code alone.
+    for name in NAMES:
+        for job_name, job in load(name)["jobs"].items():
+            scripts = [s.get("run", "") for s in job.get("steps", [])]
+            lines = [line for script in scripts for line in pip_lines(script)]
+            if lines:
+                assert lines == [
+                    "python -m pip install --quiet --require-hashes -r requirements/runtime.txt",
+                    OWN_CODE_INSTALL,
+                ], (name, job_name)
+
+
+def test_the_test_jobs_install_the_dev_lock_before_the_suite() -> None:
+    found = 0
+    for name in NAMES:
+        for job_name, job in load(name)["jobs"].items():
+            runs = [s.get("run") for s in job.get("steps", []) if "run" in s]
+            if "bash .ci/run" in runs:
+                found += 1
+                assert runs[: runs.index("bash .ci/run")] == ["make locked"], (name, job_name)
+    assert found == 2  # plan's and apply's
+    makefile = (ROOT / "Makefile").read_text()
+    locked = makefile.split("\nlocked:\n", 1)[1].split("\n\n", 1)[0]
+    assert "pip install --quiet --require-hashes -r requirements/dev.txt" in locked
+    assert "pip install --quiet --no-deps --no-build-isolation -e ." in locked
+    # `make test` then finds .venv installed instead of installing ranges again.
+    assert locked.rstrip().endswith("touch $(STAMP)")
+
+
+def test_the_pip_cache_follows_the_lock() -> None:
+    for name in NAMES:
+        for job in load(name)["jobs"].values():
+            for s in job.get("steps", []):
+                if s.get("uses", "").startswith("actions/setup-python@"):
+                    path = s["with"]["cache-dependency-path"]
+                    assert path in {"requirements/runtime.txt", "requirements/dev.txt"}, name
+
+
+def test_dependabot_keeps_the_lock_and_the_action_pins_current() -> None:
+    config = ROOT / ".github" / "dependabot.yml"
+    result = subprocess.run(
+        [str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.dependabot", str(config)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    updates = yaml.safe_load(config.read_text())["updates"]
+    assert {(u["package-ecosystem"], u["directory"]) for u in updates} == {
+        ("pip", "/"),
+        ("github-actions", "/"),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
 # Triggers, permissions, concurrency.
 
 
