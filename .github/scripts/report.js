@@ -7,6 +7,12 @@
 // Inputs come from the step's environment (exit codes, step outcomes) and from files the
 // earlier steps wrote (validate.txt, plan.md, plan.err, apply.log). Everything that decides what
 // a body says is a pure function, so tests/test_workflows.py can run it under node.
+//
+// The plan comment is made in two halves. `plan` runs in the plan job, beside the pull request's
+// own code and with a read-only token: it renders the comment into a file that the job uploads.
+// `postPlan` runs in plan-comment.yml (workflow_run: the default branch's definition and this
+// script as the default branch has it) and posts that file as untrusted text: size-capped, its
+// markers replaced by ours, and only on the pull request whose head commit the run planned.
 'use strict';
 
 const fs = require('fs');
@@ -21,6 +27,10 @@ const DRIFT_TITLE = 'Ouroboros drift: live AWS differs from the default branch';
 // GitHub refuses a comment or an issue body longer than 65,536 characters.
 const BODY_LIMIT = 65000;
 const LOG_TAIL = 20000;
+// The rendered plan comment the plan job uploads, and the most of it postPlan reads.
+const COMMENT_FILE = 'plan-comment.md';
+const COMMENT_FILE_LIMIT = 1024 * 1024;
+const ANY_MARKER = /<!--\s*ouroboros-[A-Za-z0-9-]*\s*-->/g;
 
 function readText(path) {
   try {
@@ -230,7 +240,8 @@ async function openDriftIssue(github, repo) {
   return ours[0];
 }
 
-async function plan({ github, context, core }) {
+// The rendered comment, as the plan job hands it over: the one file postPlan reads.
+async function plan({ context, core }) {
   const env = process.env;
   const runUrl = runUrlOf(context);
   const pr = context.payload.pull_request;
@@ -252,18 +263,91 @@ async function plan({ github, context, core }) {
     artifact: env.ARTIFACT || 'plan',
   });
   await core.summary.addRaw(body, true).write();
+  fs.writeFileSync(COMMENT_FILE, body);
   if (env.TRUSTED !== 'true') {
-    // A fork's GITHUB_TOKEN is read-only: the job summary and this notice are all it can leave.
+    // plan-comment.yml comments on neither: the job summary and this notice are what they get.
     core.notice(
       dependabot
         ? 'Dependabot pull request: validated only. No plan, because GitHub gives its runs no OIDC token.'
         : 'Pull request from a fork: validated only. No plan, because forks get no OIDC token.',
     );
-    return { status };
   }
-  const result = await upsertComment(github, context.repo, pr.number, PLAN_MARKER, body);
-  core.info(`plan comment ${result.action} (${result.id}): ${status}`);
-  return { status, ...result };
+  return { status };
+}
+
+// The comment file of a plan run: text or null when there is none; never more than the limit.
+function readComment(path, limit = COMMENT_FILE_LIMIT) {
+  let size;
+  try {
+    size = fs.statSync(path).size;
+  } catch (err) {
+    if (err.code === 'ENOENT') return { text: null };
+    throw err;
+  }
+  if (size > limit) return { text: null, tooLarge: size };
+  return { text: fs.readFileSync(path, 'utf8') };
+}
+
+// Untrusted text made into our sticky comment: ours is the only marker in it, and it fits.
+function planCommentFrom(text, runUrl) {
+  const untrusted = text.replace(ANY_MARKER, '').trim();
+  return cap(`${PLAN_MARKER}\n${untrusted}\n`, runUrl);
+}
+
+function tooLargeBody(size, sha, runUrl) {
+  const parts = [
+    PLAN_MARKER,
+    '## Ouroboros plan',
+    '',
+    `⚠️ **The rendered plan (${size} bytes) is too large to post.** Read it in the [run](${runUrl}): ` +
+      'its job summary and the JSON plan artifact.',
+  ];
+  return parts.join('\n') + footer([`Commit ${sha.slice(0, 7)}`, `[run](${runUrl})`]);
+}
+
+// The open pull request whose head is still the commit the run planned. GitHub's list on the
+// run comes first; a run that lists none is matched by its branch. A newer push moved the head:
+// that push's run owns the comment, and this one posts nothing.
+async function pullRequestOf(github, repo, run) {
+  const numbers = (run.pull_requests || []).map((p) => p.number);
+  for (const number of numbers) {
+    const { data } = await github.rest.pulls.get({ ...repo, pull_number: number });
+    if (data.state === 'open' && data.head.sha === run.head_sha) return number;
+  }
+  if (numbers.length) return null;
+  const { data } = await github.rest.pulls.list({
+    ...repo,
+    state: 'open',
+    head: `${repo.owner}:${run.head_branch}`,
+    per_page: 100,
+  });
+  const found = data.find((pr) => pr.head.sha === run.head_sha);
+  return found ? found.number : null;
+}
+
+// Posts, or updates, the sticky comment from the file a plan run uploaded (plan-comment.yml).
+async function postPlan({ github, context, core }) {
+  const run = context.payload.workflow_run;
+  const runUrl = run.html_url;
+  const number = await pullRequestOf(github, context.repo, run);
+  if (number === null) {
+    core.info(`No open pull request has ${run.head_sha.slice(0, 7)} as its head: nothing to post.`);
+    return { status: 'no-pull-request' };
+  }
+  const { text, tooLarge } = readComment(process.env.COMMENT_FILE || COMMENT_FILE);
+  let body;
+  if (tooLarge !== undefined) {
+    core.warning(`The rendered plan comment is ${tooLarge} bytes: posting a pointer to the run instead.`);
+    body = tooLargeBody(tooLarge, run.head_sha, runUrl);
+  } else if (text === null) {
+    core.info('The plan run rendered no comment: nothing to post.');
+    return { status: 'no-comment' };
+  } else {
+    body = planCommentFrom(text, runUrl);
+  }
+  const result = await upsertComment(github, context.repo, number, PLAN_MARKER, body);
+  core.info(`plan comment ${result.action} (${result.id}) on #${number}`);
+  return { status: tooLarge !== undefined ? 'too-large' : 'posted', number, ...result };
 }
 
 async function apply({ github, context, core }) {
@@ -344,6 +428,8 @@ async function drift({ github, context, core }) {
 
 module.exports = {
   plan,
+  postPlan,
+  planCommentFrom,
   apply,
   drift,
   planBody,
@@ -355,4 +441,5 @@ module.exports = {
   DRIFT_MARKER,
   DRIFT_LABEL,
   BODY_LIMIT,
+  COMMENT_FILE,
 };
