@@ -183,7 +183,10 @@ def plan(
 @click.argument("planfile", required=False, type=click.Path())
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @click.option(
-    "--allow-delete-all", is_flag=True, help="Allow a plan that deletes every managed schedule."
+    "--allow-delete-all",
+    "--allow-mass-delete",
+    is_flag=True,
+    help="Allow a plan that deletes every managed schedule.",
 )
 @click.option(
     "--lock-timeout",

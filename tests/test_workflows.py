@@ -268,7 +268,20 @@ def template_default(parameter: str) -> str:
 def test_triggers() -> None:
     branch = template_default("DefaultBranch")
     assert load("plan.yml")["on"] == {"pull_request": None}
-    assert load("apply.yml")["on"] == {"push": {"branches": [branch]}, "workflow_dispatch": None}
+    assert load("apply.yml")["on"] == {
+        "push": {"branches": [branch]},
+        # A manual apply can allow a mass delete (reconcile apply --allow-mass-delete).
+        "workflow_dispatch": {
+            "inputs": {
+                "allow_mass_delete": {
+                    "description": "Apply even when the plan deletes more managed schedules than"
+                    " the mass-delete thresholds allow (reconcile apply --allow-mass-delete).",
+                    "type": "boolean",
+                    "default": False,
+                }
+            }
+        },
+    }
     # A manual apply runs from that branch only (the environment's branch rule is the second fence).
     assert load("apply.yml")["jobs"]["apply"]["if"] == f"github.ref == 'refs/heads/{branch}'"
     # The comment poster runs when a plan run ends, as the default branch defines it.
@@ -450,7 +463,10 @@ def test_a_cancelled_run_reports_nothing(name: str, job: str) -> None:
 
 def test_apply_record_gets_the_pull_request_number() -> None:
     apply = step("apply.yml", "apply", "Apply")
-    assert apply["env"] == {"OUROBOROS_PR_NUMBER": "${{ steps.pr.outputs.number }}"}
+    assert apply["env"] == {
+        "OUROBOROS_PR_NUMBER": "${{ steps.pr.outputs.number }}",
+        "ALLOW_MASS_DELETE": "${{ steps.pr.outputs.allow_mass_delete }}",
+    }
     find = step("apply.yml", "apply", "Find the merged pull request")
     assert 'gh api "repos/${GITHUB_REPOSITORY}/commits/${GITHUB_SHA}/pulls"' in find["run"]
 
@@ -515,6 +531,7 @@ def test_the_commands_the_workflows_run_exist_with_those_flags() -> None:
         "validate",
         "plan --detailed-exitcode --format markdown --out plan.json",
         "apply --yes",
+        "apply --yes --allow-mass-delete",
     }
 
 
@@ -555,7 +572,10 @@ esac
 
 FAKE_GH = """\
 #!/usr/bin/env bash
-echo "$*" >> "$FAKE_CALLS"
+echo "gh $*" >> "$FAKE_CALLS"
+case "$*" in
+  *"/labels"*) printf '%b' "${FAKE_GH_LABELS:-}"; exit "${FAKE_GH_LABELS_EXIT:-0}" ;;
+esac
 if [ -n "${FAKE_GH_OUT:-}" ]; then echo "$FAKE_GH_OUT"; fi
 exit "${FAKE_GH_EXIT:-0}"
 """
@@ -663,8 +683,64 @@ def test_find_the_merged_pull_request(
 ) -> None:
     script = step("apply.yml", "apply", "Find the merged pull request")["run"]
     env = {"GITHUB_EVENT_NAME": event, "FAKE_GH_OUT": gh_out, "FAKE_GH_EXIT": gh_exit}
-    status, outputs, _ = runner(script, **env)
-    assert (status, outputs) == (0, {"number": number})
+    status, outputs, _ = runner(script, **env, **FIND_ENV)
+    assert (status, outputs) == (0, {"number": number, "allow_mass_delete": "false"})
+
+
+FIND_ENV = {"MASS_DELETE_LABEL": "allow-mass-delete", "DISPATCH_ALLOW_MASS_DELETE": ""}
+
+
+@pytest.mark.parametrize(
+    ("event", "labels", "labels_exit", "dispatch", "allowed"),
+    [
+        ("push", "bug\\nallow-mass-delete\\n", "0", "", "true"),
+        ("push", "bug\\nallow-mass-delete-not\\n", "0", "", "false"),
+        ("push", "allow-mass-delete\\n", "1", "", "false"),  # the API failed: not allowed
+        ("push", "", "0", "true", "false"),  # an input exists only on a manual run
+        ("workflow_dispatch", "", "0", "true", "true"),
+        ("workflow_dispatch", "", "0", "false", "false"),
+    ],
+    ids=["label", "other-labels", "api-error", "push-ignores-input", "input", "no-input"],
+)
+def test_the_mass_delete_flag_comes_from_the_label_or_the_manual_input(
+    runner: Any, event: str, labels: str, labels_exit: str, dispatch: str, allowed: str
+) -> None:
+    script = step("apply.yml", "apply", "Find the merged pull request")["run"]
+    env = {
+        **FIND_ENV,
+        "GITHUB_EVENT_NAME": event,
+        "FAKE_GH_OUT": "42",
+        "FAKE_GH_LABELS": labels,
+        "FAKE_GH_LABELS_EXIT": labels_exit,
+        "DISPATCH_ALLOW_MASS_DELETE": dispatch,
+    }
+    status, outputs, out = runner(script, **env)
+    assert status == 0
+    assert outputs["allow_mass_delete"] == allowed
+    assert f"mass deletes allowed: {allowed}" in out
+
+
+def test_the_label_name_and_the_input_reach_the_script_as_data() -> None:
+    find = step("apply.yml", "apply", "Find the merged pull request")
+    assert find["env"]["MASS_DELETE_LABEL"] == "allow-mass-delete"
+    assert find["env"]["DISPATCH_ALLOW_MASS_DELETE"] == "${{ inputs.allow_mass_delete }}"
+    # Compared as a fixed, whole line (grep -Fx), never evaluated.
+    assert 'grep -Fqx -- "$MASS_DELETE_LABEL"' in find["run"]
+    assert "const MASS_DELETE_LABEL = 'allow-mass-delete';" in REPORT_JS.read_text()
+
+
+@pytest.mark.parametrize(
+    ("allowed", "args"),
+    [("true", "apply --yes --allow-mass-delete"), ("false", "apply --yes"), ("", "apply --yes")],
+)
+def test_apply_passes_the_mass_delete_flag_only_when_allowed(
+    runner: Any, allowed: str, args: str
+) -> None:
+    script = step("apply.yml", "apply", "Apply")["run"]
+    status, outputs, _ = runner(script, ALLOW_MASS_DELETE=allowed, OUROBOROS_PR_NUMBER="42")
+    assert (status, outputs) == (0, {"exitcode": "0"})
+    calls = (runner.work.parent / "calls").read_text().splitlines()
+    assert calls == [args]
 
 
 PLAN_VERDICTS = [
@@ -892,6 +968,59 @@ def test_plan_comment_body(node: Any, change: dict[str, Any], status: str, phras
     assert phrase in body
     assert "Commit feedfac" in body
     assert ("artifact `plan-pr12-feedface`" in body) is (status in {"changes", "no-changes"})
+
+
+MASS_DELETE_PHRASE = "needs the label `allow-mass-delete`"
+
+
+@pytest.mark.parametrize(
+    ("change", "warned"),
+    [
+        ({"massDelete": True}, True),
+        ({"massDelete": False}, False),
+        ({}, False),
+        ({"massDelete": True, "planExit": "0", "planMd": "No changes."}, False),
+    ],
+)
+def test_the_plan_comment_says_a_mass_delete_needs_the_label(
+    node: Any, change: dict[str, Any], warned: bool
+) -> None:
+    body = node({"call": "planBody", "input": {**PLAN_INPUT, **change}})["result"]["body"]
+    assert (MASS_DELETE_PHRASE in body) is warned
+    if warned:
+        # Before the plan itself, so nobody merges without reading it.
+        assert body.index(MASS_DELETE_PHRASE) < body.index("### Plan: 1 to create")
+        assert "Run workflow* with *allow_mass_delete*" in body
+
+
+@pytest.mark.parametrize(
+    ("plan_json", "warned"),
+    [
+        ('{"format_version": 1, "mass_delete": {"delete": 12, "managed": 20}}', True),
+        ('{"format_version": 1, "mass_delete": null}', False),
+        ('{"format_version": 1}', False),
+        ("not json", False),
+        (None, False),
+    ],
+    ids=["mass-delete", "null", "absent", "unreadable", "no-file"],
+)
+def test_the_plan_job_reads_the_mass_delete_from_the_json_plan(
+    node: Any, tmp_path: Path, plan_json: str | None, warned: bool
+) -> None:
+    files = {"plan.md": "### Plan: 12 to delete\n"}
+    if plan_json is not None:
+        files["plan.json"] = plan_json
+    node({"entry": "plan", "payload": PR}, files, **TRUSTED_PLAN, PLAN_EXIT="2")
+    assert (MASS_DELETE_PHRASE in (tmp_path / "plan-comment.md").read_text()) is warned
+
+
+def test_a_refused_mass_delete_says_how_to_allow_it(node: Any) -> None:
+    log = {"apply.log": "error: ... run again with --allow-mass-delete\n"}
+    env = {"AWS_OUTCOME": "success", "APPLY_EXIT": "1", "PR_NUMBER": "12"}
+    body = node({"entry": "apply"}, log, **env)["calls"][0]["params"]["body"]
+    assert "add the label `allow-mass-delete` to this pull request and re-run" in body
+    other = node({"entry": "apply"}, {"apply.log": "AccessDenied\n"}, **env)
+    assert "allow-mass-delete" not in other["calls"][0]["params"]["body"]
 
 
 def test_the_renderers_title_is_not_repeated(node: Any) -> None:

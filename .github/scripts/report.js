@@ -22,6 +22,8 @@ const APPLY_MARKER = '<!-- ouroboros-apply -->';
 const DRIFT_MARKER = '<!-- ouroboros-drift -->';
 const FOOTER_MARKER = '<!-- ouroboros-footer -->';
 const DRIFT_LABEL = 'ouroboros-drift';
+// On a merged pull request, apply.yml then passes --allow-mass-delete.
+const MASS_DELETE_LABEL = 'allow-mass-delete';
 const DEPENDABOT = 'dependabot[bot]';
 const DRIFT_TITLE = 'Ouroboros drift: live AWS differs from the default branch';
 // GitHub refuses a comment or an issue body longer than 65,536 characters.
@@ -31,6 +33,26 @@ const LOG_TAIL = 20000;
 const COMMENT_FILE = 'plan-comment.md';
 const COMMENT_FILE_LIMIT = 1024 * 1024;
 const ANY_MARKER = /<!--\s*ouroboros-[A-Za-z0-9-]*\s*-->/g;
+
+// The JSON plan's "mass_delete", read defensively: any value there that is not null means the
+// apply needs --allow-mass-delete; an unreadable or absent plan warns of nothing.
+function massDeleteIn(path) {
+  try {
+    const planDoc = JSON.parse(readText(path) || 'null');
+    return Boolean(planDoc && typeof planDoc === 'object' && planDoc.mass_delete);
+  } catch (err) {
+    if (err instanceof SyntaxError) return false;
+    throw err;
+  }
+}
+
+function massDeleteNote() {
+  return (
+    `⚠️ **This plan is a mass delete: merging alone will not apply it.** It needs the label \`${MASS_DELETE_LABEL}\` ` +
+    'on this pull request before merging (the apply workflow then runs `reconcile apply --allow-mass-delete`), ' +
+    'or, after merging, *Actions → apply → Run workflow* with *allow_mass_delete*. Without either the apply refuses it.'
+  );
+}
 
 function readText(path) {
   try {
@@ -132,8 +154,9 @@ function planBody(i) {
         ? '✅ Validation passed · **no changes**: live AWS already matches this branch.'
         : '✅ Validation passed · 📝 **merging applies these changes:**',
       '',
-      withoutTitle(i.planMd),
     );
+    if (i.planExit === '2' && i.massDelete) parts.push(massDeleteNote(), '');
+    parts.push(withoutTitle(i.planMd));
   } else {
     status = 'plan-failed';
     parts.push(
@@ -168,6 +191,13 @@ function applyBody(i) {
       `❌ **The apply failed** (exit ${i.applyExit || 'unknown'}). What was done and what was not is in ` +
         'the log below; the next apply (re-run this job, or merge again) converges.',
     );
+    if (i.log.includes('--allow-mass-delete')) {
+      parts.push(
+        '',
+        `If the mass delete is intended, add the label \`${MASS_DELETE_LABEL}\` to this pull request and re-run ` +
+          'the job, or *Run workflow* on the default branch with *allow_mass_delete*.',
+      );
+    }
   }
   if (i.log.trim()) {
     parts.push('', '<details><summary>Apply log</summary>', '', fence(tail(i.log)), '', '</details>');
@@ -258,6 +288,7 @@ async function plan({ context, core }) {
     planExit: env.PLAN_EXIT || '',
     planMd: readText('plan.md'),
     planErr: readText('plan.err'),
+    massDelete: massDeleteIn('plan.json'),
     sha: pr.head.sha,
     runUrl,
     artifact: env.ARTIFACT || 'plan',
@@ -440,6 +471,7 @@ module.exports = {
   APPLY_MARKER,
   DRIFT_MARKER,
   DRIFT_LABEL,
+  MASS_DELETE_LABEL,
   BODY_LIMIT,
   COMMENT_FILE,
 };
