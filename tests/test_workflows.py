@@ -954,7 +954,12 @@ PLAN_INPUT = {
         ({"trusted": False}, "fork", "No plan for a pull request from a fork"),
         ({"trusted": False, "dependabot": True}, "dependabot", "No plan for a Dependabot pull"),
         ({"settingsOk": False}, "unconfigured", "`AWS_PLAN_ROLE_ARN` and `AWS_REGION` are not set"),
-        ({"awsOutcome": "failure"}, "no-credentials", "could not assume the plan role"),
+        (
+            {"awsOutcome": "failure"},
+            "no-credentials",
+            "could not assume the plan role** `arn:aws:iam::111111111111:role/ouroboros-plan`",
+        ),
+        ({"awsOutcome": "failure"}, "no-credentials", "the customised one with `job_workflow_ref`"),
         ({"planExit": "0", "planMd": "No changes."}, "no-changes", "**no changes**"),
         ({}, "changes", "merging applies these changes"),
         ({"planExit": "1", "planErr": "AccessDenied"}, "plan-failed", "The plan failed** (exit 1)"),
@@ -1212,6 +1217,7 @@ def test_a_forks_invalid_rules_are_reported_without_an_api_call(node: Any) -> No
             "❌ **The apply failed** (exit 1)",
         ),
         ({"AWS_OUTCOME": "failure"}, "no-credentials", "could not assume the apply role"),
+        ({"AWS_OUTCOME": "failure"}, "no-credentials", "the stack output `ApplyRoleSubject`"),
     ],
 )
 def test_apply_result_on_the_merged_pull_request(

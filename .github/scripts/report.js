@@ -145,7 +145,9 @@ function planBody(i) {
       '',
       `❌ **No plan: could not assume the plan role** \`${i.roleArn}\`. Check that the role exists, ` +
         'that its trust policy names this repository (and its owner and repository ids if ' +
-        'GitHub sends the immutable subject), and that `AWS_REGION` is the home region.',
+        'GitHub sends the immutable subject), that the repository sends the subject form the ' +
+        'stack expects (`OidcSubject`: the customised one with `job_workflow_ref` by default, ' +
+        'README step 2), and that `AWS_REGION` is the home region.',
     );
   } else if (i.planExit === '0' || i.planExit === '2') {
     status = i.planExit === '0' ? 'no-changes' : 'changes';
@@ -180,7 +182,9 @@ function applyBody(i) {
     status = 'no-credentials';
     parts.push(
       `❌ **Not applied: could not assume the apply role** \`${i.roleArn || '(AWS_APPLY_ROLE_ARN is not set)'}\`. ` +
-        `Check the variable, the role's trust policy (environment \`${i.environment}\`) and the region.`,
+        `Check the variable, the role's trust policy (environment \`${i.environment}\`; by default only ` +
+        '`.github/workflows/apply.yml` on the default branch, which needs the customised OIDC subject: ' +
+        'README step 2, and the stack output `ApplyRoleSubject`) and the region.',
     );
   } else if (i.applyExit === '0') {
     status = 'applied';
