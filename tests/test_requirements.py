@@ -40,6 +40,18 @@ def locked(name: str) -> dict[str, tuple[str, int]]:
     return parse((REQUIREMENTS / name).read_text())
 
 
+def pulled_in_by_pyproject(text: str) -> set[str]:
+    """The entries pip-compile says pyproject.toml asks for itself (`# via ouroboros-...`)."""
+    found: set[str] = set()
+    current = ""
+    for line in text.splitlines():
+        if line and not line[0].isspace() and (m := PIN.match(line)):
+            current = canonicalize_name(m["name"])
+        elif current and "ouroboros-reconciler (pyproject.toml" in line:
+            found.add(current)
+    return found
+
+
 def declared(extra: str | None) -> list[Requirement]:
     names = list(PYPROJECT["project"]["dependencies"])
     names += PYPROJECT["build-system"]["requires"]
@@ -81,6 +93,13 @@ def test_every_line_of_the_lock_is_a_hashed_pin(lock: str, extra: str | None) ->
     assert not re.search(r"^\s*-(-index-url|-extra-index-url|-find-links|i|f)\b", text, re.M)
 
 
+@pytest.mark.parametrize(("lock", "extra"), LOCKS)
+def test_nothing_is_locked_for_a_dependency_pyproject_dropped(lock: str, extra: str | None) -> None:
+    # A dependency removed from (or moved out of) pyproject.toml must leave the lock too.
+    wanted = {canonicalize_name(r.name) for r in declared(extra)}
+    assert pulled_in_by_pyproject((REQUIREMENTS / lock).read_text()) == wanted, "run `make lock`"
+
+
 def test_runtime_and_dev_pin_the_same_versions() -> None:
     # The plan and apply jobs run with runtime.txt what the tests ran with dev.txt.
     runtime, dev = locked("runtime.txt"), locked("dev.txt")
@@ -92,3 +111,6 @@ def test_the_parser_sees_versions_and_hashes() -> None:
     lock = "PyYAML==6.0.2 \\\n    --hash=sha256:" + "a" * 64 + " \\\n    --hash=sha256:" + "b" * 64
     lock += "\n    # via x\nclick==8.1.0\n"
     assert parse(lock) == {"pyyaml": ("6.0.2", 2), "click": ("8.1.0", 0)}
+    via = "boto3==1.0 \\\n    # via\n    #   ouroboros-reconciler (pyproject.toml)\n    #   moto\n"
+    via += "jmespath==1.0 \\\n    # via boto3\n"
+    assert pulled_in_by_pyproject(via) == {"boto3"}
