@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint typecheck unit bench clean
+.PHONY: test demo lint typecheck unit bench clean lock locked
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,26 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/validate.py
 	$(BIN)/python benchmarks/plan.py
 	$(BIN)/python benchmarks/executor.py
+
+# The lock files CI installs from: every package pinned with its hashes, for pyproject.toml's
+# dependencies (requirements/runtime.txt) and with the dev extra (requirements/dev.txt), the
+# build requirements included so `pip install --no-build-isolation` needs nothing else. Keeps
+# the pins that still fit; `make lock LOCK_ARGS=--upgrade` takes the newest. Uses the index
+# pip is configured with (pip.conf).
+PIP_COMPILE = $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--all-build-deps --no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
+
+lock: $(STAMP)
+	$(PIP_COMPILE) --output-file requirements/runtime.txt pyproject.toml
+	$(PIP_COMPILE) --extra dev --output-file requirements/dev.txt pyproject.toml
+
+# CI's install of .venv: exactly the locked versions, hashes checked; `make test` then finds it
+# installed.
+locked:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -311,6 +311,7 @@ def test_glob_overlap(a: str, b: str, overlap: bool) -> None:
 BOOTSTRAP_CASES = {
     "defaults": dict(GITHUB),
     "immutable-subject": {**GITHUB, **IDS},
+    "default-subject": {**GITHUB, "OidcSubject": "default"},
     "existing-provider-and-kms": {
         **GITHUB,
         "CreateOidcProvider": "false",
@@ -387,13 +388,42 @@ def _subject_prefix(ids: bool) -> str:
     return "repo:acme/fleet-schedules"
 
 
+WORKFLOWS = ROOT / ".github" / "workflows"
+# The subject GitHub sends once the repository's OIDC template is customised (README, step 2):
+# `repo`, `context` and `job_workflow_ref`, joined with ':'.
+PINNED = {"OidcSubject": "workflow"}
+DEFAULT_SUBJECT = {"OidcSubject": "default"}
+
+
+def _workflow_ref(name: str, ref: str) -> str:
+    return f"job_workflow_ref:acme/fleet-schedules/.github/workflows/{name}@{ref}"
+
+
 @pytest.mark.parametrize("ids", [False, True], ids=["name-subject", "immutable-subject"])
-def test_apply_role_trusts_only_the_protected_environment(ids: bool) -> None:
+def test_apply_role_trusts_only_the_apply_workflow_on_the_branch_in_the_environment(
+    ids: bool,
+) -> None:
+    # The default: the environment alone is not enough, the job must run apply.yml from main.
     stack = Stack(BOOTSTRAP, **GITHUB, **(IDS if ids else {}))
     trust = only_trust(stack.roles()["ApplyRole"])
     assert trust["Principal"] == {"Federated": PROVIDER_ARN}
     assert trust["Action"] == "sts:AssumeRoleWithWebIdentity"
     # StringEquals and nothing else: no StringLike wildcard that a branch or a PR could match.
+    assert trust["Condition"] == {
+        "StringEquals": {
+            f"{OIDC_HOST}:aud": "sts.amazonaws.com",
+            f"{OIDC_HOST}:sub": f"{_subject_prefix(ids)}:environment:production:"
+            + _workflow_ref("apply.yml", "refs/heads/main"),
+        }
+    }
+
+
+@pytest.mark.parametrize("ids", [False, True], ids=["name-subject", "immutable-subject"])
+def test_apply_role_trusts_the_protected_environment_without_customisation(ids: bool) -> None:
+    stack = Stack(BOOTSTRAP, **GITHUB, **DEFAULT_SUBJECT, **(IDS if ids else {}))
+    trust = only_trust(stack.roles()["ApplyRole"])
+    assert trust["Principal"] == {"Federated": PROVIDER_ARN}
+    assert trust["Action"] == "sts:AssumeRoleWithWebIdentity"
     assert trust["Condition"] == {
         "StringEquals": {
             f"{OIDC_HOST}:aud": "sts.amazonaws.com",
@@ -404,7 +434,7 @@ def test_apply_role_trusts_only_the_protected_environment(ids: bool) -> None:
 
 @pytest.mark.parametrize("ids", [False, True], ids=["name-subject", "immutable-subject"])
 def test_plan_role_trusts_pull_requests_and_the_default_branch(ids: bool) -> None:
-    stack = Stack(BOOTSTRAP, **GITHUB, **(IDS if ids else {}))
+    stack = Stack(BOOTSTRAP, **GITHUB, **DEFAULT_SUBJECT, **(IDS if ids else {}))
     trust = only_trust(stack.roles()["PlanRole"])
     assert trust["Principal"] == {"Federated": PROVIDER_ARN}
     assert trust["Action"] == "sts:AssumeRoleWithWebIdentity"
@@ -417,13 +447,67 @@ def test_plan_role_trusts_pull_requests_and_the_default_branch(ids: bool) -> Non
     }
 
 
+@pytest.mark.parametrize("ids", [False, True], ids=["name-subject", "immutable-subject"])
+def test_plan_role_trusts_the_plan_and_drift_workflows_with_the_customised_subject(
+    ids: bool,
+) -> None:
+    # The customisation is per repository: every job's subject changes, the plan role's too.
+    stack = Stack(BOOTSTRAP, **GITHUB, **PINNED, **(IDS if ids else {}))
+    trust = only_trust(stack.roles()["PlanRole"])
+    prefix = _subject_prefix(ids)
+    assert trust["Condition"] == {
+        "StringEquals": {f"{OIDC_HOST}:aud": "sts.amazonaws.com"},
+        # The one wildcard is the pull request's number (refs/pull/<n>/merge).
+        "StringLike": {
+            f"{OIDC_HOST}:sub": [
+                f"{prefix}:pull_request:" + _workflow_ref("plan.yml", "refs/pull/*/merge"),
+                f"{prefix}:ref:refs/heads/main:" + _workflow_ref("drift.yml", "refs/heads/main"),
+            ]
+        },
+    }
+
+
+def test_the_subject_form_is_a_choice_of_two() -> None:
+    spec = Stack(BOOTSTRAP, **GITHUB).template["Parameters"]["OidcSubject"]
+    assert (spec["Default"], sorted(spec["AllowedValues"])) == ("workflow", ["default", "workflow"])
+
+
+@pytest.mark.parametrize(
+    ("role", "names"),
+    [("ApplyRole", {"apply.yml"}), ("PlanRole", {"plan.yml", "drift.yml"})],
+)
+def test_the_pinned_workflows_are_the_ones_that_assume_the_role(role: str, names: set[str]) -> None:
+    # A renamed workflow file would lock its jobs out: the names in the trust policy must be the
+    # files that really ask for that role.
+    variable = {"ApplyRole": "AWS_APPLY_ROLE_ARN", "PlanRole": "AWS_PLAN_ROLE_ARN"}[role]
+    trust = only_trust(Stack(BOOTSTRAP, **GITHUB).roles()[role])["Condition"]
+    subjects = as_list(
+        {**trust.get("StringEquals", {}), **trust.get("StringLike", {})}[f"{OIDC_HOST}:sub"]
+    )
+    pinned = {m[1] for s in subjects if (m := re.search(r"/\.github/workflows/([^@]+)@", s))}
+    assert pinned == names
+    for name in names:
+        assert f"role-to-assume: ${{{{ vars.{variable} }}}}" in (WORKFLOWS / name).read_text()
+
+
 def test_environment_and_branch_names_are_parameters() -> None:
-    stack = Stack(BOOTSTRAP, **{**GITHUB, "ApplyEnvironment": "aws-prod", "DefaultBranch": "trunk"})
-    roles = stack.roles()
+    params = {**GITHUB, "ApplyEnvironment": "aws-prod", "DefaultBranch": "trunk"}
+    roles = Stack(BOOTSTRAP, **params, **DEFAULT_SUBJECT).roles()
     apply_sub = only_trust(roles["ApplyRole"])["Condition"]["StringEquals"][f"{OIDC_HOST}:sub"]
     plan_subs = only_trust(roles["PlanRole"])["Condition"]["StringEquals"][f"{OIDC_HOST}:sub"]
     assert apply_sub == "repo:acme/fleet-schedules:environment:aws-prod"
     assert plan_subs[1] == "repo:acme/fleet-schedules:ref:refs/heads/trunk"
+    pinned = Stack(BOOTSTRAP, **params).roles()
+    apply_sub = only_trust(pinned["ApplyRole"])["Condition"]["StringEquals"][f"{OIDC_HOST}:sub"]
+    plan_subs = only_trust(pinned["PlanRole"])["Condition"]["StringLike"][f"{OIDC_HOST}:sub"]
+    assert apply_sub == (
+        "repo:acme/fleet-schedules:environment:aws-prod:"
+        + _workflow_ref("apply.yml", "refs/heads/trunk")
+    )
+    assert plan_subs[1] == (
+        "repo:acme/fleet-schedules:ref:refs/heads/trunk:"
+        + _workflow_ref("drift.yml", "refs/heads/trunk")
+    )
 
 
 def test_oidc_provider_is_optional() -> None:
@@ -667,7 +751,11 @@ def test_outputs_are_the_arns_the_settings_and_workflows_need() -> None:
         "SchedulerRoleArn": f"arn:aws:iam::{HOME}:role/ouroboros-scheduler",
         "ExecutorRoleArn": f"arn:aws:iam::{HOME}:role/ouroboros-executor",
         "OidcSubjectPrefix": "repo:acme/fleet-schedules",
+        "ApplyRoleSubject": "repo:acme/fleet-schedules:environment:production:"
+        + _workflow_ref("apply.yml", "refs/heads/main"),
     }
+    plain = Stack(BOOTSTRAP, **GITHUB, **DEFAULT_SUBJECT).outputs()["ApplyRoleSubject"]
+    assert plain == "repo:acme/fleet-schedules:environment:production"
 
 
 # The names of the example settings (DESIGN.md section 4), which ouroboros.yaml starts with.

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
 REPORT_JS = ROOT / ".github" / "scripts" / "report.js"
 BIN = Path(sys.executable).parent
-NAMES = ("plan.yml", "apply.yml", "drift.yml")
+NAMES = ("plan.yml", "apply.yml", "drift.yml", "plan-comment.yml")
 PIN = re.compile(
     r"^\s*(?:-\s+)?uses:\s+(?P<action>[\w.-]+/[\w./-]+)@(?P<sha>[0-9a-f]{40})\s+#\s+(?P<version>v\d+\.\d+\.\d+)\s*$"
 )
@@ -74,7 +74,7 @@ def writes(job: dict[str, Any]) -> set[str]:
 # Linters.
 
 
-def test_the_three_workflows_are_there() -> None:
+def test_the_four_workflows_are_there() -> None:
     assert sorted(p.name for p in WORKFLOWS.glob("*.yml")) == sorted(NAMES)
     assert not list(WORKFLOWS.glob("*.yaml"))
 
@@ -173,7 +173,80 @@ def test_every_action_is_pinned_to_a_commit_with_its_version() -> None:
         "actions/setup-python",
         "aws-actions/configure-aws-credentials",
         "actions/upload-artifact",
+        "actions/download-artifact",
         "actions/github-script",
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Python packages: only the hashed lock files (requirements/*.txt, `make lock`).
+
+LOCKED_INSTALL = re.compile(
+    r"python -m pip install --quiet --require-hashes -r requirements/(runtime|dev)\.txt"
+)
+OWN_CODE_INSTALL = "python -m pip install --quiet --no-deps --no-build-isolation ."
+
+
+def pip_lines(script: str) -> list[str]:
+    return [line.strip() for line in script.splitlines() if "pip " in line or "pip3 " in line]
+
+
+def test_ci_installs_only_the_locked_hashed_dependencies() -> None:
+    installs = [line for _, _, script in all_runs() for line in pip_lines(script)]
+    assert installs
+    for line in installs:
+        assert LOCKED_INSTALL.fullmatch(line) or line == OWN_CODE_INSTALL, line
+    # Each job that installs reconcile takes the runtime lock first, then our code alone.
+    for name in NAMES:
+        for job_name, job in load(name)["jobs"].items():
+            scripts = [s.get("run", "") for s in job.get("steps", [])]
+            lines = [line for script in scripts for line in pip_lines(script)]
+            if lines:
+                assert lines == [
+                    "python -m pip install --quiet --require-hashes -r requirements/runtime.txt",
+                    OWN_CODE_INSTALL,
+                ], (name, job_name)
+
+
+def test_the_test_jobs_install_the_dev_lock_before_the_suite() -> None:
+    found = 0
+    for name in NAMES:
+        for job_name, job in load(name)["jobs"].items():
+            runs = [s.get("run") for s in job.get("steps", []) if "run" in s]
+            if "bash .ci/run" in runs:
+                found += 1
+                assert runs[: runs.index("bash .ci/run")] == ["make locked"], (name, job_name)
+    assert found == 2  # plan's and apply's
+    makefile = (ROOT / "Makefile").read_text()
+    locked = makefile.split("\nlocked:\n", 1)[1].split("\n\n", 1)[0]
+    assert "pip install --quiet --require-hashes -r requirements/dev.txt" in locked
+    assert "pip install --quiet --no-deps --no-build-isolation -e ." in locked
+    # `make test` then finds .venv installed instead of installing ranges again.
+    assert locked.rstrip().endswith("touch $(STAMP)")
+
+
+def test_the_pip_cache_follows_the_lock() -> None:
+    for name in NAMES:
+        for job in load(name)["jobs"].values():
+            for s in job.get("steps", []):
+                if s.get("uses", "").startswith("actions/setup-python@"):
+                    path = s["with"]["cache-dependency-path"]
+                    assert path in {"requirements/runtime.txt", "requirements/dev.txt"}, name
+
+
+def test_dependabot_keeps_the_lock_and_the_action_pins_current() -> None:
+    config = ROOT / ".github" / "dependabot.yml"
+    result = subprocess.run(
+        [str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.dependabot", str(config)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    updates = yaml.safe_load(config.read_text())["updates"]
+    assert {(u["package-ecosystem"], u["directory"]) for u in updates} == {
+        ("pip", "/"),
+        ("github-actions", "/"),
     }
 
 
@@ -195,9 +268,26 @@ def template_default(parameter: str) -> str:
 def test_triggers() -> None:
     branch = template_default("DefaultBranch")
     assert load("plan.yml")["on"] == {"pull_request": None}
-    assert load("apply.yml")["on"] == {"push": {"branches": [branch]}, "workflow_dispatch": None}
+    assert load("apply.yml")["on"] == {
+        "push": {"branches": [branch]},
+        # A manual apply can allow a mass delete (reconcile apply --allow-mass-delete).
+        "workflow_dispatch": {
+            "inputs": {
+                "allow_mass_delete": {
+                    "description": "Apply even when the plan deletes more managed schedules than"
+                    " the mass-delete thresholds allow (reconcile apply --allow-mass-delete).",
+                    "type": "boolean",
+                    "default": False,
+                }
+            }
+        },
+    }
     # A manual apply runs from that branch only (the environment's branch rule is the second fence).
     assert load("apply.yml")["jobs"]["apply"]["if"] == f"github.ref == 'refs/heads/{branch}'"
+    # The comment poster runs when a plan run ends, as the default branch defines it.
+    assert load("plan-comment.yml")["on"] == {
+        "workflow_run": {"workflows": [load("plan.yml")["name"]], "types": ["completed"]}
+    }
     drift = load("drift.yml")["on"]
     assert set(drift) == {"schedule", "workflow_dispatch"}
     (cron,) = drift["schedule"]
@@ -215,13 +305,63 @@ def test_no_permission_unless_a_job_asks(name: str) -> None:
 
 
 def test_plan_job_permissions() -> None:
+    # The jobs that run the pull request's code: read the repository, and the plan job the
+    # read-only role's OIDC token; no write scope of the GITHUB_TOKEN at all.
     jobs = load("plan.yml")["jobs"]
     assert jobs["test"]["permissions"] == {"contents": "read"}
-    assert jobs["plan"]["permissions"] == {
+    assert jobs["plan"]["permissions"] == {"contents": "read", "id-token": "write"}
+    for job in jobs.values():
+        assert writes(job) <= {"id-token"}
+
+
+def test_the_comment_poster_runs_no_pull_request_code() -> None:
+    (job,) = load("plan-comment.yml")["jobs"].values()
+    assert job["permissions"] == {
         "contents": "read",
-        "id-token": "write",
+        "actions": "read",
         "pull-requests": "write",
     }
+    checkout, download, post = job["steps"]
+    # The default branch's scripts only: no ref, no repository, no credentials left behind.
+    assert checkout["uses"].startswith("actions/checkout@")
+    assert checkout["with"] == {"persist-credentials": False, "sparse-checkout": ".github/scripts"}
+    # The artifact of the very run that triggered it, unpacked outside the checkout.
+    assert download["uses"].startswith("actions/download-artifact@")
+    assert download["with"]["run-id"] == "${{ github.event.workflow_run.id }}"
+    assert download["with"]["path"].startswith("${{ runner.temp }}/")
+    assert download["continue-on-error"] is True
+    assert post["if"] == "steps.download.outcome == 'success'"
+    assert post["env"] == {"COMMENT_FILE": download["with"]["path"] + "/plan-comment.md"}
+    # No shell at all: the text of the artifact meets only the report script.
+    assert not any("run" in s for s in job["steps"])
+    condition = " ".join(job["if"].split())
+    for clause in (
+        "github.event.workflow_run.event == 'pull_request'",
+        "github.event.workflow_run.conclusion != 'cancelled'",
+        "github.event.workflow_run.head_repository.full_name == github.repository",
+        "github.event.workflow_run.actor.login != 'dependabot[bot]'",
+    ):
+        assert clause in condition
+
+
+def test_the_comment_handed_over_is_the_one_posted() -> None:
+    upload = step("plan.yml", "plan", "Upload the comment")
+    (job,) = load("plan-comment.yml")["jobs"].values()
+    download = job["steps"][1]
+    assert upload["with"]["name"] == download["with"]["name"] == "plan-comment"
+    assert upload["with"]["path"] == "plan-comment.md"
+    assert "const COMMENT_FILE = 'plan-comment.md';" in REPORT_JS.read_text()
+    render = step("plan.yml", "plan", "Render the comment")
+    assert upload["if"] == render["if"]
+
+
+def test_no_expression_is_pasted_into_a_github_script() -> None:
+    # Values reach the report script through env only, like the shell scripts.
+    for name in NAMES:
+        for job in load(name)["jobs"].values():
+            for s in job.get("steps", []):
+                if s.get("uses", "").startswith("actions/github-script@"):
+                    assert "${{" not in s["with"]["script"], (name, s.get("name"))
 
 
 def test_apply_job_permissions_and_environment() -> None:
@@ -249,6 +389,10 @@ def test_concurrency() -> None:
     drift = load("drift.yml")["concurrency"]
     assert drift["cancel-in-progress"] is False
     assert drift["group"] != apply["group"]  # a drift run must never replace a pending apply
+    # Posting is never cancelled half-way; a stale run is recognised by its head commit instead.
+    poster = load("plan-comment.yml")["concurrency"]
+    assert poster["cancel-in-progress"] is False
+    assert poster["group"].startswith("ouroboros-plan-comment-")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -273,6 +417,7 @@ def _aws_steps(name: str) -> list[tuple[str, dict[str, Any]]]:
     ],
 )
 def test_one_oidc_role_per_workflow(name: str, job: str, variable: str) -> None:
+    assert _aws_steps("plan-comment.yml") == []
     ((job_name, aws),) = _aws_steps(name)
     assert job_name == job
     assert aws["with"]["role-to-assume"] == f"${{{{ vars.{variable} }}}}"
@@ -299,7 +444,7 @@ def test_forks_are_validated_and_told_why_there_is_no_plan() -> None:
     assert aws["continue-on-error"] is True
     # The plan and the upload follow from the credentials step, so forks skip them too.
     assert step("plan.yml", "plan", "Plan")["if"] == "steps.aws.outcome == 'success'"
-    comment = step("plan.yml", "plan", "Comment the plan")
+    comment = step("plan.yml", "plan", "Render the comment")
     assert comment["if"] == "${{ !cancelled() && steps.validate.outcome == 'success' }}"
 
 
@@ -318,7 +463,10 @@ def test_a_cancelled_run_reports_nothing(name: str, job: str) -> None:
 
 def test_apply_record_gets_the_pull_request_number() -> None:
     apply = step("apply.yml", "apply", "Apply")
-    assert apply["env"] == {"OUROBOROS_PR_NUMBER": "${{ steps.pr.outputs.number }}"}
+    assert apply["env"] == {
+        "OUROBOROS_PR_NUMBER": "${{ steps.pr.outputs.number }}",
+        "ALLOW_MASS_DELETE": "${{ steps.pr.outputs.allow_mass_delete }}",
+    }
     find = step("apply.yml", "apply", "Find the merged pull request")
     assert 'gh api "repos/${GITHUB_REPOSITORY}/commits/${GITHUB_SHA}/pulls"' in find["run"]
 
@@ -383,6 +531,7 @@ def test_the_commands_the_workflows_run_exist_with_those_flags() -> None:
         "validate",
         "plan --detailed-exitcode --format markdown --out plan.json",
         "apply --yes",
+        "apply --yes --allow-mass-delete",
     }
 
 
@@ -423,7 +572,10 @@ esac
 
 FAKE_GH = """\
 #!/usr/bin/env bash
-echo "$*" >> "$FAKE_CALLS"
+echo "gh $*" >> "$FAKE_CALLS"
+case "$*" in
+  *"/labels"*) printf '%b' "${FAKE_GH_LABELS:-}"; exit "${FAKE_GH_LABELS_EXIT:-0}" ;;
+esac
 if [ -n "${FAKE_GH_OUT:-}" ]; then echo "$FAKE_GH_OUT"; fi
 exit "${FAKE_GH_EXIT:-0}"
 """
@@ -531,8 +683,64 @@ def test_find_the_merged_pull_request(
 ) -> None:
     script = step("apply.yml", "apply", "Find the merged pull request")["run"]
     env = {"GITHUB_EVENT_NAME": event, "FAKE_GH_OUT": gh_out, "FAKE_GH_EXIT": gh_exit}
-    status, outputs, _ = runner(script, **env)
-    assert (status, outputs) == (0, {"number": number})
+    status, outputs, _ = runner(script, **env, **FIND_ENV)
+    assert (status, outputs) == (0, {"number": number, "allow_mass_delete": "false"})
+
+
+FIND_ENV = {"MASS_DELETE_LABEL": "allow-mass-delete", "DISPATCH_ALLOW_MASS_DELETE": ""}
+
+
+@pytest.mark.parametrize(
+    ("event", "labels", "labels_exit", "dispatch", "allowed"),
+    [
+        ("push", "bug\\nallow-mass-delete\\n", "0", "", "true"),
+        ("push", "bug\\nallow-mass-delete-not\\n", "0", "", "false"),
+        ("push", "allow-mass-delete\\n", "1", "", "false"),  # the API failed: not allowed
+        ("push", "", "0", "true", "false"),  # an input exists only on a manual run
+        ("workflow_dispatch", "", "0", "true", "true"),
+        ("workflow_dispatch", "", "0", "false", "false"),
+    ],
+    ids=["label", "other-labels", "api-error", "push-ignores-input", "input", "no-input"],
+)
+def test_the_mass_delete_flag_comes_from_the_label_or_the_manual_input(
+    runner: Any, event: str, labels: str, labels_exit: str, dispatch: str, allowed: str
+) -> None:
+    script = step("apply.yml", "apply", "Find the merged pull request")["run"]
+    env = {
+        **FIND_ENV,
+        "GITHUB_EVENT_NAME": event,
+        "FAKE_GH_OUT": "42",
+        "FAKE_GH_LABELS": labels,
+        "FAKE_GH_LABELS_EXIT": labels_exit,
+        "DISPATCH_ALLOW_MASS_DELETE": dispatch,
+    }
+    status, outputs, out = runner(script, **env)
+    assert status == 0
+    assert outputs["allow_mass_delete"] == allowed
+    assert f"mass deletes allowed: {allowed}" in out
+
+
+def test_the_label_name_and_the_input_reach_the_script_as_data() -> None:
+    find = step("apply.yml", "apply", "Find the merged pull request")
+    assert find["env"]["MASS_DELETE_LABEL"] == "allow-mass-delete"
+    assert find["env"]["DISPATCH_ALLOW_MASS_DELETE"] == "${{ inputs.allow_mass_delete }}"
+    # Compared as a fixed, whole line (grep -Fx), never evaluated.
+    assert 'grep -Fqx -- "$MASS_DELETE_LABEL"' in find["run"]
+    assert "const MASS_DELETE_LABEL = 'allow-mass-delete';" in REPORT_JS.read_text()
+
+
+@pytest.mark.parametrize(
+    ("allowed", "args"),
+    [("true", "apply --yes --allow-mass-delete"), ("false", "apply --yes"), ("", "apply --yes")],
+)
+def test_apply_passes_the_mass_delete_flag_only_when_allowed(
+    runner: Any, allowed: str, args: str
+) -> None:
+    script = step("apply.yml", "apply", "Apply")["run"]
+    status, outputs, _ = runner(script, ALLOW_MASS_DELETE=allowed, OUROBOROS_PR_NUMBER="42")
+    assert (status, outputs) == (0, {"exitcode": "0"})
+    calls = (runner.work.parent / "calls").read_text().splitlines()
+    assert calls == [args]
 
 
 PLAN_VERDICTS = [
@@ -619,7 +827,8 @@ def test_artifacts_upload_the_file_the_plan_writes() -> None:
 @pytest.mark.parametrize(
     ("name", "job", "title", "entry"),
     [
-        ("plan.yml", "plan", "Comment the plan", "plan"),
+        ("plan.yml", "plan", "Render the comment", "plan"),
+        ("plan-comment.yml", "comment", "Post or update the comment", "postPlan"),
         ("apply.yml", "apply", "Report on the pull request", "apply"),
         ("drift.yml", "drift", "Open, update or close the drift issue", "drift"),
     ],
@@ -646,7 +855,10 @@ const fail = (status) => { const e = new Error(`HTTP ${status}`); e.status = sta
 const api = (name, answer) => async (params) => { calls.push({ name, params }); return answer(params); };
 const github = {
   paginate: async (method, params) => (await method(params)).data,
-  rest: { issues: {
+  rest: { pulls: {
+    get: api('pulls.get', ({ pull_number }) => ({ data: (state.pulls || []).find((p) => p.number === pull_number) })),
+    list: api('pulls.list', () => ({ data: state.pulls || [] })),
+  }, issues: {
     listComments: api('listComments', () => ({ data: state.comments || [] })),
     createComment: api('createComment', () => ({ data: { id: 1001 } })),
     updateComment: api('updateComment', () => ({ data: {} })),
@@ -660,6 +872,7 @@ const github = {
 const core = {
   summary: { addRaw(t) { summary += t; return this; }, async write() { return this; } },
   notice: (m) => calls.push({ name: 'notice', params: m }),
+  warning: (m) => calls.push({ name: 'warning', params: m }),
   info: () => {},
 };
 const context = {
@@ -741,7 +954,12 @@ PLAN_INPUT = {
         ({"trusted": False}, "fork", "No plan for a pull request from a fork"),
         ({"trusted": False, "dependabot": True}, "dependabot", "No plan for a Dependabot pull"),
         ({"settingsOk": False}, "unconfigured", "`AWS_PLAN_ROLE_ARN` and `AWS_REGION` are not set"),
-        ({"awsOutcome": "failure"}, "no-credentials", "could not assume the plan role"),
+        (
+            {"awsOutcome": "failure"},
+            "no-credentials",
+            "could not assume the plan role** `arn:aws:iam::111111111111:role/ouroboros-plan`",
+        ),
+        ({"awsOutcome": "failure"}, "no-credentials", "the customised one with `job_workflow_ref`"),
         ({"planExit": "0", "planMd": "No changes."}, "no-changes", "**no changes**"),
         ({}, "changes", "merging applies these changes"),
         ({"planExit": "1", "planErr": "AccessDenied"}, "plan-failed", "The plan failed** (exit 1)"),
@@ -755,6 +973,59 @@ def test_plan_comment_body(node: Any, change: dict[str, Any], status: str, phras
     assert phrase in body
     assert "Commit feedfac" in body
     assert ("artifact `plan-pr12-feedface`" in body) is (status in {"changes", "no-changes"})
+
+
+MASS_DELETE_PHRASE = "needs the label `allow-mass-delete`"
+
+
+@pytest.mark.parametrize(
+    ("change", "warned"),
+    [
+        ({"massDelete": True}, True),
+        ({"massDelete": False}, False),
+        ({}, False),
+        ({"massDelete": True, "planExit": "0", "planMd": "No changes."}, False),
+    ],
+)
+def test_the_plan_comment_says_a_mass_delete_needs_the_label(
+    node: Any, change: dict[str, Any], warned: bool
+) -> None:
+    body = node({"call": "planBody", "input": {**PLAN_INPUT, **change}})["result"]["body"]
+    assert (MASS_DELETE_PHRASE in body) is warned
+    if warned:
+        # Before the plan itself, so nobody merges without reading it.
+        assert body.index(MASS_DELETE_PHRASE) < body.index("### Plan: 1 to create")
+        assert "Run workflow* with *allow_mass_delete*" in body
+
+
+@pytest.mark.parametrize(
+    ("plan_json", "warned"),
+    [
+        ('{"format_version": 1, "mass_delete": {"delete": 12, "managed": 20}}', True),
+        ('{"format_version": 1, "mass_delete": null}', False),
+        ('{"format_version": 1}', False),
+        ("not json", False),
+        (None, False),
+    ],
+    ids=["mass-delete", "null", "absent", "unreadable", "no-file"],
+)
+def test_the_plan_job_reads_the_mass_delete_from_the_json_plan(
+    node: Any, tmp_path: Path, plan_json: str | None, warned: bool
+) -> None:
+    files = {"plan.md": "### Plan: 12 to delete\n"}
+    if plan_json is not None:
+        files["plan.json"] = plan_json
+    node({"entry": "plan", "payload": PR}, files, **TRUSTED_PLAN, PLAN_EXIT="2")
+    assert (MASS_DELETE_PHRASE in (tmp_path / "plan-comment.md").read_text()) is warned
+
+
+def test_a_refused_mass_delete_says_how_to_allow_it(node: Any) -> None:
+    log = {"apply.log": "error: ... run again with --allow-mass-delete\n"}
+    env = {"AWS_OUTCOME": "success", "APPLY_EXIT": "1", "PR_NUMBER": "12"}
+    body = node({"entry": "apply"}, log, **env)["calls"][0]["params"]["body"]
+    assert "add the label `allow-mass-delete` to this pull request and re-run" in body
+    other = node({"entry": "apply"}, {"apply.log": "AccessDenied\n"}, **env)
+    assert "allow-mass-delete" not in other["calls"][0]["params"]["body"]
 
 
 def test_the_renderers_title_is_not_repeated(node: Any) -> None:
@@ -794,34 +1065,111 @@ def test_fence_outlasts_backticks_in_the_text(node: Any) -> None:
     assert fenced == "`````text\na ```` b\n`````"
 
 
-def test_first_plan_creates_the_sticky_comment(node: Any) -> None:
+def test_the_plan_job_renders_the_comment_and_calls_no_api(node: Any, tmp_path: Path) -> None:
+    # It runs beside the pull request's code with a read-only token: it only writes files.
     files = {"plan.md": "### Plan: 1 to create\n"}
     result = node({"entry": "plan", "payload": PR}, files, **TRUSTED_PLAN, PLAN_EXIT="2")
-    assert names(result) == ["listComments", "createComment"]
-    create = result["calls"][1]["params"]
+    assert result["calls"] == []
+    body = (tmp_path / "plan-comment.md").read_text()
+    assert body.startswith("<!-- ouroboros-plan -->")
+    assert "### Plan: 1 to create" in body
+    assert "https://github.com/acme/fleet/actions/runs/4242" in body
+    assert result["summary"] == body
+    assert result["result"] == {"status": "changes"}
+
+
+HEAD = "feedface0123456789abcdef0123456789abcdef"
+RUN = {
+    "workflow_run": {
+        "id": 4100,
+        "head_sha": HEAD,
+        "head_branch": "qa-weekends",
+        "html_url": "https://github.com/acme/fleet/actions/runs/4100",
+        "pull_requests": [{"number": 12}],
+    }
+}
+OPEN_PR = {"number": 12, "state": "open", "head": {"sha": HEAD}}
+RENDERED = "<!-- ouroboros-plan -->\n## Ouroboros plan\n\n✅ Validation passed · **no changes**\n"
+
+
+def _post(node: Any, tmp_path: Path, text: str | None, **state: Any) -> dict[str, Any]:
+    files = {} if text is None else {"comment.md": text}
+    scenario = {"entry": "postPlan", "payload": RUN, "state": {"pulls": [OPEN_PR], **state}}
+    result: dict[str, Any] = node(scenario, files, COMMENT_FILE=str(tmp_path / "comment.md"))
+    return result
+
+
+def test_first_plan_creates_the_sticky_comment(node: Any, tmp_path: Path) -> None:
+    result = _post(node, tmp_path, RENDERED)
+    assert names(result) == ["pulls.get", "listComments", "createComment"]
+    create = result["calls"][2]["params"]
     assert (create["owner"], create["repo"], create["issue_number"]) == ("acme", "fleet", 12)
-    assert create["body"].startswith("<!-- ouroboros-plan -->")
-    assert "### Plan: 1 to create" in create["body"]
-    assert "https://github.com/acme/fleet/actions/runs/4242" in create["body"]
-    assert result["summary"].startswith("<!-- ouroboros-plan -->")
-    assert result["result"] == {"status": "changes", "action": "created", "id": 1001}
+    assert create["body"] == RENDERED
+    assert result["result"] == {"status": "posted", "number": 12, "action": "created", "id": 1001}
 
 
-def test_next_push_updates_the_same_comment(node: Any) -> None:
+def test_next_push_updates_the_same_comment(node: Any, tmp_path: Path) -> None:
     comments = [
         {"id": 5, "user": {"type": "User"}, "body": "quoting <!-- ouroboros-plan --> by hand"},
         {"id": 6, "user": {"type": "Bot"}, "body": "<!-- ouroboros-plan -->\nold plan"},
         {"id": 7, "user": {"type": "Bot"}, "body": "another bot"},
     ]
-    result = node(
-        {"entry": "plan", "payload": PR, "state": {"comments": comments}},
-        {"plan.md": "No changes."},
-        **TRUSTED_PLAN,
-        PLAN_EXIT="0",
-    )
-    assert names(result) == ["listComments", "updateComment"]
-    assert result["calls"][1]["params"]["comment_id"] == 6
-    assert "**no changes**" in result["calls"][1]["params"]["body"]
+    result = _post(node, tmp_path, RENDERED, comments=comments)
+    assert names(result) == ["pulls.get", "listComments", "updateComment"]
+    assert result["calls"][2]["params"]["comment_id"] == 6
+    assert "**no changes**" in result["calls"][2]["params"]["body"]
+
+
+def test_the_posted_text_is_data_with_our_marker_only(node: Any, tmp_path: Path) -> None:
+    hostile = "<!-- ouroboros-apply -->\n## Ouroboros apply\n<!--ouroboros-plan-->x" + "y" * 80000
+    result = _post(node, tmp_path, hostile)
+    body = result["calls"][-1]["params"]["body"]
+    assert body.startswith("<!-- ouroboros-plan -->\n## Ouroboros apply\nx")
+    assert body.count("<!--") == 1
+    assert len(body) <= 65000
+    assert body.endswith("[job summary](https://github.com/acme/fleet/actions/runs/4100).")
+
+
+def test_a_file_above_the_limit_is_not_read(node: Any, tmp_path: Path) -> None:
+    result = _post(node, tmp_path, "z" * (1024 * 1024 + 1))
+    assert names(result) == ["pulls.get", "warning", "listComments", "createComment"]
+    body = result["calls"][-1]["params"]["body"]
+    assert "The rendered plan (1048577 bytes) is too large to post." in body
+    assert "z" not in body.replace("summary", "")
+    assert result["result"]["status"] == "too-large"
+
+
+def test_a_run_that_rendered_nothing_posts_nothing(node: Any, tmp_path: Path) -> None:
+    result = _post(node, tmp_path, None)
+    assert names(result) == ["pulls.get"]
+    assert result["result"] == {"status": "no-comment"}
+
+
+@pytest.mark.parametrize(
+    "pull",
+    [
+        {**OPEN_PR, "head": {"sha": "0" * 40}},  # a newer push: its own run owns the comment
+        {**OPEN_PR, "state": "closed"},
+    ],
+    ids=["head-moved-on", "closed"],
+)
+def test_a_stale_run_posts_nothing(node: Any, tmp_path: Path, pull: dict[str, Any]) -> None:
+    scenario = {"entry": "postPlan", "payload": RUN, "state": {"pulls": [pull]}}
+    result = node(scenario, {"comment.md": RENDERED}, COMMENT_FILE=str(tmp_path / "comment.md"))
+    assert names(result) == ["pulls.get"]
+    assert result["result"] == {"status": "no-pull-request"}
+
+
+def test_a_run_without_its_pull_request_listed_is_matched_by_branch_and_head(
+    node: Any, tmp_path: Path
+) -> None:
+    run = {"workflow_run": {**RUN["workflow_run"], "pull_requests": []}}
+    other = {"number": 13, "state": "open", "head": {"sha": "1" * 40}}
+    scenario = {"entry": "postPlan", "payload": run, "state": {"pulls": [other, OPEN_PR]}}
+    result = node(scenario, {"comment.md": RENDERED}, COMMENT_FILE=str(tmp_path / "comment.md"))
+    assert names(result) == ["pulls.list", "listComments", "createComment"]
+    assert result["calls"][0]["params"]["head"] == "acme:qa-weekends"
+    assert result["calls"][2]["params"]["issue_number"] == 12
 
 
 def test_a_fork_gets_a_summary_and_a_notice_but_no_api_call(node: Any) -> None:
@@ -869,6 +1217,7 @@ def test_a_forks_invalid_rules_are_reported_without_an_api_call(node: Any) -> No
             "❌ **The apply failed** (exit 1)",
         ),
         ({"AWS_OUTCOME": "failure"}, "no-credentials", "could not assume the apply role"),
+        ({"AWS_OUTCOME": "failure"}, "no-credentials", "the stack output `ApplyRoleSubject`"),
     ],
 )
 def test_apply_result_on_the_merged_pull_request(

@@ -7,6 +7,12 @@
 // Inputs come from the step's environment (exit codes, step outcomes) and from files the
 // earlier steps wrote (validate.txt, plan.md, plan.err, apply.log). Everything that decides what
 // a body says is a pure function, so tests/test_workflows.py can run it under node.
+//
+// The plan comment is made in two halves. `plan` runs in the plan job, beside the pull request's
+// own code and with a read-only token: it renders the comment into a file that the job uploads.
+// `postPlan` runs in plan-comment.yml (workflow_run: the default branch's definition and this
+// script as the default branch has it) and posts that file as untrusted text: size-capped, its
+// markers replaced by ours, and only on the pull request whose head commit the run planned.
 'use strict';
 
 const fs = require('fs');
@@ -16,11 +22,37 @@ const APPLY_MARKER = '<!-- ouroboros-apply -->';
 const DRIFT_MARKER = '<!-- ouroboros-drift -->';
 const FOOTER_MARKER = '<!-- ouroboros-footer -->';
 const DRIFT_LABEL = 'ouroboros-drift';
+// On a merged pull request, apply.yml then passes --allow-mass-delete.
+const MASS_DELETE_LABEL = 'allow-mass-delete';
 const DEPENDABOT = 'dependabot[bot]';
 const DRIFT_TITLE = 'Ouroboros drift: live AWS differs from the default branch';
 // GitHub refuses a comment or an issue body longer than 65,536 characters.
 const BODY_LIMIT = 65000;
 const LOG_TAIL = 20000;
+// The rendered plan comment the plan job uploads, and the most of it postPlan reads.
+const COMMENT_FILE = 'plan-comment.md';
+const COMMENT_FILE_LIMIT = 1024 * 1024;
+const ANY_MARKER = /<!--\s*ouroboros-[A-Za-z0-9-]*\s*-->/g;
+
+// The JSON plan's "mass_delete", read defensively: any value there that is not null means the
+// apply needs --allow-mass-delete; an unreadable or absent plan warns of nothing.
+function massDeleteIn(path) {
+  try {
+    const planDoc = JSON.parse(readText(path) || 'null');
+    return Boolean(planDoc && typeof planDoc === 'object' && planDoc.mass_delete);
+  } catch (err) {
+    if (err instanceof SyntaxError) return false;
+    throw err;
+  }
+}
+
+function massDeleteNote() {
+  return (
+    `⚠️ **This plan is a mass delete: merging alone will not apply it.** It needs the label \`${MASS_DELETE_LABEL}\` ` +
+    'on this pull request before merging (the apply workflow then runs `reconcile apply --allow-mass-delete`), ' +
+    'or, after merging, *Actions → apply → Run workflow* with *allow_mass_delete*. Without either the apply refuses it.'
+  );
+}
 
 function readText(path) {
   try {
@@ -113,7 +145,9 @@ function planBody(i) {
       '',
       `❌ **No plan: could not assume the plan role** \`${i.roleArn}\`. Check that the role exists, ` +
         'that its trust policy names this repository (and its owner and repository ids if ' +
-        'GitHub sends the immutable subject), and that `AWS_REGION` is the home region.',
+        'GitHub sends the immutable subject), that the repository sends the subject form the ' +
+        'stack expects (`OidcSubject`: the customised one with `job_workflow_ref` by default, ' +
+        'README step 2), and that `AWS_REGION` is the home region.',
     );
   } else if (i.planExit === '0' || i.planExit === '2') {
     status = i.planExit === '0' ? 'no-changes' : 'changes';
@@ -122,8 +156,9 @@ function planBody(i) {
         ? '✅ Validation passed · **no changes**: live AWS already matches this branch.'
         : '✅ Validation passed · 📝 **merging applies these changes:**',
       '',
-      withoutTitle(i.planMd),
     );
+    if (i.planExit === '2' && i.massDelete) parts.push(massDeleteNote(), '');
+    parts.push(withoutTitle(i.planMd));
   } else {
     status = 'plan-failed';
     parts.push(
@@ -147,7 +182,9 @@ function applyBody(i) {
     status = 'no-credentials';
     parts.push(
       `❌ **Not applied: could not assume the apply role** \`${i.roleArn || '(AWS_APPLY_ROLE_ARN is not set)'}\`. ` +
-        `Check the variable, the role's trust policy (environment \`${i.environment}\`) and the region.`,
+        `Check the variable, the role's trust policy (environment \`${i.environment}\`; by default only ` +
+        '`.github/workflows/apply.yml` on the default branch, which needs the customised OIDC subject: ' +
+        'README step 2, and the stack output `ApplyRoleSubject`) and the region.',
     );
   } else if (i.applyExit === '0') {
     status = 'applied';
@@ -158,6 +195,13 @@ function applyBody(i) {
       `❌ **The apply failed** (exit ${i.applyExit || 'unknown'}). What was done and what was not is in ` +
         'the log below; the next apply (re-run this job, or merge again) converges.',
     );
+    if (i.log.includes('--allow-mass-delete')) {
+      parts.push(
+        '',
+        `If the mass delete is intended, add the label \`${MASS_DELETE_LABEL}\` to this pull request and re-run ` +
+          'the job, or *Run workflow* on the default branch with *allow_mass_delete*.',
+      );
+    }
   }
   if (i.log.trim()) {
     parts.push('', '<details><summary>Apply log</summary>', '', fence(tail(i.log)), '', '</details>');
@@ -230,7 +274,8 @@ async function openDriftIssue(github, repo) {
   return ours[0];
 }
 
-async function plan({ github, context, core }) {
+// The rendered comment, as the plan job hands it over: the one file postPlan reads.
+async function plan({ context, core }) {
   const env = process.env;
   const runUrl = runUrlOf(context);
   const pr = context.payload.pull_request;
@@ -247,23 +292,97 @@ async function plan({ github, context, core }) {
     planExit: env.PLAN_EXIT || '',
     planMd: readText('plan.md'),
     planErr: readText('plan.err'),
+    massDelete: massDeleteIn('plan.json'),
     sha: pr.head.sha,
     runUrl,
     artifact: env.ARTIFACT || 'plan',
   });
   await core.summary.addRaw(body, true).write();
+  fs.writeFileSync(COMMENT_FILE, body);
   if (env.TRUSTED !== 'true') {
-    // A fork's GITHUB_TOKEN is read-only: the job summary and this notice are all it can leave.
+    // plan-comment.yml comments on neither: the job summary and this notice are what they get.
     core.notice(
       dependabot
         ? 'Dependabot pull request: validated only. No plan, because GitHub gives its runs no OIDC token.'
         : 'Pull request from a fork: validated only. No plan, because forks get no OIDC token.',
     );
-    return { status };
   }
-  const result = await upsertComment(github, context.repo, pr.number, PLAN_MARKER, body);
-  core.info(`plan comment ${result.action} (${result.id}): ${status}`);
-  return { status, ...result };
+  return { status };
+}
+
+// The comment file of a plan run: text or null when there is none; never more than the limit.
+function readComment(path, limit = COMMENT_FILE_LIMIT) {
+  let size;
+  try {
+    size = fs.statSync(path).size;
+  } catch (err) {
+    if (err.code === 'ENOENT') return { text: null };
+    throw err;
+  }
+  if (size > limit) return { text: null, tooLarge: size };
+  return { text: fs.readFileSync(path, 'utf8') };
+}
+
+// Untrusted text made into our sticky comment: ours is the only marker in it, and it fits.
+function planCommentFrom(text, runUrl) {
+  const untrusted = text.replace(ANY_MARKER, '').trim();
+  return cap(`${PLAN_MARKER}\n${untrusted}\n`, runUrl);
+}
+
+function tooLargeBody(size, sha, runUrl) {
+  const parts = [
+    PLAN_MARKER,
+    '## Ouroboros plan',
+    '',
+    `⚠️ **The rendered plan (${size} bytes) is too large to post.** Read it in the [run](${runUrl}): ` +
+      'its job summary and the JSON plan artifact.',
+  ];
+  return parts.join('\n') + footer([`Commit ${sha.slice(0, 7)}`, `[run](${runUrl})`]);
+}
+
+// The open pull request whose head is still the commit the run planned. GitHub's list on the
+// run comes first; a run that lists none is matched by its branch. A newer push moved the head:
+// that push's run owns the comment, and this one posts nothing.
+async function pullRequestOf(github, repo, run) {
+  const numbers = (run.pull_requests || []).map((p) => p.number);
+  for (const number of numbers) {
+    const { data } = await github.rest.pulls.get({ ...repo, pull_number: number });
+    if (data.state === 'open' && data.head.sha === run.head_sha) return number;
+  }
+  if (numbers.length) return null;
+  const { data } = await github.rest.pulls.list({
+    ...repo,
+    state: 'open',
+    head: `${repo.owner}:${run.head_branch}`,
+    per_page: 100,
+  });
+  const found = data.find((pr) => pr.head.sha === run.head_sha);
+  return found ? found.number : null;
+}
+
+// Posts, or updates, the sticky comment from the file a plan run uploaded (plan-comment.yml).
+async function postPlan({ github, context, core }) {
+  const run = context.payload.workflow_run;
+  const runUrl = run.html_url;
+  const number = await pullRequestOf(github, context.repo, run);
+  if (number === null) {
+    core.info(`No open pull request has ${run.head_sha.slice(0, 7)} as its head: nothing to post.`);
+    return { status: 'no-pull-request' };
+  }
+  const { text, tooLarge } = readComment(process.env.COMMENT_FILE || COMMENT_FILE);
+  let body;
+  if (tooLarge !== undefined) {
+    core.warning(`The rendered plan comment is ${tooLarge} bytes: posting a pointer to the run instead.`);
+    body = tooLargeBody(tooLarge, run.head_sha, runUrl);
+  } else if (text === null) {
+    core.info('The plan run rendered no comment: nothing to post.');
+    return { status: 'no-comment' };
+  } else {
+    body = planCommentFrom(text, runUrl);
+  }
+  const result = await upsertComment(github, context.repo, number, PLAN_MARKER, body);
+  core.info(`plan comment ${result.action} (${result.id}) on #${number}`);
+  return { status: tooLarge !== undefined ? 'too-large' : 'posted', number, ...result };
 }
 
 async function apply({ github, context, core }) {
@@ -344,6 +463,8 @@ async function drift({ github, context, core }) {
 
 module.exports = {
   plan,
+  postPlan,
+  planCommentFrom,
   apply,
   drift,
   planBody,
@@ -354,5 +475,7 @@ module.exports = {
   APPLY_MARKER,
   DRIFT_MARKER,
   DRIFT_LABEL,
+  MASS_DELETE_LABEL,
   BODY_LIMIT,
+  COMMENT_FILE,
 };
