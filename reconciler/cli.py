@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from reconciler import __version__
-from reconciler.errors import run_guarded
+from reconciler.errors import FatalError, run_guarded
 from reconciler.runlog import RUN_STATUSES
 
 DEFAULT_RULES_DIR = "schedules"
@@ -68,6 +69,29 @@ def _path_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
+# Options of the group that also mean something to its subcommands (they are passed down).
+_SHARED_OPTIONS = frozenset({"rules", "settings"})
+
+
+def _refuse_group_only_options(ctx: click.Context, subcommand: str) -> None:
+    """`reconcile --dry-run apply --yes` must not apply: any group-only option given before a
+    subcommand (whatever its name, so options added later are covered) is a usage error."""
+    for param in ctx.command.params:
+        if not isinstance(param, click.Option) or param.name in _SHARED_OPTIONS:
+            continue
+        source = ctx.get_parameter_source(param.name or "")
+        if source not in (None, ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP):
+            raise FatalError(
+                f"{_long_name(param)} before `{subcommand}` is not allowed: put options after "
+                f"the subcommand (`reconcile {subcommand} --help` lists them), or use "
+                "`reconcile plan` for a dry run; nothing was done"
+            )
+
+
+def _long_name(option: click.Option) -> str:
+    return max(option.opts, key=len)
+
+
 @click.group(
     cls=_Cli, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]}
 )
@@ -98,6 +122,7 @@ def cli(
     """
     ctx.obj = Paths(rules=rules or DEFAULT_RULES_DIR, settings=settings or DEFAULT_SETTINGS)
     if ctx.invoked_subcommand is not None:
+        _refuse_group_only_options(ctx, ctx.invoked_subcommand)
         return
     if dry_run:
         ctx.invoke(plan, allow_delete_all=allow_delete_all)
