@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -49,6 +50,16 @@ class _Cli(click.Group):
 def _paths(ctx: click.Context, rules: str | None, settings: str | None) -> Paths:
     base: Paths = ctx.find_object(Paths) or Paths()
     return Paths(rules=rules or base.rules, settings=settings or base.settings)
+
+
+def _rules_dir(paths: Paths) -> str:
+    """plan and apply read a directory: a file there would make every other rule a delete."""
+    if os.path.exists(paths.rules) and not os.path.isdir(paths.rules):
+        raise FatalError(
+            f"--rules {paths.rules} is a file, not a directory: point --rules at the directory "
+            "of rule files (`reconcile validate FILE` checks a single file)"
+        )
+    return paths.rules
 
 
 def _path_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -194,7 +205,7 @@ def plan(
     p = _paths(ctx, rules, settings)
     ctx.exit(
         command.run(
-            rules_dir=p.rules,
+            rules_dir=_rules_dir(p),
             settings_path=p.settings,
             fmt=fmt,
             out_file=out_file,
@@ -234,7 +245,7 @@ def apply(
     p = _paths(ctx, rules, settings)
     ctx.exit(
         command.run(
-            rules_dir=p.rules,
+            rules_dir=p.rules if planfile else _rules_dir(p),
             settings_path=p.settings,
             planfile=planfile,
             yes=yes,
