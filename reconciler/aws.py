@@ -17,15 +17,18 @@ recovery on a table created seconds ago.
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
 
 from reconciler import __version__
+from reconciler.errors import FatalError
 
 # Reads run READ_WORKERS GetSchedule calls at once, writes WRITE_WORKERS; the pool must hold
 # them all plus the few calls made beside them, or urllib3 discards connections.
@@ -107,10 +110,52 @@ def client_config() -> Config:
     )
 
 
+def environment_problem(environ: Mapping[str, str]) -> str | None:
+    """What is wrong with the AWS_* variables botocore would choke on (with a ValueError that
+    names no variable), or None. Checked before any client is made."""
+    for name in sorted(n for n in environ if n == "AWS_ENDPOINT_URL" or n.startswith(_ENDPOINT_)):
+        problem = _endpoint_problem(name, environ[name].strip())
+        if problem:
+            return problem
+    attempts = environ.get("AWS_MAX_ATTEMPTS", "").strip()
+    if attempts and not (attempts.isdigit() and int(attempts) >= 1):
+        return (
+            f"AWS_MAX_ATTEMPTS={attempts} is not a whole number of attempts: give one such as 3 "
+            "(1 means no retries), or unset it"
+        )
+    return None
+
+
+_ENDPOINT_ = "AWS_ENDPOINT_URL_"
+
+
+def _endpoint_problem(name: str, value: str) -> str | None:
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme in ("http", "https") and parts.hostname:
+        return None
+    if "://" not in value and (":" in value or "." in value or value == "localhost"):
+        return f"{name}={value} has no scheme: write it as http://{value} (or https://{value})"
+    return (
+        f"{name}={value} is not a URL: give one such as http://localhost:4566, or unset it to "
+        "use AWS's own endpoints"
+    )
+
+
 def make_client(
     session: boto3.session.Session, service: str, tuning: RetryTuning = RetryTuning()
 ) -> Any:
-    client = session.client(service, config=client_config())
+    problem = environment_problem(os.environ)
+    if problem:
+        raise FatalError(problem)
+    try:
+        client = session.client(service, config=client_config())
+    except ValueError as exc:  # botocore's word for a bad setting, e.g. in ~/.aws/config
+        raise FatalError(
+            f"the AWS client configuration is not usable ({exc}): check the AWS_* environment "
+            "variables and ~/.aws/config"
+        ) from exc
     event = f"needs-retry.{client.meta.service_model.service_id.hyphenize()}"
     client.meta.events.register(event, extra_retry_handler(tuning))
     return client
