@@ -164,7 +164,16 @@ def validate(
     from reconciler.commands import validate as command
 
     p = _paths(ctx, rules, settings)
-    ctx.exit(command.run(list(paths), fmt=fmt, rules_dir=p.rules, settings_path=p.settings))
+    given = settings is not None or ctx.find_root().params.get("settings") is not None
+    ctx.exit(
+        command.run(
+            list(paths),
+            fmt=fmt,
+            rules_dir=p.rules,
+            settings_path=p.settings,
+            settings_given=given,
+        )
+    )
 
 
 @cli.command()
