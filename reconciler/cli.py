@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -11,7 +12,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from reconciler import __version__
+from reconciler import __version__, output
 from reconciler.errors import FatalError, run_guarded
 from reconciler.runlog import RUN_STATUSES
 
@@ -37,6 +38,7 @@ class _Cli(click.Group):
         **extra: Any,
     ) -> Any:
         def body() -> object:
+            output.reset()
             return super(_Cli, self).main(
                 args, prog_name, complete_var, standalone_mode=False, **extra
             )
@@ -251,6 +253,7 @@ def apply(
     """Apply the plan (or a plan saved with `plan --out`)."""
     from reconciler.commands import apply as command
 
+    output.report_on_stderr_if_stdout_closes()
     p = _paths(ctx, rules, settings)
     ctx.exit(
         command.run(
@@ -349,4 +352,7 @@ def demo(days: int, rules: str | None, start: str | None) -> None:
 
 
 def main() -> None:
+    # Every line out as soon as it is written, pipe or not: a killed job keeps what it said.
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(line_buffering=True)
     cli.main(prog_name="reconcile")

@@ -94,17 +94,21 @@ def review(job: Job, plan: Plan) -> None:
 
 
 class Progress:
-    """A one-line counter on a terminal (stderr), for applies long enough to need one."""
+    """A one-line counter on a terminal (stderr), for applies long enough to need one.
+    Elsewhere (CI), a line per change as it is made: a job killed part way leaves a trace."""
 
     def __init__(self, total: int) -> None:
         self.total = total
         self.count = 0
-        self.enabled = total >= _PROGRESS_MIN_CHANGES and output.is_tty(sys.stderr)
+        self.trace = not output.is_tty(sys.stderr)
+        self.enabled = total >= _PROGRESS_MIN_CHANGES and not self.trace
 
-    def __call__(self, _result: ChangeResult) -> None:
+    def __call__(self, result: ChangeResult) -> None:
         self.count += 1
         if self.enabled:
             output.err(f"\rApplying: {self.count}/{self.total} changes", nl=False)
+        elif self.trace:
+            output.err(f"[{self.count}/{self.total}] {result.line()}")
 
     def close(self) -> None:
         if self.enabled:
