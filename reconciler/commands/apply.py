@@ -34,6 +34,7 @@ from reconciler.render import render_text
 from reconciler.resources import EXECUTOR, LOG_TABLE, LiveState
 
 STALE_MESSAGE = "the plan is stale: live state changed since it was made; run reconcile plan again"
+CANCELLED = "apply cancelled; nothing was changed"
 INTERRUPTED = "interrupted (Ctrl-C): no change was started after it"
 EXIT_INTERRUPTED = 130  # as for any command stopped by SIGINT
 _PROGRESS_MIN_CHANGES = 10
@@ -83,14 +84,20 @@ def review(job: Job, plan: Plan) -> None:
             "refusing to apply without confirmation: stdin is not a terminal; review the plan "
             "above, then run again with --yes"
         )
-    answer = click.prompt(
-        "\nApply these changes? Only 'yes' will be accepted",
-        default="",
-        show_default=False,
-        err=True,
-    )
+    try:
+        answer = click.prompt(
+            "\nApply these changes? Only 'yes' will be accepted",
+            default="",
+            show_default=False,
+            err=True,
+        )
+    except click.Abort as exc:
+        if not isinstance(exc.__context__, EOFError):
+            raise  # Ctrl-C: as anywhere else
+        answer = ""  # Ctrl-D: end of input is a no
+        output.err("")
     if answer.strip() != "yes":
-        raise FatalError("apply cancelled; nothing was changed")
+        raise FatalError(CANCELLED)
 
 
 class Progress:
