@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 import boto3
 from botocore.config import Config
 
-from reconciler import __version__
+from reconciler import __version__, output
 from reconciler.errors import FatalError
 
 # Reads run READ_WORKERS GetSchedule calls at once, writes WRITE_WORKERS; the pool must hold
@@ -82,21 +82,44 @@ def retry_hint(code: str, message: str) -> str | None:
     )
 
 
-def extra_retry_handler(tuning: RetryTuning) -> Callable[..., float | None]:
-    """A `needs-retry` handler: the delay before the next attempt, or None to let it fail."""
+def extra_retry_handler(
+    tuning: RetryTuning, service: str = "", notify: Callable[[str], None] = output.err
+) -> Callable[..., float | None]:
+    """A `needs-retry` handler: the delay before the next attempt, or None to let it fail.
+    A long wait (IAM, a new table) is announced, so apply never looks stuck."""
 
     def needs_retry(
-        response: tuple[Any, Mapping[str, Any]] | None = None, attempts: int = 1, **_: Any
+        response: tuple[Any, Mapping[str, Any]] | None = None,
+        attempts: int = 1,
+        operation: Any = None,
+        **_: Any,
     ) -> float | None:
         if response is None:
             return None
         error = response[1].get("Error") or {}
-        limit = retry_limit(str(error.get("Code", "")), str(error.get("Message", "")), tuning)
+        code = str(error.get("Code", ""))
+        limit = retry_limit(code, str(error.get("Message", "")), tuning)
         if limit is None or attempts >= limit:
             return None
+        waiting = _waiting_for(code, service)
+        if waiting:
+            name = getattr(operation, "name", "the call")
+            notify(f"waiting for {waiting} ({name}, attempt {attempts + 1} of {limit})...")
         return tuning.delay(attempts)
 
     return needs_retry
+
+
+_ASSUMED_BY = {"lambda": "Lambda", "scheduler": "EventBridge Scheduler"}
+
+
+def _waiting_for(code: str, service: str) -> str | None:
+    """What a retried failure waits for, worth telling; None for throttling (short, frequent)."""
+    if code == "ContinuousBackupsUnavailableException":
+        return "the new table to accept point-in-time recovery"
+    if code == "ServiceQuotaExceededException":
+        return None
+    return f"IAM to propagate the role {_ASSUMED_BY.get(service, service)} must assume"
 
 
 def client_config() -> Config:
@@ -156,8 +179,10 @@ def make_client(
             f"the AWS client configuration is not usable ({exc}): check the AWS_* environment "
             "variables and ~/.aws/config"
         ) from exc
-    event = f"needs-retry.{client.meta.service_model.service_id.hyphenize()}"
-    client.meta.events.register(event, extra_retry_handler(tuning))
+    service_id = client.meta.service_model.service_id.hyphenize()
+    client.meta.events.register(
+        f"needs-retry.{service_id}", extra_retry_handler(tuning, service_id)
+    )
     return client
 
 
