@@ -176,6 +176,7 @@ def record(job: Job, result: ApplyResult, started: datetime) -> None:
         sha=audit.commit(),
         pr=audit.pr_number(),
         error=INTERRUPTED if result.interrupted else None,
+        worktree=audit.worktree(),
     )
     try:
         audit.write_apply_record(
