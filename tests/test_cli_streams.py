@@ -89,3 +89,22 @@ def test_apply_piped_into_head_finishes_and_reports_on_stderr(project: Path, end
     scheduler = boto3.client("scheduler", region_name=REGION, endpoint_url=endpoint)
     names = {s["Name"] for s in scheduler.list_schedules(GroupName=GROUP)["Schedules"]}
     assert names == {"web-start", "web-stop"}
+
+
+def test_apply_with_both_streams_into_head_still_finishes(project: Path, endpoint: str) -> None:
+    # `reconcile apply --yes 2>&1 | head -1`: nowhere left to report, and still no change lost.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reconciler", "apply", "--yes"],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=dict(os.environ),
+    )
+    assert proc.stdout is not None
+    proc.stdout.readline()
+    proc.stdout.close()
+    assert proc.wait(timeout=120) == 0
+    scheduler = boto3.client("scheduler", region_name=REGION, endpoint_url=endpoint)
+    names = {s["Name"] for s in scheduler.list_schedules(GroupName=GROUP)["Schedules"]}
+    assert names == {"web-start", "web-stop"}

@@ -50,3 +50,15 @@ def test_apply_keeps_reporting_on_stderr_once_stdout_is_closed(
         "  + created schedule web-start\n"
         "Apply complete: 1 created, 0 updated, 0 deleted.\n"
     )
+
+
+def test_with_both_streams_closed_nothing_raises(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # `reconcile apply --yes 2>&1 | head -1`: stderr is the same closed pipe.
+    output.report_on_stderr_if_stdout_closes()
+    monkeypatch.setattr(sys, "stdout", _ClosedPipe())
+    monkeypatch.setattr(sys, "stderr", _ClosedPipe())
+    output.out("  + created schedule web-start")
+    output.err("[1/1] + created schedule web-start")
+    output.out("Apply complete: 1 created, 0 updated, 0 deleted.")
