@@ -102,8 +102,8 @@ def discover(
     for given in paths:
         display = display_path(given)
         if os.path.isdir(given):
-            found, unread = _files_in(given)
-            problems += [_not_read(display_path(path), display) for path in unread]
+            problems += [_not_read(path, display) for path in _unread_files_in(given)]
+            found = _rule_files_in(given)
             if not found and not allow_empty:
                 problems.append(
                     _file_diag(
@@ -124,25 +124,39 @@ def discover(
     return files, problems
 
 
-def _files_in(directory: str) -> tuple[list[str], list[str]]:
-    """The rule files (*.yaml, *.yml) under `directory`, recursively, sorted, and the other
-    files, which are not read. Hidden files and folders, and READMEs, are skipped silently."""
+def _rule_files_in(directory: str) -> list[str]:
+    """*.yaml and *.yml under `directory`, recursively, sorted; hidden files and folders skipped."""
     found: list[str] = []
+    for root, dirs, names in os.walk(directory):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found += [
+            os.path.join(root, name)
+            for name in names
+            if name.endswith(RULE_FILE_SUFFIXES) and not name.startswith(".")
+        ]
+    return sorted(found)
+
+
+def _unread_files_in(directory: str) -> list[str]:
+    """The other files under `directory`, which are not read: each is named in a warning.
+    Hidden files and folders, and READMEs, are left alone silently."""
     unread: list[str] = []
     for root, dirs, names in os.walk(directory):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in names:
-            if name.endswith(RULE_FILE_SUFFIXES) and not name.startswith("."):
-                found.append(os.path.join(root, name))
-            elif not name.startswith(".") and not name.upper().startswith("README"):
-                unread.append(os.path.join(root, name))
-    return sorted(found), sorted(unread)
+        unread += [
+            os.path.join(root, name)
+            for name in names
+            if not name.endswith(RULE_FILE_SUFFIXES)
+            and not name.startswith(".")
+            and not name.upper().startswith("README")
+        ]
+    return sorted(unread)
 
 
-def _not_read(display: str, directory: str) -> Diagnostic:
+def _not_read(path: str, directory: str) -> Diagnostic:
     # A rules.YAML or a rules.yml.bak is most likely a rule file the user expects to count.
     return Diagnostic(
-        display,
+        display_path(path),
         1,
         1,
         "warning",
