@@ -137,6 +137,24 @@ def _rule_files_in(directory: str) -> list[str]:
     return sorted(found)
 
 
+def display_path(path: str) -> str:
+    """The path as given, tidied; an absolute path under the working directory made relative,
+    so GitHub annotations attach to the repository's files."""
+    norm = os.path.normpath(path)
+    if os.path.isabs(norm):
+        try:
+            relative = os.path.relpath(norm)
+        except ValueError:  # pragma: no cover - another drive on Windows
+            return norm
+        if not relative.startswith(".."):
+            return relative
+    return norm
+
+
+def _file_diag(display: str, message: str) -> Diagnostic:
+    return Diagnostic(display, 1, 1, "error", message)
+
+
 def _unread_files_in(directory: str) -> list[str]:
     """The other files under `directory`, which are not read: each is named in a warning.
     Hidden files and folders, and READMEs, are left alone silently."""
@@ -163,24 +181,6 @@ def _not_read(path: str, directory: str) -> Diagnostic:
         "not read: rule files end in .yaml or .yml (lower case); rename it if it holds "
         f"rules, or move it out of {directory}",
     )
-
-
-def display_path(path: str) -> str:
-    """The path as given, tidied; an absolute path under the working directory made relative,
-    so GitHub annotations attach to the repository's files."""
-    norm = os.path.normpath(path)
-    if os.path.isabs(norm):
-        try:
-            relative = os.path.relpath(norm)
-        except ValueError:  # pragma: no cover - another drive on Windows
-            return norm
-        if not relative.startswith(".."):
-            return relative
-    return norm
-
-
-def _file_diag(display: str, message: str) -> Diagnostic:
-    return Diagnostic(display, 1, 1, "error", message)
 
 
 # --------------------------------------------------------------------------------------------
