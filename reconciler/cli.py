@@ -166,16 +166,14 @@ def validate(
     from reconciler.commands import validate as command
 
     p = _paths(ctx, rules, settings)
-    given = settings is not None or ctx.find_root().params.get("settings") is not None
-    ctx.exit(
-        command.run(
-            list(paths),
-            fmt=fmt,
-            rules_dir=p.rules,
-            settings_path=p.settings,
-            settings_given=given,
+    named = settings is not None or ctx.find_root().params.get("settings") is not None
+    if named and not os.path.lexists(p.settings):
+        # Only ./ouroboros.yaml is optional here: a file the user named must be there.
+        raise FatalError(
+            f"settings file {p.settings} not found: fix the --settings path, or leave "
+            "--settings out to check the rules alone"
         )
-    )
+    ctx.exit(command.run(list(paths), fmt=fmt, rules_dir=p.rules, settings_path=p.settings))
 
 
 @cli.command()

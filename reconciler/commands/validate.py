@@ -23,35 +23,23 @@ def run(
     fmt: str = "text",
     rules_dir: str = "schedules",
     settings_path: str = "ouroboros.yaml",
-    settings_given: bool = False,
 ) -> int:
-    """With no PATHs: the rules directory, plus the settings file when there is one. A settings
-    file named with --settings is always checked, and must exist."""
+    """With no PATHs: the rules directory, plus the settings file when there is one."""
     result = load_rules(list(paths) or [rules_dir])
     diagnostics = [
         _explain_missing_rules_dir(d, rules_dir) if not paths else d for d in result.diagnostics
     ]
     settings_checked = None
-    # The default settings file is optional for validation (a directory there is an error).
-    if settings_given or (not paths and os.path.exists(settings_path)):
-        diagnostics += _settings_diagnostics(settings_path)
+    # Settings are optional for validation, but a directory where the file belongs is an error.
+    if not paths and os.path.exists(settings_path):
+        settings = check_settings(settings_path)
+        diagnostics += settings.diagnostics
         settings_checked = display_path(settings_path)
     diagnostics = sort_diagnostics(diagnostics)
     for diagnostic in diagnostics:
         output.out(_render(diagnostic, fmt))
     output.err(summary(diagnostics, result.files, len(result.rules), settings_checked))
     return 1 if has_errors(diagnostics) else 0
-
-
-def _settings_diagnostics(settings_path: str) -> list[Diagnostic]:
-    if os.path.lexists(settings_path):
-        return list(check_settings(settings_path).diagnostics)
-    display = display_path(settings_path)
-    message = (
-        f"settings file {display} not found: fix the --settings path, or leave --settings out "
-        "to check the rules alone"
-    )
-    return [Diagnostic(display, 1, 1, "error", message)]
 
 
 def _explain_missing_rules_dir(diagnostic: Diagnostic, rules_dir: str) -> Diagnostic:
