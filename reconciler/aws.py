@@ -17,15 +17,18 @@ recovery on a table created seconds ago.
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
 
-from reconciler import __version__
+from reconciler import __version__, output
+from reconciler.errors import FatalError
 
 # Reads run READ_WORKERS GetSchedule calls at once, writes WRITE_WORKERS; the pool must hold
 # them all plus the few calls made beside them, or urllib3 discards connections.
@@ -79,21 +82,44 @@ def retry_hint(code: str, message: str) -> str | None:
     )
 
 
-def extra_retry_handler(tuning: RetryTuning) -> Callable[..., float | None]:
-    """A `needs-retry` handler: the delay before the next attempt, or None to let it fail."""
+def extra_retry_handler(
+    tuning: RetryTuning, service: str = "", notify: Callable[[str], None] = output.err
+) -> Callable[..., float | None]:
+    """A `needs-retry` handler: the delay before the next attempt, or None to let it fail.
+    A long wait (IAM, a new table) is announced, so apply never looks stuck."""
 
     def needs_retry(
-        response: tuple[Any, Mapping[str, Any]] | None = None, attempts: int = 1, **_: Any
+        response: tuple[Any, Mapping[str, Any]] | None = None,
+        attempts: int = 1,
+        operation: Any = None,
+        **_: Any,
     ) -> float | None:
         if response is None:
             return None
         error = response[1].get("Error") or {}
-        limit = retry_limit(str(error.get("Code", "")), str(error.get("Message", "")), tuning)
+        code = str(error.get("Code", ""))
+        limit = retry_limit(code, str(error.get("Message", "")), tuning)
         if limit is None or attempts >= limit:
             return None
+        waiting = _waiting_for(code, service)
+        if waiting:
+            name = getattr(operation, "name", "the call")
+            notify(f"waiting for {waiting} ({name}, attempt {attempts + 1} of {limit})...")
         return tuning.delay(attempts)
 
     return needs_retry
+
+
+_ASSUMED_BY = {"lambda": "Lambda", "scheduler": "EventBridge Scheduler"}
+
+
+def _waiting_for(code: str, service: str) -> str | None:
+    """What a retried failure waits for, worth telling; None for throttling (short, frequent)."""
+    if code == "ContinuousBackupsUnavailableException":
+        return "the new table to accept point-in-time recovery"
+    if code == "ServiceQuotaExceededException":
+        return None
+    return f"IAM to propagate the role {_ASSUMED_BY.get(service, service)} must assume"
 
 
 def client_config() -> Config:
@@ -107,12 +133,56 @@ def client_config() -> Config:
     )
 
 
+def environment_problem(environ: Mapping[str, str]) -> str | None:
+    """What is wrong with the AWS_* variables botocore would choke on (with a ValueError that
+    names no variable), or None. Checked before any client is made."""
+    for name in sorted(n for n in environ if n == "AWS_ENDPOINT_URL" or n.startswith(_ENDPOINT_)):
+        problem = _endpoint_problem(name, environ[name].strip())
+        if problem:
+            return problem
+    attempts = environ.get("AWS_MAX_ATTEMPTS", "").strip()
+    if attempts and not (attempts.isdigit() and int(attempts) >= 1):
+        return (
+            f"AWS_MAX_ATTEMPTS={attempts} is not a whole number of attempts: give one such as 3 "
+            "(1 means no retries), or unset it"
+        )
+    return None
+
+
+_ENDPOINT_ = "AWS_ENDPOINT_URL_"
+
+
+def _endpoint_problem(name: str, value: str) -> str | None:
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme in ("http", "https") and parts.hostname:
+        return None
+    if "://" not in value and (":" in value or "." in value or value == "localhost"):
+        return f"{name}={value} has no scheme: write it as http://{value} (or https://{value})"
+    return (
+        f"{name}={value} is not a URL: give one such as http://localhost:4566, or unset it to "
+        "use AWS's own endpoints"
+    )
+
+
 def make_client(
     session: boto3.session.Session, service: str, tuning: RetryTuning = RetryTuning()
 ) -> Any:
-    client = session.client(service, config=client_config())
-    event = f"needs-retry.{client.meta.service_model.service_id.hyphenize()}"
-    client.meta.events.register(event, extra_retry_handler(tuning))
+    problem = environment_problem(os.environ)
+    if problem:
+        raise FatalError(problem)
+    try:
+        client = session.client(service, config=client_config())
+    except ValueError as exc:  # botocore's word for a bad setting, e.g. in ~/.aws/config
+        raise FatalError(
+            f"the AWS client configuration is not usable ({exc}): check the AWS_* environment "
+            "variables and ~/.aws/config"
+        ) from exc
+    service_id = client.meta.service_model.service_id.hyphenize()
+    client.meta.events.register(
+        f"needs-retry.{service_id}", extra_retry_handler(tuning, service_id)
+    )
     return client
 
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import io
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
-from reconciler import __version__
-from reconciler.errors import run_guarded
+from reconciler import __version__, output
+from reconciler.errors import FatalError, run_guarded
 from reconciler.runlog import RUN_STATUSES
 
 DEFAULT_RULES_DIR = "schedules"
@@ -35,6 +38,7 @@ class _Cli(click.Group):
         **extra: Any,
     ) -> Any:
         def body() -> object:
+            output.reset()
             return super(_Cli, self).main(
                 args, prog_name, complete_var, standalone_mode=False, **extra
             )
@@ -51,9 +55,17 @@ def _paths(ctx: click.Context, rules: str | None, settings: str | None) -> Paths
 
 
 def _deprecated(message: str) -> None:
-    from reconciler import output
-
     output.err(f"warning: {message}")
+
+
+def _rules_dir(paths: Paths) -> str:
+    """plan and apply read a directory: a file there would make every other rule a delete."""
+    if os.path.exists(paths.rules) and not os.path.isdir(paths.rules):
+        raise FatalError(
+            f"--rules {paths.rules} is a file, not a directory: point --rules at the directory "
+            "of rule files (`reconcile validate FILE` checks a single file)"
+        )
+    return paths.rules
 
 
 def _path_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -72,6 +84,29 @@ def _path_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         help=f"Directory of rule files [default: ./{DEFAULT_RULES_DIR}].",
     )(fn)
     return fn
+
+
+# Options of the group that also mean something to its subcommands (they are passed down).
+_SHARED_OPTIONS = frozenset({"rules", "settings"})
+
+
+def _refuse_group_only_options(ctx: click.Context, subcommand: str) -> None:
+    """`reconcile --dry-run apply --yes` must not apply: any group-only option given before a
+    subcommand (whatever its name, so options added later are covered) is a usage error."""
+    for param in ctx.command.params:
+        if not isinstance(param, click.Option) or param.name in _SHARED_OPTIONS:
+            continue
+        source = ctx.get_parameter_source(param.name or "")
+        if source not in (None, ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP):
+            raise FatalError(
+                f"{_long_name(param)} before `{subcommand}` is not allowed: put options after "
+                f"the subcommand (`reconcile {subcommand} --help` lists them), or use "
+                "`reconcile plan` for a dry run; nothing was done"
+            )
+
+
+def _long_name(option: click.Option) -> str:
+    return max(option.opts, key=len)
 
 
 @click.group(
@@ -110,6 +145,7 @@ def cli(
     """
     ctx.obj = Paths(rules=rules or DEFAULT_RULES_DIR, settings=settings or DEFAULT_SETTINGS)
     if ctx.invoked_subcommand is not None:
+        _refuse_group_only_options(ctx, ctx.invoked_subcommand)
         return
     if dry_run:
         ctx.invoke(plan, allow_delete_all=allow_delete_all)
@@ -142,6 +178,13 @@ def validate(
     from reconciler.commands import validate as command
 
     p = _paths(ctx, rules, settings)
+    named = settings is not None or ctx.find_root().params.get("settings") is not None
+    if named and not os.path.lexists(p.settings):
+        # Only ./ouroboros.yaml is optional here: a file the user named must be there.
+        raise FatalError(
+            f"settings file {p.settings} not found: fix the --settings path, or leave "
+            "--settings out to check the rules alone"
+        )
     ctx.exit(command.run(list(paths), fmt=fmt, rules_dir=p.rules, settings_path=p.settings))
 
 
@@ -189,7 +232,7 @@ def plan(
     p = _paths(ctx, rules, settings)
     ctx.exit(
         command.run(
-            rules_dir=p.rules,
+            rules_dir=_rules_dir(p),
             settings_path=p.settings,
             fmt=fmt,
             out_file=out_file,
@@ -234,10 +277,11 @@ def apply(
 
     if allow_delete_all:
         _deprecated("--allow-delete-all is deprecated: use --allow-mass-delete (same effect)")
+    output.report_on_stderr_if_stdout_closes()
     p = _paths(ctx, rules, settings)
     ctx.exit(
         command.run(
-            rules_dir=p.rules,
+            rules_dir=p.rules if planfile else _rules_dir(p),
             settings_path=p.settings,
             planfile=planfile,
             yes=yes,
@@ -373,4 +417,7 @@ def demo(days: int, rules: str | None, start: str | None) -> None:
 
 
 def main() -> None:
+    # Every line out as soon as it is written, pipe or not: a killed job keeps what it said.
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(line_buffering=True)
     cli.main(prog_name="reconcile")

@@ -74,11 +74,28 @@ def describe_aws_exception(exc: BaseException) -> str | None:
     return None
 
 
-def _write_crash_log() -> str:
-    path = os.path.join(tempfile.gettempdir(), "ouroboros-crash.log")
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write(traceback.format_exc())
+def _write_crash_log(text: str) -> str:
+    """A new file per crash (mkstemp: unique name, created 0600, never follows a planted link)."""
+    fd, path = tempfile.mkstemp(prefix="ouroboros-crash-", suffix=".log")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
     return path
+
+
+def _report_bug(exc: Exception) -> None:
+    headline = f"internal error: {type(exc).__name__}: {exc}\nThis is a bug in ouroboros."
+    text = "".join(traceback.format_exception(exc))
+    try:
+        path = _write_crash_log(text)
+    except OSError as write_error:
+        why = write_error.strerror or str(write_error)
+        output.err(
+            f"{headline} The traceback could not be written to a log file ({why}), so here "
+            f"it is; please report it.\n{text}",
+            nl=False,
+        )
+        return
+    output.err(f"{headline} The traceback is in {path}; please report it.")
 
 
 def run_guarded(fn: Callable[[], object]) -> int:
@@ -105,10 +122,6 @@ def run_guarded(fn: Callable[[], object]) -> int:
         if described is not None:
             output.err(f"error: {described}")
             return 1
-        path = _write_crash_log()
-        output.err(
-            f"internal error: {type(exc).__name__}: {exc}\n"
-            f"This is a bug in ouroboros. The traceback is in {path}; please report it."
-        )
+        _report_bug(exc)
         return 3
     return rv if isinstance(rv, int) else 0

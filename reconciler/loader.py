@@ -107,6 +107,7 @@ def discover(
     for given in paths:
         display = display_path(given)
         if os.path.isdir(given):
+            problems += [_not_read(path, display) for path in _unread_files_in(given)]
             found = _rule_files_in(given)
             escaping = _links_out_of(given)
             problems += [_link_diag(link, target, display) for link, target in escaping]
@@ -187,6 +188,34 @@ def display_path(path: str) -> str:
 
 def _file_diag(display: str, message: str) -> Diagnostic:
     return Diagnostic(display, 1, 1, "error", message)
+
+
+def _unread_files_in(directory: str) -> list[str]:
+    """The other files under `directory`, which are not read: each is named in a warning.
+    Hidden files and folders, and READMEs, are left alone silently."""
+    unread: list[str] = []
+    for root, dirs, names in os.walk(directory):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        unread += [
+            os.path.join(root, name)
+            for name in names
+            if not name.endswith(RULE_FILE_SUFFIXES)
+            and not name.startswith(".")
+            and not name.upper().startswith("README")
+        ]
+    return sorted(unread)
+
+
+def _not_read(path: str, directory: str) -> Diagnostic:
+    # A rules.YAML or a rules.yml.bak is most likely a rule file the user expects to count.
+    return Diagnostic(
+        display_path(path),
+        1,
+        1,
+        "warning",
+        "not read: rule files end in .yaml or .yml (lower case); rename it if it holds "
+        f"rules, or move it out of {directory}",
+    )
 
 
 # --------------------------------------------------------------------------------------------

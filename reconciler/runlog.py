@@ -207,7 +207,14 @@ _APPLY_REQUIRED = (
     "changes",
     "duration_ms",
 )
-_APPLY_OPTIONAL = ("pr_number", "error", "apply_id", "changes_total")
+_APPLY_OPTIONAL = (
+    "pr_number",
+    "error",
+    "apply_id",
+    "changes_total",
+    "worktree",  # clean | dirty: <git status --porcelain, shortened>
+    "diffs_omitted",  # changes whose field diff did not fit in the item
+)
 
 
 def put_apply_record(

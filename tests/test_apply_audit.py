@@ -14,7 +14,8 @@ from recon_support import REGION
 
 from reconciler import audit, runlog
 from reconciler.apply import DONE, FAILED, NOT_ATTEMPTED, ApplyResult, ChangeResult
-from reconciler.plan import Change
+from reconciler.plan import Change, FieldChange
+from reconciler.resources import ScheduleSpec
 
 STARTED = datetime(2026, 11, 27, 9, 0, 0, tzinfo=UTC)
 
@@ -161,3 +162,113 @@ def test_a_huge_apply_keeps_its_record_under_dynamodbs_item_limit() -> None:
         audit.write_apply_record(dynamodb, "runs", record, retention_days=7)
         item_bytes = len(str(runlog.to_item(record)).encode())
         assert item_bytes < 400_000
+
+
+def _spec(name: str, **overrides: object) -> ScheduleSpec:
+    values: dict[str, object] = {
+        "name": name,
+        "group": "ouroboros",
+        "expression": "cron(0 8 ? * MON-FRI *)",
+        "target_arn": "arn:aws:lambda:eu-west-1:123456789012:function:ouroboros-executor",
+        "role_arn": "arn:aws:iam::123456789012:role/ouroboros-scheduler",
+        "input": '{"rule": "a", "action": "start", "accounts": ["123456789012"]}',
+    }
+    values.update(overrides)
+    return ScheduleSpec(**values)  # type: ignore[arg-type]
+
+
+def test_the_record_stores_the_field_level_diff_of_each_change() -> None:
+    changes = (
+        Change("create", "schedule", "a-start", desired=_spec("a-start")),
+        Change(
+            "update",
+            "schedule",
+            "b-stop",
+            desired=_spec("b-stop", state="ENABLED"),
+            diff=(
+                FieldChange("State", "DISABLED", "ENABLED"),
+                FieldChange("Target.RetryPolicy.MaximumEventAgeInSeconds", 86400, 3600),
+            ),
+        ),
+        Change("delete", "schedule", "c-stop", before=_spec("c-stop", expression="rate(1 day)")),
+    )
+    result = ApplyResult(tuple(ChangeResult(c, DONE) for c in changes))
+    record = audit.apply_record(
+        result, started=STARTED, finished=STARTED, who="me", sha="abc", pr=None
+    )
+    created, updated, deleted = record["changes"]
+    assert created["diff"][:3] == [
+        {"field": "ScheduleExpression", "after": '"cron(0 8 ? * MON-FRI *)"'},
+        {"field": "ScheduleExpressionTimezone", "after": '"UTC"'},
+        {"field": "State", "after": '"ENABLED"'},
+    ]
+    assert {"field": "Target.Input.accounts", "after": '["123456789012"]'} in created["diff"]
+    assert updated["diff"] == [
+        {"field": "State", "before": '"DISABLED"', "after": '"ENABLED"'},
+        {
+            "field": "Target.RetryPolicy.MaximumEventAgeInSeconds",
+            "before": "86400",
+            "after": "3600",
+        },
+    ]
+    assert deleted["diff"][0] == {"field": "ScheduleExpression", "before": '"rate(1 day)"'}
+    assert "diffs_omitted" not in record
+
+
+def test_diffs_are_cut_to_keep_the_record_under_dynamodbs_item_limit() -> None:
+    """500 kept changes, each with long errors and huge diffs: values are shortened, and the
+    diffs that no longer fit are left out (and counted), never the record itself."""
+    error = "AWS UpdateSchedule failed with ValidationException: " + "x" * 2000
+    huge = "y" * 50_000
+    changes = [
+        Change(
+            "update",
+            "schedule",
+            f"rule-{n:04d}-start",
+            diff=tuple(FieldChange(f"Target.Input.f{i}", huge, huge + "z") for i in range(5)),
+        )
+        for n in range(5000)
+    ]
+    result = ApplyResult(tuple(ChangeResult(c, FAILED, error) for c in changes))
+    record = audit.apply_record(
+        result, started=STARTED, finished=STARTED, who="me", sha="abc", pr=None
+    )
+    with_diff = [c for c in record["changes"] if "diff" in c]
+    assert with_diff, "the first changes keep their diff"
+    assert record["diffs_omitted"] == audit.CHANGES_KEPT - len(with_diff)
+    assert all(len(d["before"]) <= audit.VALUE_TEXT_MAX for c in with_diff for d in c["diff"])
+    assert len(str(runlog.to_item(record)).encode()) < 400_000
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name=REGION)
+        dynamodb.create_table(TableName="runs", **runlog.TABLE_DEFINITION)
+        audit.write_apply_record(dynamodb, "runs", record, retention_days=7)
+
+
+def test_the_record_says_when_the_working_tree_was_dirty(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert audit.worktree() is None  # not a repository
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    (tmp_path / "web.yaml").write_text("version: 1\n")
+    subprocess.run([*git, "add", "web.yaml"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "x"], check=True)
+    assert audit.worktree() == "clean"
+    (tmp_path / "web.yaml").write_text("version: 2\n")
+    (tmp_path / "new.yaml").write_text("version: 1\n")
+    assert audit.worktree() == "dirty: M web.yaml, ?? new.yaml"
+    record = audit.apply_record(
+        ApplyResult(()),
+        started=STARTED,
+        finished=STARTED,
+        who="me",
+        sha="abc",
+        pr=None,
+        worktree=audit.worktree(),
+    )
+    assert record["worktree"] == "dirty: M web.yaml, ?? new.yaml"
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name=REGION)
+        dynamodb.create_table(TableName="runs", **runlog.TABLE_DEFINITION)
+        audit.write_apply_record(dynamodb, "runs", record, retention_days=7)

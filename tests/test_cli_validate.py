@@ -850,3 +850,19 @@ def test_validate_never_imports_boto3() -> None:
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=False
     )
     assert result.stdout == "0 []\n", result.stderr
+
+
+def test_a_settings_file_named_but_missing_is_an_error(project: Path) -> None:
+    (project / "ouroboros.yaml").unlink()
+    missing = (
+        "error: settings file prod.yaml not found: fix the --settings path, or leave "
+        "--settings out to check the rules alone\n"
+    )
+    for args in (
+        ["validate", "--settings", "prod.yaml"],
+        ["--settings", "prod.yaml", "validate"],
+        ["validate", "schedules/web.yaml", "--settings", "prod.yaml"],
+    ):
+        result = CliRunner().invoke(cli, args)
+        assert (result.exit_code, result.stdout, result.stderr) == (1, "", missing)
+    assert validate().exit_code == 0  # the default ./ouroboros.yaml stays optional

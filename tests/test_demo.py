@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -81,3 +82,15 @@ def test_demo_bad_options_exit_1_with_a_message(args: list[str], message: str) -
     assert result.exit_code == 1
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_demo_without_moto_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    # What `pip install .` (no extra) leaves: importing moto fails.
+    monkeypatch.setitem(sys.modules, "moto", None)
+    result = _demo("--days", "1")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        "error: reconcile demo needs moto, which a plain `pip install .` leaves out: "
+        'pip install "ouroboros-reconciler[demo]" (or, in a checkout, pip install ".[demo]")\n'
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,15 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, endpoint: str) -> P
 def reconcile(*args: str, stdin: str | None = None, color: bool = False) -> Result:
     # color=True stops click stripping ANSI codes, so the test sees our own decision.
     return CliRunner().invoke(cli, list(args), input=stdin, catch_exceptions=False, color=color)
+
+
+def without_trace(stderr: str) -> str:
+    """stderr without apply's per-change trace lines ("[3/6] + created ..."), whose order
+    depends on how the concurrent writes finish."""
+    return "".join(line for line in stderr.splitlines(keepends=True) if not TRACE.match(line))
+
+
+TRACE = re.compile(r"\[\d+/\d+\] ")
 
 
 def scheduler(endpoint: str) -> Any:
@@ -415,12 +425,16 @@ def test_every_apply_leaves_an_audit_record(
     assert first["pr_number"] == 42
     assert first["outcome"] == "ok"
     assert first["summary"] == "6 created, 0 updated, 0 deleted"
-    assert first["changes"][0] == {
+    table = dict(first["changes"][0])
+    # Each change also carries its field-level diff (here: what the table was created with).
+    assert {"field": "BillingMode", "after": '"PAY_PER_REQUEST"'} in table.pop("diff")
+    assert table == {
         "action": "create",
         "kind": "log_table",
         "name": "ouroboros-runs",
         "result": "done",
     }
+    assert "worktree" not in first  # not run in a git repository
     assert len(first["changes"]) == 6
     assert isinstance(first["duration_ms"], int)
     assert first["expires_at"] > 0
@@ -461,6 +475,13 @@ def test_a_failure_part_way_reports_and_exits_1_and_a_rerun_converges(
         in failed.stdout
     )
     assert failed.stderr == (
+        # Off a terminal, each change is traced as it is made (a killed CI job keeps them).
+        "[1/6] + created log_table ouroboros-runs\n"
+        "[2/6] + created executor ouroboros-executor\n"
+        "[3/6] + created schedule_group ouroboros\n"
+        "[4/6] + created schedule dev-office-hours-start\n"
+        "[5/6] ! failed to create schedule dev-office-hours-stop: AWS CreateSchedule failed "
+        "with ValidationException: Invalid target\n"
         "error: AWS CreateSchedule failed with ValidationException: Invalid target\n"
         "What was done above is live; run `reconcile apply` again to converge once the cause "
         "is fixed.\n"
@@ -501,7 +522,7 @@ def test_ctrl_c_part_way_reports_records_releases_the_lock_and_exits_130(
     assert stopped.stdout.endswith(
         "\nApply interrupted: 5 created, 0 updated, 0 deleted; 0 failed, 1 not attempted.\n"
     )
-    assert stopped.stderr == (
+    assert without_trace(stopped.stderr) == (
         "error: interrupted (Ctrl-C): no change was started after it\n"
         "What was done above is live; run `reconcile apply` again to finish.\n"
     )
@@ -528,7 +549,7 @@ def test_a_lock_that_cannot_be_released_after_a_good_apply_is_a_warning(
     applied = reconcile("apply", "--yes")
     assert applied.exit_code == 0, applied.output
     assert applied.stdout.endswith("\nApply complete: 6 created, 0 updated, 0 deleted.\n")
-    assert applied.stderr == (
+    assert without_trace(applied.stderr) == (
         "warning: the apply lock was not released (AWS DeleteItem failed with "
         "AccessDeniedException: not authorized to DeleteItem: the role in use lacks a "
         "permission; see the IAM section of the README); it frees itself when its lease runs "
@@ -634,3 +655,22 @@ def test_reconcile_with_no_command_applies(project: Path, endpoint: str) -> None
     assert applied.exit_code == 0, applied.output
     assert applied.stdout.endswith("Apply complete: 6 created, 0 updated, 0 deleted.\n")
     assert len(live_names(endpoint)) == 3
+
+
+def test_off_a_terminal_apply_traces_each_change_as_it_is_made(project: Path) -> None:
+    applied = reconcile("apply", "--yes")
+    assert applied.exit_code == 0, applied.output
+    trace = applied.stderr.splitlines()
+    assert trace[:3] == [
+        "[1/6] + created log_table ouroboros-runs",
+        "[2/6] + created executor ouroboros-executor",
+        "[3/6] + created schedule_group ouroboros",
+    ]
+    # The schedules are written concurrently: numbered in the order they finish.
+    assert [line.split("] ")[0] for line in trace[3:]] == ["[4/6", "[5/6", "[6/6"]
+    assert sorted(line.split("] ")[1] for line in trace[3:]) == [
+        "+ created schedule dev-office-hours-start",
+        "+ created schedule dev-office-hours-stop",
+        "+ created schedule nightly-stop-stop",
+    ]
+    assert len(trace) == 6

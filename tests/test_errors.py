@@ -99,17 +99,44 @@ def test_expected_failures_become_a_message_and_an_exit_code(
 def test_a_bug_exits_3_and_writes_the_traceback_to_a_log_not_the_terminal(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Changed on purpose: one new file per crash (mkstemp), never a shared fixed name that
+    # another crash, or another user, could overwrite or plant as a symlink.
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     import tempfile
 
     monkeypatch.setattr(tempfile, "tempdir", None)  # re-read TMPDIR
     assert run_guarded(_raise(ZeroDivisionError("division by zero"))) == 3
+    assert run_guarded(_raise(ZeroDivisionError("again"))) == 3
     err = capsys.readouterr().err
-    log = tmp_path / "ouroboros-crash.log"
+    logs = list(tmp_path.glob("ouroboros-crash-*.log"))
+    assert len(logs) == 2
+    assert not (tmp_path / "ouroboros-crash.log").exists()
     assert err.startswith("internal error: ZeroDivisionError: division by zero\n")
-    assert f"The traceback is in {log}; please report it." in err
+    for log in logs:
+        assert f"The traceback is in {log}; please report it." in err
     assert "Traceback" not in err
-    assert "ZeroDivisionError: division by zero" in log.read_text()
+    last_lines = sorted(log.read_text().splitlines()[-1] for log in logs)
+    assert last_lines == ["ZeroDivisionError: again", "ZeroDivisionError: division by zero"]
+
+
+def test_a_crash_log_that_cannot_be_written_goes_to_stderr(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    def refuse(**_: object) -> tuple[int, str]:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    assert run_guarded(_raise(ZeroDivisionError("division by zero"))) == 3
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "internal error: ZeroDivisionError: division by zero\n"
+        "This is a bug in ouroboros. The traceback could not be written to a log file "
+        "(Permission denied), so here it is; please report it.\n"
+        "Traceback (most recent call last):\n"
+    )
+    assert err.endswith("ZeroDivisionError: division by zero\n")
 
 
 @pytest.mark.parametrize(("value", "code"), [(0, 0), (2, 2), (None, 0)])

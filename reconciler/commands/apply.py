@@ -94,28 +94,38 @@ def confirm(yes: bool, verb: str, question: str) -> None:
             f"refusing to {verb} without confirmation: stdin is not a terminal; review the plan "
             "above, then run again with --yes"
         )
-    answer = click.prompt(
-        f"\n{question} Only 'yes' will be accepted",
-        default="",
-        show_default=False,
-        err=True,
-    )
+    try:
+        answer = click.prompt(
+            f"\n{question} Only 'yes' will be accepted",
+            default="",
+            show_default=False,
+            err=True,
+        )
+    except click.Abort as exc:
+        if not isinstance(exc.__context__, EOFError):
+            raise  # Ctrl-C: as anywhere else
+        answer = ""  # Ctrl-D: end of input is a no
+        output.err("")
     if answer.strip() != "yes":
         raise FatalError(f"{verb} cancelled; nothing was changed")
 
 
 class Progress:
-    """A one-line counter on a terminal (stderr), for applies long enough to need one."""
+    """A one-line counter on a terminal (stderr), for applies long enough to need one.
+    Elsewhere (CI), a line per change as it is made: a job killed part way leaves a trace."""
 
     def __init__(self, total: int) -> None:
         self.total = total
         self.count = 0
-        self.enabled = total >= _PROGRESS_MIN_CHANGES and output.is_tty(sys.stderr)
+        self.trace = not output.is_tty(sys.stderr)
+        self.enabled = total >= _PROGRESS_MIN_CHANGES and not self.trace
 
-    def __call__(self, _result: ChangeResult) -> None:
+    def __call__(self, result: ChangeResult) -> None:
         self.count += 1
         if self.enabled:
             output.err(f"\rApplying: {self.count}/{self.total} changes", nl=False)
+        elif self.trace:
+            output.err(f"[{self.count}/{self.total}] {result.line()}")
 
     def close(self) -> None:
         if self.enabled:
@@ -176,6 +186,7 @@ def record(job: Job, result: ApplyResult, started: datetime) -> None:
         sha=audit.commit(),
         pr=audit.pr_number(),
         error=INTERRUPTED if result.interrupted else None,
+        worktree=audit.worktree(),
     )
     try:
         audit.write_apply_record(

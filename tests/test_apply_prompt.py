@@ -1,0 +1,60 @@
+"""The confirmation prompt: Ctrl-D (end of input) is a no, never an abort with exit 130."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+from click.testing import CliRunner
+from moto import mock_aws
+from recon_support import ACCOUNT, GROUP, REGION
+
+from reconciler import output
+from reconciler.cli import cli
+
+SETTINGS = f"""\
+version: 1
+region: {REGION}
+schedule_group: {GROUP}
+executor:
+  function_name: ouroboros-executor
+  role_arn: arn:aws:iam::{ACCOUNT}:role/ouroboros-executor
+scheduler_role_arn: arn:aws:iam::{ACCOUNT}:role/ouroboros-scheduler
+target_role_name: ouroboros-target
+log_table: ouroboros-runs
+"""
+
+RULES = f"""\
+version: 1
+rules:
+  - name: web
+    accounts: ["{ACCOUNT}"]
+    regions: [{REGION}]
+    targets: {{tag:Env: dev}}
+    start: cron(0 8 ? * MON-FRI *)
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ouroboros.yaml").write_text(SETTINGS)
+    (tmp_path / "schedules").mkdir()
+    (tmp_path / "schedules" / "web.yaml").write_text(RULES)
+    monkeypatch.setattr(output, "stdin_is_tty", lambda: True)
+    with mock_aws():
+        yield tmp_path
+
+
+@pytest.mark.usefixtures("project")
+@pytest.mark.parametrize("args", [["apply"], []])
+def test_ctrl_d_at_the_prompt_cancels(args: list[str]) -> None:
+    result = CliRunner().invoke(cli, args, input="")  # end of input at once: Ctrl-D
+    assert result.exit_code == 1
+    assert "Apply these changes? Only 'yes' will be accepted:" in result.stderr
+    assert result.stderr.endswith("error: apply cancelled; nothing was changed\n")
+    assert "Aborted" not in result.stderr
+    groups = boto3.client("scheduler", region_name=REGION).list_schedule_groups()
+    assert [g["Name"] for g in groups["ScheduleGroups"]] == ["default"]
