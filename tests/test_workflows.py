@@ -506,7 +506,8 @@ def reconcile_commands() -> Iterator[tuple[str, list[str]]]:
             if not line.strip().startswith("reconcile "):
                 continue
             words = shlex.split(line)[1:]
-            cut = next((i for i, w in enumerate(words) if w == "||"), len(words))
+            # The command ends where a pipe or an `||` starts.
+            cut = next((i for i, w in enumerate(words) if w in {"|", "||"}), len(words))
             args = [w for w in words[:cut] if w not in redirections]
             # Drop the files the shell redirects into (the word after > or 2>).
             dropped = {words[i + 1] for i, w in enumerate(words[:cut]) if w in {">", "2>"}}
