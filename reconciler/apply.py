@@ -9,7 +9,8 @@ not delete the old schedule when creating the new one failed). Every change ends
 failed (with the error) or not attempted, so a partial apply reports exactly where it
 stopped; running again converges, because the next plan is made from what is live. Ctrl-C
 stops it the same way: the calls in flight finish, no new one starts, and the result says
-so (`interrupted`).
+so (`interrupted`). SIGTERM (how CI cancels a job) does the same once the command has turned
+it into `Terminated` in the main thread.
 """
 
 from __future__ import annotations
@@ -42,7 +43,23 @@ NOT_ATTEMPTED = "not attempted"
 _WAIT_TABLE = {"Delay": 2, "MaxAttempts": 90}
 _WAIT_FUNCTION = {"Delay": 1, "MaxAttempts": 300}
 _PAST = {CREATE: "created", UPDATE: "updated", DELETE: "deleted"}
-INTERRUPTED_IN_FLIGHT = "interrupted (Ctrl-C) while in progress: it may or may not have been made"
+CTRL_C = "Ctrl-C"
+SIGTERM = "SIGTERM"
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread: apply stops exactly as for Ctrl-C."""
+
+
+def stopped_by(exc: BaseException) -> str:
+    return SIGTERM if isinstance(exc, Terminated) else CTRL_C
+
+
+def in_flight_error(by: str) -> str:
+    return f"interrupted ({by}) while in progress: it may or may not have been made"
+
+
+INTERRUPTED_IN_FLIGHT = in_flight_error(CTRL_C)
 
 
 @dataclass(frozen=True)
@@ -63,7 +80,8 @@ class ChangeResult:
 @dataclass(frozen=True)
 class ApplyResult:
     results: tuple[ChangeResult, ...]
-    interrupted: bool = False  # Ctrl-C stopped it
+    interrupted: bool = False  # Ctrl-C or SIGTERM stopped it
+    stopped_by: str = CTRL_C  # which of the two, when interrupted
 
     def with_status(self, status: str) -> list[ChangeResult]:
         return [r for r in self.results if r.status == status]
@@ -358,15 +376,15 @@ def apply_changes(
     def healthy() -> bool:
         return all(r.status == DONE for r in results.values()) and should_continue()
 
-    interrupted = False
+    interrupted: str | None = None
     try:
         for index, change in head:
             if not healthy():
                 break
             try:
                 results[index] = _attempt(clients, change, package, group)
-            except KeyboardInterrupt:
-                results[index] = ChangeResult(change, FAILED, INTERRUPTED_IN_FLIGHT)
+            except KeyboardInterrupt as exc:
+                results[index] = ChangeResult(change, FAILED, in_flight_error(stopped_by(exc)))
                 raise
             report(results[index])
         for batch in (upserts, deletes):
@@ -374,9 +392,10 @@ def apply_changes(
                 _run_concurrently(
                     clients, batch, package, group, workers, report, should_continue, results
                 )
-    except KeyboardInterrupt:
-        interrupted = True
+    except KeyboardInterrupt as exc:
+        interrupted = stopped_by(exc)
     return ApplyResult(
         tuple(results.get(i) or ChangeResult(c, NOT_ATTEMPTED) for i, c in indexed),
-        interrupted=interrupted,
+        interrupted=interrupted is not None,
+        stopped_by=interrupted or CTRL_C,
     )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import signal
+import threading
 import zipfile
 from collections.abc import Iterator
 from typing import Any
@@ -31,9 +33,11 @@ from reconciler.apply import (
     INTERRUPTED_IN_FLIGHT,
     NOT_ATTEMPTED,
     ApplyResult,
+    Terminated,
     apply_changes,
 )
 from reconciler.aws import Clients
+from reconciler.commands.apply import sigterm_stops_like_ctrl_c
 from reconciler.desired import DesiredState
 from reconciler.live import read_live
 from reconciler.package import ExecutorPackage, build_executor_zip
@@ -519,3 +523,47 @@ def test_a_role_that_never_becomes_assumable_fails_with_what_to_check(aws: Clien
         "the role exists and that its trust policy lets the service (lambda.amazonaws.com or "
         "scheduler.amazonaws.com) assume it)"
     )
+
+
+def test_sigterm_during_the_schedules_stops_like_ctrl_c(aws: Clients) -> None:
+    """What CI cancellation sends: the calls in flight finish, nothing new starts."""
+    converge(aws, desired([], PACKAGE))
+    state = desired([rule(f"r{n}") for n in range(8)], PACKAGE)
+    creates = {"n": 0}
+
+    def third_create(request: Any, **_: Any) -> None:
+        creates["n"] += 1
+        if creates["n"] == 3:
+            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGTERM)
+        if creates["n"] >= 3:  # this call and the other worker's finish after the signal
+            wait_for_apply_to_settle()
+
+    aws.scheduler.meta.events.register("before-send.scheduler.CreateSchedule", third_create)
+    before = signal.getsignal(signal.SIGTERM)
+    with sigterm_stops_like_ctrl_c():
+        result = converge(aws, state, workers=2)
+    assert (result.interrupted, result.stopped_by) == (True, "SIGTERM")
+    assert {r.status for r in result.results} == {DONE, NOT_ATTEMPTED}
+    done = {r.change.name for r in result.results if r.status == DONE}
+    assert 3 <= len(done) < 16
+    live = aws.scheduler.list_schedules(GroupName=GROUP, MaxResults=100)["Schedules"]
+    assert {s["Name"] for s in live} == done
+    assert signal.getsignal(signal.SIGTERM) == before  # the previous handler is back
+
+
+def test_sigterm_in_the_executor_step_marks_it_unknown(aws: Clients) -> None:
+    def terminate(request: Any, **_: Any) -> None:
+        raise Terminated  # what the SIGTERM handler raises in the main thread
+
+    aws.lambda_.meta.events.register_first("before-send.lambda.CreateFunction", terminate)
+    result = converge(aws, desired([rule("a")], PACKAGE))
+    assert (result.interrupted, result.stopped_by) == (True, "SIGTERM")
+    assert [(r.change.kind, r.status, r.error) for r in result.results][:3] == [
+        ("log_table", DONE, None),
+        (
+            "executor",
+            FAILED,
+            "interrupted (SIGTERM) while in progress: it may or may not have been made",
+        ),
+        ("schedule_group", NOT_ATTEMPTED, None),
+    ]

@@ -9,18 +9,32 @@ Safety rails, in the order they act:
 The lock lives in the log table, so on the very first apply (no table yet) the table is
 created first, then the lock taken, then the live state read again: if anything but the
 new table changed meanwhile, the apply stops there.
+
+SIGTERM (what CI sends to cancel a job) stops an apply the way Ctrl-C does, with exit 143.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import click
 
 from reconciler import audit, output
-from reconciler.apply import NOT_ATTEMPTED, ApplyResult, ChangeResult, apply_changes
+from reconciler.apply import (
+    CTRL_C,
+    NOT_ATTEMPTED,
+    SIGTERM,
+    ApplyResult,
+    ChangeResult,
+    Terminated,
+    apply_changes,
+)
 from reconciler.aws import Clients
 from reconciler.commands.plan import connect, load_desired, read_plan_file
 from reconciler.desired import DesiredState
@@ -34,8 +48,15 @@ from reconciler.render import render_text
 from reconciler.resources import EXECUTOR, LOG_TABLE, LiveState
 
 STALE_MESSAGE = "the plan is stale: live state changed since it was made; run reconcile plan again"
-INTERRUPTED = "interrupted (Ctrl-C): no change was started after it"
 EXIT_INTERRUPTED = 130  # as for any command stopped by SIGINT
+EXIT_TERMINATED = 143  # 128 + 15, as for any command stopped by SIGTERM
+
+
+def interrupted_message(by: str) -> str:
+    return f"interrupted ({by}): no change was started after it"
+
+
+INTERRUPTED = interrupted_message(CTRL_C)
 _PROGRESS_MIN_CHANGES = 10
 
 
@@ -131,10 +152,10 @@ def report(result: ApplyResult, lock: ApplyLock | None) -> int:
     if result.interrupted:
         output.out(f"\nApply interrupted: {result.summary()}.")
         output.err(
-            f"error: {INTERRUPTED}\nWhat was done above is live; run `reconcile apply` again "
-            "to finish."
+            f"error: {interrupted_message(result.stopped_by)}\nWhat was done above is live; "
+            "run `reconcile apply` again to finish."
         )
-        return EXIT_INTERRUPTED
+        return EXIT_TERMINATED if result.stopped_by == SIGTERM else EXIT_INTERRUPTED
     if result.outcome == "ok":
         output.out(f"\nApply complete: {result.summary()}.")
         return 0
@@ -164,7 +185,7 @@ def record(job: Job, result: ApplyResult, started: datetime) -> None:
         who=job.actor,
         sha=audit.commit(),
         pr=audit.pr_number(),
-        error=INTERRUPTED if result.interrupted else None,
+        error=interrupted_message(result.stopped_by) if result.interrupted else None,
     )
     try:
         audit.write_apply_record(
@@ -176,6 +197,39 @@ def record(job: Job, result: ApplyResult, started: datetime) -> None:
     except Exception as exc:
         described = describe_aws_exception(exc) or f"{type(exc).__name__}: {exc}"
         output.err(f"warning: the apply record was not written to the log table: {described}")
+
+
+class TerminatedError(FatalError):
+    """SIGTERM outside the changes themselves (waiting for the lock, planning, confirming)."""
+
+    exit_code = EXIT_TERMINATED
+
+
+@contextmanager
+def sigterm_stops_like_ctrl_c() -> Iterator[None]:
+    """While inside, SIGTERM raises Terminated in the main thread, as SIGINT raises Ctrl-C.
+
+    Only the first SIGTERM raises: a repeat while the calls in flight finish is ignored, so
+    the partial record is still written and the lock released (kill -9 remains for the
+    impatient). Off the main thread, where no handler can be installed, it does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+
+    def on_sigterm(signum: int, _frame: object) -> None:
+        if not received:
+            received.append(signum)
+            raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        yield
+    except Terminated:
+        raise TerminatedError(interrupted_message(SIGTERM)) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
 def _lock(job: Job) -> ApplyLock:
@@ -270,6 +324,7 @@ def run(
         lock_timeout_s=timeout_s,
         actor=audit.actor(),
     )
-    if table_exists(job.clients, settings.log_table):
-        return _locked_apply(job, started)
-    return _first_apply(job, started)
+    with sigterm_stops_like_ctrl_c():
+        if table_exists(job.clients, settings.log_table):
+            return _locked_apply(job, started)
+        return _first_apply(job, started)

@@ -1,0 +1,197 @@
+"""Apply under faults, through the real CLI against moto's server: SIGTERM, kill -9, lost replies.
+
+The CLI runs in-process with click's CliRunner (as in test_e2e), or as a real subprocess
+where the process itself has to die.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import requests
+from click.testing import CliRunner, Result
+from moto.server import ThreadedMotoServer
+from recon_support import ACCOUNT, GROUP, REGION, create_roles, wait_for_apply_to_settle
+
+from reconciler import aws, runlog
+from reconciler.cli import cli
+
+SETTINGS = f"""\
+version: 1
+region: {REGION}
+schedule_group: {GROUP}
+executor:
+  function_name: ouroboros-executor
+  role_arn: arn:aws:iam::{ACCOUNT}:role/ouroboros-executor
+scheduler_role_arn: arn:aws:iam::{ACCOUNT}:role/ouroboros-scheduler
+target_role_name: ouroboros-target
+log_table: ouroboros-runs
+"""
+
+
+def rules(*names: str) -> str:
+    body = "".join(
+        f"""\
+  - name: {name}
+    accounts: ["{ACCOUNT}"]
+    regions: [{REGION}]
+    targets:
+      tag:Environment: dev
+    start: cron(0 8 ? * MON-FRI *)
+    stop: cron(0 19 ? * MON-FRI *)
+"""
+        for name in names
+    )
+    return f"version: 1\nrules:\n{body}"
+
+
+LOCK_KEY = {"pk": {"S": runlog.LOCK_PK}, "sk": {"S": runlog.LOCK_SK}}
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    moto.start()
+    host, port = moto.get_host_and_port()
+    yield f"http://{host}:{port}"
+    moto.stop()
+
+
+@pytest.fixture
+def endpoint(server: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    requests.post(f"{server}/moto-api/reset", timeout=10).raise_for_status()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", server)
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")
+    create_roles(server)
+    return server
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, endpoint: str) -> Path:
+    (tmp_path / "ouroboros.yaml").write_text(SETTINGS)
+    (tmp_path / "schedules").mkdir()
+    (tmp_path / "schedules" / "dev.yaml").write_text(rules("dev"))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def reconcile(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def dynamodb(endpoint: str) -> Any:
+    return boto3.client("dynamodb", region_name=REGION, endpoint_url=endpoint)
+
+
+def live_names(endpoint: str) -> set[str]:
+    client = boto3.client("scheduler", region_name=REGION, endpoint_url=endpoint)
+    return {s["Name"] for s in client.list_schedules(GroupName=GROUP)["Schedules"]}
+
+
+def apply_records(endpoint: str) -> list[dict[str, Any]]:
+    items = dynamodb(endpoint).query(
+        TableName="ouroboros-runs",
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "APPLY"}},
+    )["Items"]
+    return [runlog.from_item(item) for item in items]
+
+
+def lock_item(endpoint: str) -> dict[str, Any] | None:
+    item = dynamodb(endpoint).get_item(TableName="ouroboros-runs", Key=LOCK_KEY).get("Item")
+    return runlog.from_item(item) if item else None
+
+
+def send_sigterm() -> None:
+    signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGTERM)
+
+
+def test_sigterm_part_way_reports_records_releases_the_lock_and_exits_143(
+    project: Path, endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (project / "schedules" / "dev.yaml").write_text(rules("a", "b", "c"))
+    creates = {"n": 0}
+
+    def second_create(request: Any, **_: Any) -> None:
+        creates["n"] += 1
+        if creates["n"] == 2:
+            send_sigterm()
+            wait_for_apply_to_settle()
+
+    real = aws.make_clients
+
+    def cancelled(region: str) -> aws.Clients:
+        made = real(region)
+        made.scheduler.meta.events.register("before-send.scheduler.CreateSchedule", second_create)
+        return made
+
+    monkeypatch.setattr("reconciler.commands.plan.make_clients", cancelled)
+    monkeypatch.setattr("reconciler.apply.WRITE_WORKERS", 1)
+    stopped = reconcile("apply", "--yes")
+    assert stopped.exit_code == 143
+    assert "\n  + created schedule a-stop\n" in stopped.stdout
+    assert "\n    not attempted: create schedule b-start\n" in stopped.stdout
+    assert stopped.stdout.endswith(
+        "\nApply interrupted: 5 created, 0 updated, 0 deleted; 0 failed, 4 not attempted.\n"
+    )
+    assert stopped.stderr == (
+        "error: interrupted (SIGTERM): no change was started after it\n"
+        "What was done above is live; run `reconcile apply` again to finish.\n"
+    )
+    assert live_names(endpoint) == {"a-start", "a-stop"}
+    (record,) = apply_records(endpoint)
+    assert record["outcome"] == "partial"
+    assert record["error"] == "interrupted (SIGTERM): no change was started after it"
+    assert lock_item(endpoint) is None  # released
+    monkeypatch.setattr("reconciler.commands.plan.make_clients", real)
+    rerun = reconcile("apply", "--yes", "--lock-timeout", "0")
+    assert rerun.exit_code == 0, rerun.output
+    assert "Apply complete: 4 created, 0 updated, 0 deleted." in rerun.stdout
+
+
+def _main_thread_in(function: str) -> bool:
+    frame = sys._current_frames().get(threading.main_thread().ident or 0)
+    while frame is not None:
+        if frame.f_code.co_name == function:
+            return True
+        frame = frame.f_back
+    return False
+
+
+def test_sigterm_while_waiting_for_the_lock_exits_143_having_changed_nothing(
+    project: Path, endpoint: str
+) -> None:
+    assert reconcile("apply", "--yes").exit_code == 0
+    dynamodb(endpoint).put_item(
+        TableName="ouroboros-runs",
+        Item={
+            **LOCK_KEY,
+            "owner": {"S": "alice@laptop:42/abcd"},
+            "acquired_at": {"S": "2026-11-27T10:00:00Z"},
+            "lease_expires_at": {"N": "4102444800"},
+        },
+    )
+    (project / "schedules" / "dev.yaml").write_text(rules("other"))
+
+    def cancel_while_waiting() -> None:
+        deadline = time.monotonic() + 30
+        while not _main_thread_in("acquire") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        send_sigterm()
+
+    threading.Thread(target=cancel_while_waiting, daemon=True).start()
+    stopped = reconcile("apply", "--yes", "--lock-timeout", "5m")
+    assert stopped.exit_code == 143
+    assert stopped.stderr.endswith("error: interrupted (SIGTERM): no change was started after it\n")
+    assert live_names(endpoint) == {"dev-start", "dev-stop"}
+    assert lock_item(endpoint)["owner"] == "alice@laptop:42/abcd"  # type: ignore[index]
