@@ -25,6 +25,7 @@ from botocore.exceptions import ClientError
 
 from reconciler.aws import WRITE_WORKERS, Clients, error_code, retry_hint
 from reconciler.errors import FatalError, describe_aws_exception
+from reconciler.live import read_schedule
 from reconciler.package import ExecutorPackage
 from reconciler.plan import CREATE, DELETE, UPDATE, Change
 from reconciler.resources import (
@@ -225,14 +226,42 @@ def create_group(scheduler: Any, name: str) -> None:
     scheduler.create_schedule_group(Name=name)
 
 
+def create_schedule(scheduler: Any, spec: ScheduleSpec) -> None:
+    """Create; a ConflictException is done when the schedule there is exactly the one sent.
+
+    botocore retries a create whose reply was lost, and the retry then meets the schedule
+    the first attempt made: that is our own success. Anything else there is someone else's.
+    """
+    try:
+        scheduler.create_schedule(**spec.to_api())
+    except ClientError as exc:
+        if error_code(exc) != "ConflictException":
+            raise
+        there = read_schedule(scheduler, spec.group, spec.name)
+        if there is None:  # deleted again since: nothing to compare, the error stands
+            raise
+        if there != spec:
+            raise FatalError(_someone_elses(spec, there)) from exc
+
+
+def _someone_elses(spec: ScheduleSpec, there: ScheduleSpec) -> str:
+    sent, found = spec.fields(), there.fields()
+    differing = ", ".join(f for f in sent if sent[f] != found[f])
+    return (
+        f"schedule {spec.name} already exists and is not the one this apply sent (it differs "
+        f"in {differing}): someone else created it meanwhile (another apply, or by hand); "
+        "run reconcile plan again to see it"
+    )
+
+
 def put_schedule(scheduler: Any, change: Change, spec: ScheduleSpec) -> None:
     if change.action == CREATE:
-        scheduler.create_schedule(**spec.to_api())
+        create_schedule(scheduler, spec)
     elif change.changed("ActionAfterCompletion"):
         # Switching between one-time and recurring: moto's UpdateSchedule ignores this field,
         # so replace the schedule; AWS gives the same end state either way.
         delete_schedule(scheduler, spec.group, spec.name)
-        scheduler.create_schedule(**spec.to_api())
+        create_schedule(scheduler, spec)
     else:
         scheduler.update_schedule(**spec.to_api())
 

@@ -567,3 +567,48 @@ def test_sigterm_in_the_executor_step_marks_it_unknown(aws: Clients) -> None:
         ),
         ("schedule_group", NOT_ATTEMPTED, None),
     ]
+
+
+def lose_first_reply(client: Any, operation: str, when: Any = lambda _params: True) -> list[int]:
+    """The call reaches AWS and is done, but its reply is lost: botocore sends it again."""
+    lost: list[int] = []
+    service = client.meta.service_model.service_id.hyphenize()
+
+    def needs_retry(attempts: int = 1, request_dict: Any = None, **_: Any) -> float | None:
+        if attempts == 1 and not lost and when(request_dict):
+            lost.append(attempts)
+            return 0  # retry at once, as after a connection reset
+        return None
+
+    client.meta.events.register_first(f"needs-retry.{service}.{operation}", needs_retry)
+    return lost
+
+
+def test_a_create_whose_reply_was_lost_counts_as_done(aws: Clients) -> None:
+    converge(aws, desired([], PACKAGE))
+    state = desired([rule("a")], PACKAGE)
+    lost = lose_first_reply(aws.scheduler, "CreateSchedule")
+    result = converge(aws, state, workers=1)
+    assert lost == [1]  # the retry met the schedule its first attempt had made
+    assert result.outcome == "ok", result.first_error
+    assert [r.line() for r in result.results] == [
+        "+ created schedule a-start",
+        "+ created schedule a-stop",
+    ]
+    assert_converged(aws, state)
+
+
+def test_a_create_that_meets_someone_elses_schedule_fails_saying_so(aws: Clients) -> None:
+    converge(aws, desired([], PACKAGE))
+    state = desired([rule("a")], PACKAGE)
+    plan = plan_for(aws, state)
+    theirs = desired([rule("a", stop="cron(0 23 ? * MON-FRI *)", timezone="Europe/Berlin")])
+    aws.scheduler.create_schedule(**theirs.schedules[1].to_api())  # made after the plan
+    result = apply_changes(aws, plan.changes, group=GROUP, package=PACKAGE, workers=1)
+    assert result.outcome == "partial"
+    assert [r.status for r in result.results] == [DONE, FAILED]
+    assert result.results[1].error == (
+        "schedule a-stop already exists and is not the one this apply sent (it differs in "
+        "ScheduleExpression, ScheduleExpressionTimezone): someone else created it meanwhile "
+        "(another apply, or by hand); run reconcile plan again to see it"
+    )
