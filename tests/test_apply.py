@@ -22,6 +22,7 @@ from recon_support import (
     ctrl_c_raises,
     desired,
     inject,
+    lose_a_reply,
     press_ctrl_c,
     rule,
     wait_for_apply_to_settle,
@@ -569,25 +570,10 @@ def test_sigterm_in_the_executor_step_marks_it_unknown(aws: Clients) -> None:
     ]
 
 
-def lose_first_reply(client: Any, operation: str, when: Any = lambda _params: True) -> list[int]:
-    """The call reaches AWS and is done, but its reply is lost: botocore sends it again."""
-    lost: list[int] = []
-    service = client.meta.service_model.service_id.hyphenize()
-
-    def needs_retry(attempts: int = 1, request_dict: Any = None, **_: Any) -> float | None:
-        if attempts == 1 and not lost and when(request_dict):
-            lost.append(attempts)
-            return 0  # retry at once, as after a connection reset
-        return None
-
-    client.meta.events.register_first(f"needs-retry.{service}.{operation}", needs_retry)
-    return lost
-
-
 def test_a_create_whose_reply_was_lost_counts_as_done(aws: Clients) -> None:
     converge(aws, desired([], PACKAGE))
     state = desired([rule("a")], PACKAGE)
-    lost = lose_first_reply(aws.scheduler, "CreateSchedule")
+    lost = lose_a_reply(aws.scheduler, "CreateSchedule")
     result = converge(aws, state, workers=1)
     assert lost == [1]  # the retry met the schedule its first attempt had made
     assert result.outcome == "ok", result.first_error

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -195,3 +196,88 @@ def test_sigterm_while_waiting_for_the_lock_exits_143_having_changed_nothing(
     assert stopped.stderr.endswith("error: interrupted (SIGTERM): no change was started after it\n")
     assert live_names(endpoint) == {"dev-start", "dev-stop"}
     assert lock_item(endpoint)["owner"] == "alice@laptop:42/abcd"  # type: ignore[index]
+
+
+# An apply in its own process, with a 2-second lease, that stops for good in its second
+# CreateSchedule (before sending it) and says so on stdout: the moment to kill it.
+HANGING_APPLY = """
+import time
+
+import reconciler.apply
+import reconciler.commands.apply
+import reconciler.commands.plan
+from reconciler import aws
+from reconciler.cli import cli
+
+reconciler.commands.apply.DEFAULT_LEASE_S = 2
+reconciler.apply.WRITE_WORKERS = 1
+real = aws.make_clients
+creates = []
+
+
+def hang_in_the_second_create(request, **_):
+    creates.append(request)
+    if len(creates) == 2:
+        print("HANGING", flush=True)
+        time.sleep(600)
+
+
+def make_clients(region):
+    made = real(region)
+    made.scheduler.meta.events.register(
+        "before-send.scheduler.CreateSchedule", hang_in_the_second_create
+    )
+    return made
+
+
+reconciler.commands.plan.make_clients = make_clients
+cli.main(["apply", "--yes"], prog_name="reconcile")
+"""
+
+
+def _run_until_hanging(project: Path) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HANGING_APPLY],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    watchdog = threading.Timer(60, proc.kill)  # never let a stuck child outlive the test
+    watchdog.start()
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line == "HANGING\n":
+                return proc
+    finally:
+        watchdog.cancel()
+    proc.wait(10)
+    raise AssertionError(f"the apply never reached its second create: {proc.stderr!r}")
+
+
+def test_after_kill_9_the_next_apply_says_the_last_one_did_not_finish_and_converges(
+    project: Path, endpoint: str
+) -> None:
+    assert reconcile("apply", "--yes").exit_code == 0  # the table exists: applies lock
+    (project / "schedules" / "dev.yaml").write_text(rules("dev", "a", "b"))
+    proc = _run_until_hanging(project)
+    proc.send_signal(signal.SIGKILL)  # no handler runs, nothing is cleaned up
+    assert proc.wait(10) == -signal.SIGKILL
+    assert live_names(endpoint) == {"dev-start", "dev-stop", "a-start"}
+    holder = lock_item(endpoint)
+    assert holder is not None  # left behind
+    assert holder["lease_s"] == 2
+    assert apply_records(endpoint)[1:] == []  # only the first apply's record
+
+    rerun = reconcile("apply", "--yes", "--lock-timeout", "30s")
+    assert rerun.exit_code == 0, rerun.output
+    assert rerun.stderr.startswith("Waiting for the apply lock, held by ")
+    assert rerun.stderr.endswith(
+        f"warning: the previous apply (by {holder['owner']}, started {holder['acquired_at']}) "
+        "did not finish: it stopped without releasing the apply lock (killed, or its release "
+        "failed), so its apply record may be missing; this apply converges from what is live\n"
+    )
+    assert rerun.stdout.endswith("\nApply complete: 3 created, 0 updated, 0 deleted.\n")
+    assert reconcile("plan", "--detailed-exitcode").exit_code == 0
+    assert lock_item(endpoint) is None

@@ -239,6 +239,14 @@ def _lock(job: Job) -> ApplyLock:
             f"(up to {job.lock_timeout_s:g}s)..."
         )
 
+    def not_finished(holder: Holder) -> None:
+        output.err(
+            f"warning: the previous apply (by {holder.owner}, started {holder.acquired_at}) did "
+            "not finish: it stopped without releasing the apply lock (killed, or its release "
+            "failed), so its apply record may be missing; this apply converges from what is "
+            "live"
+        )
+
     def not_released(error: Exception) -> None:
         described = describe_aws_exception(error) or f"{type(error).__name__}: {error}"
         output.err(
@@ -251,7 +259,9 @@ def _lock(job: Job) -> ApplyLock:
         job.settings.log_table,
         make_owner(job.actor),
         timeout_s=job.lock_timeout_s,
+        lease_s=DEFAULT_LEASE_S,
         on_wait=waiting,
+        on_takeover=not_finished,
         on_release_error=not_released,
     )
 
