@@ -210,12 +210,15 @@ class ApplyLock:
     def try_acquire(self) -> Holder | None:
         """Take the lock if it is free or its holder stopped renewing it; else who holds it."""
         holder = self._put(_FREE, {})
-        if holder is None or not holder.owner or not self._unrenewed_for_a_lease(holder):
+        if holder is None or not self._unrenewed_for_a_lease(holder):
             return holder
         taken = self._put(*holder.takeover_condition())
-        if taken is None and self.on_takeover is not None:
-            self.on_takeover(holder)
-        return taken
+        if taken is None:
+            if self.on_takeover is not None:
+                self.on_takeover(holder)
+            return None
+        # Renewed at the last moment (someone holds it), or released meanwhile (try again).
+        return taken if taken.owner else self._put(_FREE, {})
 
     def acquire(self) -> None:
         deadline = self.monotonic() + self.timeout_s
@@ -233,9 +236,9 @@ class ApplyLock:
                     f"an apply that waits longer than its lease ({holder.lease_s}s) without "
                     "seeing it renewed takes the lock over."
                 )
-            if not waited and self.on_wait is not None and holder.owner:
+            if not waited and self.on_wait is not None:
                 self.on_wait(holder)
-                waited = True
+            waited = True
             self.sleep(min(delay, remaining))
             delay = min(delay * 2, 5.0)
 

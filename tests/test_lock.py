@@ -286,6 +286,24 @@ def test_a_takeover_retried_after_its_reply_was_lost_is_ours(dynamodb: Any) -> N
     assert stored(dynamodb)["version"] == bob.version  # type: ignore[index]
 
 
+def test_a_lock_released_just_before_the_takeover_is_simply_taken(dynamodb: Any) -> None:
+    clock = Clock()
+    crashed = lock(dynamodb, "crashed", clock)
+    crashed.acquire()
+
+    def released_first(params: dict[str, Any], **_: Any) -> None:
+        if "#version" in params.get("ConditionExpression", ""):  # the takeover's write
+            crashed.release()
+
+    dynamodb.meta.events.register("provide-client-params.dynamodb.PutItem", released_first)
+    taken: list[Holder] = []
+    bob = lock(dynamodb, "bob", clock, timeout_s=300, on_takeover=taken.append)
+    bob.acquire()
+    assert clock.now == T0 + 62.5  # at the poll that would have taken over: no extra wait
+    assert stored(dynamodb)["owner"] == "bob"  # type: ignore[index]
+    assert taken == []  # released, not abandoned: nothing to warn about
+
+
 def test_a_lock_written_before_versions_is_taken_over_the_same_way(dynamodb: Any) -> None:
     dynamodb.put_item(
         TableName=TABLE,
