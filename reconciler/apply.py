@@ -362,10 +362,18 @@ def _run_concurrently(
             report(result)
 
     def settle() -> None:
-        """Start nothing more; wait for the calls in flight to finish."""
+        """Start nothing more; wait for the calls in flight to finish.
+
+        A second Ctrl-C or SIGTERM meanwhile (a CI runner sends SIGINT, then SIGTERM) changes
+        nothing: the calls cannot be cut short safely, and each must still be reported.
+        """
         with state:
             stop.set()
-            state.wait_for(lambda: in_flight[0] == 0)
+            while in_flight[0]:
+                try:
+                    state.wait_for(lambda: in_flight[0] == 0)
+                except KeyboardInterrupt:
+                    continue
 
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ouroboros-apply")
     try:

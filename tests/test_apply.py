@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import signal
 import threading
+import time
 import zipfile
 from collections.abc import Iterator
 from typing import Any
@@ -38,6 +39,7 @@ from reconciler.apply import (
     apply_changes,
 )
 from reconciler.aws import Clients
+from reconciler.commands import apply as apply_command
 from reconciler.commands.apply import sigterm_stops_like_ctrl_c
 from reconciler.desired import DesiredState
 from reconciler.live import read_live
@@ -598,3 +600,67 @@ def test_a_create_that_meets_someone_elses_schedule_fails_saying_so(aws: Clients
         "ScheduleExpression, ScheduleExpressionTimezone): someone else created it meanwhile "
         "(another apply, or by hand); run reconcile plan again to see it"
     )
+
+
+def test_sigterm_after_ctrl_c_still_waits_for_and_reports_the_calls_in_flight(
+    aws: Clients,
+) -> None:
+    """A cancelled GitHub Actions job gets SIGINT, then SIGTERM: the second changes nothing."""
+    converge(aws, desired([], PACKAGE))
+    state = desired([rule(f"r{n}") for n in range(8)], PACKAGE)
+    creates = {"n": 0}
+
+    def ctrl_c_then_sigterm(request: Any, **_: Any) -> None:
+        creates["n"] += 1
+        if creates["n"] == 3:
+            press_ctrl_c()  # returns once apply waits for the calls in flight
+            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGTERM)
+            while not any(h.received for h in apply_command._handlers):
+                time.sleep(0.005)
+        elif creates["n"] > 3:
+            wait_for_apply_to_settle()
+
+    aws.scheduler.meta.events.register("before-send.scheduler.CreateSchedule", ctrl_c_then_sigterm)
+    with ctrl_c_raises(), sigterm_stops_like_ctrl_c():
+        result = converge(aws, state, workers=2)
+    assert (result.interrupted, result.stopped_by) == (True, "Ctrl-C")
+    assert {r.status for r in result.results} == {DONE, NOT_ATTEMPTED}
+    done = {r.change.name for r in result.results if r.status == DONE}
+    live = aws.scheduler.list_schedules(GroupName=GROUP, MaxResults=100)["Schedules"]
+    assert {s["Name"] for s in live} == done  # every call that was made is reported
+    assert 3 <= len(done) < 16
+
+
+def test_a_second_ctrl_c_while_the_calls_in_flight_finish_changes_nothing(aws: Clients) -> None:
+    converge(aws, desired([], PACKAGE))
+    state = desired([rule(f"r{n}") for n in range(8)], PACKAGE)
+    creates = {"n": 0}
+    presses: list[int] = []
+
+    def counted_ctrl_c(signum: int, frame: Any) -> None:
+        presses.append(signum)
+        raise KeyboardInterrupt
+
+    def twice(request: Any, **_: Any) -> None:
+        creates["n"] += 1
+        if creates["n"] == 3:
+            press_ctrl_c()  # returns once apply waits for the calls in flight
+            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+            while len(presses) < 2:
+                time.sleep(0.005)
+            wait_for_apply_to_settle()  # and it waits again
+        elif creates["n"] > 3:
+            wait_for_apply_to_settle()
+
+    aws.scheduler.meta.events.register("before-send.scheduler.CreateSchedule", twice)
+    previous = signal.signal(signal.SIGINT, counted_ctrl_c)
+    try:
+        result = converge(aws, state, workers=2)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert len(presses) == 2
+    assert result.interrupted
+    done = {r.change.name for r in result.results if r.status == DONE}
+    live = aws.scheduler.list_schedules(GroupName=GROUP, MaxResults=100)["Schedules"]
+    assert {s["Name"] for s in live} == done  # every call that was made is reported
+    assert {r.status for r in result.results} == {DONE, NOT_ATTEMPTED}

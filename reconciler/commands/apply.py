@@ -146,6 +146,11 @@ def execute(job: Job, plan: Plan, lock: ApplyLock | None, progress: Progress) ->
 
 
 def report(result: ApplyResult, lock: ApplyLock | None) -> int:
+    with sigterm_held_off():
+        return _report(result, lock)
+
+
+def _report(result: ApplyResult, lock: ApplyLock | None) -> int:
     output.out("")
     for line in (r.line() for r in result.results):
         output.out(f"  {line}")
@@ -177,6 +182,11 @@ def report(result: ApplyResult, lock: ApplyLock | None) -> int:
 
 
 def record(job: Job, result: ApplyResult, started: datetime) -> None:
+    with sigterm_held_off():
+        _record(job, result, started)
+
+
+def _record(job: Job, result: ApplyResult, started: datetime) -> None:
     """Write the apply record; a failure to write it is reported, not fatal."""
     entry = audit.apply_record(
         result,
@@ -205,6 +215,25 @@ class TerminatedError(FatalError):
     exit_code = EXIT_TERMINATED
 
 
+class _OnSigterm:
+    """Raises Terminated on the first SIGTERM, unless held off; ignores every later one."""
+
+    def __init__(self) -> None:
+        self.received = False
+        self.held_off = False
+
+    def __call__(self, _signum: int, _frame: object) -> None:
+        first = not self.received
+        self.received = True
+        # Already stopping (a Ctrl-C being handled): raising again would only cut it short.
+        stopping = isinstance(sys.exc_info()[1], KeyboardInterrupt)
+        if first and not self.held_off and not stopping:
+            raise Terminated
+
+
+_handlers: list[_OnSigterm] = []  # the one installed, while inside sigterm_stops_like_ctrl_c
+
+
 @contextmanager
 def sigterm_stops_like_ctrl_c() -> Iterator[None]:
     """While inside, SIGTERM raises Terminated in the main thread, as SIGINT raises Ctrl-C.
@@ -216,20 +245,28 @@ def sigterm_stops_like_ctrl_c() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    received: list[int] = []
-
-    def on_sigterm(signum: int, _frame: object) -> None:
-        if not received:
-            received.append(signum)
-            raise Terminated
-
-    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    handler = _OnSigterm()
+    previous = signal.signal(signal.SIGTERM, handler)
+    _handlers.append(handler)
     try:
         yield
     except Terminated:
         raise TerminatedError(interrupted_message(SIGTERM)) from None
     finally:
+        _handlers.remove(handler)
         signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
+@contextmanager
+def sigterm_held_off() -> Iterator[None]:
+    """The apply is over: a SIGTERM now must not cost its record or its report."""
+    for handler in _handlers:
+        handler.held_off = True
+    try:
+        yield
+    finally:
+        for handler in _handlers:
+            handler.held_off = False
 
 
 def _lock(job: Job) -> ApplyLock:
