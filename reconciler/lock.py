@@ -111,6 +111,34 @@ class Holder:
         return condition, values
 
 
+def unfinished_apply(dynamodb: Any, table: str, *, now: float | None = None) -> str | None:
+    """For plan, which only reads: a lock left long past its lease means an apply died.
+
+    Judged by this machine's clock, with a whole lease of margin: a warning, never a decision
+    (apply decides by watching the lock, see ApplyLock). None when there is no such lock, or
+    no table, or the lock cannot be read.
+    """
+    try:
+        items = dynamodb.query(
+            TableName=table,
+            KeyConditionExpression=f"{runlog.PK} = :pk",
+            ExpressionAttributeValues={":pk": {"S": runlog.LOCK_PK}},
+        )["Items"]
+    except ClientError:
+        return None
+    if not items:
+        return None
+    holder = Holder.from_item(items[0])
+    if holder.lease_expires_at + holder.lease_s >= (time.time() if now is None else now):
+        return None
+    return (
+        f"the previous apply (by {holder.owner}, started {holder.acquired_at}) did not finish: "
+        f"its lock was never released and its lease ran out at "
+        f"{_iso(holder.lease_expires_at)}; the next apply takes the lock over after watching it "
+        f"for {holder.lease_s}s, and converges"
+    )
+
+
 class ApplyLock:
     """Use as a context manager: acquires (waiting up to the timeout), renews, releases."""
 

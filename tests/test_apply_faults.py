@@ -189,6 +189,29 @@ def test_sigterm_while_the_apply_record_is_written_does_not_lose_it(
     assert lock_item(endpoint) is None
 
 
+def test_plan_says_when_the_last_apply_died_holding_the_lock(project: Path, endpoint: str) -> None:
+    assert reconcile("apply", "--yes").exit_code == 0
+    dynamodb(endpoint).put_item(
+        TableName="ouroboros-runs",
+        Item={
+            **LOCK_KEY,
+            "owner": {"S": "alice@laptop:42/abcd"},
+            "acquired_at": {"S": "2026-11-27T10:00:00Z"},
+            "lease_expires_at": {"N": "1795773660"},  # 2026-11-27T10:01:00Z
+            "lease_s": {"N": "60"},
+            "version": {"S": "0123456789abcdef0123456789abcdef"},
+        },
+    )
+    planned = reconcile("plan", "--detailed-exitcode")
+    assert planned.exit_code == 0, planned.output
+    assert planned.stderr == (
+        "warning: the previous apply (by alice@laptop:42/abcd, started 2026-11-27T10:00:00Z) "
+        "did not finish: its lock was never released and its lease ran out at "
+        "2026-11-27T10:01:00Z; the next apply takes the lock over after watching it for 60s, "
+        "and converges\n"
+    )
+
+
 def _main_thread_in(function: str) -> bool:
     frame = sys._current_frames().get(threading.main_thread().ident or 0)
     while frame is not None:

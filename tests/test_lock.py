@@ -14,7 +14,7 @@ from recon_support import REGION, Fault, inject, lose_a_reply
 
 from reconciler import runlog
 from reconciler.errors import FatalError
-from reconciler.lock import ApplyLock, Holder, LockTimeout, parse_duration
+from reconciler.lock import ApplyLock, Holder, LockTimeout, parse_duration, unfinished_apply
 
 TABLE = "ouroboros-runs"
 T0 = 1_795_000_000  # 2026-11-18T11:06:40Z
@@ -320,6 +320,19 @@ def test_a_lock_written_before_versions_is_taken_over_the_same_way(dynamodb: Any
         lock(dynamodb, "bob", clock, timeout_s=59).acquire()
     lock(dynamodb, "bob", clock, timeout_s=300).acquire()
     assert stored(dynamodb)["owner"] == "bob"  # type: ignore[index]
+
+
+def test_plan_is_told_of_a_lock_left_long_past_its_lease(dynamodb: Any) -> None:
+    clock = Clock()
+    assert unfinished_apply(dynamodb, TABLE, now=T0) is None  # no lock
+    lock(dynamodb, "alice@ci:7/ab", clock).acquire()  # and then killed
+    assert unfinished_apply(dynamodb, TABLE, now=T0 + 119) is None  # perhaps only slow
+    assert unfinished_apply(dynamodb, TABLE, now=T0 + 121) == (
+        "the previous apply (by alice@ci:7/ab, started 2026-11-18T11:06:40Z) did not finish: "
+        "its lock was never released and its lease ran out at 2026-11-18T11:07:40Z; the next "
+        "apply takes the lock over after watching it for 60s, and converges"
+    )
+    assert unfinished_apply(dynamodb, "no-such-table", now=T0 + 121) is None
 
 
 @pytest.mark.parametrize(
