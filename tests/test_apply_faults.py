@@ -6,6 +6,7 @@ where the process itself has to die.
 
 from __future__ import annotations
 
+import io
 import logging
 import signal
 import subprocess
@@ -23,7 +24,7 @@ from click.testing import CliRunner, Result
 from moto.server import ThreadedMotoServer
 from recon_support import ACCOUNT, GROUP, REGION, create_roles, wait_for_apply_to_settle
 
-from reconciler import aws, runlog
+from reconciler import aws, output, runlog
 from reconciler.cli import cli
 
 SETTINGS = f"""\
@@ -210,6 +211,29 @@ def test_plan_says_when_the_last_apply_died_holding_the_lock(project: Path, endp
         "2026-11-27T10:01:00Z; the next apply takes the lock over after watching it for 60s, "
         "and converges\n"
     )
+
+
+class CancelledWhileTyping(io.BytesIO):
+    """Standard input on which SIGTERM arrives while the user is still deciding."""
+
+    def read1(self, size: int | None = -1) -> bytes:
+        send_sigterm()  # the main thread reads: its handler runs before this returns
+        return super().read1(size)
+
+
+def test_sigterm_at_the_confirmation_prompt_exits_143_having_changed_nothing(
+    project: Path, endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert reconcile("apply", "--yes").exit_code == 0
+    (project / "schedules" / "dev.yaml").write_text(rules("dev", "other"))
+    monkeypatch.setattr(output, "stdin_is_tty", lambda: True)
+    result = CliRunner().invoke(
+        cli, ["apply"], input=CancelledWhileTyping(b"yes\n"), catch_exceptions=False
+    )
+    assert result.exit_code == 143, result.output
+    assert result.stderr.endswith("error: interrupted (SIGTERM): no change was started after it\n")
+    assert live_names(endpoint) == {"dev-start", "dev-stop"}
+    assert lock_item(endpoint) is None
 
 
 def _main_thread_in(function: str) -> bool:

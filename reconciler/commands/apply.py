@@ -252,6 +252,10 @@ def sigterm_stops_like_ctrl_c() -> Iterator[None]:
         yield
     except Terminated:
         raise TerminatedError(interrupted_message(SIGTERM)) from None
+    except click.exceptions.Abort:
+        if handler.received:  # click's prompt turns Terminated, as any Ctrl-C, into Abort
+            raise TerminatedError(interrupted_message(SIGTERM)) from None
+        raise
     finally:
         _handlers.remove(handler)
         signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
