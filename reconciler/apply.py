@@ -25,7 +25,7 @@ from botocore.exceptions import ClientError
 
 from reconciler.aws import WRITE_WORKERS, Clients, error_code, retry_hint
 from reconciler.errors import FatalError, describe_aws_exception
-from reconciler.live import read_schedule
+from reconciler.live import read_function, read_schedule
 from reconciler.package import ExecutorPackage
 from reconciler.plan import CREATE, DELETE, UPDATE, Change
 from reconciler.resources import (
@@ -34,6 +34,7 @@ from reconciler.resources import (
     SCHEDULE,
     SCHEDULE_GROUP,
     FunctionSpec,
+    Resource,
     ScheduleSpec,
     TableSpec,
 )
@@ -189,9 +190,13 @@ def _wait_updated(lambda_: Any, name: str) -> None:
 
 
 def create_function(lambda_: Any, spec: FunctionSpec, package: ExecutorPackage | None) -> None:
-    lambda_.create_function(
-        **spec.configuration(), Code={"ZipFile": _zip_for(spec, package)}, Publish=False
-    )
+    zip_bytes = _zip_for(spec, package)
+    try:
+        lambda_.create_function(**spec.configuration(), Code={"ZipFile": zip_bytes}, Publish=False)
+    except ClientError as exc:
+        if error_code(exc) != "ResourceConflictException":
+            raise
+        _ours_or_raise(exc, EXECUTOR, spec, read_function(lambda_, spec.name))
     lambda_.get_waiter("function_active_v2").wait(
         FunctionName=spec.name, WaiterConfig=_WAIT_FUNCTION
     )
@@ -223,7 +228,13 @@ def create_group(scheduler: Any, name: str) -> None:
     except ClientError as exc:
         if error_code(exc) != "ResourceNotFoundException":
             raise
-    scheduler.create_schedule_group(Name=name)
+    try:
+        scheduler.create_schedule_group(Name=name)
+    except ClientError as exc:
+        # There now: our own create retried after its reply was lost, or another apply's.
+        # A group is only its name, so either way it is the group we wanted.
+        if error_code(exc) != "ConflictException":
+            raise
 
 
 def create_schedule(scheduler: Any, spec: ScheduleSpec) -> None:
@@ -231,27 +242,30 @@ def create_schedule(scheduler: Any, spec: ScheduleSpec) -> None:
 
     botocore retries a create whose reply was lost, and the retry then meets the schedule
     the first attempt made: that is our own success. Anything else there is someone else's.
+    (The executor's create is treated the same way.)
     """
     try:
         scheduler.create_schedule(**spec.to_api())
     except ClientError as exc:
         if error_code(exc) != "ConflictException":
             raise
-        there = read_schedule(scheduler, spec.group, spec.name)
-        if there is None:  # deleted again since: nothing to compare, the error stands
-            raise
-        if there != spec:
-            raise FatalError(_someone_elses(spec, there)) from exc
+        _ours_or_raise(exc, SCHEDULE, spec, read_schedule(scheduler, spec.group, spec.name))
 
 
-def _someone_elses(spec: ScheduleSpec, there: ScheduleSpec) -> str:
-    sent, found = spec.fields(), there.fields()
-    differing = ", ".join(f for f in sent if sent[f] != found[f])
-    return (
-        f"schedule {spec.name} already exists and is not the one this apply sent (it differs "
-        f"in {differing}): someone else created it meanwhile (another apply, or by hand); "
-        "run reconcile plan again to see it"
-    )
+def _ours_or_raise(
+    exc: ClientError, kind: str, sent: ScheduleSpec | FunctionSpec, there: Resource | None
+) -> None:
+    """A create met an existing resource: done if it is exactly the one sent, else an error."""
+    if there is None:  # deleted again since: nothing to compare, the error stands
+        raise exc
+    if there != sent:
+        wanted, found = sent.fields(), there.fields()
+        differing = ", ".join(f for f in wanted if wanted[f] != found.get(f))
+        raise FatalError(
+            f"{kind} {sent.name} already exists and is not the one this apply sent (it differs "
+            f"in {differing}): someone else created it meanwhile (another apply, or by hand); "
+            "run reconcile plan again to see it"
+        ) from exc
 
 
 def put_schedule(scheduler: Any, change: Change, spec: ScheduleSpec) -> None:

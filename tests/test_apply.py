@@ -664,3 +664,48 @@ def test_a_second_ctrl_c_while_the_calls_in_flight_finish_changes_nothing(aws: C
     live = aws.scheduler.list_schedules(GroupName=GROUP, MaxResults=100)["Schedules"]
     assert {s["Name"] for s in live} == done  # every call that was made is reported
     assert {r.status for r in result.results} == {DONE, NOT_ATTEMPTED}
+
+
+def test_an_executor_create_whose_reply_was_lost_counts_as_done(aws: Clients) -> None:
+    state = desired([rule("a")], PACKAGE)
+    lost = lose_a_reply(aws.lambda_, "CreateFunction")
+    result = converge(aws, state)
+    assert lost == [1]
+    assert result.outcome == "ok", result.first_error
+    assert_converged(aws, state)
+
+
+def test_an_executor_create_that_meets_someone_elses_fails_saying_so(aws: Clients) -> None:
+    state = desired([rule("a")], PACKAGE)
+    plan = plan_for(aws, state)
+    aws.lambda_.create_function(  # made after the plan, with more memory
+        **{**state.function.configuration(), "MemorySize": 512},
+        Code={"ZipFile": PACKAGE.zip_bytes},
+    )
+    result = apply_changes(aws, plan.changes, group=GROUP, package=PACKAGE)
+    assert [r.status for r in result.results][:3] == [DONE, FAILED, NOT_ATTEMPTED]
+    assert result.first_error == (
+        "executor ouroboros-executor already exists and is not the one this apply sent (it "
+        "differs in MemorySize): someone else created it meanwhile (another apply, or by hand); "
+        "run reconcile plan again to see it"
+    )
+
+
+def test_a_group_create_whose_reply_was_lost_counts_as_done(aws: Clients) -> None:
+    state = desired([rule("a")], PACKAGE)
+    lost = lose_a_reply(aws.scheduler, "CreateScheduleGroup")
+    sends = {"n": 0}
+
+    def the_retry(_request: Any) -> bool:
+        sends["n"] += 1
+        return sends["n"] == 2
+
+    # moto would quietly create the group again; AWS answers the retry with a conflict.
+    retry = Fault(
+        "ConflictException", "Schedule group ouroboros already exists", 409, when=the_retry
+    )
+    inject(aws.scheduler, "CreateScheduleGroup", retry)
+    result = converge(aws, state)
+    assert (lost, retry.sent) == ([1], 1)
+    assert result.outcome == "ok", result.first_error
+    assert_converged(aws, state)
