@@ -477,8 +477,8 @@ def test_a_lock_that_cannot_be_released_after_a_good_apply_is_a_warning(
     assert applied.stderr == (
         "warning: the apply lock was not released (AWS DeleteItem failed with "
         "AccessDeniedException: not authorized to DeleteItem: the role in use lacks a "
-        "permission; see the IAM section of the README); it frees itself when its lease runs "
-        "out, within 60 seconds\n"
+        "permission; see the IAM section of the README); the next apply takes it over once it "
+        "has seen it unrenewed for 60 seconds\n"
     )
 
 

@@ -291,8 +291,8 @@ def _lock(job: Job) -> ApplyLock:
     def not_released(error: Exception) -> None:
         described = describe_aws_exception(error) or f"{type(error).__name__}: {error}"
         output.err(
-            f"warning: the apply lock was not released ({described}); it frees itself when its "
-            f"lease runs out, within {DEFAULT_LEASE_S} seconds"
+            f"warning: the apply lock was not released ({described}); the next apply takes it "
+            f"over once it has seen it unrenewed for {DEFAULT_LEASE_S} seconds"
         )
 
     return ApplyLock(
