@@ -9,7 +9,8 @@ not delete the old schedule when creating the new one failed). Every change ends
 failed (with the error) or not attempted, so a partial apply reports exactly where it
 stopped; running again converges, because the next plan is made from what is live. Ctrl-C
 stops it the same way: the calls in flight finish, no new one starts, and the result says
-so (`interrupted`).
+so (`interrupted`). SIGTERM (how CI cancels a job) does the same once the command has turned
+it into `Terminated` in the main thread.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from botocore.exceptions import ClientError
 
 from reconciler.aws import WRITE_WORKERS, Clients, error_code, retry_hint
 from reconciler.errors import FatalError, describe_aws_exception
+from reconciler.live import read_function, read_schedule
 from reconciler.package import ExecutorPackage
 from reconciler.plan import CREATE, DELETE, UPDATE, Change
 from reconciler.resources import (
@@ -32,6 +34,7 @@ from reconciler.resources import (
     SCHEDULE,
     SCHEDULE_GROUP,
     FunctionSpec,
+    Resource,
     ScheduleSpec,
     TableSpec,
 )
@@ -42,7 +45,23 @@ NOT_ATTEMPTED = "not attempted"
 _WAIT_TABLE = {"Delay": 2, "MaxAttempts": 90}
 _WAIT_FUNCTION = {"Delay": 1, "MaxAttempts": 300}
 _PAST = {CREATE: "created", UPDATE: "updated", DELETE: "deleted"}
-INTERRUPTED_IN_FLIGHT = "interrupted (Ctrl-C) while in progress: it may or may not have been made"
+CTRL_C = "Ctrl-C"
+SIGTERM = "SIGTERM"
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread: apply stops exactly as for Ctrl-C."""
+
+
+def stopped_by(exc: BaseException) -> str:
+    return SIGTERM if isinstance(exc, Terminated) else CTRL_C
+
+
+def in_flight_error(by: str) -> str:
+    return f"interrupted ({by}) while in progress: it may or may not have been made"
+
+
+INTERRUPTED_IN_FLIGHT = in_flight_error(CTRL_C)
 
 
 @dataclass(frozen=True)
@@ -63,7 +82,8 @@ class ChangeResult:
 @dataclass(frozen=True)
 class ApplyResult:
     results: tuple[ChangeResult, ...]
-    interrupted: bool = False  # Ctrl-C stopped it
+    interrupted: bool = False  # Ctrl-C or SIGTERM stopped it
+    stopped_by: str = CTRL_C  # which of the two, when interrupted
 
     def with_status(self, status: str) -> list[ChangeResult]:
         return [r for r in self.results if r.status == status]
@@ -170,9 +190,13 @@ def _wait_updated(lambda_: Any, name: str) -> None:
 
 
 def create_function(lambda_: Any, spec: FunctionSpec, package: ExecutorPackage | None) -> None:
-    lambda_.create_function(
-        **spec.configuration(), Code={"ZipFile": _zip_for(spec, package)}, Publish=False
-    )
+    zip_bytes = _zip_for(spec, package)
+    try:
+        lambda_.create_function(**spec.configuration(), Code={"ZipFile": zip_bytes}, Publish=False)
+    except ClientError as exc:
+        if error_code(exc) != "ResourceConflictException":
+            raise
+        _ours_or_raise(exc, EXECUTOR, spec, read_function(lambda_, spec.name))
     lambda_.get_waiter("function_active_v2").wait(
         FunctionName=spec.name, WaiterConfig=_WAIT_FUNCTION
     )
@@ -204,17 +228,54 @@ def create_group(scheduler: Any, name: str) -> None:
     except ClientError as exc:
         if error_code(exc) != "ResourceNotFoundException":
             raise
-    scheduler.create_schedule_group(Name=name)
+    try:
+        scheduler.create_schedule_group(Name=name)
+    except ClientError as exc:
+        # There now: our own create retried after its reply was lost, or another apply's.
+        # A group is only its name, so either way it is the group we wanted.
+        if error_code(exc) != "ConflictException":
+            raise
+
+
+def create_schedule(scheduler: Any, spec: ScheduleSpec) -> None:
+    """Create; a ConflictException is done when the schedule there is exactly the one sent.
+
+    botocore retries a create whose reply was lost, and the retry then meets the schedule
+    the first attempt made: that is our own success. Anything else there is someone else's.
+    (The executor's create is treated the same way.)
+    """
+    try:
+        scheduler.create_schedule(**spec.to_api())
+    except ClientError as exc:
+        if error_code(exc) != "ConflictException":
+            raise
+        _ours_or_raise(exc, SCHEDULE, spec, read_schedule(scheduler, spec.group, spec.name))
+
+
+def _ours_or_raise(
+    exc: ClientError, kind: str, sent: ScheduleSpec | FunctionSpec, there: Resource | None
+) -> None:
+    """A create met an existing resource: done if it is exactly the one sent, else an error."""
+    if there is None:  # deleted again since: nothing to compare, the error stands
+        raise exc
+    if there != sent:
+        wanted, found = sent.fields(), there.fields()
+        differing = ", ".join(f for f in wanted if wanted[f] != found.get(f))
+        raise FatalError(
+            f"{kind} {sent.name} already exists and is not the one this apply sent (it differs "
+            f"in {differing}): someone else created it meanwhile (another apply, or by hand); "
+            "run reconcile plan again to see it"
+        ) from exc
 
 
 def put_schedule(scheduler: Any, change: Change, spec: ScheduleSpec) -> None:
     if change.action == CREATE:
-        scheduler.create_schedule(**spec.to_api())
+        create_schedule(scheduler, spec)
     elif change.changed("ActionAfterCompletion"):
         # Switching between one-time and recurring: moto's UpdateSchedule ignores this field,
         # so replace the schedule; AWS gives the same end state either way.
         delete_schedule(scheduler, spec.group, spec.name)
-        scheduler.create_schedule(**spec.to_api())
+        create_schedule(scheduler, spec)
     else:
         scheduler.update_schedule(**spec.to_api())
 
@@ -315,10 +376,18 @@ def _run_concurrently(
             report(result)
 
     def settle() -> None:
-        """Start nothing more; wait for the calls in flight to finish."""
+        """Start nothing more; wait for the calls in flight to finish.
+
+        A second Ctrl-C or SIGTERM meanwhile (a CI runner sends SIGINT, then SIGTERM) changes
+        nothing: the calls cannot be cut short safely, and each must still be reported.
+        """
         with state:
             stop.set()
-            state.wait_for(lambda: in_flight[0] == 0)
+            while in_flight[0]:
+                try:
+                    state.wait_for(lambda: in_flight[0] == 0)
+                except KeyboardInterrupt:
+                    continue
 
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ouroboros-apply")
     try:
@@ -358,15 +427,15 @@ def apply_changes(
     def healthy() -> bool:
         return all(r.status == DONE for r in results.values()) and should_continue()
 
-    interrupted = False
+    interrupted: str | None = None
     try:
         for index, change in head:
             if not healthy():
                 break
             try:
                 results[index] = _attempt(clients, change, package, group)
-            except KeyboardInterrupt:
-                results[index] = ChangeResult(change, FAILED, INTERRUPTED_IN_FLIGHT)
+            except KeyboardInterrupt as exc:
+                results[index] = ChangeResult(change, FAILED, in_flight_error(stopped_by(exc)))
                 raise
             report(results[index])
         for batch in (upserts, deletes):
@@ -374,9 +443,10 @@ def apply_changes(
                 _run_concurrently(
                     clients, batch, package, group, workers, report, should_continue, results
                 )
-    except KeyboardInterrupt:
-        interrupted = True
+    except KeyboardInterrupt as exc:
+        interrupted = stopped_by(exc)
     return ApplyResult(
         tuple(results.get(i) or ChangeResult(c, NOT_ATTEMPTED) for i, c in indexed),
-        interrupted=interrupted,
+        interrupted=interrupted is not None,
+        stopped_by=interrupted or CTRL_C,
     )

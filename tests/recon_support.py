@@ -179,3 +179,25 @@ def count_requests(client: Any) -> dict[str, int]:
 
     client.meta.events.register("before-call", hook)
     return counts
+
+
+def lose_a_reply(client: Any, operation: str, *, nth: int = 1) -> list[int]:
+    """The nth call reaches AWS and is done, but its reply is lost: botocore sends it again.
+
+    Returns the list of calls whose reply was lost (filled in when it happens).
+    """
+    calls: list[int] = []
+    lost: list[int] = []
+    service = client.meta.service_model.service_id.hyphenize()
+
+    def needs_retry(attempts: int = 1, **_: Any) -> float | None:
+        if attempts != 1:
+            return None
+        calls.append(attempts)
+        if len(calls) != nth:
+            return None
+        lost.append(nth)
+        return 0  # retry at once, as after a connection reset
+
+    client.meta.events.register_first(f"needs-retry.{service}.{operation}", needs_retry)
+    return lost

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import signal
+import threading
+import time
 import zipfile
 from collections.abc import Iterator
 from typing import Any
@@ -20,6 +23,7 @@ from recon_support import (
     ctrl_c_raises,
     desired,
     inject,
+    lose_a_reply,
     press_ctrl_c,
     rule,
     wait_for_apply_to_settle,
@@ -31,9 +35,12 @@ from reconciler.apply import (
     INTERRUPTED_IN_FLIGHT,
     NOT_ATTEMPTED,
     ApplyResult,
+    Terminated,
     apply_changes,
 )
 from reconciler.aws import Clients
+from reconciler.commands import apply as apply_command
+from reconciler.commands.apply import sigterm_stops_like_ctrl_c
 from reconciler.desired import DesiredState
 from reconciler.live import read_live
 from reconciler.package import ExecutorPackage, build_executor_zip
@@ -519,3 +526,186 @@ def test_a_role_that_never_becomes_assumable_fails_with_what_to_check(aws: Clien
         "the role exists and that its trust policy lets the service (lambda.amazonaws.com or "
         "scheduler.amazonaws.com) assume it)"
     )
+
+
+def test_sigterm_during_the_schedules_stops_like_ctrl_c(aws: Clients) -> None:
+    """What CI cancellation sends: the calls in flight finish, nothing new starts."""
+    converge(aws, desired([], PACKAGE))
+    state = desired([rule(f"r{n}") for n in range(8)], PACKAGE)
+    creates = {"n": 0}
+
+    def third_create(request: Any, **_: Any) -> None:
+        creates["n"] += 1
+        if creates["n"] == 3:
+            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGTERM)
+        if creates["n"] >= 3:  # this call and the other worker's finish after the signal
+            wait_for_apply_to_settle()
+
+    aws.scheduler.meta.events.register("before-send.scheduler.CreateSchedule", third_create)
+    before = signal.getsignal(signal.SIGTERM)
+    with sigterm_stops_like_ctrl_c():
+        result = converge(aws, state, workers=2)
+    assert (result.interrupted, result.stopped_by) == (True, "SIGTERM")
+    assert {r.status for r in result.results} == {DONE, NOT_ATTEMPTED}
+    done = {r.change.name for r in result.results if r.status == DONE}
+    assert 3 <= len(done) < 16
+    live = aws.scheduler.list_schedules(GroupName=GROUP, MaxResults=100)["Schedules"]
+    assert {s["Name"] for s in live} == done
+    assert signal.getsignal(signal.SIGTERM) == before  # the previous handler is back
+
+
+def test_sigterm_in_the_executor_step_marks_it_unknown(aws: Clients) -> None:
+    def terminate(request: Any, **_: Any) -> None:
+        raise Terminated  # what the SIGTERM handler raises in the main thread
+
+    aws.lambda_.meta.events.register_first("before-send.lambda.CreateFunction", terminate)
+    result = converge(aws, desired([rule("a")], PACKAGE))
+    assert (result.interrupted, result.stopped_by) == (True, "SIGTERM")
+    assert [(r.change.kind, r.status, r.error) for r in result.results][:3] == [
+        ("log_table", DONE, None),
+        (
+            "executor",
+            FAILED,
+            "interrupted (SIGTERM) while in progress: it may or may not have been made",
+        ),
+        ("schedule_group", NOT_ATTEMPTED, None),
+    ]
+
+
+def test_a_create_whose_reply_was_lost_counts_as_done(aws: Clients) -> None:
+    converge(aws, desired([], PACKAGE))
+    state = desired([rule("a")], PACKAGE)
+    lost = lose_a_reply(aws.scheduler, "CreateSchedule")
+    result = converge(aws, state, workers=1)
+    assert lost == [1]  # the retry met the schedule its first attempt had made
+    assert result.outcome == "ok", result.first_error
+    assert [r.line() for r in result.results] == [
+        "+ created schedule a-start",
+        "+ created schedule a-stop",
+    ]
+    assert_converged(aws, state)
+
+
+def test_a_create_that_meets_someone_elses_schedule_fails_saying_so(aws: Clients) -> None:
+    converge(aws, desired([], PACKAGE))
+    state = desired([rule("a")], PACKAGE)
+    plan = plan_for(aws, state)
+    theirs = desired([rule("a", stop="cron(0 23 ? * MON-FRI *)", timezone="Europe/Berlin")])
+    aws.scheduler.create_schedule(**theirs.schedules[1].to_api())  # made after the plan
+    result = apply_changes(aws, plan.changes, group=GROUP, package=PACKAGE, workers=1)
+    assert result.outcome == "partial"
+    assert [r.status for r in result.results] == [DONE, FAILED]
+    assert result.results[1].error == (
+        "schedule a-stop already exists and is not the one this apply sent (it differs in "
+        "ScheduleExpression, ScheduleExpressionTimezone): someone else created it meanwhile "
+        "(another apply, or by hand); run reconcile plan again to see it"
+    )
+
+
+def test_sigterm_after_ctrl_c_still_waits_for_and_reports_the_calls_in_flight(
+    aws: Clients,
+) -> None:
+    """A cancelled GitHub Actions job gets SIGINT, then SIGTERM: the second changes nothing."""
+    converge(aws, desired([], PACKAGE))
+    state = desired([rule(f"r{n}") for n in range(8)], PACKAGE)
+    creates = {"n": 0}
+
+    def ctrl_c_then_sigterm(request: Any, **_: Any) -> None:
+        creates["n"] += 1
+        if creates["n"] == 3:
+            press_ctrl_c()  # returns once apply waits for the calls in flight
+            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGTERM)
+            while not any(h.received for h in apply_command._handlers):
+                time.sleep(0.005)
+        elif creates["n"] > 3:
+            wait_for_apply_to_settle()
+
+    aws.scheduler.meta.events.register("before-send.scheduler.CreateSchedule", ctrl_c_then_sigterm)
+    with ctrl_c_raises(), sigterm_stops_like_ctrl_c():
+        result = converge(aws, state, workers=2)
+    assert (result.interrupted, result.stopped_by) == (True, "Ctrl-C")
+    assert {r.status for r in result.results} == {DONE, NOT_ATTEMPTED}
+    done = {r.change.name for r in result.results if r.status == DONE}
+    live = aws.scheduler.list_schedules(GroupName=GROUP, MaxResults=100)["Schedules"]
+    assert {s["Name"] for s in live} == done  # every call that was made is reported
+    assert 3 <= len(done) < 16
+
+
+def test_a_second_ctrl_c_while_the_calls_in_flight_finish_changes_nothing(aws: Clients) -> None:
+    converge(aws, desired([], PACKAGE))
+    state = desired([rule(f"r{n}") for n in range(8)], PACKAGE)
+    creates = {"n": 0}
+    presses: list[int] = []
+
+    def counted_ctrl_c(signum: int, frame: Any) -> None:
+        presses.append(signum)
+        raise KeyboardInterrupt
+
+    def twice(request: Any, **_: Any) -> None:
+        creates["n"] += 1
+        if creates["n"] == 3:
+            press_ctrl_c()  # returns once apply waits for the calls in flight
+            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+            while len(presses) < 2:
+                time.sleep(0.005)
+            wait_for_apply_to_settle()  # and it waits again
+        elif creates["n"] > 3:
+            wait_for_apply_to_settle()
+
+    aws.scheduler.meta.events.register("before-send.scheduler.CreateSchedule", twice)
+    previous = signal.signal(signal.SIGINT, counted_ctrl_c)
+    try:
+        result = converge(aws, state, workers=2)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert len(presses) == 2
+    assert result.interrupted
+    done = {r.change.name for r in result.results if r.status == DONE}
+    live = aws.scheduler.list_schedules(GroupName=GROUP, MaxResults=100)["Schedules"]
+    assert {s["Name"] for s in live} == done  # every call that was made is reported
+    assert {r.status for r in result.results} == {DONE, NOT_ATTEMPTED}
+
+
+def test_an_executor_create_whose_reply_was_lost_counts_as_done(aws: Clients) -> None:
+    state = desired([rule("a")], PACKAGE)
+    lost = lose_a_reply(aws.lambda_, "CreateFunction")
+    result = converge(aws, state)
+    assert lost == [1]
+    assert result.outcome == "ok", result.first_error
+    assert_converged(aws, state)
+
+
+def test_an_executor_create_that_meets_someone_elses_fails_saying_so(aws: Clients) -> None:
+    state = desired([rule("a")], PACKAGE)
+    plan = plan_for(aws, state)
+    aws.lambda_.create_function(  # made after the plan, with more memory
+        **{**state.function.configuration(), "MemorySize": 512},
+        Code={"ZipFile": PACKAGE.zip_bytes},
+    )
+    result = apply_changes(aws, plan.changes, group=GROUP, package=PACKAGE)
+    assert [r.status for r in result.results][:3] == [DONE, FAILED, NOT_ATTEMPTED]
+    assert result.first_error == (
+        "executor ouroboros-executor already exists and is not the one this apply sent (it "
+        "differs in MemorySize): someone else created it meanwhile (another apply, or by hand); "
+        "run reconcile plan again to see it"
+    )
+
+
+def test_a_group_create_whose_reply_was_lost_counts_as_done(aws: Clients) -> None:
+    state = desired([rule("a")], PACKAGE)
+    lost = lose_a_reply(aws.scheduler, "CreateScheduleGroup")
+    sends = {"n": 0}
+
+    def the_retry(_request: Any) -> bool:
+        sends["n"] += 1
+        return sends["n"] == 2
+
+    # moto would quietly create the group again; AWS answers the retry with a conflict.
+    retry = Fault(
+        "ConflictException", "Schedule group ouroboros already exists", 409, when=the_retry
+    )
+    inject(aws.scheduler, "CreateScheduleGroup", retry)
+    result = converge(aws, state)
+    assert (lost, retry.sent) == ([1], 1)
+    assert result.outcome == "ok", result.first_error
+    assert_converged(aws, state)

@@ -10,11 +10,11 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
-from recon_support import REGION, Fault, inject
+from recon_support import REGION, Fault, inject, lose_a_reply
 
 from reconciler import runlog
 from reconciler.errors import FatalError
-from reconciler.lock import ApplyLock, Holder, LockTimeout, parse_duration
+from reconciler.lock import ApplyLock, Holder, LockTimeout, parse_duration, unfinished_apply
 
 TABLE = "ouroboros-runs"
 T0 = 1_795_000_000  # 2026-11-18T11:06:40Z
@@ -36,10 +36,14 @@ class Clock:
         return self.now
 
 
-def lock(dynamodb: Any, owner: str, clock: Clock, **kw: Any) -> ApplyLock:
+def lock(dynamodb: Any, owner: str, time_: Clock, **kw: Any) -> ApplyLock:
+    """A lock whose sleeps move `time_` on; `time_` is its wall and monotonic clock unless a
+    test gives another wall clock."""
     kw.setdefault("timeout_s", 0)
-    kw.setdefault("sleep", lambda s: setattr(clock, "now", clock.now + s))
-    return ApplyLock(dynamodb, TABLE, owner, clock=clock, **kw)
+    kw.setdefault("sleep", lambda s: setattr(time_, "now", time_.now + s))
+    kw.setdefault("monotonic", time_)
+    kw.setdefault("clock", time_)
+    return ApplyLock(dynamodb, TABLE, owner, **kw)
 
 
 def stored(dynamodb: Any) -> dict[str, Any] | None:
@@ -58,7 +62,10 @@ def test_acquire_writes_the_owner_and_lease_and_release_removes_it(dynamodb: Any
         "owner": "alice@laptop:1/aa",
         "acquired_at": "2026-11-18T11:06:40Z",
         "lease_expires_at": T0 + 60,
+        "lease_s": 60,
+        "version": first.version,
     }
+    assert len(first.version) == 32
     first.release()
     assert stored(dynamodb) is None
 
@@ -71,8 +78,8 @@ def test_a_second_apply_fails_at_once_with_timeout_zero_naming_the_holder(dynamo
     assert str(caught.value) == (
         "another apply holds the lock: alice@laptop:1/aa, since 2026-11-18T11:06:40Z; its lease "
         "runs until 2026-11-18T11:07:40Z. Wait for it to finish and run again, or give a longer "
-        "--lock-timeout. If that apply crashed, its lease expires by itself at "
-        "2026-11-18T11:07:40Z."
+        "--lock-timeout. If that apply was killed, an apply that waits longer than its lease "
+        "(60s) without seeing it renewed takes the lock over."
     )
 
 
@@ -105,12 +112,20 @@ def test_waiting_gives_up_at_the_timeout(dynamodb: Any) -> None:
     assert clock.now == T0 + 30
 
 
-def test_a_crashed_holders_lease_expires_and_the_lock_is_taken_over(dynamodb: Any) -> None:
+def test_a_crashed_holders_lock_is_taken_over_after_a_lease_unrenewed(dynamodb: Any) -> None:
+    """Changed on purpose (item 13): an expiry written by another machine's clock is never
+    trusted; the lock passes to a waiter that has watched it go unrenewed for a lease."""
     clock = Clock()
     crashed = lock(dynamodb, "crashed", clock)
-    crashed.acquire()  # and never releases
-    clock.now += 61
-    lock(dynamodb, "next", clock).acquire()
+    crashed.acquire()  # and never renews nor releases
+    clock.now += 3600  # long past the lease it wrote, yet not watched by anyone
+    with pytest.raises(LockTimeout):
+        lock(dynamodb, "impatient", clock, timeout_s=59).acquire()
+    taken: list[Holder] = []
+    watching_from = clock.now
+    lock(dynamodb, "next", clock, timeout_s=300, on_takeover=taken.append).acquire()
+    assert 60 <= clock.now - watching_from <= 65  # one lease, plus at most one poll
+    assert [h.owner for h in taken] == ["crashed"]
     assert stored(dynamodb)["owner"] == "next"  # type: ignore[index]
     assert crashed.renew() is False  # the old holder learns it lost the lock
     assert crashed.lost
@@ -170,11 +185,12 @@ def test_a_failed_release_after_a_good_apply_goes_to_on_release_error(dynamodb: 
     with ApplyLock(dynamodb, TABLE, "alice", timeout_s=0, on_release_error=seen.append):
         pass
     assert [type(e).__name__ for e in seen] == ["ClientError"]
-    # Without a handler it is raised, as before (bob comes after alice's lease ran out).
-    later = Clock(time.time() + 3600)
+    # Without a handler it is raised, as before (bob takes over once alice's lock has gone
+    # unrenewed for a lease, on bob's clock).
+    later = Clock(time.time())
     with (
         pytest.raises(ClientError, match="AccessDeniedException"),
-        ApplyLock(dynamodb, TABLE, "bob", timeout_s=0, clock=later),
+        lock(dynamodb, "bob", later, timeout_s=120),
     ):
         pass
 
@@ -182,6 +198,141 @@ def test_a_failed_release_after_a_good_apply_goes_to_on_release_error(dynamodb: 
 def test_other_errors_are_not_mistaken_for_contention(dynamodb: Any) -> None:
     with pytest.raises(ClientError, match="ResourceNotFoundException"):
         ApplyLock(dynamodb, "no-such-table", "alice", timeout_s=0).acquire()
+
+
+def test_renewals_change_the_version_and_keep_the_owner(dynamodb: Any) -> None:
+    clock = Clock()
+    holder = lock(dynamodb, "alice", clock)
+    holder.acquire()
+    versions = [stored(dynamodb)["version"]]  # type: ignore[index]
+    for _ in range(2):
+        clock.now += 20
+        assert holder.renew() is True
+        versions.append(stored(dynamodb)["version"])  # type: ignore[index]
+    assert len(set(versions)) == 3
+    assert versions[-1] == holder.version
+    assert stored(dynamodb)["owner"] == "alice"  # type: ignore[index]
+
+
+def test_a_waiter_whose_clock_is_an_hour_ahead_never_takes_a_live_lock(dynamodb: Any) -> None:
+    """Item 13: only a lock seen unchanged for a lease, on the waiter's own clock, passes on."""
+    elapsed = Clock(0)  # one monotonic time for everybody; wall clocks differ
+    holder = lock(dynamodb, "alice", elapsed, clock=lambda: T0 + elapsed.now)
+    holder.acquire()
+    renewals: list[float] = []
+
+    def time_passes_and_alice_renews(seconds: float) -> None:
+        before = elapsed.now
+        elapsed.now += seconds
+        if elapsed.now // 20 > before // 20:  # alice's renewal thread, every lease/3
+            assert holder.renew() is True
+            renewals.append(elapsed.now)
+
+    ahead = lambda: T0 + 3600 + elapsed.now  # noqa: E731
+    waiter = lock(
+        dynamodb, "bob", elapsed, clock=ahead, timeout_s=600, sleep=time_passes_and_alice_renews
+    )
+    with pytest.raises(LockTimeout, match="another apply holds the lock: alice"):
+        waiter.acquire()
+    assert len(renewals) >= 29
+    assert stored(dynamodb)["owner"] == "alice"  # type: ignore[index]
+    assert not holder.lost
+
+    # alice dies (no more renewals): bob's clock being ahead changes nothing either way
+    died = elapsed.now
+    taken: list[tuple[str, bool]] = []
+    heir = lock(
+        dynamodb,
+        "bob",
+        elapsed,
+        clock=ahead,
+        timeout_s=600,
+        on_takeover=lambda h: taken.append((h.owner, holder.lost)),
+    )
+    heir.acquire()
+    assert 60 <= elapsed.now - died <= 65
+    # when bob took over, alice (were she only slow) had already counted her lock as lost
+    assert taken == [("alice", True)]
+    assert stored(dynamodb)["owner"] == "bob"  # type: ignore[index]
+    assert holder.renew() is False
+
+
+def test_a_lock_write_retried_after_its_reply_was_lost_is_ours(dynamodb: Any) -> None:
+    lost = lose_a_reply(dynamodb, "PutItem")
+    clock = Clock()
+    alice = lock(dynamodb, "alice", clock)
+    alice.acquire()  # the retry fails its condition on alice's own item: that is no rival
+    assert lost == [1]
+    assert stored(dynamodb)["version"] == alice.version  # type: ignore[index]
+    assert not alice.lost
+    assert alice.renew() is True
+    lose_a_reply(dynamodb, "DeleteItem")
+    alice.release()  # the retried delete finds nothing: released, not taken over
+    assert stored(dynamodb) is None
+    assert not alice.lost
+
+
+def test_a_takeover_retried_after_its_reply_was_lost_is_ours(dynamodb: Any) -> None:
+    clock = Clock()
+    lock(dynamodb, "crashed", clock).acquire()
+    lost = lose_a_reply(
+        dynamodb, "PutItem", nth=2
+    )  # bob's first put fails; his takeover's reply is lost
+    taken: list[Holder] = []
+    bob = lock(dynamodb, "bob", clock, timeout_s=300, on_takeover=taken.append)
+    bob.acquire()
+    assert lost == [2]
+    assert [h.owner for h in taken] == ["crashed"]
+    assert stored(dynamodb)["version"] == bob.version  # type: ignore[index]
+
+
+def test_a_lock_released_just_before_the_takeover_is_simply_taken(dynamodb: Any) -> None:
+    clock = Clock()
+    crashed = lock(dynamodb, "crashed", clock)
+    crashed.acquire()
+
+    def released_first(params: dict[str, Any], **_: Any) -> None:
+        if "#version" in params.get("ConditionExpression", ""):  # the takeover's write
+            crashed.release()
+
+    dynamodb.meta.events.register("provide-client-params.dynamodb.PutItem", released_first)
+    taken: list[Holder] = []
+    bob = lock(dynamodb, "bob", clock, timeout_s=300, on_takeover=taken.append)
+    bob.acquire()
+    assert clock.now == T0 + 62.5  # at the poll that would have taken over: no extra wait
+    assert stored(dynamodb)["owner"] == "bob"  # type: ignore[index]
+    assert taken == []  # released, not abandoned: nothing to warn about
+
+
+def test_a_lock_written_before_versions_is_taken_over_the_same_way(dynamodb: Any) -> None:
+    dynamodb.put_item(
+        TableName=TABLE,
+        Item={
+            "pk": {"S": runlog.LOCK_PK},
+            "sk": {"S": runlog.LOCK_SK},
+            "owner": {"S": "old@host:1/aa"},
+            "acquired_at": {"S": "2026-11-18T11:06:40Z"},
+            "lease_expires_at": {"N": str(T0 + 60)},
+        },
+    )
+    clock = Clock()
+    with pytest.raises(LockTimeout):
+        lock(dynamodb, "bob", clock, timeout_s=59).acquire()
+    lock(dynamodb, "bob", clock, timeout_s=300).acquire()
+    assert stored(dynamodb)["owner"] == "bob"  # type: ignore[index]
+
+
+def test_plan_is_told_of_a_lock_left_long_past_its_lease(dynamodb: Any) -> None:
+    clock = Clock()
+    assert unfinished_apply(dynamodb, TABLE, now=T0) is None  # no lock
+    lock(dynamodb, "alice@ci:7/ab", clock).acquire()  # and then killed
+    assert unfinished_apply(dynamodb, TABLE, now=T0 + 119) is None  # perhaps only slow
+    assert unfinished_apply(dynamodb, TABLE, now=T0 + 121) == (
+        "the previous apply (by alice@ci:7/ab, started 2026-11-18T11:06:40Z) did not finish: "
+        "its lock was never released and its lease ran out at 2026-11-18T11:07:40Z; the next "
+        "apply takes the lock over after watching it for 60s, and converges"
+    )
+    assert unfinished_apply(dynamodb, "no-such-table", now=T0 + 121) is None
 
 
 @pytest.mark.parametrize(

@@ -11,11 +11,17 @@ Safety rails, in the order they act:
 The lock lives in the log table, so on the very first apply (no table yet) the table is
 created first, then the lock taken, then the live state read again: if anything but the
 new table changed meanwhile, the apply stops there.
+
+SIGTERM (what CI sends to cancel a job) stops an apply the way Ctrl-C does, with exit 143.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -23,7 +29,15 @@ import click
 from botocore.exceptions import ClientError
 
 from reconciler import audit, output
-from reconciler.apply import NOT_ATTEMPTED, ApplyResult, ChangeResult, apply_changes
+from reconciler.apply import (
+    CTRL_C,
+    NOT_ATTEMPTED,
+    SIGTERM,
+    ApplyResult,
+    ChangeResult,
+    Terminated,
+    apply_changes,
+)
 from reconciler.aws import Clients
 from reconciler.commands.plan import connect, load_desired, read_plan_file
 from reconciler.desired import DesiredState
@@ -36,8 +50,15 @@ from reconciler.plan import CREATE, Plan, make_plan, stale_resources
 from reconciler.render import mass_delete_what, render_text
 from reconciler.resources import EXECUTOR, LOG_TABLE, LiveState
 
-INTERRUPTED = "interrupted (Ctrl-C): no change was started after it"
 EXIT_INTERRUPTED = 130  # as for any command stopped by SIGINT
+EXIT_TERMINATED = 143  # 128 + 15, as for any command stopped by SIGTERM
+
+
+def interrupted_message(by: str) -> str:
+    return f"interrupted ({by}): no change was started after it"
+
+
+INTERRUPTED = interrupted_message(CTRL_C)
 _PROGRESS_MIN_CHANGES = 10
 
 
@@ -146,16 +167,21 @@ def execute(job: Job, plan: Plan, lock: ApplyLock | None, progress: Progress) ->
 
 
 def report(result: ApplyResult, lock: ApplyLock | None) -> int:
+    with sigterm_held_off():
+        return _report(result, lock)
+
+
+def _report(result: ApplyResult, lock: ApplyLock | None) -> int:
     output.out("")
     for line in (r.line() for r in result.results):
         output.out(f"  {line}")
     if result.interrupted:
         output.out(f"\nApply interrupted: {result.summary()}.")
         output.err(
-            f"error: {INTERRUPTED}\nWhat was done above is live; run `reconcile apply` again "
-            "to finish."
+            f"error: {interrupted_message(result.stopped_by)}\nWhat was done above is live; "
+            "run `reconcile apply` again to finish."
         )
-        return EXIT_INTERRUPTED
+        return EXIT_TERMINATED if result.stopped_by == SIGTERM else EXIT_INTERRUPTED
     if result.outcome == "ok":
         output.out(f"\nApply complete: {result.summary()}.")
         return 0
@@ -177,6 +203,11 @@ def report(result: ApplyResult, lock: ApplyLock | None) -> int:
 
 
 def record(job: Job, result: ApplyResult, started: datetime) -> None:
+    with sigterm_held_off():
+        _record(job, result, started)
+
+
+def _record(job: Job, result: ApplyResult, started: datetime) -> None:
     """Write the apply record; a failure to write it is reported, not fatal."""
     entry = audit.apply_record(
         result,
@@ -185,7 +216,7 @@ def record(job: Job, result: ApplyResult, started: datetime) -> None:
         who=job.actor,
         sha=audit.commit(),
         pr=audit.pr_number(),
-        error=INTERRUPTED if result.interrupted else None,
+        error=interrupted_message(result.stopped_by) if result.interrupted else None,
         worktree=audit.worktree(),
     )
     try:
@@ -198,6 +229,70 @@ def record(job: Job, result: ApplyResult, started: datetime) -> None:
     except Exception as exc:
         described = describe_aws_exception(exc) or f"{type(exc).__name__}: {exc}"
         output.err(f"warning: the apply record was not written to the log table: {described}")
+
+
+class TerminatedError(FatalError):
+    """SIGTERM outside the changes themselves (waiting for the lock, planning, confirming)."""
+
+    exit_code = EXIT_TERMINATED
+
+
+class _OnSigterm:
+    """Raises Terminated on the first SIGTERM, unless held off; ignores every later one."""
+
+    def __init__(self) -> None:
+        self.received = False
+        self.held_off = False
+
+    def __call__(self, _signum: int, _frame: object) -> None:
+        first = not self.received
+        self.received = True
+        # Already stopping (a Ctrl-C being handled): raising again would only cut it short.
+        stopping = isinstance(sys.exc_info()[1], KeyboardInterrupt)
+        if first and not self.held_off and not stopping:
+            raise Terminated
+
+
+_handlers: list[_OnSigterm] = []  # the one installed, while inside sigterm_stops_like_ctrl_c
+
+
+@contextmanager
+def sigterm_stops_like_ctrl_c() -> Iterator[None]:
+    """While inside, SIGTERM raises Terminated in the main thread, as SIGINT raises Ctrl-C.
+
+    Only the first SIGTERM raises: a repeat while the calls in flight finish is ignored, so
+    the partial record is still written and the lock released (kill -9 remains for the
+    impatient). Off the main thread, where no handler can be installed, it does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    handler = _OnSigterm()
+    previous = signal.signal(signal.SIGTERM, handler)
+    _handlers.append(handler)
+    try:
+        yield
+    except Terminated:
+        raise TerminatedError(interrupted_message(SIGTERM)) from None
+    except click.exceptions.Abort:
+        if handler.received:  # click's prompt turns Terminated, as any Ctrl-C, into Abort
+            raise TerminatedError(interrupted_message(SIGTERM)) from None
+        raise
+    finally:
+        _handlers.remove(handler)
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
+@contextmanager
+def sigterm_held_off() -> Iterator[None]:
+    """The apply is over: a SIGTERM now must not cost its record or its report."""
+    for handler in _handlers:
+        handler.held_off = True
+    try:
+        yield
+    finally:
+        for handler in _handlers:
+            handler.held_off = False
 
 
 def _lock(job: Job) -> ApplyLock:
@@ -220,13 +315,21 @@ def make_lock(
             f"Waiting for the apply lock, held by {holder.describe()} (up to {timeout_s:g}s)..."
         )
 
+    def not_finished(holder: Holder) -> None:
+        output.err(
+            f"warning: the previous apply (by {holder.owner}, started {holder.acquired_at}) did "
+            "not finish: it stopped without releasing the apply lock (killed, or its release "
+            "failed), so its apply record may be missing; this apply converges from what is "
+            "live"
+        )
+
     def not_released(error: Exception) -> None:
         if release_gone and isinstance(error, ClientError):
             return
         described = describe_aws_exception(error) or f"{type(error).__name__}: {error}"
         output.err(
-            f"warning: the apply lock was not released ({described}); it frees itself when its "
-            f"lease runs out, within {DEFAULT_LEASE_S} seconds"
+            f"warning: the apply lock was not released ({described}); the next apply takes it "
+            f"over once it has seen it unrenewed for {DEFAULT_LEASE_S} seconds"
         )
 
     return ApplyLock(
@@ -234,7 +337,9 @@ def make_lock(
         settings.log_table,
         make_owner(actor),
         timeout_s=timeout_s,
+        lease_s=DEFAULT_LEASE_S,
         on_wait=waiting,
+        on_takeover=not_finished,
         on_release_error=not_released,
     )
 
@@ -308,6 +413,7 @@ def run(
         lock_timeout_s=timeout_s,
         actor=audit.actor(),
     )
-    if table_exists(job.clients, settings.log_table):
-        return _locked_apply(job, started)
-    return _first_apply(job, started)
+    with sigterm_stops_like_ctrl_c():
+        if table_exists(job.clients, settings.log_table):
+            return _locked_apply(job, started)
+        return _first_apply(job, started)

@@ -18,6 +18,7 @@ from reconciler.desired import DesiredState, build_desired
 from reconciler.errors import FatalError
 from reconciler.live import read_live
 from reconciler.loader import discover, load_rules
+from reconciler.lock import unfinished_apply
 from reconciler.model import Settings
 from reconciler.package import ExecutorPackage, build_executor_zip
 from reconciler.plan import Plan, PlanError, PlanMismatch, make_plan
@@ -125,6 +126,9 @@ def run(
         output.err(f"Reading live state in {desired.settings.region}...")
     plan = make_plan(desired, read_live(clients, desired.settings))
     output.out(render(plan, fmt), nl=False)
+    unfinished = unfinished_apply(clients.dynamodb, desired.settings.log_table)
+    if unfinished:
+        output.err(f"warning: {unfinished}")
     if out_file:
         save_plan(plan, out_file)
         output.err(f"Saved the plan to {out_file}; apply it with `reconcile apply {out_file}`.")
