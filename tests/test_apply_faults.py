@@ -147,6 +147,12 @@ def test_sigterm_part_way_reports_records_releases_the_lock_and_exits_143(
         "\nApply interrupted: 5 created, 0 updated, 0 deleted; 0 failed, 4 not attempted.\n"
     )
     assert stopped.stderr == (
+        # The trace of each change made (stdout is not a terminal), then the error.
+        "[1/9] + created log_table ouroboros-runs\n"
+        "[2/9] + created executor ouroboros-executor\n"
+        "[3/9] + created schedule_group ouroboros\n"
+        "[4/9] + created schedule a-start\n"
+        "[5/9] + created schedule a-stop\n"
         "error: interrupted (SIGTERM): no change was started after it\n"
         "What was done above is live; run `reconcile apply` again to finish.\n"
     )
@@ -350,11 +356,18 @@ def test_after_kill_9_the_next_apply_says_the_last_one_did_not_finish_and_conver
     rerun = reconcile("apply", "--yes", "--lock-timeout", "30s")
     assert rerun.exit_code == 0, rerun.output
     assert rerun.stderr.startswith("Waiting for the apply lock, held by ")
-    assert rerun.stderr.endswith(
+    warning, *trace = rerun.stderr.splitlines()[1:]
+    assert warning == (
         f"warning: the previous apply (by {holder['owner']}, started {holder['acquired_at']}) "
         "did not finish: it stopped without releasing the apply lock (killed, or its release "
-        "failed), so its apply record may be missing; this apply converges from what is live\n"
+        "failed), so its apply record may be missing; this apply converges from what is live"
     )
+    # Then the trace of each change (made concurrently: in any order).
+    assert sorted(line.split("] ", 1)[1] for line in trace) == [
+        "+ created schedule a-stop",
+        "+ created schedule b-start",
+        "+ created schedule b-stop",
+    ]
     assert rerun.stdout.endswith("\nApply complete: 3 created, 0 updated, 0 deleted.\n")
     assert reconcile("plan", "--detailed-exitcode").exit_code == 0
     assert lock_item(endpoint) is None

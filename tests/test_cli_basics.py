@@ -82,10 +82,12 @@ def test_group_path_options_still_reach_the_subcommand(
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        ([], {"apply": {"yes": False, "allow_delete_all": False}}),
-        (["--yes"], {"apply": {"yes": True, "allow_delete_all": False}}),
-        (["--yes", "--allow-delete-all"], {"apply": {"yes": True, "allow_delete_all": True}}),
-        (["--dry-run"], {"plan": {"allow_delete_all": False}}),
+        ([], {"apply": {"yes": False, "allow_mass_delete": False}}),
+        (["--yes"], {"apply": {"yes": True, "allow_mass_delete": False}}),
+        (["--yes", "--allow-mass-delete"], {"apply": {"yes": True, "allow_mass_delete": True}}),
+        # The deprecated name still works, as the new one.
+        (["--yes", "--allow-delete-all"], {"apply": {"yes": True, "allow_mass_delete": True}}),
+        (["--dry-run"], {"plan": {"detailed_exitcode": False}}),
     ],
 )
 def test_group_options_without_a_subcommand_work_as_before(
