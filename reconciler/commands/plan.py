@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from reconciler import output
 from reconciler.aws import Clients, make_clients
+from reconciler.aws_identity import verify_account
 from reconciler.desired import DesiredState, build_desired
 from reconciler.errors import FatalError
 from reconciler.live import read_live
@@ -53,6 +54,7 @@ def connect(settings: Settings) -> Clients:
             f"note: using region {settings.region} from the settings file (the home region), "
             f"not {env_region} from the environment"
         )
+    verify_account(settings)
     return make_clients(settings.region)
 
 
