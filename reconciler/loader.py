@@ -16,7 +16,7 @@ where a semantic check has a better-worded message for the same value.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -68,13 +68,20 @@ class LoadResult:
         return not has_errors(self.diagnostics)
 
 
-def load_rules(paths: Sequence[str], *, allow_empty: bool = False) -> LoadResult:
+def load_rules(
+    paths: Sequence[str],
+    *,
+    allow_empty: bool = False,
+    allowed_accounts: Collection[str] | None = None,
+) -> LoadResult:
     """Load and check rule files. Each path is a file or a directory (searched recursively for
     *.yaml/*.yml, sorted). A missing path, or a directory without rule files (unless
     allow_empty), is an error diagnostic: an empty desired state must never happen by accident.
+    With `allowed_accounts` (the settings'), a rule naming any other account is an error.
     """
     files, diagnostics = discover(paths, allow_empty=allow_empty)
-    context = _Context(now=_clock())
+    allowed = frozenset(allowed_accounts) if allowed_accounts is not None else None
+    context = _Context(now=_clock(), allowed_accounts=allowed)
     checked = [_check_file(display, fs_path, context) for display, fs_path in files]
     for result in checked:
         diagnostics += result.diagnostics
@@ -163,6 +170,7 @@ class _Context:
     """What the checks of one load share: the clock, and caches (rules repeat expressions)."""
 
     now: datetime
+    allowed_accounts: frozenset[str] | None = None  # the settings' allowed_accounts
     expressions: dict[str, timeengine.Expression | str] = field(default_factory=dict)
     warnings: dict[tuple[str, str], str | None] = field(default_factory=dict)
     zones: dict[str, str | None] = field(default_factory=dict)
@@ -450,7 +458,34 @@ def _semantic_problems(
         if key in rule:
             found += [_Problem((*base, *p.path), p.message) for p in check(rule[key])]
     found += _timing_problems(base, rule, context)
+    found += _event_bounds(base, rule)
+    found += _disallowed_accounts(base, rule.get("accounts"), context.allowed_accounts)
     return found
+
+
+def _event_bounds(base: Path, rule: Mapping[str, object]) -> list[_Problem]:
+    """The executor's bounds on one event (pairs, bytes), checked on the rule's share of it."""
+    share = {k: rule[k] for k in ("name", "accounts", "regions", "targets") if k in rule}
+    return [
+        _Problem((*base, *p.path), p.message)
+        for p in checks.check_bounds(share, checks.EVENT_ALLOWANCE_BYTES)
+    ]
+
+
+def _disallowed_accounts(
+    base: Path, accounts: object, allowed: frozenset[str] | None
+) -> list[_Problem]:
+    if allowed is None or not isinstance(accounts, list):
+        return []
+    return [
+        _Problem(
+            (*base, "accounts", i),
+            f"account {account} is not in allowed_accounts of the settings: add it there, or "
+            "name only allowed accounts (the executor refuses any other)",
+        )
+        for i, account in enumerate(accounts)
+        if isinstance(account, str) and account not in allowed
+    ]
 
 
 def _account_number_hints(doc: Document, base: Path, accounts: object) -> Iterable[_Problem]:

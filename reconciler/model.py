@@ -62,4 +62,8 @@ class Settings:
     executor_memory_mb: int = 256
     executor_timeout_s: int = 300
     log_retention_days: int = DEFAULT_RETENTION_DAYS
+    # The executor's trust boundary: the only accounts rules may name (None: any), and the
+    # organisation the target roles' trust policies require (documentation for the templates).
+    allowed_accounts: tuple[str, ...] | None = None
+    organization_id: str | None = None
     location: Location | None = field(default=None, compare=False)

@@ -183,8 +183,17 @@ def _build(display: str, doc: Document, value: Mapping[str, object]) -> Settings
         executor_memory_mb=_int(executor.get("memory_mb", defaults.executor_memory_mb)),
         executor_timeout_s=_int(executor.get("timeout_seconds", defaults.executor_timeout_s)),
         log_retention_days=_int(value.get("log_retention_days", defaults.log_retention_days)),
+        allowed_accounts=_optional_strings(value.get("allowed_accounts")),
+        organization_id=str(value["organization_id"]) if "organization_id" in value else None,
         location=Location(display, pos.line, pos.col),
     )
+
+
+def _optional_strings(value: object) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    assert isinstance(value, list)  # the schema checked it
+    return tuple(str(v) for v in value)
 
 
 def _int(value: object) -> int:

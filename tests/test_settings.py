@@ -234,7 +234,7 @@ def test_every_problem_is_listed(settings_file: Path) -> None:
         "ouroboros.yaml has 3 problems:\n"
         "ouroboros.yaml:2:1: error: unknown key 'extra' in the settings file; allowed: version, "
         "region, schedule_group, executor, scheduler_role_arn, target_role_name, log_table, "
-        "log_retention_days\n"
+        "log_retention_days, allowed_accounts, organization_id\n"
         "ouroboros.yaml:3:9: error: 'eu-west' is not an AWS region name such as eu-west-1\n"
         "ouroboros.yaml:10:12: error: 'x' is not a DynamoDB table name: 3-255 letters, digits, "
         "underscores, dots and hyphens"

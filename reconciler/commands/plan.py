@@ -31,7 +31,9 @@ def load_desired(
 ) -> tuple[DesiredState, ExecutorPackage]:
     """Settings and rules -> the desired state; refuses (exit 1) when a rule has an error."""
     settings = load_settings(settings_path)
-    loaded = load_rules([rules_dir], allow_empty=allow_empty)
+    loaded = load_rules(
+        [rules_dir], allow_empty=allow_empty, allowed_accounts=settings.allowed_accounts
+    )
     for diagnostic in loaded.diagnostics:
         output.err(diagnostic.text())
     if not loaded.ok:

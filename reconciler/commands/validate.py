@@ -25,14 +25,17 @@ def run(
     settings_path: str = "ouroboros.yaml",
 ) -> int:
     """With no PATHs: the rules directory, plus the settings file when there is one."""
-    result = load_rules(list(paths) or [rules_dir])
+    settings = None
+    # Settings are optional for validation, but a directory where the file belongs is an error.
+    if not paths and os.path.exists(settings_path):
+        settings = check_settings(settings_path)
+    allowed = settings.settings.allowed_accounts if settings and settings.settings else None
+    result = load_rules(list(paths) or [rules_dir], allowed_accounts=allowed)
     diagnostics = [
         _explain_missing_rules_dir(d, rules_dir) if not paths else d for d in result.diagnostics
     ]
     settings_checked = None
-    # Settings are optional for validation, but a directory where the file belongs is an error.
-    if not paths and os.path.exists(settings_path):
-        settings = check_settings(settings_path)
+    if settings is not None:
         diagnostics += settings.diagnostics
         settings_checked = display_path(settings_path)
     diagnostics = sort_diagnostics(diagnostics)
