@@ -1105,3 +1105,33 @@ def _event(action: str, when: str) -> dict[str, Any]:
         "scheduled_time": when,
         "execution_id": f"exec-{action}",
     }
+
+
+ORG = "o-a1b2c3d4e5"
+
+
+def test_with_an_organization_the_executor_assumes_target_roles_only_inside_it() -> None:
+    def assume(**params: str) -> list[dict[str, Any]]:
+        role = Stack(BOOTSTRAP, **GITHUB, **params).roles()["ExecutorRole"]
+        return [s for s in permission_statements(role) if s["Action"] == "sts:AssumeRole"]
+
+    (plain,) = assume()
+    assert "Condition" not in plain
+    (fenced,) = assume(OrganizationId=ORG)
+    assert fenced["Condition"] == {"StringEquals": {"aws:ResourceOrgID": ORG}}
+
+
+def test_with_an_organization_the_target_role_trusts_the_executor_only_from_inside_it() -> None:
+    assert "Condition" not in only_trust(Stack(TARGET, HomeAccountId=HOME).roles()["TargetRole"])
+    role = Stack(TARGET, HomeAccountId=HOME, OrganizationId=ORG).roles()["TargetRole"]
+    assert only_trust(role)["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": ORG}}
+
+
+@pytest.mark.parametrize("template", [BOOTSTRAP, TARGET])
+def test_the_organization_id_parameter_is_checked(template: Path) -> None:
+    params = {"HomeAccountId": HOME} if template == TARGET else GITHUB
+    stack = Stack(template, **params)
+    pattern = stack.template["Parameters"]["OrganizationId"]["AllowedPattern"]
+    assert re.fullmatch(pattern, ORG)
+    assert re.fullmatch(pattern, "")
+    assert not re.fullmatch(pattern, "o-ABC")
