@@ -31,7 +31,7 @@ def check_account(settings: Settings, actual: str) -> None:
     expected = deploy_account(settings)
     if actual == expected:
         return
-    source = settings.location.file if settings.location else "the settings"
+    source = settings.location.file if settings.location else "the saved plan"
     raise FatalError(
         f"you are authenticated to {actual}, {source} deploys to {expected} (its "
         f"executor.role_arn): use credentials for {expected}; nothing was read or changed"

@@ -84,3 +84,18 @@ def test_credentials_for_the_settings_account_go_ahead(project: Path) -> None:
     assert result.exit_code == 0, result.output
     functions = boto3.client("lambda", region_name=REGION).list_functions()["Functions"]
     assert [f["FunctionName"] for f in functions] == ["ouroboros-executor"]
+
+
+def test_a_saved_plans_settings_are_named_as_such() -> None:
+    from recon_support import settings
+
+    from reconciler.aws_identity import check_account
+    from reconciler.errors import FatalError
+
+    check_account(settings(), ACCOUNT)
+    with pytest.raises(FatalError) as caught:
+        check_account(settings(), OTHER)
+    assert str(caught.value) == (
+        f"you are authenticated to {OTHER}, the saved plan deploys to {ACCOUNT} (its "
+        f"executor.role_arn): use credentials for {ACCOUNT}; nothing was read or changed"
+    )

@@ -28,7 +28,8 @@ from reconciler.executor.event import Occurrence
 
 CLOCK_SKEW = timedelta(minutes=5)
 # The schedules' RetryPolicy.MaximumEventAgeInSeconds (desired.RETRY_MAX_EVENT_AGE_S), plus
-# Lambda's own asynchronous retries of a failed invocation (minutes) as margin.
+# Lambda's own asynchronous retries of a failed invocation (minutes) as margin. An event that
+# waited longer (Lambda throttled for over an hour) is dropped, as Scheduler drops a late one.
 MAX_EVENT_AGE = timedelta(seconds=3600) + timedelta(minutes=15)
 # The values Scheduler substitutes in the Input at fire time (DESIGN.md §6).
 PLACEHOLDERS = {
