@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -480,3 +481,44 @@ def _quote_hint(value: object) -> str:
     if isinstance(value, int | float):
         return " (quote the value)"
     return ""
+
+
+# --- The size of one event (the loader and the executor share these bounds) ---------------------
+
+# Each (account, region) pair is a claim, a DescribeInstances and a log row in one invocation.
+MAX_PAIRS = 1000
+MAX_EVENT_BYTES = 64 * 1024
+# What an event holds beyond a rule's name, accounts, regions and targets: the other keys, the
+# role name and what Scheduler fills in (a schedule ARN, a time, an execution id).
+EVENT_ALLOWANCE_BYTES = 1024
+
+
+def check_bounds(event: Mapping[str, object], allowance: int = 0) -> list[Problem]:
+    """At most MAX_PAIRS accounts x regions, and at most MAX_EVENT_BYTES of JSON."""
+    problems: list[Problem] = []
+    accounts, regions = event.get("accounts"), event.get("regions")
+    if isinstance(accounts, list | tuple) and isinstance(regions, list | tuple):
+        pairs = len(accounts) * len(regions)
+        if pairs > MAX_PAIRS:
+            problems.append(
+                Problem(
+                    ("accounts",),
+                    f"{len(accounts)} accounts x {len(regions)} regions is {pairs} (account, "
+                    f"region) pairs, more than {MAX_PAIRS} in one rule: split it into rules "
+                    "with fewer accounts or regions",
+                )
+            )
+    size = event_bytes(event) + allowance
+    if size > MAX_EVENT_BYTES:
+        problems.append(
+            Problem(
+                (),
+                f"the executor event is {size} bytes of JSON, more than {MAX_EVENT_BYTES} "
+                "(64 KiB): split the rule, or shorten its lists of accounts, regions and values",
+            )
+        )
+    return problems
+
+
+def event_bytes(value: object) -> int:
+    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str).encode())

@@ -13,6 +13,8 @@ second delivery acts on nothing. Last, the run log as `reconcile logs` reads it.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
 import io
 import json
 import os
@@ -390,7 +392,7 @@ def _substitute(template: str, firing: Firing, execution_id: str) -> dict[str, A
 def _play(firings: list[Firing], ids: Mapping[str, str]) -> None:
     import boto3
 
-    from reconciler.executor.handler import handler
+    from reconciler.executor import handler as executor
 
     function = boto3.client("lambda", region_name=HOME_REGION).get_function_configuration(
         FunctionName="ouroboros-executor"
@@ -399,16 +401,23 @@ def _play(firings: list[Firing], ids: Mapping[str, str]) -> None:
     names = {instance_id: name for name, instance_id in ids.items()}
     with _lambda_environment(function.get("Environment", {}).get("Variables", {})):
         for index, firing in enumerate(firings):
+            # The executor refuses an occurrence that has not fired yet: play it at its time.
+            tuning = dataclasses.replace(executor.TUNING, now=functools.partial(_at, firing.when))
             context = _Context(function["FunctionArn"])
             event = _substitute(firing.input, firing, context.aws_request_id)
-            _print_firing(dynamodb, firing, handler(event, context), names)
+            _print_firing(dynamodb, firing, executor.handle(event, context, tuning), names)
             if index == 0:
                 # At-least-once delivery: the same occurrence again, with a new execution id.
                 again = _Context(function["FunctionArn"])
                 repeat = _substitute(firing.input, firing, again.aws_request_id)
-                _print_firing(dynamodb, firing, handler(repeat, again), names, redelivered=True)
+                summary = executor.handle(repeat, again, tuning)
+                _print_firing(dynamodb, firing, summary, names, redelivered=True)
     if not firings:
         output.out("  (no firings in this window)")
+
+
+def _at(moment: datetime) -> datetime:
+    return moment
 
 
 @contextlib.contextmanager

@@ -9,9 +9,11 @@ Choices made here, and why:
   and the CodeSha256-style "phantom change" cannot happen for the Input either.
 - RetryPolicy is explicit: 3600 s and 10 attempts. AWS's default keeps retrying for 24 hours,
   and a start or stop delivered many hours late does harm (instances started at night).
-- at() schedules are one-time: ActionAfterCompletion DELETE, so a fired one does not keep
-  counting against the quota. One whose time has passed is left out of the desired state,
-  with a note: AWS refuses or deletes it, so planning it would show a change forever.
+- at() schedules are one-time, with ActionAfterCompletion NONE: the executor reads the
+  schedule that sent an event before acting on it (its trust boundary), and Scheduler's DELETE
+  could remove it before the invocation runs. One whose time has passed is left out of the
+  desired state, with a note, so the next apply deletes a fired one (and it stops counting
+  against the quota).
 """
 
 from __future__ import annotations
@@ -111,7 +113,6 @@ def desired_schedule(
     if problems:
         # The loader checked the rule with the same functions; this only catches a model bug.
         raise FatalError(f"rule {rule.name}: the executor would refuse its event: {problems[0]}")
-    one_time = expression.strip().startswith("at(")
     return ScheduleSpec(
         name=schedule_name(rule.name, action),
         group=settings.schedule_group,
@@ -124,7 +125,7 @@ def desired_schedule(
         input=canonical_json(event),
         max_event_age_s=RETRY_MAX_EVENT_AGE_S,
         max_retry_attempts=RETRY_MAX_ATTEMPTS,
-        action_after_completion="DELETE" if one_time else "NONE",
+        action_after_completion="NONE",
     )
 
 
@@ -136,17 +137,23 @@ def desired_function(settings: Settings, code_sha256: str) -> FunctionSpec:
         role=settings.executor_role_arn,
         memory_mb=settings.executor_memory_mb,
         timeout_s=settings.executor_timeout_s,
-        environment=tuple(
-            sorted(
-                {
-                    runlog.TABLE_ENV: settings.log_table,
-                    runlog.RETENTION_ENV: str(settings.log_retention_days),
-                }.items()
-            )
-        ),
+        environment=tuple(sorted(executor_environment(settings).items())),
         code_sha256=code_sha256,
         description=executor_description(settings.schedule_group),
     )
+
+
+def executor_environment(settings: Settings) -> dict[str, str]:
+    """What the executor trusts comes from here, never from the event (executor/trust.py)."""
+    environment = {
+        runlog.TABLE_ENV: settings.log_table,
+        runlog.RETENTION_ENV: str(settings.log_retention_days),
+        runlog.GROUP_ENV: settings.schedule_group,
+        runlog.TARGET_ROLE_ENV: settings.target_role_name,
+    }
+    if settings.allowed_accounts is not None:
+        environment[runlog.ALLOWED_ACCOUNTS_ENV] = ",".join(sorted(settings.allowed_accounts))
+    return environment
 
 
 def executor_description(group: str) -> str:

@@ -17,7 +17,7 @@ where a semantic check has a better-worded message for the same value.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -71,15 +71,21 @@ class LoadResult:
 
 
 def load_rules(
-    paths: Sequence[str], *, allow_empty: bool = False, partition: str | None = None
+    paths: Sequence[str],
+    *,
+    allow_empty: bool = False,
+    partition: str | None = None,
+    allowed_accounts: Collection[str] | None = None,
 ) -> LoadResult:
     """Load and check rule files. Each path is a file or a directory (searched recursively for
     *.yaml/*.yml, sorted). A missing path, or a directory without rule files (unless
     allow_empty), is an error diagnostic: an empty desired state must never happen by accident.
     `partition` is the settings' (aws, aws-cn, ...): a region of another one is an error.
+    With `allowed_accounts` (the settings'), a rule naming any other account is an error.
     """
     files, diagnostics = discover(paths, allow_empty=allow_empty)
-    context = _Context(now=_clock(), partition=partition)
+    allowed = frozenset(allowed_accounts) if allowed_accounts is not None else None
+    context = _Context(now=_clock(), partition=partition, allowed_accounts=allowed)
     checked = [_check_file(display, fs_path, context) for display, fs_path in files]
     for result in checked:
         diagnostics += result.diagnostics
@@ -228,6 +234,7 @@ class _Context:
 
     now: datetime
     partition: str | None = None  # the settings' partition, when the settings are known
+    allowed_accounts: frozenset[str] | None = None  # the settings' allowed_accounts
     expressions: dict[str, timeengine.Expression | str] = field(default_factory=dict)
     warnings: dict[tuple[str, str], str | None] = field(default_factory=dict)
     zones: dict[str, str | None] = field(default_factory=dict)
@@ -518,6 +525,8 @@ def _semantic_problems(
     found += _description_problems(base, rule)
     found += _region_problems(base, rule, context)
     found += _timing_problems(base, rule, context)
+    found += _event_bounds(base, rule)
+    found += _disallowed_accounts(base, rule.get("accounts"), context.allowed_accounts)
     return found
 
 
@@ -560,6 +569,31 @@ def _region_problems(base: Path, rule: Mapping[str, object], context: _Context) 
             severity, message = problem
             found.append(_Problem((*base, "regions", i), message, severity))
     return found
+
+
+def _event_bounds(base: Path, rule: Mapping[str, object]) -> list[_Problem]:
+    """The executor's bounds on one event (pairs, bytes), checked on the rule's share of it."""
+    share = {k: rule[k] for k in ("name", "accounts", "regions", "targets") if k in rule}
+    return [
+        _Problem((*base, *p.path), p.message)
+        for p in checks.check_bounds(share, checks.EVENT_ALLOWANCE_BYTES)
+    ]
+
+
+def _disallowed_accounts(
+    base: Path, accounts: object, allowed: frozenset[str] | None
+) -> list[_Problem]:
+    if allowed is None or not isinstance(accounts, list):
+        return []
+    return [
+        _Problem(
+            (*base, "accounts", i),
+            f"account {account} is not in allowed_accounts of the settings: add it there, or "
+            "name only allowed accounts (the executor refuses any other)",
+        )
+        for i, account in enumerate(accounts)
+        if isinstance(account, str) and account not in allowed
+    ]
 
 
 def _account_number_hints(doc: Document, base: Path, accounts: object) -> Iterable[_Problem]:

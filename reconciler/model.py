@@ -68,4 +68,8 @@ class Settings:
     log_retention_days: int = DEFAULT_RETENTION_DAYS
     max_delete_count: int = DEFAULT_MAX_DELETE_COUNT
     max_delete_fraction: float = DEFAULT_MAX_DELETE_FRACTION
+    # The executor's trust boundary: the only accounts rules may name (None: any), and the
+    # organisation the target roles' trust policies require (documentation for the templates).
+    allowed_accounts: tuple[str, ...] | None = None
+    organization_id: str | None = None
     location: Location | None = field(default=None, compare=False)

@@ -34,6 +34,10 @@ DEFAULT_RETENTION_DAYS = 90
 # The executor's environment, which apply deploys and the handler reads.
 TABLE_ENV = "OUROBOROS_LOG_TABLE"
 RETENTION_ENV = "OUROBOROS_LOG_RETENTION_DAYS"
+# The executor's trust boundary (executor/trust.py), from the settings, never from the event.
+GROUP_ENV = "OUROBOROS_SCHEDULE_GROUP"
+TARGET_ROLE_ENV = "OUROBOROS_TARGET_ROLE"
+ALLOWED_ACCOUNTS_ENV = "OUROBOROS_ALLOWED_ACCOUNTS"  # comma-separated; absent: any account
 
 LOCK_PK = "LOCK#apply"
 LOCK_SK = "LOCK"
@@ -144,6 +148,20 @@ def duplicate_key(
         SK: f"{key[SK]}#DUP#{delivery}",
         GSI_PK: index[GSI_PK],
         GSI_SK: f"{index[GSI_SK]}#DUP#{delivery}",
+    }
+
+
+def refusal_key(rule: str, scheduled_time: str, action: str, delivery: str) -> dict[str, str]:
+    """An event the executor refused: a row of its own, never the occurrence's run key.
+
+    Were it the run key, a forged event could pre-claim an occurrence and make the real
+    firing a no-op. The sort keys extend the run's prefix, so `reconcile logs` lists it.
+    """
+    return {
+        PK: f"RULE#{rule}",
+        SK: f"RUN#{scheduled_time}#{action}#REFUSED#{delivery}",
+        GSI_PK: day_key(scheduled_time),
+        GSI_SK: f"{scheduled_time}#RUN#{rule}#{action}#REFUSED#{delivery}",
     }
 
 

@@ -210,17 +210,31 @@ def _settings_from(doc: Mapping[str, Any]) -> Settings:
     unknown = sorted(set(doc) - set(fields))
     if unknown:
         raise PlanError(f"its settings have an unknown key {unknown[0]!r}")
+    values = dict(doc)
     for name, field in fields.items():
         if name not in doc:
             if field.default is dataclasses.MISSING:
                 raise PlanError(f"its settings have no {name!r}")
             continue
-        expected = (int, float) if types[name] is float else types[name]
-        value = doc[name]
-        if not isinstance(value, expected) or isinstance(value, bool):
-            kind = "a string" if expected is str else "a number"
-            raise PlanError(f"its settings' {name!r} is not {kind}")
-    return Settings(**doc)
+        values[name] = _settings_value(name, types[name], doc[name])
+    return Settings(**values)
+
+
+def _settings_value(name: str, declared: Any, value: Any) -> Any:
+    """`value` as the type Settings declares: str, int, float, optional, or a tuple of strings."""
+    options = typing.get_args(declared) if typing.get_origin(declared) is not None else ()
+    if value is None and type(None) in options:
+        return None
+    if tuple in (typing.get_origin(o) for o in options):
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        raise PlanError(f"its settings' {name!r} is not a list of strings")
+    plain = next((o for o in options if o is not type(None)), declared)
+    expected = (int, float) if plain is float else plain
+    if not isinstance(value, expected) or isinstance(value, bool):
+        kind = "a string" if plain is str else "a number"
+        raise PlanError(f"its settings' {name!r} is not {kind}")
+    return float(value) if plain is float else value
 
 
 def _check_owned(settings: Settings, changes: Sequence[Change]) -> None:

@@ -188,6 +188,8 @@ def _build(display: str, doc: Document, value: Mapping[str, object]) -> Settings
         max_delete_fraction=_fraction(
             value.get("max_delete_fraction", defaults.max_delete_fraction)
         ),
+        allowed_accounts=_optional_strings(value.get("allowed_accounts")),
+        organization_id=str(value["organization_id"]) if "organization_id" in value else None,
         location=Location(display, pos.line, pos.col),
     )
 
@@ -195,6 +197,13 @@ def _build(display: str, doc: Document, value: Mapping[str, object]) -> Settings
 def _fraction(value: object) -> float:
     assert isinstance(value, int | float)  # the schema checked it
     return float(value)
+
+
+def _optional_strings(value: object) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    assert isinstance(value, list)  # the schema checked it
+    return tuple(str(v) for v in value)
 
 
 def _int(value: object) -> int:

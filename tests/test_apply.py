@@ -152,6 +152,8 @@ def test_executor_code_and_configuration_drift_are_put_back(aws: Clients) -> Non
         "MemorySize",
         "Environment.Variables.OUROBOROS_LOG_RETENTION_DAYS",
         "Environment.Variables.OUROBOROS_LOG_TABLE",
+        "Environment.Variables.OUROBOROS_SCHEDULE_GROUP",
+        "Environment.Variables.OUROBOROS_TARGET_ROLE",
     ]
     assert apply_changes(aws, plan.changes, group=GROUP, package=PACKAGE).outcome == "ok"
     assert_converged(aws, state)
@@ -245,16 +247,15 @@ def test_an_existing_group_is_never_created_again(aws: Clients) -> None:
 
 def test_switching_between_one_time_and_recurring_converges(aws: Clients) -> None:
     converge(aws, desired([rule("dev", start=None, stop="at(2027-03-01T19:00:00)")], PACKAGE))
+    # NONE, not DELETE: the executor reads the schedule that sent an event before acting, so a
+    # one-time schedule stays until the apply after its time deletes it.
     assert (
         aws.scheduler.get_schedule(Name="dev-stop", GroupName=GROUP)["ActionAfterCompletion"]
-        == "DELETE"
+        == "NONE"
     )
     state = desired([rule("dev", start=None)], PACKAGE)
     plan = plan_for(aws, state)
-    assert [f.field for f in plan.changes[0].diff] == [
-        "ScheduleExpression",
-        "ActionAfterCompletion",
-    ]
+    assert [f.field for f in plan.changes[0].diff] == ["ScheduleExpression"]
     assert apply_changes(aws, plan.changes, group=GROUP, package=PACKAGE).outcome == "ok"
     assert_converged(aws, state)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -412,7 +413,8 @@ def test_an_unfinished_run_reads_as_failed(ddb: Any) -> None:
 def test_runs_written_by_the_executor_and_an_apply_record_together(
     ddb: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from reconciler.executor.handler import handler
+    from reconciler.executor import handler
+    from reconciler.executor.trust import PLACEHOLDERS
 
     ec2 = boto3.client("ec2", region_name="eu-west-1")
     ec2.run_instances(
@@ -422,6 +424,9 @@ def test_runs_written_by_the_executor_and_an_apply_record_together(
         TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Team", "Value": "web"}]}],
     )
     monkeypatch.setenv("OUROBOROS_LOG_TABLE", TABLE)
+    monkeypatch.setenv("OUROBOROS_SCHEDULE_GROUP", "ouroboros")
+    monkeypatch.setenv("OUROBOROS_TARGET_ROLE", "ouroboros-target")
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "ouroboros-executor")  # no context: Lambda's
     event = {
         "version": 1,
         "rule": "web-nightly",
@@ -436,16 +441,41 @@ def test_runs_written_by_the_executor_and_an_apply_record_together(
         "scheduled_time": "2026-11-27T22:00:00Z",
         "execution_id": "6f1e1f52-9b63-4f1c-9d0e-0c4f3e0d7a11",
     }
-    handler(event, None)
-    handler({**event, "execution_id": "9d2a2b8c-1111-4222-8333-444455556666"}, None)
+    scheduler = boto3.client("scheduler", region_name="eu-west-1")
+    scheduler.create_schedule_group(Name="ouroboros")
+    scheduler.create_schedule(
+        Name="web-nightly-stop",
+        GroupName="ouroboros",
+        ScheduleExpression="cron(0 22 * * ? *)",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={
+            "Arn": "arn:aws:lambda:eu-west-1:123456789012:function:ouroboros-executor",
+            "RoleArn": "arn:aws:iam::123456789012:role/ouroboros-scheduler",
+            "Input": json.dumps({**event, **PLACEHOLDERS}),
+        },
+    )
+    fired = datetime(2026, 11, 27, 22, 0, 20, tzinfo=UTC)
+    tuning = dataclasses.replace(handler.TUNING, now=lambda: fired)
+    handler.handle(event, None, tuning)
+    handler.handle({**event, "execution_id": "9d2a2b8c-1111-4222-8333-444455556666"}, None, tuning)
+    forged = {
+        **event,
+        "execution_id": "0badc0de-0000-4000-8000-000000000000",
+        "max_instances": 1000,
+    }
+    handler.handle(forged, None, tuning)
     put_apply(ddb, "2026-11-27T09:15:00Z")
     result = reconcile(*RANGE)
     rows = [line.split()[:6] for line in result.stdout.splitlines()[1:-1]]
     assert rows == [
         ["2026-11-27", "09:15:00", "(apply)", "apply", "-", "ok"],
+        ["2026-11-27", "22:00:00", "web-nightly", "stop", "-/-", "refused"],
         ["2026-11-27", "22:00:00", "web-nightly", "stop", "123456789012/eu-west-1", "ok"],
         ["2026-11-27", "22:00:00", "web-nightly", "stop", "123456789012/eu-west-1", "duplicate"],
     ]
+    assert "event refused: the event differs from the schedule's input in: max_instances" in (
+        result.stdout
+    )
 
 
 def test_a_retried_run_names_what_the_earlier_attempts_hit() -> None:

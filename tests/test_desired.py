@@ -109,7 +109,8 @@ def test_the_input_is_compact_json_with_sorted_keys() -> None:
         ({"stop": "rate(5   minute)"}, "expression", "rate(5 minutes)"),
         ({"stop": "cron(0 19 ? * mon-fri *)"}, "expression", "cron(0 19 ? * MON-FRI *)"),
         ({"stop": "cron(0 19 ? * MON-FRI *)"}, "action_after_completion", "NONE"),
-        ({"stop": "at(2027-01-15T19:00:00)"}, "action_after_completion", "DELETE"),
+        # NONE: the executor reads the schedule that sent an event, so it must outlive firing.
+        ({"stop": "at(2027-01-15T19:00:00)"}, "action_after_completion", "NONE"),
         ({"description": None}, "description", "Managed by ouroboros: rule dev, stop"),
     ],
 )
@@ -150,6 +151,8 @@ def test_the_executor_function() -> None:
             "Variables": {
                 "OUROBOROS_LOG_RETENTION_DAYS": "30",
                 "OUROBOROS_LOG_TABLE": "ouroboros-runs",
+                "OUROBOROS_SCHEDULE_GROUP": "ouroboros",
+                "OUROBOROS_TARGET_ROLE": "ouroboros-target",
             }
         },
         "Layers": [],
@@ -207,3 +210,9 @@ def test_the_same_rules_give_the_same_state_and_fingerprint() -> None:
     assert first == second
     assert first.fingerprint() == second.fingerprint()
     assert build([rule("a")]).fingerprint() != first.fingerprint()
+
+
+def test_allowed_accounts_reach_the_executors_environment() -> None:
+    function = build([], settings=settings(allowed_accounts=("222222222222", ACCOUNT))).function
+    assert dict(function.environment)["OUROBOROS_ALLOWED_ACCOUNTS"] == f"{ACCOUNT},222222222222"
+    assert "OUROBOROS_ALLOWED_ACCOUNTS" not in dict(build([]).function.environment)

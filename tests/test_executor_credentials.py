@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import boto3
 import pytest
 
 from reconciler import checks
@@ -49,3 +50,41 @@ def test_the_longest_rule_name_is_a_valid_rule_name() -> None:
 )
 def test_account_from_arn(arn: str | None, account: str | None) -> None:
     assert credentials.account_from_arn(arn) == account
+
+
+class _RecordingSts:
+    def __init__(self) -> None:
+        self.assumed: list[str] = []
+
+    def assume_role(self, **kwargs: object) -> dict[str, object]:
+        self.assumed.append(str(kwargs["RoleArn"]))
+        return {"Credentials": {"AccessKeyId": "a", "SecretAccessKey": "s", "SessionToken": "t"}}
+
+
+class _FakeSession(boto3.session.Session):
+    """A real session (for its partition data) whose sts client records AssumeRole."""
+
+    def __init__(self) -> None:
+        super().__init__(region_name="us-east-1")
+        self.sts = _RecordingSts()
+
+    def client(self, service_name: str, **kwargs: object) -> object:  # type: ignore[override]
+        return self.sts if service_name == "sts" else object()
+
+
+@pytest.mark.parametrize(
+    ("region", "expected"),
+    [
+        ("eu-west-1", "arn:aws:iam::222222222222:role/ouroboros-target"),
+        ("cn-north-1", "arn:aws-cn:iam::222222222222:role/ouroboros-target"),
+        ("us-gov-west-1", "arn:aws-us-gov:iam::222222222222:role/ouroboros-target"),
+        ("xx-new-1", "arn:aws:iam::222222222222:role/ouroboros-target"),
+    ],
+)
+def test_the_assumed_role_arn_names_the_home_regions_partition(region: str, expected: str) -> None:
+    session = _FakeSession()
+    clients = credentials.Clients(
+        session, region, "ouroboros-target", "s", own_account="111111111111"
+    )
+    clients.client("ec2", region, "222222222222")
+    assert session.sts.assumed == [expected]

@@ -180,3 +180,30 @@ def test_no_execution_id_at_all_is_refused() -> None:
     del event["execution_id"]
     with pytest.raises(EventRefused, match="execution_id: missing"):
         parse_event(event)
+
+
+ACCOUNTS_101 = [f"{n:012d}" for n in range(100000000000, 100000000101)]
+REGIONS_10 = [f"eu-west-{n}" for n in range(1, 11)]
+
+
+def test_more_than_a_thousand_account_region_pairs_are_refused() -> None:
+    with pytest.raises(EventRefused) as caught:
+        parse_event(_event(accounts=ACCOUNTS_101, regions=REGIONS_10))
+    assert caught.value.problems == [
+        "accounts: 101 accounts x 10 regions is 1010 (account, region) pairs, more than 1000 in "
+        "one rule: split it into rules with fewer accounts or regions"
+    ]
+    assert len(parse_event(_event(accounts=ACCOUNTS_101[:100], regions=REGIONS_10)).pairs) == 1000
+
+
+def test_an_event_over_64_kib_is_refused() -> None:
+    values = [f"v{n:03d}" + "x" * 250 for n in range(200)]
+    event = _event(targets={"tag:A": values, "tag:B": values})
+    with pytest.raises(EventRefused) as caught:
+        parse_event(event)
+    (problem,) = caught.value.problems
+    assert problem.startswith("the executor event is ")
+    assert problem.endswith(
+        " bytes of JSON, more than 65536 (64 KiB): split the rule, or shorten its lists of "
+        "accounts, regions and values"
+    )

@@ -27,6 +27,7 @@ from reconciler.executor import credentials, ec2, run
 from reconciler.executor import handler as handler_module
 from reconciler.executor.claims import LogTableError
 from reconciler.executor.handler import handler
+from reconciler.resources import ScheduleSpec
 
 OWN = "123456789012"
 OTHER = "222222222222"
@@ -35,6 +36,8 @@ TABLE = "ouroboros-runs"
 AMI = "ami-12c6146b"
 FUNCTION_ARN = f"arn:aws:lambda:eu-west-1:{OWN}:function:ouroboros-executor"
 WHEN = "2026-11-27T19:00:00Z"
+FIRED_AT = datetime(2026, 11, 27, 19, 0, 30, tzinfo=UTC)
+GROUP = "ouroboros"
 
 
 @dataclass
@@ -186,18 +189,39 @@ class World:
 @pytest.fixture
 def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     monkeypatch.setenv("OUROBOROS_LOG_TABLE", TABLE)
+    monkeypatch.setenv("OUROBOROS_SCHEDULE_GROUP", GROUP)
+    monkeypatch.setenv("OUROBOROS_TARGET_ROLE", "ouroboros-target")
     monkeypatch.delenv("OUROBOROS_LOG_RETENTION_DAYS", raising=False)
+    monkeypatch.delenv("OUROBOROS_ALLOWED_ACCOUNTS", raising=False)
     # Each account and region would load moto's AMI catalogue (~0.2 s each); none is needed.
     monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
     hooks = Hooks()
     monkeypatch.setattr(credentials, "new_session", hooks.session)
-    monkeypatch.setattr(handler_module, "TUNING", ec2.Tuning(sleep=lambda _: None))
+    # The executor's wall clock: the occurrence fired half a minute ago.
+    monkeypatch.setattr(
+        handler_module, "TUNING", ec2.Tuning(sleep=lambda _: None, now=lambda: FIRED_AT)
+    )
     with mock_aws():
+        boto3.client("scheduler", region_name="eu-west-1").create_schedule_group(Name=GROUP)
         yield World(hooks)
 
 
-def deployed_event(**rule_fields: Any) -> dict[str, Any]:
-    """The event exactly as a deployed schedule delivers it.
+def deploy(schedule: ScheduleSpec) -> None:
+    """Put the schedule in moto, as `reconcile apply` does: the executor reads it."""
+    scheduler = boto3.client("scheduler", region_name="eu-west-1")
+    groups = [g["Name"] for g in scheduler.list_schedule_groups()["ScheduleGroups"]]
+    if schedule.group not in groups:
+        scheduler.create_schedule_group(Name=schedule.group)
+    try:
+        scheduler.create_schedule(**schedule.to_api())
+    except scheduler.exceptions.ConflictException:
+        scheduler.update_schedule(**schedule.to_api())
+
+
+def deployed_event(
+    *, group: str = "ouroboros", function_arn: str = "", **rule_fields: Any
+) -> dict[str, Any]:
+    """The event exactly as a deployed schedule delivers it, the schedule deployed in moto.
 
     Built by the reconciler's own desired-state code from a Rule and Settings, then the three
     placeholders substituted in the Input text as Scheduler does, then parsed as Lambda does.
@@ -210,14 +234,15 @@ def deployed_event(**rule_fields: Any) -> dict[str, Any]:
         "accounts": (OWN,),
         "regions": ("eu-west-1",),
         "targets": (("tag:Environment", ("dev",)),),
-        "start": "cron(0 8 ? * MON-FRI *)",
+        # Both fire at WHEN (a Friday, 19:00 UTC), so either action can be delivered then.
+        "start": "cron(0 19 ? * FRI *)",
         "stop": "cron(0 19 ? * MON-FRI *)",
     }
     action = rule_fields.pop("action", "stop")
     fields.update(rule_fields)
     settings = Settings(
         region="eu-west-1",
-        schedule_group="ouroboros",
+        schedule_group=group,
         function_name="ouroboros-executor",
         executor_role_arn=f"arn:aws:iam::{OWN}:role/ouroboros-executor",
         scheduler_role_arn=f"arn:aws:iam::{OWN}:role/ouroboros-scheduler",
@@ -226,13 +251,14 @@ def deployed_event(**rule_fields: Any) -> dict[str, Any]:
     )
     rule = Rule(**fields)
     schedule = desired.desired_schedule(
-        rule, action, str(rule.expression(action)), settings, FUNCTION_ARN
+        rule, action, str(rule.expression(action)), settings, function_arn or FUNCTION_ARN
     )
+    deploy(schedule)
     text = str(schedule.input)
     for placeholder, value in (
         (
             "<aws.scheduler.schedule-arn>",
-            f"arn:aws:scheduler:eu-west-1:{OWN}:schedule/ouroboros/{schedule.name}",
+            f"arn:aws:scheduler:eu-west-1:{OWN}:schedule/{group}/{schedule.name}",
         ),
         ("<aws.scheduler.scheduled-time>", WHEN),
         ("<aws.scheduler.execution-id>", str(uuid.uuid4())),
@@ -611,7 +637,8 @@ def test_a_repeat_of_a_finished_occurrence_is_a_logged_no_op(world: World) -> No
 
     assert first["status"] == "ok"
     assert second["status"] == "duplicate"
-    assert {op for op, _ in world.hooks.calls} == {"dynamodb.PutItem"}
+    # The repeat reads its schedule (the trust check) and writes its rows; no EC2 call.
+    assert {op for op, _ in world.hooks.calls} == {"scheduler.GetSchedule", "dynamodb.PutItem"}
     rows = [e for e in world.runs() if e["status"] == "duplicate"]
     assert {
         (r["account"], r["execution_id"], r["duplicate_of"], r["original_execution_id"])
@@ -671,10 +698,11 @@ def test_lambda_retrying_the_same_event_after_a_raise(world: World) -> None:
 
 @pytest.mark.parametrize("first_outcome", ["ok", "failed"])
 def test_another_deployments_schedule_with_the_same_rule_is_never_taken_for_a_repeat(
-    world: World, first_outcome: str
+    world: World, first_outcome: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Two deployments (schedule groups) sharing one log table and a rule name: the second is
-    no repeat of the first. It must neither pass as a quiet duplicate nor take the first over."""
+    """Two deployments (schedule groups, each with its executor) sharing one log table and a
+    rule name: the second is no repeat of the first. It must neither pass as a quiet duplicate
+    nor take the first over."""
     world.launch()
     ours = deployed_event()
     if first_outcome == "failed":
@@ -682,10 +710,11 @@ def test_another_deployments_schedule_with_the_same_rule_is_never_taken_for_a_re
     handler(ours, LambdaContext())
     world.hooks.failures.clear()
     world.hooks.calls.clear()
-    arn = f"arn:aws:scheduler:eu-west-1:{OWN}:schedule/team-b/dev-office-hours-stop"
-    theirs = {**_again(ours), "schedule_arn": arn}
+    their_function = f"{FUNCTION_ARN}-b"
+    monkeypatch.setenv("OUROBOROS_SCHEDULE_GROUP", "team-b")
+    theirs = deployed_event(group="team-b", function_arn=their_function)
 
-    summary = handler(theirs, LambdaContext())
+    summary = handler(theirs, LambdaContext(invoked_function_arn=their_function))
 
     message = (
         f"schedule {ours['schedule_arn']} already ran rule dev-office-hours (stop, {WHEN}) "
@@ -990,3 +1019,239 @@ def test_dynamodb_throttling_raises_so_lambda_retries(world: World) -> None:
     with pytest.raises(LogTableError, match="ProvisionedThroughputExceededException"):
         handler(deployed_event(), LambdaContext())
     assert world.hooks.ops("ec2.StopInstances") == []
+
+
+# --- the trust boundary: only events a deployed schedule of ours sent ----------------------------
+
+THEIR_ACCOUNT = "333333333333"
+
+
+def _refused_row(world: World) -> dict[str, Any]:
+    (row,) = [e for e in world.runs() if e["status"] == "refused"]
+    return row
+
+
+def _ec2_calls(world: World) -> list[str]:
+    return [op for op, _ in world.hooks.calls if op.startswith(("ec2.", "sts.AssumeRole"))]
+
+
+def _retarget(name: str, **changes: Any) -> None:
+    """Change the deployed schedule `name` the way someone editing it by hand would."""
+    scheduler = boto3.client("scheduler", region_name="eu-west-1")
+    got = scheduler.get_schedule(Name=name, GroupName=GROUP)
+    params = {
+        k: got[k]
+        for k in (
+            "Name",
+            "GroupName",
+            "ScheduleExpression",
+            "ScheduleExpressionTimezone",
+            "FlexibleTimeWindow",
+            "Target",
+            "State",
+        )
+        if k in got
+    }
+    params.update(changes)
+    scheduler.update_schedule(**params)
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (
+            {"role_name": "admin"},
+            "role_name: 'admin' is not this executor's target role ('ouroboros-target', from "
+            "OUROBOROS_TARGET_ROLE)",
+        ),
+        (
+            {"scheduled_time": "2026-11-27T19:10:00Z"},
+            "scheduled_time: 2026-11-27T19:10:00Z is in the future (now 2026-11-27T19:00:30Z): "
+            "an occurrence is acted on when it fires, never before",
+        ),
+        (
+            {"scheduled_time": "2026-11-27T17:00:00Z"},
+            "scheduled_time: 2026-11-27T17:00:00Z is older than the schedules' retry window "
+            "(now 2026-11-27T19:00:30Z): too late to act on",
+        ),
+        (
+            {"schedule_arn": f"arn:aws:scheduler:eu-west-1:{OWN}:schedule/default/x"},
+            f"schedule_arn: arn:aws:scheduler:eu-west-1:{OWN}:schedule/default/x is not a "
+            f"schedule of group ouroboros in this function's account and region "
+            f"(arn:aws:scheduler:eu-west-1:{OWN}:schedule/ouroboros/...)",
+        ),
+        (
+            {"schedule_arn": f"arn:aws:scheduler:eu-west-1:{OTHER}:schedule/ouroboros/x"},
+            f"schedule_arn: arn:aws:scheduler:eu-west-1:{OTHER}:schedule/ouroboros/x is not a "
+            f"schedule of group ouroboros in this function's account and region "
+            f"(arn:aws:scheduler:eu-west-1:{OWN}:schedule/ouroboros/...)",
+        ),
+        (
+            {"schedule_arn": f"arn:aws:scheduler:eu-west-1:{OWN}:schedule/ouroboros/nope-stop"},
+            f"schedule_arn: no schedule arn:aws:scheduler:eu-west-1:{OWN}:schedule/ouroboros/"
+            "nope-stop exists: no deployed schedule sent it",
+        ),
+        (
+            {"accounts": [OWN, THEIR_ACCOUNT]},
+            "the event differs from the schedule's input in: accounts",
+        ),
+        (
+            {"targets": {"tag:Environment": ["prod"]}, "max_instances": 1000},
+            "the event differs from the schedule's input in: max_instances, targets",
+        ),
+        (
+            {"scheduled_time": "2026-11-27T18:59:00Z"},
+            "scheduled_time: cron(0 19 ? * MON-FRI *) (UTC) does not fire at 2026-11-27T18:59:00Z",
+        ),
+    ],
+)
+def test_an_event_no_deployed_schedule_sent_is_refused_and_logged_without_ec2(
+    world: World, change: dict[str, Any], problem: str
+) -> None:
+    instance = world.launch()
+    world.hooks.calls.clear()
+    event = {**deployed_event(), **change}
+
+    summary = handler(event, LambdaContext())
+
+    assert summary == {"status": "refused", "rule": "dev-office-hours", "problems": [problem]}
+    assert _ec2_calls(world) == []
+    assert world.state(instance[0]) == "running"
+    row = _refused_row(world)
+    assert (row["account"], row["region"], row["detail"]) == ("-", "-", f"event refused: {problem}")
+    assert row["execution_id"] == event["execution_id"]
+
+
+def test_a_refusal_never_claims_the_occurrence(world: World) -> None:
+    """A forged event (another account added) for the real occurrence is refused; the real
+    delivery that follows still acts."""
+    instance = world.launch()
+    real = deployed_event()
+    forged = {**_again(real), "accounts": [OWN, THEIR_ACCOUNT]}
+    assert handler(forged, LambdaContext())["status"] == "refused"
+
+    summary = handler(real, LambdaContext())
+
+    assert summary["status"] == "ok"
+    assert world.state(instance[0]) == "stopped"
+    assert world.run_for()["execution_id"] == real["execution_id"]
+
+
+def test_a_future_occurrence_cannot_be_pre_claimed(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    instance = world.launch()
+    monday = "2026-11-30T19:00:00Z"  # the stop schedule's next occurrence
+    early = {**deployed_event(), "scheduled_time": monday}
+    assert handler(early, LambdaContext())["status"] == "refused"
+
+    monkeypatch.setattr(
+        handler_module,
+        "TUNING",
+        ec2.Tuning(sleep=lambda _: None, now=lambda: runlog.parse_instant(monday)),
+    )
+    summary = handler({**_again(early), "scheduled_time": monday}, LambdaContext())
+
+    assert summary["status"] == "ok"
+    assert world.state(instance[0]) == "stopped"
+
+
+def test_a_delivery_retried_within_the_hour_is_accepted(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.launch()
+    late = datetime(2026, 11, 27, 20, 10, tzinfo=UTC)  # Scheduler retries for up to an hour
+    monkeypatch.setattr(
+        handler_module, "TUNING", ec2.Tuning(sleep=lambda _: None, now=lambda: late)
+    )
+    assert handler(deployed_event(), LambdaContext())["status"] == "ok"
+
+
+def test_an_event_for_an_account_not_allowed_is_refused(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OUROBOROS_ALLOWED_ACCOUNTS", f"{OTHER},{OWN}")
+    world.launch()
+    world.hooks.calls.clear()
+    event = deployed_event(accounts=(OWN, THEIR_ACCOUNT))
+
+    summary = handler(event, LambdaContext())
+
+    assert summary["problems"] == [
+        f"accounts: {THEIR_ACCOUNT} not in allowed_accounts (OUROBOROS_ALLOWED_ACCOUNTS)"
+    ]
+    assert _ec2_calls(world) == []
+    monkeypatch.setenv("OUROBOROS_ALLOWED_ACCOUNTS", f"{OTHER},{OWN}")
+    assert handler(deployed_event(accounts=(OWN, OTHER)), LambdaContext())["status"] == "ok"
+
+
+def test_a_schedule_changed_by_hand_is_not_trusted(world: World) -> None:
+    world.launch()
+    event = deployed_event()
+    _retarget("dev-office-hours-stop", State="DISABLED")
+    assert handler(event, LambdaContext())["problems"] == [
+        "the schedule is DISABLED: it sends no events"
+    ]
+    other_function = f"arn:aws:lambda:eu-west-1:{OWN}:function:something-else"
+    scheduler = boto3.client("scheduler", region_name="eu-west-1")
+    target = scheduler.get_schedule(Name="dev-office-hours-stop", GroupName=GROUP)["Target"]
+    _retarget("dev-office-hours-stop", State="ENABLED", Target={**target, "Arn": other_function})
+    assert handler(_again(event), LambdaContext())["problems"] == [
+        f"the schedule targets {other_function}, not this function ({FUNCTION_ARN})"
+    ]
+
+
+def test_a_qualified_function_arn_is_the_same_function(world: World) -> None:
+    world.launch()
+    context = LambdaContext(invoked_function_arn=f"{FUNCTION_ARN}:live")
+    assert handler(deployed_event(), context)["status"] == "ok"
+
+
+@pytest.mark.parametrize(
+    ("expression", "timezone", "scheduled", "ok"),
+    [
+        ("at(2026-11-27T20:00:00)", "Europe/Berlin", WHEN, True),
+        ("at(2026-11-27T19:00:00)", "Europe/Berlin", WHEN, False),
+        ("cron(0 20 ? * FRI *)", "Europe/Berlin", WHEN, True),
+        ("cron(0 20 ? * FRI *)", "UTC", WHEN, False),
+    ],
+)
+def test_the_expression_must_fire_at_the_scheduled_time(
+    world: World, expression: str, timezone: str, scheduled: str, ok: bool
+) -> None:
+    world.launch()
+    event = deployed_event(stop=expression, timezone=timezone)
+    summary = handler(event, LambdaContext())
+    assert summary["status"] == ("ok" if ok else "refused"), summary
+
+
+def test_a_rate_schedule_vouches_for_any_time_since_it_began(world: World) -> None:
+    # rate() has no phase the executor can know: any time since the schedule began counts.
+    world.launch()
+    event = deployed_event(stop="rate(7 minutes)")
+    began = datetime(2026, 11, 27, 18, 59, 30, tzinfo=UTC)
+    _retarget("dev-office-hours-stop", StartDate=began)
+    early = {**_again(event), "scheduled_time": "2026-11-27T18:50:00Z"}
+    assert handler(early, LambdaContext())["problems"] == [
+        "scheduled_time: 2026-11-27T18:50:00Z is before the schedule began (2026-11-27T18:59:30Z)"
+    ]
+    assert handler(event, LambdaContext())["status"] == "ok"
+
+
+def test_an_unreadable_schedule_raises_so_lambda_retries(world: World) -> None:
+    world.launch()
+    world.hooks.fail("scheduler.GetSchedule", "ThrottlingException", lambda p: True)
+    with pytest.raises(run.Retryable, match="GetSchedule ouroboros/dev-office-hours-stop failed"):
+        handler(deployed_event(), LambdaContext())
+    assert _ec2_calls(world) == []
+
+
+@pytest.mark.parametrize("name", ["OUROBOROS_SCHEDULE_GROUP", "OUROBOROS_TARGET_ROLE"])
+def test_the_trust_settings_are_required(
+    world: World, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    monkeypatch.delenv(name)
+    summary = handler(deployed_event(), LambdaContext())
+    assert summary["problems"] == [
+        f"{name} is not set: `reconcile apply` sets it from the settings; apply again"
+    ]

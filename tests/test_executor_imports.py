@@ -1,5 +1,5 @@
-"""The executor ships alone: its zip holds reconciler/__init__.py, checks.py, runlog.py and
-reconciler/executor/*.py, beside the Lambda runtime's standard library and boto3. Prove that
+"""The executor ships alone: its zip holds reconciler/__init__.py, checks.py, runlog.py,
+timeengine.py and reconciler/executor/*.py, beside the Lambda runtime's standard library and boto3. Prove that
 nothing else is needed, statically (every import statement) and by importing and running it
 with the CLI's dependencies blocked."""
 
@@ -23,9 +23,16 @@ SHIPPED = [
     PACKAGE / "__init__.py",
     PACKAGE / "checks.py",
     PACKAGE / "runlog.py",
+    PACKAGE / "timeengine.py",
     *sorted((PACKAGE / "executor").glob("*.py")),
 ]
-ALLOWED_OWN = {"reconciler", "reconciler.checks", "reconciler.runlog", "reconciler.executor"}
+ALLOWED_OWN = {
+    "reconciler",
+    "reconciler.checks",
+    "reconciler.runlog",
+    "reconciler.timeengine",
+    "reconciler.executor",
+}
 ALLOWED_THIRD_PARTY = {"boto3", "botocore"}
 
 
@@ -42,7 +49,12 @@ def _imports(path: Path) -> list[str]:
 def _allowed(name: str) -> bool:
     top = name.split(".")[0]
     if top == "reconciler":
-        inside = ("reconciler.executor.", "reconciler.checks.", "reconciler.runlog.")
+        inside = (
+            "reconciler.executor.",
+            "reconciler.checks.",
+            "reconciler.runlog.",
+            "reconciler.timeengine.",
+        )
         return name in ALLOWED_OWN or name.startswith(inside)
     return top in sys.stdlib_module_names or top in ALLOWED_THIRD_PARTY or top == "__future__"
 
@@ -57,7 +69,8 @@ BLOCKER = textwrap.dedent(
     """
     import importlib.abc, sys
 
-    ALLOWED = {"reconciler", "reconciler.checks", "reconciler.runlog", "reconciler.executor"}
+    ALLOWED = {"reconciler", "reconciler.checks", "reconciler.runlog", "reconciler.timeengine",
+               "reconciler.executor"}
     BLOCKED = ("click", "yaml", "jsonschema", "croniter", "moto")
 
     class Blocker(importlib.abc.MetaPathFinder):

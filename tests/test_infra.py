@@ -10,6 +10,8 @@ condition keys are ones the action supports, and the trust policies say exactly 
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import io
 import json
 import os
@@ -19,6 +21,7 @@ import sys
 import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -1082,7 +1085,8 @@ def test_the_executor_and_target_roles_allow_every_call_of_the_executor(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from reconciler import runlog
-    from reconciler.executor.handler import handler
+    from reconciler.executor import handler
+    from reconciler.executor.trust import PLACEHOLDERS
 
     home = Stack(BOOTSTRAP, account=MOTO_ACCOUNT, **GITHUB).roles()
     target = Stack(TARGET, account=OTHER, HomeAccountId=MOTO_ACCOUNT).roles()["TargetRole"]
@@ -1090,16 +1094,38 @@ def test_the_executor_and_target_roles_allow_every_call_of_the_executor(
     # The role Lambda runs the executor with is the one principal the target role trusts.
     assert only_trust(target)["Principal"] == {"AWS": executor_arn}
     monkeypatch.setenv("OUROBOROS_LOG_TABLE", "ouroboros-runs")
+    monkeypatch.setenv("OUROBOROS_SCHEDULE_GROUP", "ouroboros")
+    monkeypatch.setenv("OUROBOROS_TARGET_ROLE", "ouroboros-target")
     recorder = Recorder(monkeypatch)
+    firings = (
+        ("stop", "2026-11-27T19:00:00Z", "cron(0 19 ? * MON-FRI *)"),
+        ("start", "2026-11-30T08:00:00Z", "cron(0 8 ? * MON-FRI *)"),
+    )
     with mock_aws():
         boto3.client("dynamodb", region_name=REGION).create_table(
             TableName="ouroboros-runs", **runlog.TABLE_DEFINITION
         )
+        scheduler = boto3.client("scheduler", region_name=REGION)
+        scheduler.create_schedule_group(Name="ouroboros")
+        for action, when, expression in firings:
+            scheduler.create_schedule(
+                Name=f"dev-office-hours-{action}",
+                GroupName="ouroboros",
+                ScheduleExpression=expression,
+                FlexibleTimeWindow={"Mode": "OFF"},
+                Target={
+                    "Arn": _LambdaContext.invoked_function_arn,
+                    "RoleArn": f"arn:aws:iam::{MOTO_ACCOUNT}:role/ouroboros-scheduler",
+                    "Input": json.dumps({**_event(action, when), **PLACEHOLDERS}),
+                },
+            )
         _launch(MOTO_ACCOUNT)
         _launch(OTHER)
         recorder.on = True
-        for action, when in (("stop", "2026-11-27T19:00:00Z"), ("start", "2026-11-30T08:00:00Z")):
-            result = handler(_event(action, when), _LambdaContext())
+        for action, when, _ in firings:
+            # The executor acts on an occurrence at its time: play the clock there.
+            tuning = dataclasses.replace(handler.TUNING, now=functools.partial(_instant, when))
+            result = handler.handle(_event(action, when), _LambdaContext(), tuning)
             assert result["status"] == "ok", result
         calls = recorder.take()
     acted = {
@@ -1112,6 +1138,10 @@ def test_the_executor_and_target_roles_allow_every_call_of_the_executor(
     }
     assert denied(home["ExecutorRole"], [c for c in calls if c.account == MOTO_ACCOUNT]) == []
     assert denied(target, [c for c in calls if c.account == OTHER]) == []
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text)
 
 
 def _launch(account: str) -> None:
@@ -1163,3 +1193,33 @@ def _event(action: str, when: str) -> dict[str, Any]:
         "scheduled_time": when,
         "execution_id": f"exec-{action}",
     }
+
+
+ORG = "o-a1b2c3d4e5"
+
+
+def test_with_an_organization_the_executor_assumes_target_roles_only_inside_it() -> None:
+    def assume(**params: str) -> list[dict[str, Any]]:
+        role = Stack(BOOTSTRAP, **GITHUB, **params).roles()["ExecutorRole"]
+        return [s for s in permission_statements(role) if s["Action"] == "sts:AssumeRole"]
+
+    (plain,) = assume()
+    assert "Condition" not in plain
+    (fenced,) = assume(OrganizationId=ORG)
+    assert fenced["Condition"] == {"StringEquals": {"aws:ResourceOrgID": ORG}}
+
+
+def test_with_an_organization_the_target_role_trusts_the_executor_only_from_inside_it() -> None:
+    assert "Condition" not in only_trust(Stack(TARGET, HomeAccountId=HOME).roles()["TargetRole"])
+    role = Stack(TARGET, HomeAccountId=HOME, OrganizationId=ORG).roles()["TargetRole"]
+    assert only_trust(role)["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": ORG}}
+
+
+@pytest.mark.parametrize("template", [BOOTSTRAP, TARGET])
+def test_the_organization_id_parameter_is_checked(template: Path) -> None:
+    params = {"HomeAccountId": HOME} if template == TARGET else GITHUB
+    stack = Stack(template, **params)
+    pattern = stack.template["Parameters"]["OrganizationId"]["AllowedPattern"]
+    assert re.fullmatch(pattern, ORG)
+    assert re.fullmatch(pattern, "")
+    assert not re.fullmatch(pattern, "o-ABC")

@@ -27,6 +27,7 @@ SOURCES = {
     "__init__.py": b"",
     "checks.py": b"CHECKS = 1\n",
     "runlog.py": b"RUNLOG = 1\n",
+    "timeengine.py": b"TIMEENGINE = 1\n",
     "executor/__init__.py": b"",
     "executor/handler.py": b"def handler(event, context):\n    return {}\n",
     "executor/sub/deep.py": b"X = 1\n",
@@ -49,6 +50,7 @@ def test_the_zip_holds_exactly_the_shared_modules_and_the_executor_package(
         "reconciler/executor/handler.py",
         "reconciler/executor/sub/deep.py",
         "reconciler/runlog.py",
+        "reconciler/timeengine.py",
     )
     with zipfile.ZipFile(io.BytesIO(package.zip_bytes)) as archive:
         assert archive.namelist() == list(package.files)

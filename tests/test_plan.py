@@ -209,6 +209,8 @@ def test_the_mass_delete_thresholds_come_from_the_settings(
             [
                 "Environment.Variables.OUROBOROS_LOG_RETENTION_DAYS",
                 "Environment.Variables.OUROBOROS_LOG_TABLE",
+                "Environment.Variables.OUROBOROS_SCHEDULE_GROUP",
+                "Environment.Variables.OUROBOROS_TARGET_ROLE",
             ],
         ),
         ({"runtime": "python3.11"}, ["Runtime"]),
@@ -381,7 +383,8 @@ def test_the_document_has_the_pinned_top_level_first() -> None:
     ]
     assert update["desired"]["ScheduleExpression"] == "rate(2 hours)"
     create = next(c for c in doc["changes"] if c["name"] == "new-start")
-    assert create["desired"]["ActionAfterCompletion"] == "DELETE"
+    # NONE, not DELETE: the executor reads the schedule that sent an event before acting.
+    assert create["desired"]["ActionAfterCompletion"] == "NONE"
     delete = next(c for c in doc["changes"] if c["action"] == "delete")
     assert delete["before"]["State"] == "DISABLED"
 

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from reconciler import output
 from reconciler.aws import Clients, make_clients
+from reconciler.aws_identity import verify_account
 from reconciler.desired import DesiredState, build_desired
 from reconciler.errors import FatalError
 from reconciler.live import read_live
@@ -39,7 +40,9 @@ def load_desired(rules_dir: str, settings_path: str) -> tuple[DesiredState, Exec
             f"a settings file deployed, run `reconcile destroy --settings {settings_path}`"
         )
     partition = partition_of_arn(settings.executor_role_arn)
-    loaded = load_rules([rules_dir], partition=partition)
+    loaded = load_rules(
+        [rules_dir], partition=partition, allowed_accounts=settings.allowed_accounts
+    )
     for diagnostic in loaded.diagnostics:
         output.err(diagnostic.text())
     if not loaded.ok:
@@ -62,6 +65,7 @@ def connect(settings: Settings) -> Clients:
             f"note: using region {settings.region} from the settings file (the home region), "
             f"not {env_region} from the environment"
         )
+    verify_account(settings)
     return make_clients(settings.region)
 
 

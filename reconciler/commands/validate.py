@@ -29,15 +29,18 @@ def run(
     settings_diagnostics: tuple[Diagnostic, ...] = ()
     settings_checked = None
     partition = None
+    allowed = None
     # Settings are optional for validation, but a directory where the file belongs is an error.
     if not paths and os.path.exists(settings_path):
         settings = check_settings(settings_path)
         settings_diagnostics = settings.diagnostics
         settings_checked = display_path(settings_path)
-        # Rules are checked against the settings' partition (a cn-north-1 rule with arn:aws:).
+        # Rules are checked against the settings' partition (a cn-north-1 rule with arn:aws:)
+        # and their allowed_accounts.
         if settings.settings is not None:
             partition = partition_of_arn(settings.settings.executor_role_arn)
-    result = load_rules(list(paths) or [rules_dir], partition=partition)
+            allowed = settings.settings.allowed_accounts
+    result = load_rules(list(paths) or [rules_dir], partition=partition, allowed_accounts=allowed)
     diagnostics = [
         _explain_missing_rules_dir(d, rules_dir) if not paths else d for d in result.diagnostics
     ]

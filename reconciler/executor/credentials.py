@@ -1,7 +1,7 @@
 """Credentials per account and the clients built on them.
 
 The executor's own account uses the Lambda's credentials; any other account assumes
-arn:aws:iam::<account>:role/<role_name>. One boto3 session serves the invocation: clients are
+arn:<partition>:iam::<account>:role/<role_name>, the partition being the home region's. One boto3 session serves the invocation: clients are
 thread-safe, a session is not, so client creation is serialised and each account's role is
 assumed once (or fails once) however many regions it has.
 """
@@ -39,6 +39,18 @@ def role_session_name(rule: str, action: str) -> str:
     return name if len(name) >= 2 else "ouroboros"
 
 
+def partition_of(session: boto3.session.Session, region: str) -> str:
+    """The partition of `region` (aws, aws-cn, aws-us-gov, ...): role ARNs must name it."""
+    try:
+        return str(session.get_partition_for_region(region))
+    except BotoCoreError:
+        return "aws"  # a region botocore does not know yet: most likely a new commercial one
+
+
+def role_arn(partition: str, account: str, role_name: str) -> str:
+    return f"arn:{partition}:iam::{account}:role/{role_name}"
+
+
 def account_from_arn(arn: str | None) -> str | None:
     """The account of arn:aws:lambda:<region>:<account>:function:<name>, if it is one."""
     parts = (arn or "").split(":")
@@ -66,6 +78,7 @@ class Clients:
         self._lock = threading.Lock()
         self._account_locks: dict[str, threading.Lock] = {}
         self._credentials: dict[str, dict[str, str] | BaseException] = {}
+        self.partition = partition_of(session, home_region)
 
     def client(self, service: str, region: str, account: str | None = None) -> Any:
         """A client in `account` (default: the executor's own) and `region`."""
@@ -103,7 +116,7 @@ class Clients:
         try:
             sts = self.client("sts", self._home_region)
             response = sts.assume_role(
-                RoleArn=f"arn:aws:iam::{account}:role/{self._role_name}",
+                RoleArn=role_arn(self.partition, account, self._role_name),
                 RoleSessionName=self._session_name,
                 DurationSeconds=ASSUMED_SESSION_SECONDS,
             )

@@ -7,6 +7,7 @@ import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -51,6 +52,9 @@ class Tuning:
     writing the results. No backoff sleeps into the reserve and no batch starts in it: a
     function killed mid-backoff would leave its claims "running" and record nothing, while
     stopping short records what was not sent (NOT_ATTEMPTED) for a retry to finish.
+
+    `now` is the wall clock the trust check compares `scheduled_time` with (the demo plays
+    future days on it).
     """
 
     batch_size: int = 1000
@@ -62,6 +66,7 @@ class Tuning:
     deadline: float = math.inf
     reserve_s: float = 10.0
     clock: Callable[[], float] = time.monotonic
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     def time_left(self) -> float:
         """Seconds until the reserve begins (negative once inside it)."""

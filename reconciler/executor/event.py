@@ -54,6 +54,7 @@ def parse_event(event: object, default_execution_id: str = "") -> Occurrence:
     problems = [str(p) for p in checks.check_event(event)]
     if problems or not isinstance(event, Mapping):
         raise EventRefused(problems)
+    problems += [str(p) for p in checks.check_bounds(event)]
     problems += _check_delivery(event)
     execution_id = str(event.get("execution_id") or default_execution_id)
     if not execution_id:
