@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import boto3
 
-from reconciler.aws import client_config
+from reconciler.aws import make_client
 from reconciler.errors import FatalError
 from reconciler.model import Settings
 
@@ -22,7 +22,7 @@ def deploy_account(settings: Settings) -> str:
 
 
 def caller_account(region: str) -> str:
-    sts = boto3.session.Session(region_name=region).client("sts", config=client_config())
+    sts = make_client(boto3.session.Session(region_name=region), "sts")
     return str(sts.get_caller_identity()["Account"])
 
 

@@ -98,7 +98,8 @@ def test_more_than_a_thousand_pairs_is_an_error_at_the_accounts(tmp_path: Path) 
         )
     )
     result = load_rules([str(path)])
-    assert [d.text() for d in result.diagnostics] == [
+    # (eu-west-4 and above are unknown regions: warnings, not the point here)
+    assert [d.text() for d in result.diagnostics if d.severity == "error"] == [
         f"{path}:4:15: error: 101 accounts x 10 regions is 1010 (account, region) pairs, more "
         "than 1000 in one rule: split it into rules with fewer accounts or regions"
     ]
