@@ -57,7 +57,7 @@ def describe_aws_exception(exc: BaseException) -> str | None:
         op = getattr(exc, "operation_name", "the call")
         hint = ""
         if code in {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}:
-            hint = ": the role in use lacks a permission; see the IAM section of the README"
+            hint = ": the role in use lacks a permission; see docs/how-to/iam.md"
         elif code in {"ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId"}:
             hint = ": the credentials have expired or are invalid; refresh them"
         elif not message:

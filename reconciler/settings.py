@@ -50,8 +50,8 @@ def load_settings(path: str) -> Settings:
     """Load and check the settings file; raises SettingsError (a FatalError) listing problems."""
     if not os.path.lexists(path):
         raise SettingsError(
-            f"settings file {path} not found: create it (the README's 'Settings' section has an "
-            "example to copy) or point --settings at it"
+            f"settings file {path} not found: create it (docs/reference/settings.md has an example "
+            "to copy) or point --settings at it"
         )
     if os.path.isdir(path):
         raise SettingsError(f"settings file {path} is a directory; --settings expects a file")

@@ -409,7 +409,7 @@ def test_a_failed_executor_stops_the_schedules(aws: Clients) -> None:
     assert result.outcome == "partial"
     assert result.first_error == (
         "AWS CreateFunction failed with AccessDeniedException: not allowed to create functions: "
-        "the role in use lacks a permission; see the IAM section of the README"
+        "the role in use lacks a permission; see docs/how-to/iam.md"
     )
 
 

@@ -562,7 +562,7 @@ def test_a_lock_that_cannot_be_released_after_a_good_apply_is_a_warning(
     assert without_trace(applied.stderr) == (
         "warning: the apply lock was not released (AWS DeleteItem failed with "
         "AccessDeniedException: not authorized to DeleteItem: the role in use lacks a "
-        "permission; see the IAM section of the README); the next apply takes it over once it "
+        "permission; see docs/how-to/iam.md); the next apply takes it over once it "
         "has seen it unrenewed for 60 seconds\n"
     )
 

@@ -70,7 +70,7 @@ def _client_error(code: str, message: str, status: int = 400) -> bexc.ClientErro
             _client_error("AccessDeniedException", "not authorized to perform GetSchedule"),
             1,
             "error: AWS GetSchedule failed with AccessDeniedException: not authorized to perform "
-            "GetSchedule: the role in use lacks a permission; see the IAM section of the README",
+            "GetSchedule: the role in use lacks a permission; see docs/how-to/iam.md",
         ),
         (
             _client_error("ExpiredToken", "The security token included in the request is expired"),

@@ -47,7 +47,7 @@ REGION = "eu-west-1"
 OIDC_HOST = "token.actions.githubusercontent.com"
 PROVIDER_ARN = f"arn:aws:iam::{HOME}:oidc-provider/{OIDC_HOST}"
 # The branch and the environment are given, not taken from the template's defaults: a team whose
-# default branch is not main changes those defaults together with apply.yml (README, step 3).
+# default branch is not main changes those defaults together with apply.yml (docs/tutorial/gitops.md, step 3).
 GITHUB = {
     "GitHubOwner": "acme",
     "GitHubRepository": "fleet-schedules",
@@ -392,7 +392,7 @@ def _subject_prefix(ids: bool) -> str:
 
 
 WORKFLOWS = ROOT / ".github" / "workflows"
-# The subject GitHub sends once the repository's OIDC template is customised (README, step 2):
+# The subject GitHub sends once the repository's OIDC template is customised (docs/how-to/iam.md):
 # `repo`, `context` and `job_workflow_ref`, joined with ':'.
 PINNED = {"OidcSubject": "workflow"}
 DEFAULT_SUBJECT = {"OidcSubject": "default"}

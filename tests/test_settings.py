@@ -323,8 +323,8 @@ def test_a_missing_file_says_how_to_create_one(tmp_path: Path) -> None:
     with pytest.raises(SettingsError) as caught:
         load_settings(str(tmp_path / "ouroboros.yaml"))
     assert str(caught.value) == (
-        f"settings file {tmp_path / 'ouroboros.yaml'} not found: create it (the README's "
-        "'Settings' section has an example to copy) or point --settings at it"
+        f"settings file {tmp_path / 'ouroboros.yaml'} not found: create it "
+        "(docs/reference/settings.md has an example to copy) or point --settings at it"
     )
 
 

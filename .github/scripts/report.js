@@ -136,7 +136,7 @@ function planBody(i) {
       '✅ Validation passed.',
       '',
       '❌ **No plan: the repository variables `AWS_PLAN_ROLE_ARN` and `AWS_REGION` are not set.** ' +
-        'Deploy infra/bootstrap.yaml and set them (README, "GitOps delivery").',
+        'Deploy infra/bootstrap.yaml and set them (docs/tutorial/gitops.md, step 3).',
     );
   } else if (i.awsOutcome !== 'success') {
     status = 'no-credentials';
@@ -147,7 +147,7 @@ function planBody(i) {
         'that its trust policy names this repository (and its owner and repository ids if ' +
         'GitHub sends the immutable subject), that the repository sends the subject form the ' +
         'stack expects (`OidcSubject`: the customised one with `job_workflow_ref` by default, ' +
-        'README step 2), and that `AWS_REGION` is the home region.',
+        'docs/how-to/iam.md), and that `AWS_REGION` is the home region.',
     );
   } else if (i.planExit === '0' || i.planExit === '2') {
     status = i.planExit === '0' ? 'no-changes' : 'changes';
@@ -184,7 +184,7 @@ function applyBody(i) {
       `❌ **Not applied: could not assume the apply role** \`${i.roleArn || '(AWS_APPLY_ROLE_ARN is not set)'}\`. ` +
         `Check the variable, the role's trust policy (environment \`${i.environment}\`; by default only ` +
         '`.github/workflows/apply.yml` on the default branch, which needs the customised OIDC subject: ' +
-        'README step 2, and the stack output `ApplyRoleSubject`) and the region.',
+        'docs/how-to/iam.md, and the stack output `ApplyRoleSubject`) and the region.',
     );
   } else if (i.applyExit === '0') {
     status = 'applied';
