@@ -5,9 +5,11 @@ Each test failed on main after the merge of issue 8 (9ef2215) and passes with it
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -145,3 +147,97 @@ def test_a_live_input_with_control_characters_is_shown_escaped(
     else:
         assert '["dev\\u001b]0;pwned\\u0007\\x9b31m\\u202e"]' in result.stdout
         assert "Target.Input.dev\\x1b]0;pwned\\x07\\x9b31m\\u202e" in result.stdout
+
+
+# Item 8 (and 18): a forged event is refused and logged; what it carried must not reach a
+# terminal raw through `reconcile logs`, and a schedule ARN AWS could never issue is refused
+# from the event alone.
+
+FORGED_EVENT = {
+    "version": 1,
+    "rule": "web",
+    "action": "stop",
+    "hibernate": False,
+    "accounts": [ACCOUNT],
+    "regions": [REGION],
+    "targets": {"tag:Team": ["web"]},
+    "max_instances": 10,
+    "role_name": "ouroboros-target",
+    "schedule_arn": f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/{GROUP}/web-stop",
+    "scheduled_time": "2026-11-27T22:00:00Z",
+    "execution_id": f"id-{HOSTILE}",
+}
+
+
+@pytest.fixture
+def executor_env(project: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    from moto import mock_aws
+
+    from reconciler import runlog
+    from reconciler.commands import logs
+
+    monkeypatch.setattr(logs, "_now", lambda: datetime(2026, 11, 28, 6, 0, tzinfo=UTC))
+    monkeypatch.setenv("OUROBOROS_LOG_TABLE", "ouroboros-runs")
+    monkeypatch.setenv("OUROBOROS_SCHEDULE_GROUP", GROUP)
+    monkeypatch.setenv("OUROBOROS_TARGET_ROLE", "ouroboros-target")
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "ouroboros-executor")
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name=REGION)
+        client.create_table(TableName="ouroboros-runs", **runlog.TABLE_DEFINITION)
+        yield client
+
+
+def handle_at(event: dict[str, Any], when: datetime) -> dict[str, Any]:
+    from reconciler.executor import handler
+
+    tuning = dataclasses.replace(handler.TUNING, now=lambda: when)
+    return handler.handle(event, None, tuning)
+
+
+def test_reconcile_logs_escapes_what_a_forged_event_carried(executor_env: Any) -> None:
+    when = datetime(2026, 11, 27, 22, 0, 20, tzinfo=UTC)
+    arn = f"{FORGED_EVENT['schedule_arn']}{HOSTILE}"
+    assert handle_at({**FORGED_EVENT, "schedule_arn": arn}, when)["status"] == "refused"
+    assert handle_at({**FORGED_EVENT, "role_name": "admin"}, when)["status"] == "refused"
+    shown = reconcile("logs", "--since", "2026-11-27T00:00:00Z")
+    assert shown.exit_code == 0, shown.output
+    assert "event refused: role_name: 'admin' is not this executor's target role" in shown.stdout
+    assert not any(c in shown.stdout for c in RAW), repr(shown.stdout)
+
+
+def test_reconcile_logs_escapes_control_characters_in_any_entry(executor_env: Any) -> None:
+    from reconciler import runlog
+
+    runlog.put_apply_record(
+        executor_env,
+        "ouroboros-runs",
+        {
+            "started_at": "2026-11-27T09:15:00Z",
+            "finished_at": "2026-11-27T09:15:03Z",
+            "actor": f"mallory{HOSTILE}",
+            "commit": "0f3c2a9e5b7d",
+            "outcome": "failed",
+            "summary": "0 created, 0 updated, 0 deleted",
+            "error": f"boom{HOSTILE}",
+            "changes": [],
+            "duration_ms": 3100,
+        },
+    )
+    shown = reconcile("logs", "--since", "2026-11-27T00:00:00Z")
+    assert shown.exit_code == 0, shown.output
+    assert "by mallorydev\\x1b]0;pwned\\x07\\x9b31m\\u202e at 0f3c2a9e5b7d" in shown.stdout
+    assert not any(c in shown.stdout for c in RAW), repr(shown.stdout)
+
+
+def test_a_schedule_arn_aws_could_not_issue_is_refused_before_any_aws_call(
+    executor_env: Any,
+) -> None:
+    from reconciler.executor.event import EventRefused, parse_event
+
+    arn = f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/{GROUP}/web-stop{HOSTILE}"
+    with pytest.raises(EventRefused) as caught:
+        parse_event({**FORGED_EVENT, "schedule_arn": arn})
+    assert caught.value.problems == [
+        f"schedule_arn: {arn!r} is not a schedule ARN such as "
+        "arn:aws:scheduler:eu-west-1:111111111111:schedule/ouroboros/dev-stop"
+    ]
