@@ -54,6 +54,7 @@ from reconciler.resources import (
     EXECUTOR,
     KINDS,
     LOG_TABLE,
+    SCHEDULE,
     SCHEDULE_GROUP,
     FunctionSpec,
     GroupSpec,
@@ -335,6 +336,13 @@ def _check_consistent(plan: Plan, summary: Mapping[str, Any]) -> None:
         )
     if resources_fingerprint(plan.live_resources) != plan.live_fingerprint:
         raise PlanMismatch("its live resources do not match its live fingerprint")
+    # The mass-delete rail counts against managed_schedules: no fingerprint covers it.
+    schedules = sum(1 for key, _ in plan.live_resources if key.startswith(f"{SCHEDULE} "))
+    if plan.managed_schedules != schedules:
+        raise PlanMismatch(
+            f"its managed_schedules is {plan.managed_schedules}, but its live resources hold "
+            f"{schedules} schedules"
+        )
     # Every live resource is updated, deleted or unchanged.
     unchanged = len(plan.live_resources) - plan.count(UPDATE) - plan.count(DELETE)
     expected = {a: plan.count(a) for a in ACTIONS} | {"unchanged": unchanged}
