@@ -279,3 +279,26 @@ def test_a_saved_plan_cannot_slip_a_mass_delete_past_the_rail(project: Path, end
         "schedules; refusing to apply it: make a new plan with `reconcile plan --out FILE`\n"
     )
     assert len(scheduler(endpoint).list_schedules(GroupName=GROUP)["Schedules"]) == 3
+
+
+# Item 14: every AWS_ENDPOINT_URL botocore cannot use is exit 1 with one line, not a crash.
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("http://[::1", "Invalid IPv6 URL"),
+        ("http://localhost:abc", "Port could not be cast to integer value as 'abc'"),
+        ("http://localhost:99999", "Port out of range 0-65535"),
+    ],
+)
+def test_an_endpoint_url_python_cannot_parse_is_exit_1_with_one_line(
+    project: Path, monkeypatch: pytest.MonkeyPatch, value: str, why: str
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", value)
+    result = reconcile("plan")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"error: AWS_ENDPOINT_URL={value} is not a URL ({why}): give one such as "
+        "http://localhost:4566, or unset it to use AWS's own endpoints\n"
+    )
