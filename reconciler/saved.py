@@ -63,6 +63,7 @@ from reconciler.resources import (
     TableSpec,
     resource_from_api,
 )
+from reconciler.settings import settings_problems
 from reconciler.timeengine import ExpressionError, check_timezone, parse
 
 
@@ -291,8 +292,8 @@ def _from_document(doc: object) -> Plan:
     changes = tuple(change for change, _ in parsed)
     summary = _require(doc, "summary", Mapping)
     settings = _settings_from(settings_doc)
-    _check_owned(settings, changes)
     _check_settings(settings)
+    _check_owned(settings, changes)
     for index, (change, saved_diff) in enumerate(parsed, 1):
         try:
             _check_change(change, saved_diff, settings)
@@ -318,6 +319,10 @@ def _check_settings(settings: Settings) -> None:
         function_arn(settings)
     except FatalError as exc:
         raise PlanMismatch(f"its settings are invalid: {exc}") from exc
+    # The settings file's own checks: a saved plan's settings never went through them.
+    problems = settings_problems(settings)
+    if problems:
+        raise PlanMismatch(f"its settings are invalid: {problems[0]}")
 
 
 def _resources_from(doc: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:

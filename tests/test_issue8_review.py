@@ -302,3 +302,36 @@ def test_an_endpoint_url_python_cannot_parse_is_exit_1_with_one_line(
         f"error: AWS_ENDPOINT_URL={value} is not a URL ({why}): give one such as "
         "http://localhost:4566, or unset it to use AWS's own endpoints\n"
     )
+
+
+# Item 2: a saved plan's settings pass the settings file's own checks, not only its types.
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("max_delete_fraction", 7, "max_delete_fraction is 7.0; it must be from 0 to 1"),
+        ("max_delete_count", -5, "max_delete_count is -5; it must be at least 0"),
+        ("log_retention_days", 0, "log_retention_days is 0; it must be from 1 to 3650"),
+        (
+            "organization_id",
+            "anything",
+            "organization_id: 'anything' is not an AWS Organizations id: o- and 10-32 lower-case "
+            "letters and digits (`aws organizations describe-organization` shows it)",
+        ),
+        (
+            "schedule_group",
+            "a b",
+            "schedule_group: 'a b' is not a schedule group name: 1-64 letters, digits, hyphens, "
+            "underscores and dots",
+        ),
+        ("region", "mars-1", "region: 'mars-1' is not an AWS region name such as eu-west-1"),
+    ],
+)
+def test_a_saved_plans_settings_pass_the_settings_checks(
+    key: str, value: object, message: str
+) -> None:
+    from test_saved_plan import edited, refusal
+
+    doc = edited(lambda d: d["settings"].update({key: value}))
+    assert refusal(doc) == f"its settings are invalid: {message}"
