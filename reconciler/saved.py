@@ -50,6 +50,7 @@ from reconciler.plan import (
     resource_key,
     resources_fingerprint,
 )
+from reconciler.regions import partition_of_arn, region_problem
 from reconciler.resources import (
     EXECUTOR,
     KINDS,
@@ -105,9 +106,16 @@ def _schedule_problem(spec: ScheduleSpec, settings: Settings) -> str | None:
     event = _event(spec.input)
     if event is None:
         return "its Input is not a JSON object"
-    problems = checks.check_event(event)
+    problems = checks.check_event(event) or _rule_file_problems(event, settings)
     if problems:
         return f"its Input is not a valid executor event: {problems[0]}"
+    others = _disallowed_accounts(event, settings)
+    if others:
+        allowed = ", ".join(settings.allowed_accounts or ())
+        return (
+            f"its Input names account {others[0]}, which is not in its settings' "
+            f"allowed_accounts ({allowed})"
+        )
     try:
         parse(spec.expression)
     except ExpressionError as exc:
@@ -122,6 +130,24 @@ def _schedule_problem(spec: ScheduleSpec, settings: Settings) -> str | None:
         return "its Input's schedule_arn is not EventBridge Scheduler's placeholder"
     expected = desired_schedule(rule, action, spec.expression, settings, function_arn(settings))
     return _mismatch(expected, spec)
+
+
+def _rule_file_problems(event: Mapping[str, Any], settings: Settings) -> list[checks.Problem]:
+    """What the loader checks in a rule beyond the event's own shape: the bounds, and regions
+    in the partition of the settings' role ARNs."""
+    problems = checks.check_bounds(event)
+    partition = partition_of_arn(settings.executor_role_arn)
+    for index, region in enumerate(event["regions"]):
+        found = region_problem(region, partition)
+        if found is not None and found[0] == "error":
+            problems.append(checks.Problem(("regions", index), found[1]))
+    return problems
+
+
+def _disallowed_accounts(event: Mapping[str, Any], settings: Settings) -> list[str]:
+    if settings.allowed_accounts is None:
+        return []
+    return [a for a in event["accounts"] if a not in settings.allowed_accounts]
 
 
 def _event(text: object) -> dict[str, Any] | None:
@@ -292,8 +318,8 @@ def _from_document(doc: object) -> Plan:
     changes = tuple(change for change, _ in parsed)
     summary = _require(doc, "summary", Mapping)
     settings = _settings_from(settings_doc)
-    _check_settings(settings)
     _check_owned(settings, changes)
+    _check_settings(settings)
     for index, (change, saved_diff) in enumerate(parsed, 1):
         try:
             _check_change(change, saved_diff, settings)

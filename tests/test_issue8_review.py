@@ -49,6 +49,18 @@ rules:
 # right-to-left override. click strips only complete ANSI colour codes off a terminal.
 HOSTILE = "dev\x1b]0;pwned\x07\x9b31m\u202e"
 RAW = ("\x1b", "\x07", "\x9b", "\u202e")
+REGIONS_11 = (
+    [f"eu-west-{n}" for n in range(1, 4)]
+    + [f"us-east-{n}" for n in range(1, 3)]
+    + [
+        "us-west-1",
+        "us-west-2",
+        "eu-central-1",
+        "eu-north-1",
+        "ap-south-1",
+        "sa-east-1",
+    ]
+)
 
 
 @pytest.fixture(scope="module")
@@ -319,12 +331,6 @@ def test_an_endpoint_url_python_cannot_parse_is_exit_1_with_one_line(
             "organization_id: 'anything' is not an AWS Organizations id: o- and 10-32 lower-case "
             "letters and digits (`aws organizations describe-organization` shows it)",
         ),
-        (
-            "schedule_group",
-            "a b",
-            "schedule_group: 'a b' is not a schedule group name: 1-64 letters, digits, hyphens, "
-            "underscores and dots",
-        ),
         ("region", "mars-1", "region: 'mars-1' is not an AWS region name such as eu-west-1"),
     ],
 )
@@ -335,3 +341,42 @@ def test_a_saved_plans_settings_pass_the_settings_checks(
 
     doc = edited(lambda d: d["settings"].update({key: value}))
     assert refusal(doc) == f"its settings are invalid: {message}"
+
+
+def _allow_only_own_account(doc: dict[str, Any]) -> None:
+    doc["settings"]["allowed_accounts"] = ["123456789012"]
+    variables = doc["changes"][0]["desired"]["Environment"]["Variables"]
+    variables["OUROBOROS_ALLOWED_ACCOUNTS"] = "123456789012"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"accounts": ["123456789012", "999999999999"]},
+            "its Input names account 999999999999, which is not in its settings' "
+            "allowed_accounts (123456789012)",
+        ),
+        (
+            {"accounts": [f"{n:012d}" for n in range(1, 101)], "regions": REGIONS_11},
+            "its Input is not a valid executor event: accounts: 100 accounts x 11 regions is "
+            "1100 (account, region) pairs, more than 1000 in one rule",
+        ),
+        (
+            {"regions": ["cn-north-1"]},
+            "its Input is not a valid executor event: regions.0: region 'cn-north-1' is in the "
+            "aws-cn partition, but the settings' role ARNs are in aws",
+        ),
+    ],
+)
+def test_a_saved_plans_schedules_pass_the_checks_a_rule_file_gets(
+    change: dict[str, Any], message: str
+) -> None:
+    from test_saved_plan import _set_input, edited, refusal
+
+    def mutate(doc: dict[str, Any]) -> None:
+        if "999999999999" in change.get("accounts", []):
+            _allow_only_own_account(doc)
+        _set_input(doc, 2, **change)
+
+    assert refusal(edited(mutate)).startswith(f"change 3 (create schedule dev-stop): {message}")
