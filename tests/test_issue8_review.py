@@ -380,3 +380,36 @@ def test_a_saved_plans_schedules_pass_the_checks_a_rule_file_gets(
         _set_input(doc, 2, **change)
 
     assert refusal(edited(mutate)).startswith(f"change 3 (create schedule dev-stop): {message}")
+
+
+# Item 18: what apply and plan say about others (the lock's holder, a path) is escaped too.
+
+
+def test_the_lock_holder_and_a_saved_plans_path_are_shown_escaped(
+    project: Path, endpoint: str
+) -> None:
+    from reconciler import runlog
+
+    assert reconcile("apply", "--yes").exit_code == 0
+    dynamodb = boto3.client("dynamodb", region_name=REGION, endpoint_url=endpoint)
+    dynamodb.put_item(
+        TableName="ouroboros-runs",
+        Item={
+            "pk": {"S": runlog.LOCK_PK},
+            "sk": {"S": runlog.LOCK_SK},
+            "owner": {"S": f"mallory{HOSTILE}"},
+            "acquired_at": {"S": "2026-11-27T10:00:00Z"},
+            "lease_expires_at": {"N": "1"},  # long past: plan warns of it
+            "lease_s": {"N": "1"},
+        },
+    )
+    planned = reconcile("plan", "--out", f"plan{HOSTILE}.json")
+    assert planned.exit_code == 0, planned.output
+    assert "Saved the plan to plandev\\x1b]0;pwned\\x07\\x9b31m\\u202e.json" in planned.stderr
+    assert "(by mallorydev\\x1b]0;pwned\\x07\\x9b31m\\u202e, started" in planned.stderr
+    assert not any(c in planned.output for c in RAW), repr(planned.output)
+    (project / "schedules" / "dev.yaml").write_text(RULES.replace("cron(0 22", "cron(0 21"))
+    taken = reconcile("apply", "--yes", "--lock-timeout", "30s")
+    assert taken.exit_code == 0, taken.output
+    assert "(by mallorydev\\x1b]0;pwned\\x07\\x9b31m\\u202e, started" in taken.stderr
+    assert not any(c in taken.output for c in RAW), repr(taken.output)
