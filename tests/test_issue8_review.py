@@ -413,3 +413,41 @@ def test_the_lock_holder_and_a_saved_plans_path_are_shown_escaped(
     assert taken.exit_code == 0, taken.output
     assert "(by mallorydev\\x1b]0;pwned\\x07\\x9b31m\\u202e, started" in taken.stderr
     assert not any(c in taken.output for c in RAW), repr(taken.output)
+
+
+def test_an_aws_error_quoting_a_value_is_shown_escaped(
+    project: Path, endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from recon_support import Fault, inject
+
+    from reconciler import aws
+
+    real = aws.make_clients
+
+    def faulty(region: str) -> aws.Clients:
+        made = real(region)
+        inject(made.scheduler, "CreateSchedule", Fault("ValidationException", f"bad {HOSTILE}"))
+        return made
+
+    monkeypatch.setattr("reconciler.commands.plan.make_clients", faulty)
+    failed = reconcile("apply", "--yes")
+    assert failed.exit_code == 1
+    escaped = "ValidationException: bad dev\\x1b]0;pwned\\x07\\x9b31m\\u202e"
+    assert f"! failed to create schedule dev-stop: AWS CreateSchedule failed with {escaped}" in (
+        failed.stdout
+    )
+    assert f"error: AWS CreateSchedule failed with {escaped}\n" in failed.stderr
+    assert not any(c in failed.output for c in RAW), repr(failed.output)
+
+
+def test_destroy_shows_its_settings_path_escaped(project: Path, endpoint: str) -> None:
+    assert reconcile("apply", "--yes").exit_code == 0
+    settings = project / f"old{HOSTILE}.yaml"
+    settings.write_text(SETTINGS)
+    result = reconcile("destroy", "--settings", str(settings.name), "--yes")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(
+        "Ouroboros will delete everything olddev\\x1b]0;pwned\\x07\\x9b31m\\u202e.yaml deployed "
+        "in eu-west-1 (schedule group ouroboros):\n"
+    )
+    assert not any(c in result.output for c in RAW), repr(result.output)

@@ -197,7 +197,7 @@ def _report(result: ApplyResult, lock: ApplyLock | None) -> int:
         why = "the apply stopped before every change was made"
     output.out(f"\nApply {result.outcome}: {result.summary()}.")
     output.err(
-        f"error: {why}\nWhat was done above is live; run `reconcile apply` again to converge "
+        f"error: {escape_controls(why)}\nWhat was done above is live; run `reconcile apply` again to converge "
         "once the cause is fixed."
     )
     return 1
