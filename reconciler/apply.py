@@ -24,6 +24,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from reconciler.aws import WRITE_WORKERS, Clients, error_code, retry_hint
+from reconciler.checks import escape_controls
 from reconciler.errors import FatalError, describe_aws_exception
 from reconciler.live import read_function, read_schedule
 from reconciler.package import ExecutorPackage
@@ -75,7 +76,7 @@ class ChangeResult:
         if self.status == DONE:
             return f"{c.symbol} {_PAST[c.action]} {c.kind} {c.name}"
         if self.status == FAILED:
-            return f"! failed to {c.action} {c.kind} {c.name}: {self.error}"
+            return f"! failed to {c.action} {c.kind} {c.name}: {escape_controls(str(self.error))}"
         return f"  not attempted: {c.action} {c.kind} {c.name}"
 
 

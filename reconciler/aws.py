@@ -155,7 +155,14 @@ _ENDPOINT_ = "AWS_ENDPOINT_URL_"
 def _endpoint_problem(name: str, value: str) -> str | None:
     if not value:
         return None
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (raises for a port that is not a number from 0 to 65535)
+    except ValueError as exc:  # "http://[::1", "http://localhost:abc"
+        return (
+            f"{name}={value} is not a URL ({exc}): give one such as http://localhost:4566, or "
+            "unset it to use AWS's own endpoints"
+        )
     if parts.scheme in ("http", "https") and parts.hostname:
         return None
     if "://" not in value and (":" in value or "." in value or value == "localhost"):

@@ -8,6 +8,7 @@ Ctrl-C is exit 130. No other module calls sys.exit.
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 import traceback
@@ -16,6 +17,7 @@ from collections.abc import Callable
 import click
 
 from reconciler import output
+from reconciler.checks import escape_controls
 
 
 class FatalError(Exception):
@@ -83,7 +85,9 @@ def _write_crash_log(text: str) -> str:
 
 
 def _report_bug(exc: Exception) -> None:
-    headline = f"internal error: {type(exc).__name__}: {exc}\nThis is a bug in ouroboros."
+    headline = (
+        f"internal error: {type(exc).__name__}: {_printable(str(exc))}\nThis is a bug in ouroboros."
+    )
     text = "".join(traceback.format_exception(exc))
     try:
         path = _write_crash_log(text)
@@ -98,6 +102,12 @@ def _report_bug(exc: Exception) -> None:
     output.err(f"{headline} The traceback is in {path}; please report it.")
 
 
+def _printable(message: str) -> str:
+    """The message with every control character escaped but its line breaks: a message may
+    quote a path, an option value or a reply from AWS, and a terminal must not act on it."""
+    return "\n".join(escape_controls(line) for line in message.split("\n"))
+
+
 def run_guarded(fn: Callable[[], object]) -> int:
     """Run the CLI body and turn every outcome into an exit code."""
     try:
@@ -109,10 +119,12 @@ def run_guarded(fn: Callable[[], object]) -> int:
         return 130
     except click.ClickException as exc:
         # Usage errors exit 1, never 2: with --detailed-exitcode, 2 means "changes".
-        exc.show()
+        shown = io.StringIO()
+        exc.show(shown)
+        output.err(_printable(shown.getvalue()), nl=False)
         return 1
     except FatalError as exc:
-        output.err(f"error: {exc}")
+        output.err(f"error: {_printable(str(exc))}")
         return exc.exit_code
     except KeyboardInterrupt:
         output.err("Interrupted.")
@@ -120,7 +132,7 @@ def run_guarded(fn: Callable[[], object]) -> int:
     except Exception as exc:
         described = describe_aws_exception(exc)
         if described is not None:
-            output.err(f"error: {described}")
+            output.err(f"error: {_printable(described)}")
             return 1
         _report_bug(exc)
         return 3

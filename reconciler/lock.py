@@ -37,6 +37,7 @@ from botocore.exceptions import ClientError
 
 from reconciler import runlog
 from reconciler.aws import error_code
+from reconciler.checks import escape_controls
 from reconciler.errors import FatalError
 
 DEFAULT_LEASE_S = 60
@@ -89,7 +90,8 @@ class Holder:
         )
 
     def describe(self) -> str:
-        return (
+        """For messages: the item is anyone's data who may write the table (escaped)."""
+        return escape_controls(
             f"{self.owner}, since {self.acquired_at}; its lease runs until "
             f"{_iso(self.lease_expires_at)}"
         )
@@ -131,7 +133,7 @@ def unfinished_apply(dynamodb: Any, table: str, *, now: float | None = None) -> 
     holder = Holder.from_item(items[0])
     if holder.lease_expires_at + holder.lease_s >= (time.time() if now is None else now):
         return None
-    return (
+    return escape_controls(
         f"the previous apply (by {holder.owner}, started {holder.acquired_at}) did not finish: "
         f"its lock was never released and its lease ran out at "
         f"{_iso(holder.lease_expires_at)}; the next apply takes the lock over after watching it "

@@ -14,6 +14,7 @@ import json
 import re
 from typing import Any
 
+from reconciler.checks import escape_controls
 from reconciler.output import style
 from reconciler.plan import (
     CREATE,
@@ -76,7 +77,9 @@ def _unchanged_phrase(n: int) -> str:
 
 
 def value_text(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+    # Live values come from AWS (anyone may edit a schedule's Input there): json.dumps leaves
+    # C1 controls and bidirectional overrides raw, and a terminal would act on them.
+    return escape_controls(json.dumps(value, ensure_ascii=False, separators=(", ", ": ")))
 
 
 def brief_fields(resource: Resource) -> list[tuple[str, Any]]:
@@ -114,20 +117,21 @@ def _json_object(text: str | None) -> dict[str, Any]:
 def change_fields(change: Change) -> list[tuple[str, str, Any]]:
     """(marker, field, value) lines for a change: created, removed or before/after."""
     if change.action == UPDATE:
-        return [("~", f.field, f) for f in change.diff]
+        return [("~", escape_controls(f.field), f) for f in change.diff]
     resource = change.desired if change.action == CREATE else change.before
     marker = "+" if change.action == CREATE else "-"
-    return [(marker, k, v) for k, v in (brief_fields(resource) if resource else [])]
+    fields = brief_fields(resource) if resource else []
+    return [(marker, escape_controls(k), v) for k, v in fields]
 
 
 def heading(change: Change) -> str:
-    return f"{change.symbol} {_VERB[change.action]} {change.kind} {change.name}"
+    return escape_controls(f"{change.symbol} {_VERB[change.action]} {change.kind} {change.name}")
 
 
 def foreign_note(change: Change, plan: Plan) -> str:
     """ " (not created by Ouroboros: targets ...)" for a delete of someone else's schedule."""
     why = not_created_by_ouroboros(change, plan.settings)
-    return f" (not created by Ouroboros: {why})" if why else ""
+    return escape_controls(f" (not created by Ouroboros: {why})") if why else ""
 
 
 # Text
@@ -136,7 +140,7 @@ def foreign_note(change: Change, plan: Plan) -> str:
 def render_text(plan: Plan, *, color: bool = False) -> str:
     if not plan.has_changes:
         lines = [summary_line(plan)]
-        lines += [f"Note: {n}" for n in plan.notes]
+        lines += [f"Note: {escape_controls(n)}" for n in plan.notes]
         return "\n".join(lines) + "\n"
     s = plan.settings
     warning = mass_delete_warning(plan)
@@ -151,7 +155,7 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
         for marker, field, value in change_fields(change):
             lines.append("      " + _text_field(marker, field, value, color))
     lines.append("")
-    lines += [f"Note: {n}" for n in plan.notes]
+    lines += [f"Note: {escape_controls(n)}" for n in plan.notes]
     if warning:
         lines.append(style(f"Warning: {warning}.", fg="red", enabled=color))
     lines.append(style(summary_line(plan), bold=True, enabled=color))
@@ -169,8 +173,14 @@ def _text_field(marker: str, field: str, value: Any, color: bool) -> str:
 # JSON
 
 
+# What json.dumps leaves raw that a terminal acts on (it escapes C0 itself); \uXXXX keeps the
+# document's meaning, and these only occur inside strings.
+_JSON_RAW_CONTROLS = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
 def render_json(plan: Plan) -> str:
-    return json.dumps(to_document(plan), indent=2, ensure_ascii=False) + "\n"
+    text = json.dumps(to_document(plan), indent=2, ensure_ascii=False) + "\n"
+    return _JSON_RAW_CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 # Markdown
@@ -227,7 +237,7 @@ def _md_notes(notes: tuple[str, ...], budget: int) -> str:
     """The notes, as many as fit in `budget` characters (a count of the rest after them)."""
     text = ""
     for shown, note in enumerate(notes):
-        line = f"\n> **Note:** {note}\n"
+        line = f"\n> **Note:** {escape_controls(note)}\n"
         if len(text) + len(line) > budget:
             return text + (
                 f"\n> **Note:** {len(notes) - shown} more notes are in the JSON plan "

@@ -50,10 +50,12 @@ from reconciler.plan import (
     resource_key,
     resources_fingerprint,
 )
+from reconciler.regions import partition_of_arn, region_problem
 from reconciler.resources import (
     EXECUTOR,
     KINDS,
     LOG_TABLE,
+    SCHEDULE,
     SCHEDULE_GROUP,
     FunctionSpec,
     GroupSpec,
@@ -62,6 +64,7 @@ from reconciler.resources import (
     TableSpec,
     resource_from_api,
 )
+from reconciler.settings import settings_problems
 from reconciler.timeengine import ExpressionError, check_timezone, parse
 
 
@@ -103,9 +106,16 @@ def _schedule_problem(spec: ScheduleSpec, settings: Settings) -> str | None:
     event = _event(spec.input)
     if event is None:
         return "its Input is not a JSON object"
-    problems = checks.check_event(event)
+    problems = checks.check_event(event) or _rule_file_problems(event, settings)
     if problems:
         return f"its Input is not a valid executor event: {problems[0]}"
+    others = _disallowed_accounts(event, settings)
+    if others:
+        allowed = ", ".join(settings.allowed_accounts or ())
+        return (
+            f"its Input names account {others[0]}, which is not in its settings' "
+            f"allowed_accounts ({allowed})"
+        )
     try:
         parse(spec.expression)
     except ExpressionError as exc:
@@ -120,6 +130,24 @@ def _schedule_problem(spec: ScheduleSpec, settings: Settings) -> str | None:
         return "its Input's schedule_arn is not EventBridge Scheduler's placeholder"
     expected = desired_schedule(rule, action, spec.expression, settings, function_arn(settings))
     return _mismatch(expected, spec)
+
+
+def _rule_file_problems(event: Mapping[str, Any], settings: Settings) -> list[checks.Problem]:
+    """What the loader checks in a rule beyond the event's own shape: the bounds, and regions
+    in the partition of the settings' role ARNs."""
+    problems = checks.check_bounds(event)
+    partition = partition_of_arn(settings.executor_role_arn)
+    for index, region in enumerate(event["regions"]):
+        found = region_problem(region, partition)
+        if found is not None and found[0] == "error":
+            problems.append(checks.Problem(("regions", index), found[1]))
+    return problems
+
+
+def _disallowed_accounts(event: Mapping[str, Any], settings: Settings) -> list[str]:
+    if settings.allowed_accounts is None:
+        return []
+    return [a for a in event["accounts"] if a not in settings.allowed_accounts]
 
 
 def _event(text: object) -> dict[str, Any] | None:
@@ -317,6 +345,10 @@ def _check_settings(settings: Settings) -> None:
         function_arn(settings)
     except FatalError as exc:
         raise PlanMismatch(f"its settings are invalid: {exc}") from exc
+    # The settings file's own checks: a saved plan's settings never went through them.
+    problems = settings_problems(settings)
+    if problems:
+        raise PlanMismatch(f"its settings are invalid: {problems[0]}")
 
 
 def _resources_from(doc: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
@@ -335,6 +367,13 @@ def _check_consistent(plan: Plan, summary: Mapping[str, Any]) -> None:
         )
     if resources_fingerprint(plan.live_resources) != plan.live_fingerprint:
         raise PlanMismatch("its live resources do not match its live fingerprint")
+    # The mass-delete rail counts against managed_schedules: no fingerprint covers it.
+    schedules = sum(1 for key, _ in plan.live_resources if key.startswith(f"{SCHEDULE} "))
+    if plan.managed_schedules != schedules:
+        raise PlanMismatch(
+            f"its managed_schedules is {plan.managed_schedules}, but its live resources hold "
+            f"{schedules} schedules"
+        )
     # Every live resource is updated, deleted or unchanged.
     unchanged = len(plan.live_resources) - plan.count(UPDATE) - plan.count(DELETE)
     expected = {a: plan.count(a) for a in ACTIONS} | {"unchanged": unchanged}

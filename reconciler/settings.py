@@ -110,6 +110,48 @@ def _check_document(display: str, doc: Document) -> list[Diagnostic]:
     return found
 
 
+def settings_problems(settings: Settings) -> list[str]:
+    """The errors the settings file's checks find in `settings` (e.g. a saved plan's, which
+    never was a file)."""
+    value = as_document(settings)
+    found = [m for _, m, severity in _semantic(value) if severity == "error"]
+    schema = compiled(SETTINGS_SCHEMA)
+    found += [_keyed(_label(p.path), p.message) for p in schema.problems(value, label=_label)]
+    return found
+
+
+def _keyed(key: str, message: str) -> str:
+    """The message naming its key (a file's diagnostic has a line and column instead)."""
+    return message if message.startswith(key) else f"{key}: {message}"
+
+
+def as_document(settings: Settings) -> dict[str, object]:
+    """The settings as ouroboros.yaml writes them (the inverse of _build)."""
+    executor = {
+        "function_name": settings.function_name,
+        "role_arn": settings.executor_role_arn,
+        "memory_mb": settings.executor_memory_mb,
+        "timeout_seconds": settings.executor_timeout_s,
+    }
+    value: dict[str, object] = {
+        "version": 1,
+        "region": settings.region,
+        "schedule_group": settings.schedule_group,
+        "executor": executor,
+        "scheduler_role_arn": settings.scheduler_role_arn,
+        "target_role_name": settings.target_role_name,
+        "log_table": settings.log_table,
+        "log_retention_days": settings.log_retention_days,
+        "max_delete_count": settings.max_delete_count,
+        "max_delete_fraction": settings.max_delete_fraction,
+    }
+    if settings.allowed_accounts is not None:
+        value["allowed_accounts"] = list(settings.allowed_accounts)
+    if settings.organization_id is not None:
+        value["organization_id"] = settings.organization_id
+    return value
+
+
 def _semantic(value: Mapping[str, object]) -> list[tuple[Path, str, Severity]]:
     """What the schema cannot say well: the reserved group, and roles in different accounts."""
     found: list[tuple[Path, str, Severity]] = []

@@ -39,6 +39,7 @@ from reconciler.apply import (
     apply_changes,
 )
 from reconciler.aws import Clients
+from reconciler.checks import escape_controls
 from reconciler.commands.plan import connect, load_desired, read_plan_file
 from reconciler.desired import DesiredState
 from reconciler.errors import FatalError, describe_aws_exception
@@ -196,7 +197,7 @@ def _report(result: ApplyResult, lock: ApplyLock | None) -> int:
         why = "the apply stopped before every change was made"
     output.out(f"\nApply {result.outcome}: {result.summary()}.")
     output.err(
-        f"error: {why}\nWhat was done above is live; run `reconcile apply` again to converge "
+        f"error: {escape_controls(why)}\nWhat was done above is live; run `reconcile apply` again to converge "
         "once the cause is fixed."
     )
     return 1
@@ -228,7 +229,10 @@ def _record(job: Job, result: ApplyResult, started: datetime) -> None:
         )
     except Exception as exc:
         described = describe_aws_exception(exc) or f"{type(exc).__name__}: {exc}"
-        output.err(f"warning: the apply record was not written to the log table: {described}")
+        output.err(
+            "warning: the apply record was not written to the log table: "
+            + escape_controls(described)
+        )
 
 
 class TerminatedError(FatalError):
@@ -316,8 +320,9 @@ def make_lock(
         )
 
     def not_finished(holder: Holder) -> None:
+        by = escape_controls(f"by {holder.owner}, started {holder.acquired_at}")
         output.err(
-            f"warning: the previous apply (by {holder.owner}, started {holder.acquired_at}) did "
+            f"warning: the previous apply ({by}) did "
             "not finish: it stopped without releasing the apply lock (killed, or its release "
             "failed), so its apply record may be missing; this apply converges from what is "
             "live"

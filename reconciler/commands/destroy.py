@@ -22,6 +22,7 @@ from botocore.exceptions import ClientError
 from reconciler import audit, output
 from reconciler.apply import DONE, FAILED, NOT_ATTEMPTED, ChangeResult, apply_changes
 from reconciler.aws import Clients, error_code
+from reconciler.checks import escape_controls
 from reconciler.commands.apply import confirm, make_lock
 from reconciler.commands.plan import connect
 from reconciler.desired import described_group
@@ -87,7 +88,8 @@ def render(settings: Settings, path: str, plan: Teardown) -> str:
     lines += [f"Note: {k}" for k in plan.kept]
     if plan.changes:
         lines.append(f"Destroy: {len(plan.changes)} to delete.")
-    return "\n".join(lines) + "\n"
+    # The path is the user's, the notes quote what is live: neither may drive the terminal.
+    return "\n".join(escape_controls(line) for line in lines) + "\n"
 
 
 # Deleting (the schedules go through apply's own concurrent deletes)
@@ -164,7 +166,9 @@ def report(results: list[ChangeResult]) -> int:
         return 0
     output.out(f"\nDestroy stopped: {done} deleted, {len(results) - done} left.")
     why = failed[0].error if failed else "a change before it failed"
-    output.err(f"error: {why}\nRun `reconcile destroy` again once the cause is fixed.")
+    output.err(
+        f"error: {escape_controls(str(why))}\nRun `reconcile destroy` again once the cause is fixed."
+    )
     return 1
 
 

@@ -154,7 +154,9 @@ def render_text(
     """
     if not entries:
         return "no entries\n"
-    rows = [_row(e) for e in entries]
+    # Entries are data anyone who may invoke the executor can shape (a refused event's ARN):
+    # a terminal must not act on the control characters in them.
+    rows = [tuple(checks.escape_controls(cell) for cell in _row(e)) for e in entries]
     widths = [max(len(r[i]) for r in [HEADERS, *rows]) for i in range(len(HEADERS) - 1)]
     lines = [_line(HEADERS, widths, width, colour=False)]
     lines += [_line(r, widths, width, colour) for r in rows]

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from reconciler import output
 from reconciler.aws import Clients, make_clients
 from reconciler.aws_identity import verify_account
+from reconciler.checks import escape_controls
 from reconciler.desired import DesiredState, build_desired
 from reconciler.errors import FatalError
 from reconciler.live import read_live
@@ -135,7 +136,8 @@ def run(
         output.err(f"warning: {unfinished}")
     if out_file:
         save_plan(plan, out_file)
-        output.err(f"Saved the plan to {out_file}; apply it with `reconcile apply {out_file}`.")
+        shown = escape_controls(out_file)
+        output.err(f"Saved the plan to {shown}; apply it with `reconcile apply {shown}`.")
     warning = mass_delete_warning(plan)
     if warning and fmt == "json":  # text and markdown say it in the plan itself
         output.err(f"warning: {warning}")

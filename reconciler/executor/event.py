@@ -13,9 +13,11 @@ from typing import Any
 
 from reconciler import checks, runlog
 
-# arn:aws:scheduler:eu-west-1:111111111111:schedule/ouroboros/dev-office-hours-stop
+# arn:aws:scheduler:eu-west-1:111111111111:schedule/ouroboros/dev-office-hours-stop; group
+# and schedule names as AWS allows them ([0-9a-zA-Z-_.]+, 1-64), so nothing else reaches a log.
 _SCHEDULE_ARN_RE = re.compile(
-    r"^arn:aws[a-z-]*:scheduler:[a-z0-9-]+:[0-9]{12}:schedule/[^/]+/[^/]+$"
+    r"arn:aws[a-z-]*:scheduler:[a-z0-9-]+:[0-9]{12}:schedule/[0-9A-Za-z_.-]{1,64}/"
+    r"[0-9A-Za-z_.-]{1,64}"
 )
 _PLACEHOLDER = "<aws.scheduler."
 
@@ -87,7 +89,7 @@ def _check_delivery(event: Mapping[str, Any]) -> list[str]:
             )
     if problems:
         return problems
-    if not _SCHEDULE_ARN_RE.match(event["schedule_arn"]):
+    if not _SCHEDULE_ARN_RE.fullmatch(event["schedule_arn"]):
         problems.append(
             f"schedule_arn: {event['schedule_arn']!r} is not a schedule ARN such as "
             "arn:aws:scheduler:eu-west-1:111111111111:schedule/ouroboros/dev-stop"
