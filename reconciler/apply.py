@@ -23,8 +23,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from reconciler.aws import WRITE_WORKERS, Clients, error_code, retry_hint
-from reconciler.errors import FatalError, describe_aws_exception
+from reconciler.aws import WRITE_WORKERS, Clients, describe_aws_exception, error_code, retry_hint
+from reconciler.errors import FatalError
 from reconciler.live import read_function, read_schedule
 from reconciler.package import ExecutorPackage
 from reconciler.plan import CREATE, DELETE, UPDATE, Change

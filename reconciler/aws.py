@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import boto3
+from botocore import exceptions as bexc
 from botocore.config import Config
 
 from reconciler import __version__, output
@@ -213,3 +214,49 @@ def error_code(exc: BaseException) -> str | None:
         return None
     code = (response.get("Error") or {}).get("Code")
     return str(code) if code is not None else None
+
+
+def describe_aws_exception(exc: BaseException) -> str | None:
+    """A one-line explanation, with advice, for botocore's exceptions; None for anything else."""
+    if isinstance(exc, bexc.NoCredentialsError | bexc.PartialCredentialsError):
+        return (
+            "no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY, or run `aws sso login` (in GitHub Actions, use "
+            "aws-actions/configure-aws-credentials)"
+        )
+    if isinstance(exc, bexc.ProfileNotFound):
+        return f"{exc}: check AWS_PROFILE and ~/.aws/config"
+    if isinstance(exc, bexc.NoRegionError):
+        return "no AWS region: set `region` in ouroboros.yaml or AWS_REGION"
+    if isinstance(exc, bexc.ConnectionError):  # no endpoint, connect timeout, proxy, TLS
+        return (
+            f"cannot reach the AWS endpoint ({exc}): check the network, AWS_ENDPOINT_URL "
+            "and the region"
+        )
+    if isinstance(exc, bexc.HTTPClientError):  # connected, then no whole answer came back
+        return (
+            f"the connection to AWS broke off ({exc}): check the network and any proxy "
+            "settings, then run again"
+        )
+    if isinstance(exc, bexc.ClientError):
+        err = exc.response.get("Error", {})
+        code = err.get("Code", "Unknown")
+        message = err.get("Message", "")
+        op = getattr(exc, "operation_name", "the call")
+        hint = ""
+        if code in {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}:
+            hint = ": the role in use lacks a permission; see the IAM section of the README"
+        elif code in {"ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId"}:
+            hint = ": the credentials have expired or are invalid; refresh them"
+        elif not message:
+            # A bare HTTP status (404, 502...) with no AWS error body: not an AWS service
+            # answering, most often a wrong AWS_ENDPOINT_URL or a proxy in the way.
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", code)
+            return (
+                f"AWS {op} failed with HTTP {status} and no AWS error message: check "
+                "AWS_ENDPOINT_URL, any proxy settings and the region"
+            )
+        return f"AWS {op} failed with {code}: {message}{hint}"
+    if isinstance(exc, bexc.BotoCoreError):
+        return f"AWS client error: {exc}"
+    return None

@@ -13,7 +13,8 @@ import click
 from click.core import ParameterSource
 
 from reconciler import __version__, output
-from reconciler.errors import FatalError, run_guarded
+from reconciler.cli_errors import run_guarded
+from reconciler.errors import FatalError
 from reconciler.runlog import RUN_STATUSES
 
 DEFAULT_RULES_DIR = "schedules"

@@ -38,10 +38,10 @@ from reconciler.apply import (
     Terminated,
     apply_changes,
 )
-from reconciler.aws import Clients
+from reconciler.aws import Clients, describe_aws_exception
 from reconciler.commands.plan import connect, load_desired, read_plan_file
 from reconciler.desired import DesiredState
-from reconciler.errors import FatalError, describe_aws_exception
+from reconciler.errors import FatalError
 from reconciler.live import read_live, table_exists
 from reconciler.lock import DEFAULT_LEASE_S, ApplyLock, Holder, make_owner, parse_duration
 from reconciler.model import Settings

@@ -21,11 +21,10 @@ from botocore.exceptions import ClientError
 
 from reconciler import audit, output
 from reconciler.apply import DONE, FAILED, NOT_ATTEMPTED, ChangeResult, apply_changes
-from reconciler.aws import Clients, error_code
+from reconciler.aws import Clients, describe_aws_exception, error_code
 from reconciler.commands.apply import confirm, make_lock
 from reconciler.commands.plan import connect
 from reconciler.desired import described_group
-from reconciler.errors import describe_aws_exception
 from reconciler.live import read_live
 from reconciler.lock import parse_duration
 from reconciler.model import Settings
