@@ -14,7 +14,7 @@ import json
 import re
 from typing import Any
 
-from reconciler.output import style
+from reconciler.ansi import style
 from reconciler.plan import (
     CREATE,
     DELETE,
