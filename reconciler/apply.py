@@ -23,7 +23,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from reconciler.aws import WRITE_WORKERS, Clients, describe_aws_exception, error_code, retry_hint
+from reconciler.aws import WRITE_WORKERS, Clients, describe_aws_exception, retry_hint
+from reconciler.awserror import error_code, error_message
 from reconciler.errors import FatalError
 from reconciler.live import read_function, read_schedule
 from reconciler.package import ExecutorPackage
@@ -115,8 +116,7 @@ def _error_text(exc: BaseException) -> str:
     if isinstance(exc, FatalError):
         return str(exc)
     text = describe_aws_exception(exc) or f"{type(exc).__name__}: {exc}"
-    error = (getattr(exc, "response", None) or {}).get("Error") or {}
-    hint = retry_hint(str(error.get("Code", "")), str(error.get("Message", "")))
+    hint = retry_hint(error_code(exc) or "", error_message(exc))
     return f"{text} ({hint})" if hint else text
 
 

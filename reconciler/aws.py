@@ -29,6 +29,7 @@ from botocore import exceptions as bexc
 from botocore.config import Config
 
 from reconciler import __version__, output
+from reconciler.awserror import error_code, error_message, response_error
 from reconciler.errors import FatalError
 
 # Reads run READ_WORKERS GetSchedule calls at once, writes WRITE_WORKERS; the pool must hold
@@ -97,9 +98,9 @@ def extra_retry_handler(
     ) -> float | None:
         if response is None:
             return None
-        error = response[1].get("Error") or {}
-        code = str(error.get("Code", ""))
-        limit = retry_limit(code, str(error.get("Message", "")), tuning)
+        found, message = response_error(response[1])
+        code = found or ""
+        limit = retry_limit(code, message, tuning)
         if limit is None or attempts >= limit:
             return None
         waiting = _waiting_for(code, service)
@@ -187,6 +188,11 @@ def make_client(
     return client
 
 
+def client_in(region: str, service: str, tuning: RetryTuning = RetryTuning()) -> Any:
+    """One client in `region`, made as every other client is (the one place sessions start)."""
+    return make_client(boto3.session.Session(region_name=region), service, tuning)
+
+
 @dataclass(frozen=True)
 class Clients:
     """The three services the reconciler talks to, all in the home region."""
@@ -205,15 +211,6 @@ def make_clients(region: str, tuning: RetryTuning = RetryTuning()) -> Clients:
         lambda_=make_client(session, "lambda", tuning),
         dynamodb=make_client(session, "dynamodb", tuning),
     )
-
-
-def error_code(exc: BaseException) -> str | None:
-    """The AWS error code of a botocore ClientError, else None."""
-    response = getattr(exc, "response", None)
-    if not isinstance(response, Mapping):
-        return None
-    code = (response.get("Error") or {}).get("Code")
-    return str(code) if code is not None else None
 
 
 def describe_aws_exception(exc: BaseException) -> str | None:
@@ -239,9 +236,8 @@ def describe_aws_exception(exc: BaseException) -> str | None:
             "settings, then run again"
         )
     if isinstance(exc, bexc.ClientError):
-        err = exc.response.get("Error", {})
-        code = err.get("Code", "Unknown")
-        message = err.get("Message", "")
+        code = error_code(exc) or "Unknown"
+        message = error_message(exc)
         op = getattr(exc, "operation_name", "the call")
         hint = ""
         if code in {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}:

@@ -14,7 +14,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from reconciler.aws import READ_WORKERS, Clients, error_code
+from reconciler.aws import READ_WORKERS, Clients
+from reconciler.awserror import error_code
 from reconciler.errors import FatalError
 from reconciler.model import Settings
 from reconciler.resources import FunctionSpec, GroupSpec, LiveState, ScheduleSpec, TableSpec

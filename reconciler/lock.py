@@ -36,7 +36,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from reconciler import runlog
-from reconciler.aws import error_code
+from reconciler.awserror import error_code
 from reconciler.errors import FatalError
 
 DEFAULT_LEASE_S = 60

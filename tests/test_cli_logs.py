@@ -264,17 +264,17 @@ def test_parse_when(text: str, expected: str) -> None:
 def test_reads_are_queries_never_scans(ddb: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     seed(ddb)
     calls: list[tuple[str, dict[str, Any]]] = []
-    real = logs.make_client
+    real = logs.client_in
 
-    def recording(session: Any, service: str) -> Any:
-        client = real(session, service)
+    def recording(region: str, service: str) -> Any:
+        client = real(region, service)
         client.meta.events.register(
             "provide-client-params.dynamodb",
             lambda params, event_name, **_: calls.append((event_name.split(".")[-1], params)),
         )
         return client
 
-    monkeypatch.setattr(logs, "make_client", recording)
+    monkeypatch.setattr(logs, "client_in", recording)
     reconcile("--rule", "dev-office-hours", *RANGE)
     assert [(op, p.get("IndexName")) for op, p in calls] == [("Query", None)]
     calls.clear()

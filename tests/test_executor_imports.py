@@ -1,4 +1,4 @@
-"""The executor ships alone: its zip holds reconciler/__init__.py, checks.py, runlog.py,
+"""The executor ships alone: its zip holds reconciler/__init__.py, awserror.py, checks.py, runlog.py,
 timeengine.py and reconciler/executor/*.py, beside the Lambda runtime's standard library and boto3. Prove that
 nothing else is needed, statically (every import statement) and by importing and running it
 with the CLI's dependencies blocked."""
@@ -21,6 +21,7 @@ from reconciler.package import build_executor_zip
 PACKAGE = Path(reconciler.__file__).parent
 SHIPPED = [
     PACKAGE / "__init__.py",
+    PACKAGE / "awserror.py",
     PACKAGE / "checks.py",
     PACKAGE / "runlog.py",
     PACKAGE / "timeengine.py",
@@ -28,6 +29,7 @@ SHIPPED = [
 ]
 ALLOWED_OWN = {
     "reconciler",
+    "reconciler.awserror",
     "reconciler.checks",
     "reconciler.runlog",
     "reconciler.timeengine",
@@ -69,8 +71,8 @@ BLOCKER = textwrap.dedent(
     """
     import importlib.abc, sys
 
-    ALLOWED = {"reconciler", "reconciler.checks", "reconciler.runlog", "reconciler.timeengine",
-               "reconciler.executor"}
+    ALLOWED = {"reconciler", "reconciler.awserror", "reconciler.checks", "reconciler.runlog",
+               "reconciler.timeengine", "reconciler.executor"}
     BLOCKED = ("click", "yaml", "jsonschema", "croniter", "moto")
 
     class Blocker(importlib.abc.MetaPathFinder):

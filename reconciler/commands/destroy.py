@@ -21,7 +21,8 @@ from botocore.exceptions import ClientError
 
 from reconciler import audit, output
 from reconciler.apply import DONE, FAILED, NOT_ATTEMPTED, ChangeResult, apply_changes
-from reconciler.aws import Clients, describe_aws_exception, error_code
+from reconciler.aws import Clients, describe_aws_exception
+from reconciler.awserror import error_code
 from reconciler.commands.apply import confirm, make_lock
 from reconciler.commands.plan import connect
 from reconciler.desired import described_group

@@ -16,11 +16,11 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
 from reconciler import checks, output, runlog
-from reconciler.aws import error_code, make_client
+from reconciler.aws import client_in
+from reconciler.awserror import error_code
 from reconciler.errors import FatalError
 from reconciler.executor import selection
 from reconciler.settings import load_settings
@@ -92,7 +92,7 @@ def run(
     if rule is None and end > horizon:
         # Nothing is logged ahead of now: `--until 2099-01-01` needs no query per future day.
         end = horizon
-    client = make_client(boto3.session.Session(region_name=settings.region), "dynamodb")
+    client = client_in(settings.region, "dynamodb")
     entries = _read(client, settings.log_table, settings.region, settings_path, rule, start, end)
     entries = [e for e in entries if not statuses or status_of(e) in statuses]
     entries.sort(key=_order)

@@ -21,7 +21,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from reconciler import runlog
+from reconciler import awserror, runlog
 from reconciler.executor.event import Occurrence
 
 log = logging.getLogger("ouroboros.executor")
@@ -279,11 +279,9 @@ def _duplicate_detail(previous: Mapping[str, Any]) -> str:
 
 
 def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
+    return awserror.error_code(exc) or ""
 
 
 def _describe(exc: ClientError) -> str:
-    error = exc.response.get("Error", {})
-    return (
-        f"{exc.operation_name} on the log table failed: {error.get('Code')}: {error.get('Message')}"
-    )
+    code, message = awserror.error_code(exc), awserror.error_message(exc)
+    return f"{exc.operation_name} on the log table failed: {code}: {message}"

@@ -12,7 +12,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from reconciler import checks
+from reconciler import awserror, checks
 from reconciler.executor.selection import Instance
 
 # Every state DescribeInstances knows. Listing them, rather than omitting the filter, keeps a
@@ -218,15 +218,12 @@ def with_backoff(fn: Callable[[], Any], tuning: Tuning) -> Any:
 
 def error_code(exc: BaseException) -> str:
     if isinstance(exc, ClientError):
-        return str(exc.response.get("Error", {}).get("Code", "Unknown"))
+        return awserror.error_code(exc) or "Unknown"
     return type(exc).__name__
 
 
 def error_message(exc: BaseException) -> str:
-    if isinstance(exc, ClientError):
-        text = str(exc.response.get("Error", {}).get("Message", "")) or str(exc)
-    else:
-        text = str(exc)
+    text = awserror.error_message(exc) or str(exc)
     return text if len(text) <= MESSAGE_MAX else text[: MESSAGE_MAX - 1] + "…"
 
 

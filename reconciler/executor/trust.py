@@ -23,7 +23,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from reconciler import runlog, timeengine
+from reconciler import awserror, runlog, timeengine
 from reconciler.executor.event import Occurrence
 
 CLOCK_SKEW = timedelta(minutes=5)
@@ -112,7 +112,7 @@ def read_schedule(scheduler: Any, occ: Occurrence, group: str) -> Mapping[str, A
     try:
         return dict(scheduler.get_schedule(Name=name, GroupName=group))
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+        if awserror.error_code(exc) == "ResourceNotFoundException":
             return None
         raise ScheduleUnreadable(f"GetSchedule {group}/{name} failed: {exc}") from exc
     except BotoCoreError as exc:
