@@ -5,12 +5,9 @@ ordered list of changes, in the order apply makes them: the log table, the execu
 schedule group, schedule creates and updates by name, and deletes last. An update carries a
 field-level diff; an update always sends the whole desired object, as AWS replaces it.
 
-A plan is also a document (`to_document`; `saved.from_document`): the JSON plan of DESIGN.md §7,
-which `plan --out` saves and `apply PLANFILE` reads back. It carries everything apply needs
-without the YAML: the settings, the full desired object of every create and update, the
-live object of every update and delete, and a fingerprint of each live resource it was made
-against, so a stale plan can be refused naming what changed. reconciler.saved reads one back
-and re-checks it.
+A plan is also a document, the JSON plan of DESIGN.md §7 that `plan --out` saves and
+`apply PLANFILE` reads back: reconciler.planfile writes it and reads it back (as Terraform
+keeps plans and plans/planfile apart). The fingerprints it carries are computed here.
 """
 
 from __future__ import annotations
@@ -39,7 +36,6 @@ from reconciler.resources import (
     canonical_json,
 )
 
-FORMAT_VERSION = 1
 CREATE = "create"
 UPDATE = "update"
 DELETE = "delete"
@@ -371,7 +367,7 @@ def stale_resources(plan: Plan, live: LiveState) -> list[str]:
     return changed
 
 
-# The document: DESIGN.md §7's JSON plan, also the saved plan.
+# What a reviewer is warned about in a deleted schedule.
 
 
 def not_created_by_ouroboros(change: Change, settings: Settings) -> str | None:
@@ -389,46 +385,3 @@ def not_created_by_ouroboros(change: Change, settings: Settings) -> str | None:
     if event is None or checks.check_event(event):
         return "its Input is not an Ouroboros executor event"
     return None
-
-
-def settings_document(settings: Settings) -> dict[str, Any]:
-    return {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings) if f.compare}
-
-
-def change_document(change: Change, settings: Settings) -> dict[str, Any]:
-    doc: dict[str, Any] = {"action": change.action, "kind": change.kind, "name": change.name}
-    foreign = not_created_by_ouroboros(change, settings)
-    if foreign:
-        doc["not_created_by_ouroboros"] = foreign
-    if change.diff:
-        doc["diff"] = [
-            {"field": f.field, "before": f.before, "after": f.after} for f in change.diff
-        ]
-    if change.desired is not None:
-        doc["desired"] = change.desired.to_api()
-    if change.before is not None:
-        doc["before"] = change.before.to_api()
-    return doc
-
-
-def to_document(plan: Plan) -> dict[str, Any]:
-    """The JSON plan: the pinned top level first, then what a saved plan needs."""
-    mass_delete = plan.mass_delete
-    return {
-        "format_version": FORMAT_VERSION,
-        "summary": plan.summary(),
-        "changes": [change_document(c, plan.settings) for c in plan.changes],
-        "mass_delete": mass_delete.document() if mass_delete else None,
-        "notes": list(plan.notes),
-        "settings": settings_document(plan.settings),
-        "managed_schedules": plan.managed_schedules,
-        "fingerprints": {
-            "live": plan.live_fingerprint,
-            "desired": plan.desired_fingerprint,
-            "resources": dict(plan.live_resources),
-        },
-    }
-
-
-def change_label(index: int, action: str, kind: str, name: str) -> str:
-    return f"change {index} ({action} {kind} {name})"

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner, Result
 from moto import mock_aws
 
-from reconciler import runlog
+from reconciler import logview, runlog
 from reconciler.cli import cli
 from reconciler.commands import logs
 
@@ -188,7 +188,7 @@ def test_status_filter(ddb: Any, statuses: list[str], expected: list[tuple[str, 
     args = [a for s in statuses for a in ("--status", s)]
     result = reconcile(*args, *RANGE, "--format", "json")
     entries = json.loads(result.stdout)
-    assert [(e["kind"], logs.status_of(e)) for e in entries] == expected
+    assert [(e["kind"], logview.status_of(e)) for e in entries] == expected
 
 
 def test_json_for_scripts(ddb: Any) -> None:
@@ -389,16 +389,16 @@ def test_a_range_into_the_future_stops_a_day_after_now(
 def test_colour_on_a_terminal_only(ddb: Any) -> None:
     seed(ddb)
     entries = json.loads(reconcile(*RANGE, "--format", "json").stdout)
-    coloured = logs.render_text(entries, colour=True)
+    coloured = logview.render_text(entries, colour=True)
     assert "\x1b[32m\x1b[22mok" in coloured  # green ok
     assert "\x1b[31m" not in coloured  # nothing failed
-    assert "\x1b[" not in logs.render_text(entries)
+    assert "\x1b[" not in logview.render_text(entries)
 
 
 def test_a_terminal_width_cuts_the_detail_column(ddb: Any) -> None:
     seed(ddb)
     entries = json.loads(reconcile(*RANGE, "--format", "json").stdout)
-    lines = logs.render_text(entries, width=120).splitlines()
+    lines = logview.render_text(entries, width=120).splitlines()
     assert all(len(line) <= 120 for line in lines)
     assert lines[1].endswith("…")
 
@@ -496,7 +496,7 @@ def test_a_retried_run_names_what_the_earlier_attempts_hit() -> None:
         ],
     }
     assert (
-        logs.render_text([entry])
+        logview.render_text([entry])
         .splitlines()[1]
         .endswith("attempt 3 (1: failed AccessDenied; 2: unfinished)")
     )
@@ -515,4 +515,4 @@ def test_the_hibernated_count_survives_a_cut_list() -> None:
         "hibernated": ["i-0a"],  # cut to fit the item; the count is exact
         "hibernated_count": 1200,
     }
-    assert logs.render_text([entry]).splitlines()[1].endswith("  1200 hibernated")
+    assert logview.render_text([entry]).splitlines()[1].endswith("  1200 hibernated")

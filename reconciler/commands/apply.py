@@ -1,7 +1,7 @@
 """`reconcile apply [PLANFILE]` (= `reconcile`): plan, review, confirm, lock, apply, audit.
 
 Safety rails, in the order they act:
-- a saved plan is refused when it does not check out (reconciler.saved), or when the live
+- a saved plan is refused when it does not check out (reconciler.planfile), or when the live
   state changed since it was made (naming what changed);
 - a mass delete (more than the settings' thresholds, or every managed schedule with none
   created) is refused unless --allow-mass-delete (--allow-delete-all: its deprecated alias);

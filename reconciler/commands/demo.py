@@ -536,7 +536,7 @@ def _describe_pair(
 def _print_log(since: datetime, until: datetime) -> None:
     import boto3
 
-    from reconciler.commands.logs import render_text
+    from reconciler.logview import render_text
 
     client = boto3.client("dynamodb", region_name=HOME_REGION)
     entries = runlog.query_range(client, "ouroboros-runs", since, until)

@@ -1,4 +1,11 @@
-"""Reading a saved plan back (`from_document`), re-checked before apply as if it were new.
+"""The plan as a document, both ways: DESIGN.md §7's JSON plan, also the saved plan.
+
+`to_document` writes it: the pinned top level first, then what apply needs without the YAML:
+the settings, the full desired object of every create and update, the live object of every
+update and delete, and a fingerprint of each live resource it was made against, so a stale
+plan can be refused naming what changed.
+
+`from_document` reads a saved plan back, re-checked before apply as if it were new.
 
 A saved plan is a file anyone in the pipeline could edit, so nothing derived is taken from it:
 - each desired object must be exactly what desired.py builds from the plan's own settings
@@ -35,16 +42,15 @@ from reconciler.plan import (
     ACTIONS,
     CREATE,
     DELETE,
-    FORMAT_VERSION,
     UPDATE,
     Change,
     FieldChange,
     Plan,
     PlanError,
     PlanMismatch,
-    change_label,
     changes_fingerprint,
     diff,
+    not_created_by_ouroboros,
     order_changes,
     resource_fingerprint,
     resource_key,
@@ -63,6 +69,8 @@ from reconciler.resources import (
     resource_from_api,
 )
 from reconciler.timeengine import ExpressionError, check_timezone, parse
+
+FORMAT_VERSION = 1
 
 
 def _problem(resource: Resource, settings: Settings) -> str | None:
@@ -155,6 +163,52 @@ def _rule_of(spec: ScheduleSpec, event: Mapping[str, Any]) -> tuple[Rule, str]:
         if len(extra) <= checks.DESCRIPTION_MAX:
             rule = dataclasses.replace(rule, description=extra)
     return rule, action
+
+
+# Writing the document
+
+
+def settings_document(settings: Settings) -> dict[str, Any]:
+    return {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings) if f.compare}
+
+
+def change_document(change: Change, settings: Settings) -> dict[str, Any]:
+    doc: dict[str, Any] = {"action": change.action, "kind": change.kind, "name": change.name}
+    foreign = not_created_by_ouroboros(change, settings)
+    if foreign:
+        doc["not_created_by_ouroboros"] = foreign
+    if change.diff:
+        doc["diff"] = [
+            {"field": f.field, "before": f.before, "after": f.after} for f in change.diff
+        ]
+    if change.desired is not None:
+        doc["desired"] = change.desired.to_api()
+    if change.before is not None:
+        doc["before"] = change.before.to_api()
+    return doc
+
+
+def to_document(plan: Plan) -> dict[str, Any]:
+    """The JSON plan: the pinned top level first, then what a saved plan needs."""
+    mass_delete = plan.mass_delete
+    return {
+        "format_version": FORMAT_VERSION,
+        "summary": plan.summary(),
+        "changes": [change_document(c, plan.settings) for c in plan.changes],
+        "mass_delete": mass_delete.document() if mass_delete else None,
+        "notes": list(plan.notes),
+        "settings": settings_document(plan.settings),
+        "managed_schedules": plan.managed_schedules,
+        "fingerprints": {
+            "live": plan.live_fingerprint,
+            "desired": plan.desired_fingerprint,
+            "resources": dict(plan.live_resources),
+        },
+    }
+
+
+def change_label(index: int, action: str, kind: str, name: str) -> str:
+    return f"change {index} ({action} {kind} {name})"
 
 
 # Reading the document
