@@ -25,7 +25,7 @@ from botocore.exceptions import ClientError
 
 from reconciler.aws import WRITE_WORKERS, Clients, describe_aws_exception, retry_hint
 from reconciler.awserror import error_code, error_message
-from reconciler.errors import FatalError
+from reconciler.errors import FatalError, InternalError
 from reconciler.live import read_function, read_schedule
 from reconciler.package import ExecutorPackage
 from reconciler.plan import CREATE, DELETE, UPDATE, Change
@@ -310,7 +310,7 @@ def apply_change(
     elif change.kind == SCHEDULE and isinstance(desired, ScheduleSpec):
         put_schedule(clients.scheduler, change, desired)
     else:
-        raise FatalError(f"cannot {change.action} {change.kind} {change.name}: not supported")
+        raise InternalError(f"cannot {change.action} {change.kind} {change.name}: not supported")
 
 
 # Running a whole plan

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from botocore import exceptions as bexc
 
 from reconciler.aws import describe_aws_exception
 from reconciler.cli_errors import run_guarded
-from reconciler.errors import FatalError
+from reconciler.errors import FatalError, InternalError
 
 
 def _raise(exc: BaseException) -> Callable[[], object]:
@@ -163,3 +164,17 @@ def test_the_core_error_module_loads_neither_click_nor_botocore() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+def test_an_internal_error_is_a_bug_exit_3_with_the_crash_log(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # re-read TMPDIR
+    assert run_guarded(_raise(InternalError("cannot create table x: not supported"))) == 3
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "internal error: InternalError: cannot create table x: not supported\n"
+        "This is a bug in ouroboros. The traceback is in "
+    )
+    assert len(list(tmp_path.glob("ouroboros-crash-*.log"))) == 1
