@@ -1,4 +1,5 @@
-"""Apply: the only module that writes to AWS.
+"""Apply: makes a plan's changes in AWS (the other writers: destroy.py deletes a deployment,
+lock.py holds the apply lock, runlog.py records an apply).
 
 Changes run in the plan's order: the log table, then the executor (code and configuration,
 waiting until Lambda reports it active and updated), then the schedule group, then schedule

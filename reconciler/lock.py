@@ -22,7 +22,6 @@ A second apply waits, with backoff, up to --lock-timeout, then fails naming the 
 from __future__ import annotations
 
 import os
-import re
 import socket
 import threading
 import time
@@ -37,11 +36,10 @@ from botocore.exceptions import ClientError
 
 from reconciler import runlog
 from reconciler.awserror import error_code
+from reconciler.durations import duration_seconds
 from reconciler.errors import FatalError
 
 DEFAULT_LEASE_S = 60
-_DURATION_RE = re.compile(r"^\s*(\d+)\s*([smh]?)\s*$")
-_UNIT_S = {"": 1, "s": 1, "m": 60, "h": 3600}
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 _KEY = {runlog.PK: {"S": runlog.LOCK_PK}, runlog.SK: {"S": runlog.LOCK_SK}}
 _NAMES = {"#owner": "owner", "#version": "version"}
@@ -53,11 +51,11 @@ class LockTimeout(FatalError):
 
 
 def parse_duration(text: str) -> float:
-    """`0`, `45` (seconds), `30s`, `5m`, `1h` -> seconds."""
-    match = _DURATION_RE.match(text)
-    if match is None:
+    """`0`, `45` (seconds), `30s`, `5m`, `1h`, `1d` -> seconds."""
+    seconds = duration_seconds(text)
+    if seconds is None:
         raise FatalError(f"--lock-timeout {text!r} is not a duration: use e.g. 0, 30s, 5m or 1h")
-    return float(int(match[1]) * _UNIT_S[match[2]])
+    return float(seconds)
 
 
 def make_owner(actor: str) -> str:

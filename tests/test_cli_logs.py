@@ -240,6 +240,19 @@ def test_durations_count_back_from_now(ddb: Any) -> None:
     assert [e["rule"] for e in json.loads(result.stdout)] == ["older"]
 
 
+def test_logs_offers_no_rules_option(ddb: Any) -> None:
+    # It never read the rules: --rules was accepted and ignored.
+    result = CliRunner().invoke(cli, ["logs", "--rules", "schedules"])
+    assert result.exit_code == 1
+    assert "Error: No such option '--rules'. Did you mean '--rule'?" in result.stderr
+
+
+def test_since_takes_bare_seconds_like_lock_timeout(ddb: Any) -> None:
+    put_run(ddb, "recent", runlog.iso_z(CLOCK - timedelta(seconds=30)))
+    result = reconcile("--since", "60", "--format", "json")
+    assert [e["rule"] for e in json.loads(result.stdout)] == ["recent"]
+
+
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 

@@ -8,7 +8,6 @@ Messages (nothing found, a clamped range) go to stderr.
 
 from __future__ import annotations
 
-import re
 import shutil
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -19,12 +18,10 @@ from botocore.exceptions import ClientError
 from reconciler import checks, output, runlog
 from reconciler.aws import client_in
 from reconciler.awserror import error_code
+from reconciler.durations import duration_seconds
 from reconciler.errors import FatalError
 from reconciler.logview import render_json, render_text, status_of
 from reconciler.settings import load_settings
-
-_DURATION_RE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 def run(
@@ -86,10 +83,10 @@ def _now() -> datetime:
 
 def parse_when(text: str, now: datetime, option: str) -> datetime:
     """A duration ago (30m, 24h, 7d, 2w) or an ISO 8601 instant (UTC unless it has an offset)."""
-    match = _DURATION_RE.match(text)
-    if match:
+    seconds = duration_seconds(text)
+    if seconds is not None:
         try:
-            return now - timedelta(**{_UNITS[match[2]]: int(match[1])})
+            return now - timedelta(seconds=seconds)
         except OverflowError:
             raise FatalError(
                 f"{option} {text!r} reaches back before the year 1: give a shorter duration"
