@@ -318,6 +318,11 @@ def apply_change(
 
 Progress = Callable[[ChangeResult], None]
 
+# Set once a run of concurrent changes starts nothing more (stop is set) and its main thread
+# waits for the calls in flight; cleared when the next run starts. A hook for the Ctrl-C tests,
+# which must know when no change can start any more, whatever the machine's load.
+settling = threading.Event()
+
 
 def _attempt(
     clients: Clients, change: Change, package: ExecutorPackage | None, group: str
@@ -349,6 +354,7 @@ def _run_concurrently(
     stop = threading.Event()
     state = threading.Condition()
     in_flight = [0]
+    settling.clear()
     finished: dict[int, ChangeResult] = {}
 
     def attempt(index: int, change: Change) -> None:
@@ -384,6 +390,7 @@ def _run_concurrently(
         """
         with state:
             stop.set()
+            settling.set()  # the waiter runs once wait_for below releases the lock
             while in_flight[0]:
                 try:
                     state.wait_for(lambda: in_flight[0] == 0)

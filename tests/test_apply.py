@@ -710,3 +710,12 @@ def test_a_group_create_whose_reply_was_lost_counts_as_done(aws: Clients) -> Non
     assert (lost, retry.sent) == ([1], 1)
     assert result.outcome == "ok", result.first_error
     assert_converged(aws, state)
+
+
+def test_apply_exposes_when_it_starts_no_more_changes(aws: Clients) -> None:
+    # The explicit hook the Ctrl-C tests wait on (no looking through the main thread's stack).
+    from reconciler import apply as apply_module
+
+    apply_module.settling.clear()
+    converge(aws, desired([rule("r1"), rule("r2")], PACKAGE))
+    assert apply_module.settling.is_set()
