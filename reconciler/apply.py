@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final, Literal
 
 from botocore.exceptions import ClientError
 
@@ -41,9 +41,10 @@ from reconciler.resources import (
     TableSpec,
 )
 
-DONE = "done"
-FAILED = "failed"
-NOT_ATTEMPTED = "not attempted"
+ChangeStatus = Literal["done", "failed", "not attempted"]
+DONE: Final = "done"
+FAILED: Final = "failed"
+NOT_ATTEMPTED: Final = "not attempted"  # a change apply never started (not ec2's error code)
 _WAIT_TABLE = {"Delay": 2, "MaxAttempts": 90}
 _WAIT_FUNCTION = {"Delay": 1, "MaxAttempts": 300}
 _PAST = {CREATE: "created", UPDATE: "updated", DELETE: "deleted"}
@@ -69,7 +70,7 @@ INTERRUPTED_IN_FLIGHT = in_flight_error(CTRL_C)
 @dataclass(frozen=True)
 class ChangeResult:
     change: Change
-    status: str  # done | failed | not attempted
+    status: ChangeStatus
     error: str | None = None
 
     def line(self) -> str:

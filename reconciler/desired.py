@@ -26,7 +26,7 @@ from datetime import datetime
 
 from reconciler import checks, runlog
 from reconciler.errors import FatalError, InternalError, at
-from reconciler.model import ACTIONS, RESERVED_GROUP, Rule, Settings
+from reconciler.model import INSTANCE_ACTIONS, RESERVED_GROUP, Rule, Settings
 from reconciler.package import HANDLER, RUNTIME
 from reconciler.resources import (
     FunctionSpec,
@@ -203,7 +203,7 @@ def build_desired(
     schedules: list[ScheduleSpec] = []
     notes: list[str] = []
     for rule in rules:
-        for action in ACTIONS:
+        for action in INSTANCE_ACTIONS:
             expression = rule.expression(action)
             if expression is None:
                 continue

@@ -18,7 +18,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final, Literal
 
 from reconciler import checks, runlog
 from reconciler.desired import DesiredState, described_group, function_arn
@@ -32,14 +32,17 @@ from reconciler.resources import (
     SCHEDULE_GROUP,
     LiveState,
     Resource,
+    ResourceKind,
     ScheduleSpec,
     canonical_json,
 )
 
-CREATE = "create"
-UPDATE = "update"
-DELETE = "delete"
-ACTIONS = (CREATE, UPDATE, DELETE)
+# What a plan does to a resource (not a rule's start/stop).
+ChangeAction = Literal["create", "update", "delete"]
+CREATE: Final = "create"
+UPDATE: Final = "update"
+DELETE: Final = "delete"
+CHANGE_ACTIONS: tuple[ChangeAction, ...] = (CREATE, UPDATE, DELETE)
 
 
 class PlanError(FatalError):
@@ -59,8 +62,8 @@ class FieldChange:
 
 @dataclass(frozen=True)
 class Change:
-    action: str  # create | update | delete
-    kind: str  # log_table | executor | schedule_group | schedule
+    action: ChangeAction
+    kind: ResourceKind
     name: str
     desired: Resource | None = None  # create, update: the whole object to send
     before: Resource | None = None  # update, delete: what is live now
@@ -90,7 +93,7 @@ class Plan:
         return sum(1 for c in self.changes if c.action == action)
 
     def summary(self) -> dict[str, int]:
-        return {a: self.count(a) for a in ACTIONS} | {"unchanged": self.unchanged}
+        return {a: self.count(a) for a in CHANGE_ACTIONS} | {"unchanged": self.unchanged}
 
     @property
     def has_changes(self) -> bool:
@@ -175,7 +178,9 @@ def _input_diff(before: object, after: object) -> list[FieldChange]:
     ]
 
 
-def _compare(kind: str, name: str, live: Resource | None, wanted: Resource) -> Change | None:
+def _compare(
+    kind: ResourceKind, name: str, live: Resource | None, wanted: Resource
+) -> Change | None:
     if live is None:
         return Change(CREATE, kind, name, desired=wanted)
     changes = diff(live, wanted)

@@ -39,7 +39,7 @@ from reconciler.desired import (
 from reconciler.errors import FatalError
 from reconciler.model import RESERVED_GROUP, Rule, Settings
 from reconciler.plan import (
-    ACTIONS,
+    CHANGE_ACTIONS,
     CREATE,
     DELETE,
     UPDATE,
@@ -227,7 +227,7 @@ def _change_from(doc: object) -> tuple[Change, tuple[FieldChange, ...]]:
         raise PlanError("a change is not a JSON object")
     action = _require(doc, "action", str)
     kind = _require(doc, "kind", str)
-    if action not in ACTIONS or kind not in KINDS:
+    if action not in CHANGE_ACTIONS or kind not in KINDS:
         raise PlanError(f"unknown change {action!r} of kind {kind!r}")
     name = _require(doc, "name", str)
     desired = _resource(kind, doc.get("desired")) if action != DELETE else None
@@ -391,7 +391,7 @@ def _check_consistent(plan: Plan, summary: Mapping[str, Any]) -> None:
         raise PlanMismatch("its live resources do not match its live fingerprint")
     # Every live resource is updated, deleted or unchanged.
     unchanged = len(plan.live_resources) - plan.count(UPDATE) - plan.count(DELETE)
-    expected = {a: plan.count(a) for a in ACTIONS} | {"unchanged": unchanged}
+    expected = {a: plan.count(a) for a in CHANGE_ACTIONS} | {"unchanged": unchanged}
     if {a: summary.get(a) for a in expected} != expected:
         raise PlanMismatch(f"its summary does not count its changes ({expected})")
     _check_against_live(plan)

@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final, Literal
 
 PK = "pk"
 SK = "sk"
@@ -106,13 +106,16 @@ def expires_at(now: datetime, retention_days: int = DEFAULT_RETENTION_DAYS) -> i
 
 # --- Values -------------------------------------------------------------------------------------
 
-RUN_STATUSES = ("ok", "partial", "failed", "refused", "duplicate")
+RunStatus = Literal["ok", "partial", "failed", "refused", "duplicate"]
+RUN_STATUSES: tuple[RunStatus, ...] = ("ok", "partial", "failed", "refused", "duplicate")
 # A run item's status while its executor attempt holds the claim; `logs` shows a claim whose
 # lease ran out (the Lambda timed out or crashed) as failed.
-RUNNING = "running"
-APPLY_OUTCOMES = ("ok", "partial", "failed")
-KIND_RUN = "run"
-KIND_APPLY = "apply"
+RUNNING: Final = "running"
+ApplyOutcome = Literal["ok", "partial", "failed"]
+APPLY_OUTCOMES: tuple[ApplyOutcome, ...] = ("ok", "partial", "failed")
+EntryKind = Literal["run", "apply"]
+KIND_RUN: Final = "run"
+KIND_APPLY: Final = "apply"
 UNFINISHED_MESSAGE = (
     "the executor stopped before recording a result (Lambda timeout or crash); "
     "see its CloudWatch logs"

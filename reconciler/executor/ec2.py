@@ -36,7 +36,7 @@ NOT_PER_INSTANCE_CODES = THROTTLE_CODES | {
 }
 MESSAGE_MAX = 300
 # A batch left unsent because the invocation was about to time out (a retry sends it).
-NOT_ATTEMPTED = "NotAttempted"
+NOT_ATTEMPTED_CODE = "NotAttempted"
 NOT_ATTEMPTED_MESSAGE = "not sent: the function was close to its timeout; a retry sends it"
 
 
@@ -51,7 +51,7 @@ class Tuning:
     deadline (on `clock`) is when the Lambda times out; `reserve_s` before it is kept for
     writing the results. No backoff sleeps into the reserve and no batch starts in it: a
     function killed mid-backoff would leave its claims "running" and record nothing, while
-    stopping short records what was not sent (NOT_ATTEMPTED) for a retry to finish.
+    stopping short records what was not sent (NOT_ATTEMPTED_CODE) for a retry to finish.
 
     `now` is the wall clock the trust check compares `scheduled_time` with (the demo plays
     future days on it).
@@ -233,7 +233,7 @@ def error_entry(instance_id: str, exc: BaseException) -> dict[str, str]:
 
 
 def not_attempted(instance_id: str) -> dict[str, str]:
-    return {"id": instance_id, "code": NOT_ATTEMPTED, "message": NOT_ATTEMPTED_MESSAGE}
+    return {"id": instance_id, "code": NOT_ATTEMPTED_CODE, "message": NOT_ATTEMPTED_MESSAGE}
 
 
 def chunks(items: list[str], size: int) -> Iterator[list[str]]:

@@ -33,7 +33,7 @@ _TRIMMABLE = ("errors", "skipped", "acted", "notes", "hibernated", "history")
 
 # Errors a later attempt can get past: throttling, AWS-side trouble, an instance mid-transition.
 RETRYABLE_CODES = ec2.THROTTLE_CODES | {
-    ec2.NOT_ATTEMPTED,
+    ec2.NOT_ATTEMPTED_CODE,
     "InternalError",
     "InternalFailure",
     "ServiceUnavailable",
