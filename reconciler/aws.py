@@ -21,7 +21,7 @@ import os
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import boto3
@@ -31,6 +31,11 @@ from botocore.config import Config
 from reconciler import __version__, output
 from reconciler.awserror import error_code, error_message, response_error
 from reconciler.errors import FatalError
+
+if TYPE_CHECKING:  # boto3-stubs (the dev extra); without them these are Any
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_scheduler import EventBridgeSchedulerClient
 
 # Reads run READ_WORKERS GetSchedule calls at once, writes WRITE_WORKERS; the pool must hold
 # them all plus the few calls made beside them, or urllib3 discards connections.
@@ -175,7 +180,8 @@ def make_client(
     if problem:
         raise FatalError(problem)
     try:
-        client = session.client(service, config=client_config())
+        # A name, not a Literal: the stubs' per-service overloads cannot apply here.
+        client = session.client(service, config=client_config())  # type: ignore[call-overload, unused-ignore]
     except ValueError as exc:  # botocore's word for a bad setting, e.g. in ~/.aws/config
         raise FatalError(
             f"the AWS client configuration is not usable ({exc}): check the AWS_* environment "
@@ -198,9 +204,9 @@ class Clients:
     """The three services the reconciler talks to, all in the home region."""
 
     region: str
-    scheduler: Any
-    lambda_: Any
-    dynamodb: Any
+    scheduler: EventBridgeSchedulerClient
+    lambda_: LambdaClient
+    dynamodb: DynamoDBClient
 
 
 def make_clients(region: str, tuning: RetryTuning = RetryTuning()) -> Clients:

@@ -26,7 +26,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
@@ -218,7 +218,9 @@ class ApplyLock:
         except ClientError as exc:
             if error_code(exc) != _CONDITION_FAILED:
                 raise
-            there = Holder.from_item(exc.response.get("Item") or {})
+            # The stubs' error response has no "Item" (ReturnValuesOnConditionCheckFailure).
+            response: Mapping[str, Any] = exc.response
+            there = Holder.from_item(response.get("Item") or {})
             if there.owner != self.owner:
                 return there
             version = there.version  # our own write, retried after its reply was lost

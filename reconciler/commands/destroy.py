@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
@@ -34,7 +35,10 @@ from reconciler.resources import EXECUTOR, LOG_TABLE, SCHEDULE, SCHEDULE_GROUP, 
 from reconciler.runlog import TABLE_ENV
 from reconciler.settings import load_settings
 
-_WAIT_TABLE_GONE = {"Delay": 2, "MaxAttempts": 90}
+if TYPE_CHECKING:  # boto3-stubs (the dev extra)
+    from mypy_boto3_dynamodb.type_defs import WaiterConfigTypeDef
+
+_WAIT_TABLE_GONE: WaiterConfigTypeDef = {"Delay": 2, "MaxAttempts": 90}
 
 
 @dataclass(frozen=True)

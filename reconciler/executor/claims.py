@@ -84,7 +84,9 @@ class Claims:
         except ClientError as exc:
             if _code(exc) != "ConditionalCheckFailedException":
                 raise LogTableError(_describe(exc)) from exc
-            found = exc.response.get("Item")
+            # The stubs' error response has no "Item" (ReturnValuesOnConditionCheckFailure).
+            response: Mapping[str, Any] = exc.response
+            found = response.get("Item")
         except BotoCoreError as exc:
             raise LogTableError(str(exc)) from exc
         previous = runlog.from_item(found or self._get(occ, account, region))
