@@ -194,9 +194,25 @@ def make_client(
     return client
 
 
-def client_in(region: str, service: str, tuning: RetryTuning = RetryTuning()) -> Any:
-    """One client in `region`, made as every other client is (the one place sessions start)."""
-    return make_client(boto3.session.Session(region_name=region), service, tuning)
+def client_in(
+    region: str,
+    service: str,
+    tuning: RetryTuning = RetryTuning(),
+    *,
+    credentials: Mapping[str, str] | None = None,
+) -> Any:
+    """One client in `region`, made as every other client is (the one place sessions start).
+
+    `credentials`: an AssumeRole answer's Credentials, for a client in another account.
+    """
+    keys = credentials or {}
+    session = boto3.session.Session(
+        region_name=region,
+        aws_access_key_id=keys.get("AccessKeyId"),
+        aws_secret_access_key=keys.get("SecretAccessKey"),
+        aws_session_token=keys.get("SessionToken"),
+    )
+    return make_client(session, service, tuning)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from reconciler import output, runlog, timeengine
+from reconciler.aws import client_in
 from reconciler.errors import FatalError
 
 HUB = "123456789012"  # moto's default account: the home account
@@ -314,9 +315,7 @@ def _chdir(path: str) -> Iterator[None]:
 
 
 def _bootstrap_iam() -> None:
-    import boto3
-
-    iam = boto3.client("iam", region_name=HOME_REGION)
+    iam = client_in(HOME_REGION, "iam")
     trust = {
         "ouroboros-executor": "lambda.amazonaws.com",
         "ouroboros-scheduler": "scheduler.amazonaws.com",
@@ -340,20 +339,12 @@ def _bootstrap_iam() -> None:
 
 
 def _ec2(account: str, region: str) -> Any:
-    import boto3
-
     if account == HUB:
-        return boto3.client("ec2", region_name=region)
-    creds = boto3.client("sts", region_name=HOME_REGION).assume_role(
+        return client_in(region, "ec2")
+    creds = client_in(HOME_REGION, "sts").assume_role(
         RoleArn=f"arn:aws:iam::{account}:role/ouroboros-target", RoleSessionName="demo-seed"
     )["Credentials"]
-    return boto3.client(
-        "ec2",
-        region_name=region,
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-    )
+    return client_in(region, "ec2", credentials=creds)
 
 
 def _seed_fleet() -> dict[str, str]:
@@ -384,9 +375,7 @@ def _seed_fleet() -> dict[str, str]:
 
 def _firings(start: datetime, end: datetime) -> list[Firing]:
     """Every fire time in [start, end) of every schedule deployed in the owned group."""
-    import boto3
-
-    scheduler = boto3.client("scheduler", region_name=HOME_REGION)
+    scheduler = client_in(HOME_REGION, "scheduler")
     firings: list[Firing] = []
     pages = scheduler.get_paginator("list_schedules").paginate(GroupName="ouroboros")
     for page in pages:
@@ -419,14 +408,12 @@ def _substitute(template: str, firing: Firing, execution_id: str) -> dict[str, A
 
 
 def _play(firings: list[Firing], ids: Mapping[str, str]) -> None:
-    import boto3
-
     from reconciler.executor import handler as executor
 
-    function = boto3.client("lambda", region_name=HOME_REGION).get_function_configuration(
+    function = client_in(HOME_REGION, "lambda").get_function_configuration(
         FunctionName="ouroboros-executor"
     )
-    dynamodb = boto3.client("dynamodb", region_name=HOME_REGION)
+    dynamodb = client_in(HOME_REGION, "dynamodb")
     names = {instance_id: name for name, instance_id in ids.items()}
     with _lambda_environment(function.get("Environment", {}).get("Variables", {})):
         for index, firing in enumerate(firings):
@@ -534,11 +521,9 @@ def _describe_pair(
 
 
 def _print_log(since: datetime, until: datetime) -> None:
-    import boto3
-
     from reconciler.logview import render_text
 
-    client = boto3.client("dynamodb", region_name=HOME_REGION)
+    client = client_in(HOME_REGION, "dynamodb")
     entries = runlog.query_range(client, "ouroboros-runs", since, until)
     entries.sort(key=runlog.entry_time)
     output.out(render_text(entries), nl=False)
