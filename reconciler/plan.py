@@ -1,6 +1,6 @@
 """The plan: a pure function of the desired and the live state.
 
-No AWS in here (a test proves this module never imports boto3 or botocore). A plan is an
+No AWS in here (the import-linter contracts keep boto3, botocore and click out). A plan is an
 ordered list of changes, in the order apply makes them: the log table, the executor, the
 schedule group, schedule creates and updates by name, and deletes last. An update carries a
 field-level diff; an update always sends the whole desired object, as AWS replaces it.
