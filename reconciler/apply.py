@@ -330,6 +330,8 @@ def _attempt(
 ) -> ChangeResult:
     try:
         apply_change(clients, change, package, group)
+    except InternalError:
+        raise  # a bug, not a failed change: the CLI handler reports it (exit 3)
     except Exception as exc:
         return ChangeResult(change, FAILED, _error_text(exc))
     return ChangeResult(change, DONE)
@@ -357,6 +359,7 @@ def _run_concurrently(
     in_flight = [0]
     settling.clear()
     finished: dict[int, ChangeResult] = {}
+    bugs: list[InternalError] = []  # raised again in the main thread once all have settled
 
     def attempt(index: int, change: Change) -> None:
         with state:
@@ -367,6 +370,9 @@ def _run_concurrently(
         result = ChangeResult(change, FAILED, INTERRUPTED_IN_FLIGHT)
         try:
             result = _attempt(clients, change, package, group)
+        except InternalError as exc:
+            bugs.append(exc)
+            result = ChangeResult(change, FAILED, str(exc))
         finally:
             with state:
                 if result.status == FAILED:
@@ -413,6 +419,8 @@ def _run_concurrently(
         settle()
         pool.shutdown(wait=False)
     collect()
+    if bugs:
+        raise bugs[0]
 
 
 def apply_changes(
