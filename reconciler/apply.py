@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Final, Literal, cast
 
 from botocore.exceptions import ClientError
 
@@ -41,12 +41,20 @@ from reconciler.resources import (
     TableSpec,
 )
 
+if TYPE_CHECKING:  # boto3-stubs (the dev extra); without them these are Any
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.literals import BillingModeType
+    from mypy_boto3_dynamodb.type_defs import WaiterConfigTypeDef as TableWaiterConfig
+    from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_lambda.type_defs import WaiterConfigTypeDef as FunctionWaiterConfig
+    from mypy_boto3_scheduler import EventBridgeSchedulerClient
+
 ChangeStatus = Literal["done", "failed", "not attempted"]
 DONE: Final = "done"
 FAILED: Final = "failed"
 NOT_ATTEMPTED: Final = "not attempted"  # a change apply never started (not ec2's error code)
-_WAIT_TABLE = {"Delay": 2, "MaxAttempts": 90}
-_WAIT_FUNCTION = {"Delay": 1, "MaxAttempts": 300}
+_WAIT_TABLE: TableWaiterConfig = {"Delay": 2, "MaxAttempts": 90}
+_WAIT_FUNCTION: FunctionWaiterConfig = {"Delay": 1, "MaxAttempts": 300}
 _PAST = {CREATE: "created", UPDATE: "updated", DELETE: "deleted"}
 CTRL_C = "Ctrl-C"
 SIGTERM = "SIGTERM"
@@ -125,7 +133,7 @@ def _error_text(exc: BaseException) -> str:
 # The log table
 
 
-def create_table(dynamodb: Any, spec: TableSpec) -> None:
+def create_table(dynamodb: DynamoDBClient, spec: TableSpec) -> None:
     api = spec.to_api()
     params = {
         "TableName": spec.name,
@@ -144,7 +152,7 @@ def create_table(dynamodb: Any, spec: TableSpec) -> None:
     set_table_options(dynamodb, spec, ttl=True, pitr=True)
 
 
-def set_table_options(dynamodb: Any, spec: TableSpec, *, ttl: bool, pitr: bool) -> None:
+def set_table_options(dynamodb: DynamoDBClient, spec: TableSpec, *, ttl: bool, pitr: bool) -> None:
     if ttl:
         dynamodb.update_time_to_live(
             TableName=spec.name,
@@ -162,9 +170,11 @@ def set_table_options(dynamodb: Any, spec: TableSpec, *, ttl: bool, pitr: bool) 
         )
 
 
-def update_table(dynamodb: Any, change: Change, spec: TableSpec) -> None:
+def update_table(dynamodb: DynamoDBClient, change: Change, spec: TableSpec) -> None:
     if change.changed("BillingMode"):
-        dynamodb.update_table(TableName=spec.name, BillingMode=spec.billing_mode)
+        # One of the two modes: runlog.TABLE_DEFINITION's (PAY_PER_REQUEST) or AWS's answer.
+        mode = cast("BillingModeType", spec.billing_mode)
+        dynamodb.update_table(TableName=spec.name, BillingMode=mode)
         dynamodb.get_waiter("table_exists").wait(TableName=spec.name, WaiterConfig=_WAIT_TABLE)
     set_table_options(
         dynamodb,
@@ -187,11 +197,13 @@ def _zip_for(spec: FunctionSpec, package: ExecutorPackage | None) -> bytes:
     return package.zip_bytes
 
 
-def _wait_updated(lambda_: Any, name: str) -> None:
+def _wait_updated(lambda_: LambdaClient, name: str) -> None:
     lambda_.get_waiter("function_updated_v2").wait(FunctionName=name, WaiterConfig=_WAIT_FUNCTION)
 
 
-def create_function(lambda_: Any, spec: FunctionSpec, package: ExecutorPackage | None) -> None:
+def create_function(
+    lambda_: LambdaClient, spec: FunctionSpec, package: ExecutorPackage | None
+) -> None:
     zip_bytes = _zip_for(spec, package)
     try:
         lambda_.create_function(**spec.configuration(), Code={"ZipFile": zip_bytes}, Publish=False)
@@ -205,7 +217,7 @@ def create_function(lambda_: Any, spec: FunctionSpec, package: ExecutorPackage |
 
 
 def update_function(
-    lambda_: Any, change: Change, spec: FunctionSpec, package: ExecutorPackage | None
+    lambda_: LambdaClient, change: Change, spec: FunctionSpec, package: ExecutorPackage | None
 ) -> None:
     # Lambda refuses an update while another is in progress: wait before each one.
     if change.changed("CodeSha256"):
@@ -221,7 +233,7 @@ def update_function(
 # The schedule group and the schedules
 
 
-def create_group(scheduler: Any, name: str) -> None:
+def create_group(scheduler: EventBridgeSchedulerClient, name: str) -> None:
     # moto (unlike AWS) silently re-creates an existing group and wipes its schedules, so
     # never create one without looking first.
     try:
@@ -239,7 +251,7 @@ def create_group(scheduler: Any, name: str) -> None:
             raise
 
 
-def create_schedule(scheduler: Any, spec: ScheduleSpec) -> None:
+def create_schedule(scheduler: EventBridgeSchedulerClient, spec: ScheduleSpec) -> None:
     """Create; a ConflictException is done when the schedule there is exactly the one sent.
 
     botocore retries a create whose reply was lost, and the retry then meets the schedule
@@ -270,7 +282,7 @@ def _ours_or_raise(
         ) from exc
 
 
-def put_schedule(scheduler: Any, change: Change, spec: ScheduleSpec) -> None:
+def put_schedule(scheduler: EventBridgeSchedulerClient, change: Change, spec: ScheduleSpec) -> None:
     if change.action == CREATE:
         create_schedule(scheduler, spec)
     elif change.changed("ActionAfterCompletion"):
@@ -282,7 +294,7 @@ def put_schedule(scheduler: Any, change: Change, spec: ScheduleSpec) -> None:
         scheduler.update_schedule(**spec.to_api())
 
 
-def delete_schedule(scheduler: Any, group: str, name: str) -> None:
+def delete_schedule(scheduler: EventBridgeSchedulerClient, group: str, name: str) -> None:
     try:
         scheduler.delete_schedule(Name=name, GroupName=group)
     except ClientError as exc:

@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -38,6 +38,9 @@ from reconciler import runlog
 from reconciler.awserror import error_code
 from reconciler.durations import duration_seconds
 from reconciler.errors import FatalError
+
+if TYPE_CHECKING:  # boto3-stubs (the dev extra); without them these are Any
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 DEFAULT_LEASE_S = 60
 _CONDITION_FAILED = "ConditionalCheckFailedException"
@@ -109,7 +112,9 @@ class Holder:
         return condition, values
 
 
-def unfinished_apply(dynamodb: Any, table: str, *, now: float | None = None) -> str | None:
+def unfinished_apply(
+    dynamodb: DynamoDBClient, table: str, *, now: float | None = None
+) -> str | None:
     """For plan, which only reads: a lock left long past its lease means an apply died.
 
     Judged by this machine's clock, with a whole lease of margin: a warning, never a decision
@@ -142,7 +147,7 @@ class ApplyLock:
 
     def __init__(
         self,
-        dynamodb: Any,
+        dynamodb: DynamoDBClient,
         table: str,
         owner: str,
         *,
