@@ -22,7 +22,10 @@ import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+if TYPE_CHECKING:  # boto3-stubs (the dev extra); without them these are Any
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 PK = "pk"
 SK = "sk"
@@ -239,7 +242,7 @@ _APPLY_OPTIONAL = (
 
 
 def put_apply_record(
-    client: Any,
+    client: DynamoDBClient,
     table_name: str,
     record: Mapping[str, Any],
     *,
@@ -282,7 +285,7 @@ _INTERNAL_ATTRIBUTES = (PK, SK, GSI_PK, GSI_SK, "lease_until")
 
 
 def query_rule(
-    client: Any, table_name: str, rule: str, since: datetime, until: datetime
+    client: DynamoDBClient, table_name: str, rule: str, since: datetime, until: datetime
 ) -> list[dict[str, Any]]:
     """One rule's run items (and repeat deliveries) scheduled in [since, until]."""
     return _query(
@@ -299,7 +302,7 @@ def query_rule(
 
 
 def query_range(
-    client: Any, table_name: str, since: datetime, until: datetime
+    client: DynamoDBClient, table_name: str, since: datetime, until: datetime
 ) -> list[dict[str, Any]]:
     """Every run item and apply record in [since, until]: one index query per UTC day."""
     entries: list[dict[str, Any]] = []
@@ -331,7 +334,7 @@ def _days(since: datetime, until: datetime) -> list[str]:
     return [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
 
 
-def _query(client: Any, **request: Any) -> list[dict[str, Any]]:
+def _query(client: DynamoDBClient, **request: Any) -> list[dict[str, Any]]:
     now = int(datetime.now(UTC).timestamp())
     entries: list[dict[str, Any]] = []
     while True:

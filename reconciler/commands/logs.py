@@ -11,7 +11,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -22,6 +22,9 @@ from reconciler.durations import duration_seconds
 from reconciler.errors import FatalError
 from reconciler.logview import render_json, render_text, status_of
 from reconciler.settings import load_settings
+
+if TYPE_CHECKING:  # boto3-stubs (the dev extra); without them these are Any
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 
 def run(
@@ -101,7 +104,7 @@ def parse_when(text: str, now: datetime, option: str) -> datetime:
 
 
 def _read(
-    client: Any,
+    client: DynamoDBClient,
     table: str,
     region: str,
     settings_path: str,

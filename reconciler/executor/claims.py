@@ -17,12 +17,15 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from reconciler import awserror, runlog
 from reconciler.executor.event import Occurrence
+
+if TYPE_CHECKING:  # boto3-stubs (the dev extra); without them these are Any
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 log = logging.getLogger("ouroboros.executor")
 
@@ -48,7 +51,7 @@ class Claim:
 class Claims:
     def __init__(
         self,
-        client: Any,
+        client: DynamoDBClient,
         table_name: str,
         retention_days: int,
         lease_until: int,
