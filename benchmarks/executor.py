@@ -32,7 +32,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "benchmark")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "benchmark")
@@ -47,6 +47,9 @@ from moto import mock_aws
 from reconciler import runlog
 from reconciler.executor import credentials, handler, trust
 from reconciler.executor.event import Occurrence
+
+if TYPE_CHECKING:  # boto3-stubs (the dev extra)
+    from mypy_boto3_ec2.type_defs import TagTypeDef
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
@@ -163,7 +166,10 @@ def launch(n: int) -> float:
     ec2 = boto3.client("ec2", region_name=REGION)
     started = time.perf_counter()
     for i in range(n):
-        tags = [{"Key": "Environment", "Value": "bench"}, {"Key": "Shard", "Value": str(i // PAGE)}]
+        tags: list[TagTypeDef] = [
+            {"Key": "Environment", "Value": "bench"},
+            {"Key": "Shard", "Value": str(i // PAGE)},
+        ]
         ec2.run_instances(
             ImageId="ami-12c6146b",
             MinCount=1,

@@ -1,4 +1,5 @@
-"""Apply: the only module that writes to AWS.
+"""Apply: makes a plan's changes in AWS (the other writers: destroy.py deletes a deployment,
+lock.py holds the apply lock, runlog.py records an apply).
 
 Changes run in the plan's order: the log table, then the executor (code and configuration,
 waiting until Lambda reports it active and updated), then the schedule group, then schedule
@@ -19,13 +20,14 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Final, Literal, cast
 
 from botocore.exceptions import ClientError
 
-from reconciler.aws import WRITE_WORKERS, Clients, error_code, retry_hint
+from reconciler.aws import WRITE_WORKERS, Clients, describe_aws_exception, retry_hint
+from reconciler.awserror import error_code, error_message
 from reconciler.checks import escape_controls
-from reconciler.errors import FatalError, describe_aws_exception
+from reconciler.errors import FatalError, InternalError
 from reconciler.live import read_function, read_schedule
 from reconciler.package import ExecutorPackage
 from reconciler.plan import CREATE, DELETE, UPDATE, Change
@@ -40,11 +42,20 @@ from reconciler.resources import (
     TableSpec,
 )
 
-DONE = "done"
-FAILED = "failed"
-NOT_ATTEMPTED = "not attempted"
-_WAIT_TABLE = {"Delay": 2, "MaxAttempts": 90}
-_WAIT_FUNCTION = {"Delay": 1, "MaxAttempts": 300}
+if TYPE_CHECKING:  # boto3-stubs (the dev extra); without them these are Any
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.literals import BillingModeType
+    from mypy_boto3_dynamodb.type_defs import WaiterConfigTypeDef as TableWaiterConfig
+    from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_lambda.type_defs import WaiterConfigTypeDef as FunctionWaiterConfig
+    from mypy_boto3_scheduler import EventBridgeSchedulerClient
+
+ChangeStatus = Literal["done", "failed", "not attempted"]
+DONE: Final = "done"
+FAILED: Final = "failed"
+NOT_ATTEMPTED: Final = "not attempted"  # a change apply never started (not ec2's error code)
+_WAIT_TABLE: TableWaiterConfig = {"Delay": 2, "MaxAttempts": 90}
+_WAIT_FUNCTION: FunctionWaiterConfig = {"Delay": 1, "MaxAttempts": 300}
 _PAST = {CREATE: "created", UPDATE: "updated", DELETE: "deleted"}
 CTRL_C = "Ctrl-C"
 SIGTERM = "SIGTERM"
@@ -68,7 +79,7 @@ INTERRUPTED_IN_FLIGHT = in_flight_error(CTRL_C)
 @dataclass(frozen=True)
 class ChangeResult:
     change: Change
-    status: str  # done | failed | not attempted
+    status: ChangeStatus
     error: str | None = None
 
     def line(self) -> str:
@@ -116,15 +127,14 @@ def _error_text(exc: BaseException) -> str:
     if isinstance(exc, FatalError):
         return str(exc)
     text = describe_aws_exception(exc) or f"{type(exc).__name__}: {exc}"
-    error = (getattr(exc, "response", None) or {}).get("Error") or {}
-    hint = retry_hint(str(error.get("Code", "")), str(error.get("Message", "")))
+    hint = retry_hint(error_code(exc) or "", error_message(exc))
     return f"{text} ({hint})" if hint else text
 
 
 # The log table
 
 
-def create_table(dynamodb: Any, spec: TableSpec) -> None:
+def create_table(dynamodb: DynamoDBClient, spec: TableSpec) -> None:
     api = spec.to_api()
     params = {
         "TableName": spec.name,
@@ -143,7 +153,7 @@ def create_table(dynamodb: Any, spec: TableSpec) -> None:
     set_table_options(dynamodb, spec, ttl=True, pitr=True)
 
 
-def set_table_options(dynamodb: Any, spec: TableSpec, *, ttl: bool, pitr: bool) -> None:
+def set_table_options(dynamodb: DynamoDBClient, spec: TableSpec, *, ttl: bool, pitr: bool) -> None:
     if ttl:
         dynamodb.update_time_to_live(
             TableName=spec.name,
@@ -161,9 +171,11 @@ def set_table_options(dynamodb: Any, spec: TableSpec, *, ttl: bool, pitr: bool) 
         )
 
 
-def update_table(dynamodb: Any, change: Change, spec: TableSpec) -> None:
+def update_table(dynamodb: DynamoDBClient, change: Change, spec: TableSpec) -> None:
     if change.changed("BillingMode"):
-        dynamodb.update_table(TableName=spec.name, BillingMode=spec.billing_mode)
+        # One of the two modes: runlog.TABLE_DEFINITION's (PAY_PER_REQUEST) or AWS's answer.
+        mode = cast("BillingModeType", spec.billing_mode)
+        dynamodb.update_table(TableName=spec.name, BillingMode=mode)
         dynamodb.get_waiter("table_exists").wait(TableName=spec.name, WaiterConfig=_WAIT_TABLE)
     set_table_options(
         dynamodb,
@@ -186,11 +198,13 @@ def _zip_for(spec: FunctionSpec, package: ExecutorPackage | None) -> bytes:
     return package.zip_bytes
 
 
-def _wait_updated(lambda_: Any, name: str) -> None:
+def _wait_updated(lambda_: LambdaClient, name: str) -> None:
     lambda_.get_waiter("function_updated_v2").wait(FunctionName=name, WaiterConfig=_WAIT_FUNCTION)
 
 
-def create_function(lambda_: Any, spec: FunctionSpec, package: ExecutorPackage | None) -> None:
+def create_function(
+    lambda_: LambdaClient, spec: FunctionSpec, package: ExecutorPackage | None
+) -> None:
     zip_bytes = _zip_for(spec, package)
     try:
         lambda_.create_function(**spec.configuration(), Code={"ZipFile": zip_bytes}, Publish=False)
@@ -204,7 +218,7 @@ def create_function(lambda_: Any, spec: FunctionSpec, package: ExecutorPackage |
 
 
 def update_function(
-    lambda_: Any, change: Change, spec: FunctionSpec, package: ExecutorPackage | None
+    lambda_: LambdaClient, change: Change, spec: FunctionSpec, package: ExecutorPackage | None
 ) -> None:
     # Lambda refuses an update while another is in progress: wait before each one.
     if change.changed("CodeSha256"):
@@ -220,7 +234,7 @@ def update_function(
 # The schedule group and the schedules
 
 
-def create_group(scheduler: Any, name: str) -> None:
+def create_group(scheduler: EventBridgeSchedulerClient, name: str) -> None:
     # moto (unlike AWS) silently re-creates an existing group and wipes its schedules, so
     # never create one without looking first.
     try:
@@ -238,7 +252,7 @@ def create_group(scheduler: Any, name: str) -> None:
             raise
 
 
-def create_schedule(scheduler: Any, spec: ScheduleSpec) -> None:
+def create_schedule(scheduler: EventBridgeSchedulerClient, spec: ScheduleSpec) -> None:
     """Create; a ConflictException is done when the schedule there is exactly the one sent.
 
     botocore retries a create whose reply was lost, and the retry then meets the schedule
@@ -269,7 +283,7 @@ def _ours_or_raise(
         ) from exc
 
 
-def put_schedule(scheduler: Any, change: Change, spec: ScheduleSpec) -> None:
+def put_schedule(scheduler: EventBridgeSchedulerClient, change: Change, spec: ScheduleSpec) -> None:
     if change.action == CREATE:
         create_schedule(scheduler, spec)
     elif change.changed("ActionAfterCompletion"):
@@ -281,7 +295,7 @@ def put_schedule(scheduler: Any, change: Change, spec: ScheduleSpec) -> None:
         scheduler.update_schedule(**spec.to_api())
 
 
-def delete_schedule(scheduler: Any, group: str, name: str) -> None:
+def delete_schedule(scheduler: EventBridgeSchedulerClient, group: str, name: str) -> None:
     try:
         scheduler.delete_schedule(Name=name, GroupName=group)
     except ClientError as exc:
@@ -311,12 +325,17 @@ def apply_change(
     elif change.kind == SCHEDULE and isinstance(desired, ScheduleSpec):
         put_schedule(clients.scheduler, change, desired)
     else:
-        raise FatalError(f"cannot {change.action} {change.kind} {change.name}: not supported")
+        raise InternalError(f"cannot {change.action} {change.kind} {change.name}: not supported")
 
 
 # Running a whole plan
 
 Progress = Callable[[ChangeResult], None]
+
+# Set once a run of concurrent changes starts nothing more (stop is set) and its main thread
+# waits for the calls in flight; cleared when the next run starts. A hook for the Ctrl-C tests,
+# which must know when no change can start any more, whatever the machine's load.
+settling = threading.Event()
 
 
 def _attempt(
@@ -324,6 +343,8 @@ def _attempt(
 ) -> ChangeResult:
     try:
         apply_change(clients, change, package, group)
+    except InternalError:
+        raise  # a bug, not a failed change: the CLI handler reports it (exit 3)
     except Exception as exc:
         return ChangeResult(change, FAILED, _error_text(exc))
     return ChangeResult(change, DONE)
@@ -349,7 +370,9 @@ def _run_concurrently(
     stop = threading.Event()
     state = threading.Condition()
     in_flight = [0]
+    settling.clear()
     finished: dict[int, ChangeResult] = {}
+    bugs: list[InternalError] = []  # raised again in the main thread once all have settled
 
     def attempt(index: int, change: Change) -> None:
         with state:
@@ -360,6 +383,9 @@ def _run_concurrently(
         result = ChangeResult(change, FAILED, INTERRUPTED_IN_FLIGHT)
         try:
             result = _attempt(clients, change, package, group)
+        except InternalError as exc:
+            bugs.append(exc)
+            result = ChangeResult(change, FAILED, str(exc))
         finally:
             with state:
                 if result.status == FAILED:
@@ -384,6 +410,7 @@ def _run_concurrently(
         """
         with state:
             stop.set()
+            settling.set()  # the waiter runs once wait_for below releases the lock
             while in_flight[0]:
                 try:
                     state.wait_for(lambda: in_flight[0] == 0)
@@ -405,6 +432,8 @@ def _run_concurrently(
         settle()
         pool.shutdown(wait=False)
     collect()
+    if bugs:
+        raise bugs[0]
 
 
 def apply_changes(

@@ -11,12 +11,15 @@ import json
 import os
 import subprocess
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler import runlog
 from reconciler.apply import ApplyResult
 from reconciler.plan import CREATE, DELETE, UPDATE, Change
 from reconciler.render import brief_fields
+
+if TYPE_CHECKING:  # boto3-stubs (the dev extra); without them these are Any
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 
 def actor() -> str:
@@ -167,6 +170,6 @@ def _size(value: Any) -> int:
 
 
 def write_apply_record(
-    dynamodb: Any, table: str, record: dict[str, Any], *, retention_days: int
+    dynamodb: DynamoDBClient, table: str, record: dict[str, Any], *, retention_days: int
 ) -> str:
     return runlog.put_apply_record(dynamodb, table, record, retention_days=retention_days)

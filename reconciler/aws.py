@@ -21,14 +21,21 @@ import os
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import boto3
+from botocore import exceptions as bexc
 from botocore.config import Config
 
 from reconciler import __version__, output
+from reconciler.awserror import error_code, error_message, response_error
 from reconciler.errors import FatalError
+
+if TYPE_CHECKING:  # boto3-stubs (the dev extra); without them these are Any
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_scheduler import EventBridgeSchedulerClient
 
 # Reads run READ_WORKERS GetSchedule calls at once, writes WRITE_WORKERS; the pool must hold
 # them all plus the few calls made beside them, or urllib3 discards connections.
@@ -96,9 +103,9 @@ def extra_retry_handler(
     ) -> float | None:
         if response is None:
             return None
-        error = response[1].get("Error") or {}
-        code = str(error.get("Code", ""))
-        limit = retry_limit(code, str(error.get("Message", "")), tuning)
+        found, message = response_error(response[1])
+        code = found or ""
+        limit = retry_limit(code, message, tuning)
         if limit is None or attempts >= limit:
             return None
         waiting = _waiting_for(code, service)
@@ -180,7 +187,8 @@ def make_client(
     if problem:
         raise FatalError(problem)
     try:
-        client = session.client(service, config=client_config())
+        # A name, not a Literal: the stubs' per-service overloads cannot apply here.
+        client = session.client(service, config=client_config())  # type: ignore[call-overload, unused-ignore]
     except ValueError as exc:  # botocore's word for a bad setting, e.g. in ~/.aws/config
         raise FatalError(
             f"the AWS client configuration is not usable ({exc}): check the AWS_* environment "
@@ -193,14 +201,35 @@ def make_client(
     return client
 
 
+def client_in(
+    region: str,
+    service: str,
+    tuning: RetryTuning = RetryTuning(),
+    *,
+    credentials: Mapping[str, str] | None = None,
+) -> Any:
+    """One client in `region`, made as every other client is (the one place sessions start).
+
+    `credentials`: an AssumeRole answer's Credentials, for a client in another account.
+    """
+    keys = credentials or {}
+    session = boto3.session.Session(
+        region_name=region,
+        aws_access_key_id=keys.get("AccessKeyId"),
+        aws_secret_access_key=keys.get("SecretAccessKey"),
+        aws_session_token=keys.get("SessionToken"),
+    )
+    return make_client(session, service, tuning)
+
+
 @dataclass(frozen=True)
 class Clients:
     """The three services the reconciler talks to, all in the home region."""
 
     region: str
-    scheduler: Any
-    lambda_: Any
-    dynamodb: Any
+    scheduler: EventBridgeSchedulerClient
+    lambda_: LambdaClient
+    dynamodb: DynamoDBClient
 
 
 def make_clients(region: str, tuning: RetryTuning = RetryTuning()) -> Clients:
@@ -213,10 +242,46 @@ def make_clients(region: str, tuning: RetryTuning = RetryTuning()) -> Clients:
     )
 
 
-def error_code(exc: BaseException) -> str | None:
-    """The AWS error code of a botocore ClientError, else None."""
-    response = getattr(exc, "response", None)
-    if not isinstance(response, Mapping):
-        return None
-    code = (response.get("Error") or {}).get("Code")
-    return str(code) if code is not None else None
+def describe_aws_exception(exc: BaseException) -> str | None:
+    """A one-line explanation, with advice, for botocore's exceptions; None for anything else."""
+    if isinstance(exc, bexc.NoCredentialsError | bexc.PartialCredentialsError):
+        return (
+            "no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY, or run `aws sso login` (in GitHub Actions, use "
+            "aws-actions/configure-aws-credentials)"
+        )
+    if isinstance(exc, bexc.ProfileNotFound):
+        return f"{exc}: check AWS_PROFILE and ~/.aws/config"
+    if isinstance(exc, bexc.NoRegionError):
+        return "no AWS region: set `region` in ouroboros.yaml or AWS_REGION"
+    if isinstance(exc, bexc.ConnectionError):  # no endpoint, connect timeout, proxy, TLS
+        return (
+            f"cannot reach the AWS endpoint ({exc}): check the network, AWS_ENDPOINT_URL "
+            "and the region"
+        )
+    if isinstance(exc, bexc.HTTPClientError):  # connected, then no whole answer came back
+        return (
+            f"the connection to AWS broke off ({exc}): check the network and any proxy "
+            "settings, then run again"
+        )
+    if isinstance(exc, bexc.ClientError):
+        code = error_code(exc) or "Unknown"
+        message = error_message(exc)
+        op = getattr(exc, "operation_name", "the call")
+        hint = ""
+        if code in {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}:
+            hint = ": the role in use lacks a permission; see docs/how-to/iam.md"
+        elif code in {"ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId"}:
+            hint = ": the credentials have expired or are invalid; refresh them"
+        elif not message:
+            # A bare HTTP status (404, 502...) with no AWS error body: not an AWS service
+            # answering, most often a wrong AWS_ENDPOINT_URL or a proxy in the way.
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", code)
+            return (
+                f"AWS {op} failed with HTTP {status} and no AWS error message: check "
+                "AWS_ENDPOINT_URL, any proxy settings and the region"
+            )
+        return f"AWS {op} failed with {code}: {message}{hint}"
+    if isinstance(exc, bexc.BotoCoreError):
+        return f"AWS client error: {exc}"
+    return None

@@ -8,9 +8,7 @@ IAM permission: the read-only plan role can always make it.
 
 from __future__ import annotations
 
-import boto3
-
-from reconciler.aws import make_client
+from reconciler.aws import client_in
 from reconciler.errors import FatalError
 from reconciler.model import Settings
 
@@ -22,7 +20,7 @@ def deploy_account(settings: Settings) -> str:
 
 
 def caller_account(region: str) -> str:
-    sts = make_client(boto3.session.Session(region_name=region), "sts")
+    sts = client_in(region, "sts")
     return str(sts.get_caller_identity()["Account"])
 
 

@@ -13,7 +13,8 @@ import click
 from click.core import ParameterSource
 
 from reconciler import __version__, output
-from reconciler.errors import FatalError, run_guarded
+from reconciler.cli_errors import run_guarded
+from reconciler.errors import FatalError
 from reconciler.runlog import RUN_STATUSES
 
 DEFAULT_RULES_DIR = "schedules"
@@ -68,14 +69,18 @@ def _rules_dir(paths: Paths) -> str:
     return paths.rules
 
 
-def _path_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    fn = click.option(
+def _settings_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
         "--settings",
         "settings",
         metavar="FILE",
         default=None,
         help=f"Deployment settings file [default: ./{DEFAULT_SETTINGS}].",
     )(fn)
+
+
+def _path_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    fn = _settings_option(fn)
     fn = click.option(
         "--rules",
         "rules",
@@ -360,7 +365,7 @@ def next_(expression: str, tz: str, after: str | None, count: int) -> None:
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
-@_path_options
+@_settings_option  # no --rules: the log does not depend on the rules
 @click.pass_context
 def logs(
     ctx: click.Context,
@@ -369,13 +374,12 @@ def logs(
     until: str | None,
     statuses: tuple[str, ...],
     fmt: str,
-    rules: str | None,
     settings: str | None,
 ) -> None:
     """Show the executor's run log and apply records from DynamoDB."""
     from reconciler.commands import logs as command
 
-    p = _paths(ctx, rules, settings)
+    p = _paths(ctx, None, settings)
     ctx.exit(
         command.run(
             settings_path=p.settings,

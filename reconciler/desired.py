@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from reconciler import checks, runlog
-from reconciler.errors import FatalError
-from reconciler.model import ACTIONS, RESERVED_GROUP, Rule, Settings
+from reconciler.errors import FatalError, InternalError, at
+from reconciler.model import INSTANCE_ACTIONS, RESERVED_GROUP, Rule, Settings
 from reconciler.package import HANDLER, RUNTIME
 from reconciler.resources import (
     FunctionSpec,
@@ -73,8 +73,8 @@ def function_arn(settings: Settings) -> str:
     match = _ROLE_ARN_RE.match(settings.executor_role_arn)
     if match is None:
         raise FatalError(
-            f"executor.role_arn {settings.executor_role_arn!r} is not an IAM role ARN "
-            "(arn:aws:iam::<account>:role/<name>): fix it in the settings file"
+            f"{at(settings.location)}executor.role_arn {settings.executor_role_arn!r} is not an "
+            "IAM role ARN (arn:aws:iam::<account>:role/<name>): fix it in the settings file"
         )
     return (
         f"arn:{match['partition']}:lambda:{settings.region}:{match['account']}:"
@@ -112,7 +112,10 @@ def desired_schedule(
     problems = checks.check_event(event)
     if problems:
         # The loader checked the rule with the same functions; this only catches a model bug.
-        raise FatalError(f"rule {rule.name}: the executor would refuse its event: {problems[0]}")
+        raise InternalError(
+            f"{at(rule.location)}rule {rule.name}: the executor would refuse its event: "
+            f"{problems[0]}"
+        )
     return ScheduleSpec(
         name=schedule_name(rule.name, action),
         group=settings.schedule_group,
@@ -193,14 +196,14 @@ def build_desired(
 ) -> DesiredState:
     if settings.schedule_group == RESERVED_GROUP:
         raise FatalError(
-            "schedule_group is 'default': ouroboros owns every schedule in its group, so it "
+            f"{at(settings.location)}schedule_group is 'default': ouroboros owns every schedule in its group, so it "
             "needs a group of its own; set schedule_group (e.g. ouroboros) in the settings file"
         )
     target_arn = function_arn(settings)
     schedules: list[ScheduleSpec] = []
     notes: list[str] = []
     for rule in rules:
-        for action in ACTIONS:
+        for action in INSTANCE_ACTIONS:
             expression = rule.expression(action)
             if expression is None:
                 continue

@@ -10,14 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from reconciler.aws import READ_WORKERS, Clients, error_code
+from reconciler.aws import READ_WORKERS, Clients
+from reconciler.awserror import error_code
 from reconciler.errors import FatalError
 from reconciler.model import Settings
 from reconciler.resources import FunctionSpec, GroupSpec, LiveState, ScheduleSpec, TableSpec
+
+if TYPE_CHECKING:  # boto3-stubs (the dev extra); without them these are Any
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_scheduler import EventBridgeSchedulerClient
 
 LIST_PAGE_SIZE = 100  # the API's maximum (moto's default page is 50)
 _NOT_FOUND = frozenset({"ResourceNotFoundException"})
@@ -27,7 +33,7 @@ def _absent(exc: ClientError) -> bool:
     return error_code(exc) in _NOT_FOUND
 
 
-def read_group(scheduler: Any, name: str) -> GroupSpec | None:
+def read_group(scheduler: EventBridgeSchedulerClient, name: str) -> GroupSpec | None:
     try:
         group = scheduler.get_schedule_group(Name=name)
     except ClientError as exc:
@@ -41,7 +47,7 @@ def read_group(scheduler: Any, name: str) -> GroupSpec | None:
     return GroupSpec(name=name)
 
 
-def list_schedule_names(scheduler: Any, group: str) -> Iterator[list[str]]:
+def list_schedule_names(scheduler: EventBridgeSchedulerClient, group: str) -> Iterator[list[str]]:
     """One list of names per ListSchedules page, for the owned group only."""
     token: str | None = None
     while True:
@@ -55,7 +61,9 @@ def list_schedule_names(scheduler: Any, group: str) -> Iterator[list[str]]:
             return
 
 
-def read_schedule(scheduler: Any, group: str, name: str) -> ScheduleSpec | None:
+def read_schedule(
+    scheduler: EventBridgeSchedulerClient, group: str, name: str
+) -> ScheduleSpec | None:
     try:
         return ScheduleSpec.from_api(scheduler.get_schedule(Name=name, GroupName=group))
     except ClientError as exc:
@@ -65,7 +73,7 @@ def read_schedule(scheduler: Any, group: str, name: str) -> ScheduleSpec | None:
 
 
 def read_schedules(
-    scheduler: Any, group: str, pool: ThreadPoolExecutor
+    scheduler: EventBridgeSchedulerClient, group: str, pool: ThreadPoolExecutor
 ) -> tuple[ScheduleSpec, ...]:
     futures: list[Future[ScheduleSpec | None]] = []
     for names in list_schedule_names(scheduler, group):
@@ -74,7 +82,7 @@ def read_schedules(
     return tuple(sorted(found, key=lambda s: s.name))
 
 
-def read_function(lambda_: Any, name: str) -> FunctionSpec | None:
+def read_function(lambda_: LambdaClient, name: str) -> FunctionSpec | None:
     try:
         response = lambda_.get_function(FunctionName=name)
     except ClientError as exc:
@@ -84,7 +92,7 @@ def read_function(lambda_: Any, name: str) -> FunctionSpec | None:
     return FunctionSpec.from_api(response["Configuration"])
 
 
-def read_table(dynamodb: Any, name: str) -> TableSpec | None:
+def read_table(dynamodb: DynamoDBClient, name: str) -> TableSpec | None:
     try:
         table = dynamodb.describe_table(TableName=name)["Table"]
     except ClientError as exc:

@@ -55,7 +55,7 @@ FORMAT_VERSION = 1
 
 
 def _clock() -> datetime:
-    """Now (UTC); tests replace it so past-year and DST messages do not depend on the date."""
+    """Now (UTC); the CLI's tests replace it (the loader's own pass `now=`)."""
     return datetime.now(UTC)
 
 
@@ -76,16 +76,18 @@ def load_rules(
     allow_empty: bool = False,
     partition: str | None = None,
     allowed_accounts: Collection[str] | None = None,
+    now: datetime | None = None,
 ) -> LoadResult:
     """Load and check rule files. Each path is a file or a directory (searched recursively for
     *.yaml/*.yml, sorted). A missing path, or a directory without rule files (unless
     allow_empty), is an error diagnostic: an empty desired state must never happen by accident.
     `partition` is the settings' (aws, aws-cn, ...): a region of another one is an error.
     With `allowed_accounts` (the settings'), a rule naming any other account is an error.
+    `now` (default: the clock) dates the past-year and DST-gap checks.
     """
     files, diagnostics = discover(paths, allow_empty=allow_empty)
     allowed = frozenset(allowed_accounts) if allowed_accounts is not None else None
-    context = _Context(now=_clock(), partition=partition, allowed_accounts=allowed)
+    context = _Context(now=now or _clock(), partition=partition, allowed_accounts=allowed)
     checked = [_check_file(display, fs_path, context) for display, fs_path in files]
     for result in checked:
         diagnostics += result.diagnostics

@@ -22,27 +22,28 @@ A second apply waits, with backoff, up to --lock-timeout, then fails naming the 
 from __future__ import annotations
 
 import os
-import re
 import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from reconciler import runlog
-from reconciler.aws import error_code
+from reconciler.awserror import error_code
 from reconciler.checks import escape_controls
+from reconciler.durations import duration_seconds
 from reconciler.errors import FatalError
 
+if TYPE_CHECKING:  # boto3-stubs (the dev extra); without them these are Any
+    from mypy_boto3_dynamodb import DynamoDBClient
+
 DEFAULT_LEASE_S = 60
-_DURATION_RE = re.compile(r"^\s*(\d+)\s*([smh]?)\s*$")
-_UNIT_S = {"": 1, "s": 1, "m": 60, "h": 3600}
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 _KEY = {runlog.PK: {"S": runlog.LOCK_PK}, runlog.SK: {"S": runlog.LOCK_SK}}
 _NAMES = {"#owner": "owner", "#version": "version"}
@@ -54,11 +55,11 @@ class LockTimeout(FatalError):
 
 
 def parse_duration(text: str) -> float:
-    """`0`, `45` (seconds), `30s`, `5m`, `1h` -> seconds."""
-    match = _DURATION_RE.match(text)
-    if match is None:
+    """`0`, `45` (seconds), `30s`, `5m`, `1h`, `1d` -> seconds."""
+    seconds = duration_seconds(text)
+    if seconds is None:
         raise FatalError(f"--lock-timeout {text!r} is not a duration: use e.g. 0, 30s, 5m or 1h")
-    return float(int(match[1]) * _UNIT_S[match[2]])
+    return float(seconds)
 
 
 def make_owner(actor: str) -> str:
@@ -113,7 +114,9 @@ class Holder:
         return condition, values
 
 
-def unfinished_apply(dynamodb: Any, table: str, *, now: float | None = None) -> str | None:
+def unfinished_apply(
+    dynamodb: DynamoDBClient, table: str, *, now: float | None = None
+) -> str | None:
     """For plan, which only reads: a lock left long past its lease means an apply died.
 
     Judged by this machine's clock, with a whole lease of margin: a warning, never a decision
@@ -146,7 +149,7 @@ class ApplyLock:
 
     def __init__(
         self,
-        dynamodb: Any,
+        dynamodb: DynamoDBClient,
         table: str,
         owner: str,
         *,
@@ -222,7 +225,9 @@ class ApplyLock:
         except ClientError as exc:
             if error_code(exc) != _CONDITION_FAILED:
                 raise
-            there = Holder.from_item(exc.response.get("Item") or {})
+            # The stubs' error response has no "Item" (ReturnValuesOnConditionCheckFailure).
+            response: Mapping[str, Any] = exc.response
+            there = Holder.from_item(response.get("Item") or {})
             if there.owner != self.owner:
                 return there
             version = there.version  # our own write, retried after its reply was lost

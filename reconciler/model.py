@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from reconciler.runlog import DEFAULT_RETENTION_DAYS
 
@@ -13,7 +14,9 @@ DEFAULT_MAX_DELETE_COUNT = 10
 DEFAULT_MAX_DELETE_FRACTION = 0.25
 # The group EventBridge Scheduler gives every account: never ours to own (or delete from).
 RESERVED_GROUP = "default"
-ACTIONS = ("start", "stop")
+# What a rule's schedules tell the executor to do (not a plan's create/update/delete).
+InstanceAction = Literal["start", "stop"]
+INSTANCE_ACTIONS: tuple[InstanceAction, ...] = ("start", "stop")
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ from typing import IO
 
 import click
 
+from reconciler import ansi
+
 
 class _Streams:
     """What became of stdout and stderr: a reader that went away (`| head -1`) must not change
@@ -86,7 +88,4 @@ def use_color(stream: IO[str] | None = None) -> bool:
     return is_tty(stream)
 
 
-def style(text: str, fg: str | None = None, bold: bool = False, enabled: bool = True) -> str:
-    if not enabled:
-        return text
-    return click.style(text, fg=fg, bold=bold)
+style = ansi.style  # the pure renderers import it from reconciler.ansi

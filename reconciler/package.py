@@ -20,8 +20,9 @@ HANDLER = "reconciler.executor.handler.handler"
 RUNTIME = "python3.12"
 
 # The executor imports only these beside the standard library and boto3 (the Lambda runtime's);
-# timeengine tells whether the schedule that sent an event fires at its scheduled time.
-_SHARED_MODULES = ("__init__.py", "checks.py", "runlog.py", "timeengine.py")
+# awserror reads AWS error codes; timeengine tells whether the schedule that sent an event
+# fires at its scheduled time.
+_SHARED_MODULES = ("__init__.py", "awserror.py", "checks.py", "runlog.py", "timeengine.py")
 _EXECUTOR_DIR = "executor"
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip entry can carry
 _FILE_MODE = 0o100644  # a regular file, rw-r--r--

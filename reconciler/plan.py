@@ -1,16 +1,13 @@
 """The plan: a pure function of the desired and the live state.
 
-No AWS in here (a test proves this module never imports boto3 or botocore). A plan is an
+No AWS in here (the import-linter contracts keep boto3, botocore and click out). A plan is an
 ordered list of changes, in the order apply makes them: the log table, the executor, the
 schedule group, schedule creates and updates by name, and deletes last. An update carries a
 field-level diff; an update always sends the whole desired object, as AWS replaces it.
 
-A plan is also a document (`to_document`; `saved.from_document`): the JSON plan of DESIGN.md §7,
-which `plan --out` saves and `apply PLANFILE` reads back. It carries everything apply needs
-without the YAML: the settings, the full desired object of every create and update, the
-live object of every update and delete, and a fingerprint of each live resource it was made
-against, so a stale plan can be refused naming what changed. reconciler.saved reads one back
-and re-checks it.
+A plan is also a document, the JSON plan of DESIGN.md §7 that `plan --out` saves and
+`apply PLANFILE` reads back: reconciler.planfile writes it and reads it back (as Terraform
+keeps plans and plans/planfile apart). The fingerprints it carries are computed here.
 """
 
 from __future__ import annotations
@@ -21,7 +18,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final, Literal
 
 from reconciler import checks, runlog
 from reconciler.desired import DesiredState, described_group, function_arn
@@ -35,15 +32,17 @@ from reconciler.resources import (
     SCHEDULE_GROUP,
     LiveState,
     Resource,
+    ResourceKind,
     ScheduleSpec,
     canonical_json,
 )
 
-FORMAT_VERSION = 1
-CREATE = "create"
-UPDATE = "update"
-DELETE = "delete"
-ACTIONS = (CREATE, UPDATE, DELETE)
+# What a plan does to a resource (not a rule's start/stop).
+ChangeAction = Literal["create", "update", "delete"]
+CREATE: Final = "create"
+UPDATE: Final = "update"
+DELETE: Final = "delete"
+CHANGE_ACTIONS: tuple[ChangeAction, ...] = (CREATE, UPDATE, DELETE)
 
 
 class PlanError(FatalError):
@@ -63,8 +62,8 @@ class FieldChange:
 
 @dataclass(frozen=True)
 class Change:
-    action: str  # create | update | delete
-    kind: str  # log_table | executor | schedule_group | schedule
+    action: ChangeAction
+    kind: ResourceKind
     name: str
     desired: Resource | None = None  # create, update: the whole object to send
     before: Resource | None = None  # update, delete: what is live now
@@ -94,7 +93,7 @@ class Plan:
         return sum(1 for c in self.changes if c.action == action)
 
     def summary(self) -> dict[str, int]:
-        return {a: self.count(a) for a in ACTIONS} | {"unchanged": self.unchanged}
+        return {a: self.count(a) for a in CHANGE_ACTIONS} | {"unchanged": self.unchanged}
 
     @property
     def has_changes(self) -> bool:
@@ -179,7 +178,9 @@ def _input_diff(before: object, after: object) -> list[FieldChange]:
     ]
 
 
-def _compare(kind: str, name: str, live: Resource | None, wanted: Resource) -> Change | None:
+def _compare(
+    kind: ResourceKind, name: str, live: Resource | None, wanted: Resource
+) -> Change | None:
     if live is None:
         return Change(CREATE, kind, name, desired=wanted)
     changes = diff(live, wanted)
@@ -371,7 +372,7 @@ def stale_resources(plan: Plan, live: LiveState) -> list[str]:
     return changed
 
 
-# The document: DESIGN.md §7's JSON plan, also the saved plan.
+# What a reviewer is warned about in a deleted schedule.
 
 
 def not_created_by_ouroboros(change: Change, settings: Settings) -> str | None:
@@ -389,46 +390,3 @@ def not_created_by_ouroboros(change: Change, settings: Settings) -> str | None:
     if event is None or checks.check_event(event):
         return "its Input is not an Ouroboros executor event"
     return None
-
-
-def settings_document(settings: Settings) -> dict[str, Any]:
-    return {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings) if f.compare}
-
-
-def change_document(change: Change, settings: Settings) -> dict[str, Any]:
-    doc: dict[str, Any] = {"action": change.action, "kind": change.kind, "name": change.name}
-    foreign = not_created_by_ouroboros(change, settings)
-    if foreign:
-        doc["not_created_by_ouroboros"] = foreign
-    if change.diff:
-        doc["diff"] = [
-            {"field": f.field, "before": f.before, "after": f.after} for f in change.diff
-        ]
-    if change.desired is not None:
-        doc["desired"] = change.desired.to_api()
-    if change.before is not None:
-        doc["before"] = change.before.to_api()
-    return doc
-
-
-def to_document(plan: Plan) -> dict[str, Any]:
-    """The JSON plan: the pinned top level first, then what a saved plan needs."""
-    mass_delete = plan.mass_delete
-    return {
-        "format_version": FORMAT_VERSION,
-        "summary": plan.summary(),
-        "changes": [change_document(c, plan.settings) for c in plan.changes],
-        "mass_delete": mass_delete.document() if mass_delete else None,
-        "notes": list(plan.notes),
-        "settings": settings_document(plan.settings),
-        "managed_schedules": plan.managed_schedules,
-        "fingerprints": {
-            "live": plan.live_fingerprint,
-            "desired": plan.desired_fingerprint,
-            "resources": dict(plan.live_resources),
-        },
-    }
-
-
-def change_label(index: int, action: str, kind: str, name: str) -> str:
-    return f"change {index} ({action} {kind} {name})"

@@ -2,7 +2,7 @@
 
 - text: terraform-like, for a terminal or a CI log; colour only when asked (the caller asks
   output.use_color(), which honours NO_COLOR and TTY).
-- json: DESIGN.md §7's document, also the saved plan (reconciler.plan.to_document).
+- json: DESIGN.md §7's document, also the saved plan (reconciler.planfile.to_document).
 - markdown: for a pull-request comment or a job summary: a summary table and one collapsible
   <details> per change, capped below GitHub's 65,536-character comment limit.
 """
@@ -14,8 +14,8 @@ import json
 import re
 from typing import Any
 
+from reconciler.ansi import style
 from reconciler.checks import escape_controls
-from reconciler.output import style
 from reconciler.plan import (
     CREATE,
     DELETE,
@@ -24,8 +24,8 @@ from reconciler.plan import (
     FieldChange,
     Plan,
     not_created_by_ouroboros,
-    to_document,
 )
+from reconciler.planfile import to_document
 from reconciler.resources import FunctionSpec, Resource, ScheduleSpec, TableSpec
 
 # GitHub rejects a comment over 65,536 characters; keep a margin for the workflow's own

@@ -15,15 +15,16 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final, Literal
 
 from reconciler.timeengine import normalise
 
-SCHEDULE = "schedule"
-SCHEDULE_GROUP = "schedule_group"
-EXECUTOR = "executor"
-LOG_TABLE = "log_table"
-KINDS = (LOG_TABLE, EXECUTOR, SCHEDULE_GROUP, SCHEDULE)
+ResourceKind = Literal["log_table", "executor", "schedule_group", "schedule"]
+SCHEDULE: Final = "schedule"
+SCHEDULE_GROUP: Final = "schedule_group"
+EXECUTOR: Final = "executor"
+LOG_TABLE: Final = "log_table"
+KINDS: tuple[ResourceKind, ...] = (LOG_TABLE, EXECUTOR, SCHEDULE_GROUP, SCHEDULE)
 
 # What EventBridge Scheduler (and moto) fill in when a schedule has no RetryPolicy.
 AWS_DEFAULT_MAX_EVENT_AGE_S = 86400

@@ -22,7 +22,10 @@ import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+if TYPE_CHECKING:  # boto3-stubs (the dev extra); without them these are Any
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 PK = "pk"
 SK = "sk"
@@ -106,13 +109,16 @@ def expires_at(now: datetime, retention_days: int = DEFAULT_RETENTION_DAYS) -> i
 
 # --- Values -------------------------------------------------------------------------------------
 
-RUN_STATUSES = ("ok", "partial", "failed", "refused", "duplicate")
+RunStatus = Literal["ok", "partial", "failed", "refused", "duplicate"]
+RUN_STATUSES: tuple[RunStatus, ...] = ("ok", "partial", "failed", "refused", "duplicate")
 # A run item's status while its executor attempt holds the claim; `logs` shows a claim whose
 # lease ran out (the Lambda timed out or crashed) as failed.
-RUNNING = "running"
-APPLY_OUTCOMES = ("ok", "partial", "failed")
-KIND_RUN = "run"
-KIND_APPLY = "apply"
+RUNNING: Final = "running"
+ApplyOutcome = Literal["ok", "partial", "failed"]
+APPLY_OUTCOMES: tuple[ApplyOutcome, ...] = ("ok", "partial", "failed")
+EntryKind = Literal["run", "apply"]
+KIND_RUN: Final = "run"
+KIND_APPLY: Final = "apply"
 UNFINISHED_MESSAGE = (
     "the executor stopped before recording a result (Lambda timeout or crash); "
     "see its CloudWatch logs"
@@ -236,7 +242,7 @@ _APPLY_OPTIONAL = (
 
 
 def put_apply_record(
-    client: Any,
+    client: DynamoDBClient,
     table_name: str,
     record: Mapping[str, Any],
     *,
@@ -279,7 +285,7 @@ _INTERNAL_ATTRIBUTES = (PK, SK, GSI_PK, GSI_SK, "lease_until")
 
 
 def query_rule(
-    client: Any, table_name: str, rule: str, since: datetime, until: datetime
+    client: DynamoDBClient, table_name: str, rule: str, since: datetime, until: datetime
 ) -> list[dict[str, Any]]:
     """One rule's run items (and repeat deliveries) scheduled in [since, until]."""
     return _query(
@@ -296,7 +302,7 @@ def query_rule(
 
 
 def query_range(
-    client: Any, table_name: str, since: datetime, until: datetime
+    client: DynamoDBClient, table_name: str, since: datetime, until: datetime
 ) -> list[dict[str, Any]]:
     """Every run item and apply record in [since, until]: one index query per UTC day."""
     entries: list[dict[str, Any]] = []
@@ -328,7 +334,7 @@ def _days(since: datetime, until: datetime) -> list[str]:
     return [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
 
 
-def _query(client: Any, **request: Any) -> list[dict[str, Any]]:
+def _query(client: DynamoDBClient, **request: Any) -> list[dict[str, Any]]:
     now = int(datetime.now(UTC).timestamp())
     entries: list[dict[str, Any]] = []
     while True:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
-import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,6 +14,7 @@ from typing import Any
 import boto3
 from botocore.awsrequest import AWSResponse
 
+from reconciler import apply
 from reconciler.aws import Clients, RetryTuning, make_clients
 from reconciler.desired import DesiredState, build_desired
 from reconciler.model import Rule, Settings
@@ -152,23 +151,8 @@ def press_ctrl_c(*, timeout_s: float = 30) -> None:
 
 
 def wait_for_apply_to_settle(*, timeout_s: float = 30) -> None:
-    """Block a worker until apply's main thread waits in settle(): no change starts after that.
-
-    Test-only introspection of the main thread's stack; it keeps the Ctrl-C tests exact.
-    """
-    deadline = time.monotonic() + timeout_s
-    while not _main_thread_settling() and time.monotonic() < deadline:
-        time.sleep(0.005)
-
-
-def _main_thread_settling() -> bool:
-    frame = sys._current_frames().get(threading.main_thread().ident or 0)
-    while frame is not None and frame.f_back is not None:
-        # Inside Condition.wait_for, called from settle(): the stop flag is already set.
-        if frame.f_code.co_name == "wait_for" and frame.f_back.f_code.co_name == "settle":
-            return True
-        frame = frame.f_back
-    return False
+    """Block a worker until apply starts no more changes (the hook apply exposes for this)."""
+    apply.settling.wait(timeout_s)
 
 
 def count_requests(client: Any) -> dict[str, int]:

@@ -710,3 +710,24 @@ def test_a_group_create_whose_reply_was_lost_counts_as_done(aws: Clients) -> Non
     assert (lost, retry.sent) == ([1], 1)
     assert result.outcome == "ok", result.first_error
     assert_converged(aws, state)
+
+
+def test_apply_exposes_when_it_starts_no_more_changes(aws: Clients) -> None:
+    # The explicit hook the Ctrl-C tests wait on (no looking through the main thread's stack).
+    from reconciler import apply as apply_module
+
+    apply_module.settling.clear()
+    converge(aws, desired([rule("r1"), rule("r2")], PACKAGE))
+    assert apply_module.settling.is_set()
+
+
+@pytest.mark.parametrize("kind", ["executor", "schedule"])
+def test_a_change_apply_cannot_make_is_a_bug_that_stops_apply(aws: Clients, kind: str) -> None:
+    # Only a bug makes such a change; it must reach the CLI handler (exit 3), not pass as a
+    # failed change. "schedule" runs in the worker pool, "executor" in the main thread.
+    from reconciler.errors import InternalError
+    from reconciler.plan import Change
+
+    bogus = Change("update", kind, "x")  # an update without a desired object
+    with pytest.raises(InternalError, match=f"^cannot update {kind} x: not supported$"):
+        apply_changes(aws, [bogus], group=GROUP, package=PACKAGE)

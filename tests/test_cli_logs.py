@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner, Result
 from moto import mock_aws
 
-from reconciler import runlog
+from reconciler import logview, runlog
 from reconciler.cli import cli
 from reconciler.commands import logs
 
@@ -188,7 +188,7 @@ def test_status_filter(ddb: Any, statuses: list[str], expected: list[tuple[str, 
     args = [a for s in statuses for a in ("--status", s)]
     result = reconcile(*args, *RANGE, "--format", "json")
     entries = json.loads(result.stdout)
-    assert [(e["kind"], logs.status_of(e)) for e in entries] == expected
+    assert [(e["kind"], logview.status_of(e)) for e in entries] == expected
 
 
 def test_json_for_scripts(ddb: Any) -> None:
@@ -240,6 +240,19 @@ def test_durations_count_back_from_now(ddb: Any) -> None:
     assert [e["rule"] for e in json.loads(result.stdout)] == ["older"]
 
 
+def test_logs_offers_no_rules_option(ddb: Any) -> None:
+    # It never read the rules: --rules was accepted and ignored.
+    result = CliRunner().invoke(cli, ["logs", "--rules", "schedules"])
+    assert result.exit_code == 1
+    assert "Error: No such option '--rules'. Did you mean '--rule'?" in result.stderr
+
+
+def test_since_takes_bare_seconds_like_lock_timeout(ddb: Any) -> None:
+    put_run(ddb, "recent", runlog.iso_z(CLOCK - timedelta(seconds=30)))
+    result = reconcile("--since", "60", "--format", "json")
+    assert [e["rule"] for e in json.loads(result.stdout)] == ["recent"]
+
+
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 
@@ -264,17 +277,17 @@ def test_parse_when(text: str, expected: str) -> None:
 def test_reads_are_queries_never_scans(ddb: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     seed(ddb)
     calls: list[tuple[str, dict[str, Any]]] = []
-    real = logs.make_client
+    real = logs.client_in
 
-    def recording(session: Any, service: str) -> Any:
-        client = real(session, service)
+    def recording(region: str, service: str) -> Any:
+        client = real(region, service)
         client.meta.events.register(
             "provide-client-params.dynamodb",
             lambda params, event_name, **_: calls.append((event_name.split(".")[-1], params)),
         )
         return client
 
-    monkeypatch.setattr(logs, "make_client", recording)
+    monkeypatch.setattr(logs, "client_in", recording)
     reconcile("--rule", "dev-office-hours", *RANGE)
     assert [(op, p.get("IndexName")) for op, p in calls] == [("Query", None)]
     calls.clear()
@@ -389,16 +402,16 @@ def test_a_range_into_the_future_stops_a_day_after_now(
 def test_colour_on_a_terminal_only(ddb: Any) -> None:
     seed(ddb)
     entries = json.loads(reconcile(*RANGE, "--format", "json").stdout)
-    coloured = logs.render_text(entries, colour=True)
+    coloured = logview.render_text(entries, colour=True)
     assert "\x1b[32m\x1b[22mok" in coloured  # green ok
     assert "\x1b[31m" not in coloured  # nothing failed
-    assert "\x1b[" not in logs.render_text(entries)
+    assert "\x1b[" not in logview.render_text(entries)
 
 
 def test_a_terminal_width_cuts_the_detail_column(ddb: Any) -> None:
     seed(ddb)
     entries = json.loads(reconcile(*RANGE, "--format", "json").stdout)
-    lines = logs.render_text(entries, width=120).splitlines()
+    lines = logview.render_text(entries, width=120).splitlines()
     assert all(len(line) <= 120 for line in lines)
     assert lines[1].endswith("…")
 
@@ -496,7 +509,7 @@ def test_a_retried_run_names_what_the_earlier_attempts_hit() -> None:
         ],
     }
     assert (
-        logs.render_text([entry])
+        logview.render_text([entry])
         .splitlines()[1]
         .endswith("attempt 3 (1: failed AccessDenied; 2: unfinished)")
     )
@@ -515,4 +528,4 @@ def test_the_hibernated_count_survives_a_cut_list() -> None:
         "hibernated": ["i-0a"],  # cut to fit the item; the count is exact
         "hibernated_count": 1200,
     }
-    assert logs.render_text([entry]).splitlines()[1].endswith("  1200 hibernated")
+    assert logview.render_text([entry]).splitlines()[1].endswith("  1200 hibernated")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+import reconciler
 from reconciler.cli import cli
 
 REPO = Path(__file__).resolve().parent.parent
@@ -94,3 +95,10 @@ def test_demo_without_moto_says_what_to_install(monkeypatch: pytest.MonkeyPatch)
         "error: reconcile demo needs moto, which a plain `pip install .` leaves out: "
         'pip install "ouroboros-reconciler[demo]" (or, in a checkout, pip install ".[demo]")\n'
     )
+
+
+def test_the_demo_lives_with_the_commands_it_drives() -> None:
+    # It runs validate, plan and apply: a module below the commands could not (import-linter).
+    package = Path(reconciler.__file__).parent
+    assert not (package / "demo.py").exists()
+    assert (package / "commands" / "demo.py").is_file()

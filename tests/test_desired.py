@@ -18,8 +18,8 @@ from reconciler.desired import (
     event_of,
     function_arn,
 )
-from reconciler.errors import FatalError
-from reconciler.model import Rule
+from reconciler.errors import FatalError, InternalError
+from reconciler.model import Location, Rule
 from reconciler.resources import ScheduleSpec
 
 SHA = "c2hhMjU2LW9mLXRoZS16aXA="
@@ -216,3 +216,22 @@ def test_allowed_accounts_reach_the_executors_environment() -> None:
     function = build([], settings=settings(allowed_accounts=("222222222222", ACCOUNT))).function
     assert dict(function.environment)["OUROBOROS_ALLOWED_ACCOUNTS"] == f"{ACCOUNT},222222222222"
     assert "OUROBOROS_ALLOWED_ACCOUNTS" not in dict(build([]).function.environment)
+
+
+def test_an_event_the_executor_would_refuse_is_a_bug_with_the_rules_location() -> None:
+    # The loader runs the same checks, so reaching this is a bug in ouroboros: exit 3.
+    bad = rule("dev", accounts=("nope",), location=Location("schedules/dev.yaml", 3, 3))
+    with pytest.raises(InternalError) as caught:
+        build([bad])
+    assert str(caught.value).startswith(
+        "schedules/dev.yaml:3:3: rule dev: the executor would refuse its event: "
+    )
+    assert InternalError.exit_code == 3
+
+
+def test_post_load_settings_problems_name_the_settings_file() -> None:
+    where = Location("ouroboros.yaml", 1, 1)
+    with pytest.raises(FatalError, match=r"^ouroboros.yaml:1:1: executor.role_arn 'nope' is not"):
+        function_arn(settings(executor_role_arn="nope", location=where))
+    with pytest.raises(FatalError, match=r"^ouroboros.yaml:1:1: schedule_group is 'default'"):
+        build([rule("dev")], settings=settings(schedule_group="default", location=where))

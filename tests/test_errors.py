@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -9,7 +12,9 @@ import click
 import pytest
 from botocore import exceptions as bexc
 
-from reconciler.errors import FatalError, describe_aws_exception, run_guarded
+from reconciler.aws import describe_aws_exception
+from reconciler.cli_errors import run_guarded
+from reconciler.errors import FatalError, InternalError
 
 
 def _raise(exc: BaseException) -> Callable[[], object]:
@@ -146,3 +151,30 @@ def test_a_body_returns_its_exit_code(value: int | None, code: int) -> None:
 
 def test_other_exceptions_are_not_described_as_aws_errors() -> None:
     assert describe_aws_exception(ValueError("x")) is None
+
+
+def test_the_core_error_module_loads_neither_click_nor_botocore() -> None:
+    # The core imports reconciler.errors: it must stay bare, as pre-commit's errors module is.
+    script = (
+        "import sys\n"
+        "import reconciler.errors, reconciler.plan\n"
+        "print(sorted(m for m in ('click', 'botocore', 'boto3') if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
+
+
+def test_an_internal_error_is_a_bug_exit_3_with_the_crash_log(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # re-read TMPDIR
+    assert run_guarded(_raise(InternalError("cannot create table x: not supported"))) == 3
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "internal error: InternalError: cannot create table x: not supported\n"
+        "This is a bug in ouroboros. The traceback is in "
+    )
+    assert len(list(tmp_path.glob("ouroboros-crash-*.log"))) == 1

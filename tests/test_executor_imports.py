@@ -1,4 +1,4 @@
-"""The executor ships alone: its zip holds reconciler/__init__.py, checks.py, runlog.py,
+"""The executor ships alone: its zip holds reconciler/__init__.py, awserror.py, checks.py, runlog.py,
 timeengine.py and reconciler/executor/*.py, beside the Lambda runtime's standard library and boto3. Prove that
 nothing else is needed, statically (every import statement) and by importing and running it
 with the CLI's dependencies blocked."""
@@ -21,6 +21,7 @@ from reconciler.package import build_executor_zip
 PACKAGE = Path(reconciler.__file__).parent
 SHIPPED = [
     PACKAGE / "__init__.py",
+    PACKAGE / "awserror.py",
     PACKAGE / "checks.py",
     PACKAGE / "runlog.py",
     PACKAGE / "timeengine.py",
@@ -28,6 +29,7 @@ SHIPPED = [
 ]
 ALLOWED_OWN = {
     "reconciler",
+    "reconciler.awserror",
     "reconciler.checks",
     "reconciler.runlog",
     "reconciler.timeengine",
@@ -36,9 +38,24 @@ ALLOWED_OWN = {
 ALLOWED_THIRD_PARTY = {"boto3", "botocore"}
 
 
+def _type_only(tree: ast.AST) -> set[ast.AST]:
+    """The nodes under `if TYPE_CHECKING:` (the boto3 stubs): never run, so never shipped."""
+    return {
+        inner
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
+        for stmt in node.body
+        for inner in ast.walk(stmt)
+    }
+
+
 def _imports(path: Path) -> list[str]:
     names: list[str] = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    type_only = _type_only(tree)
+    for node in ast.walk(tree):
+        if node in type_only:
+            continue
         if isinstance(node, ast.Import):
             names += [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module:
@@ -69,8 +86,8 @@ BLOCKER = textwrap.dedent(
     """
     import importlib.abc, sys
 
-    ALLOWED = {"reconciler", "reconciler.checks", "reconciler.runlog", "reconciler.timeengine",
-               "reconciler.executor"}
+    ALLOWED = {"reconciler", "reconciler.awserror", "reconciler.checks", "reconciler.runlog",
+               "reconciler.timeengine", "reconciler.executor"}
     BLOCKED = ("click", "yaml", "jsonschema", "croniter", "moto")
 
     class Blocker(importlib.abc.MetaPathFinder):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,9 +29,9 @@ rules:
 """
 
 
-@pytest.fixture(autouse=True)
-def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(loader, "_clock", lambda: NOW)
+def load(paths: Sequence[str], **kw: Any) -> LoadResult:
+    """load_rules on the pinned date: past-year and DST messages must not depend on today."""
+    return load_rules(paths, now=NOW, **kw)
 
 
 def write(path: Path, text: str) -> Path:
@@ -49,7 +51,7 @@ def by_name(result: LoadResult) -> dict[str, Rule]:
 @pytest.fixture
 def good(monkeypatch: pytest.MonkeyPatch) -> LoadResult:
     monkeypatch.chdir(CORPUS)
-    result = load_rules(["good"])
+    result = load(["good"])
     assert result.ok
     assert result.diagnostics == ()
     return result
@@ -165,7 +167,7 @@ def test_directories_are_searched_recursively_and_sorted(tmp_path: Path) -> None
     write(tmp_path / "README.md", "# rules")
     write(tmp_path / ".hidden.yaml", "not: [valid")
     write(tmp_path / ".git" / "x.yaml", "not: [valid")
-    result = load_rules([str(tmp_path)])
+    result = load([str(tmp_path)])
     assert result.ok
     assert [r.name for r in result.rules] == ["c", "z", "b"]
     assert [os.path.basename(f) for f in result.files] == ["c.yaml", "z.yml", "b.yaml"]
@@ -174,13 +176,13 @@ def test_directories_are_searched_recursively_and_sorted(tmp_path: Path) -> None
 def test_files_and_directories_mix_and_each_file_is_read_once(tmp_path: Path) -> None:
     a = write(tmp_path / "rules" / "a.yaml", RULE.format(name="a"))
     other = write(tmp_path / "extra.txt", RULE.format(name="extra"))  # named: read anyway
-    result = load_rules([str(tmp_path / "rules"), str(a), str(other), str(a)])
+    result = load([str(tmp_path / "rules"), str(a), str(other), str(a)])
     assert result.ok
     assert [r.name for r in result.rules] == ["a", "extra"]
 
 
 def test_missing_paths_are_errors(tmp_path: Path) -> None:
-    result = load_rules([str(tmp_path / "nope"), str(tmp_path / "nope.yaml")])
+    result = load([str(tmp_path / "nope"), str(tmp_path / "nope.yaml")])
     assert not result.ok
     assert [d.message for d in result.diagnostics] == ["no such file or directory"] * 2
     assert result.rules == ()
@@ -189,7 +191,7 @@ def test_missing_paths_are_errors(tmp_path: Path) -> None:
 def test_an_empty_directory_is_an_error_unless_allowed(tmp_path: Path) -> None:
     write(tmp_path / "schedules" / "README.md", "rules go here")
     path = str(tmp_path / "schedules")
-    result = load_rules([path])
+    result = load([path])
     assert result.diagnostics == (
         Diagnostic(
             path,
@@ -199,9 +201,9 @@ def test_an_empty_directory_is_an_error_unless_allowed(tmp_path: Path) -> None:
             f"no rule files found in {path} (expected *.yaml or *.yml)",
         ),
     )
-    assert load_rules([path], allow_empty=True) == LoadResult((), (), ())
-    assert not load_rules([]).ok
-    assert load_rules([], allow_empty=True).ok
+    assert load([path], allow_empty=True) == LoadResult((), (), ())
+    assert not load([]).ok
+    assert load([], allow_empty=True).ok
 
 
 def test_display_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -219,7 +221,7 @@ def test_display_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_only_rules_that_pass_every_check_are_returned(tmp_path: Path) -> None:
     bad = RULE.format(name="bad").replace("eu-west-1", "eu-west")
     write(tmp_path / "a.yaml", RULE.format(name="good") + bad.split("rules:\n", 1)[1])
-    result = load_rules([str(tmp_path)])
+    result = load([str(tmp_path)])
     assert not result.ok
     assert [r.name for r in result.rules] == ["good"]
 
@@ -228,7 +230,7 @@ def test_a_yaml_problem_keeps_the_whole_file_out(tmp_path: Path) -> None:
     # A duplicate key means YAML dropped something the user wrote: trust no rule in the file.
     text = RULE.format(name="a") + "    start: cron(0 9 ? * MON-FRI *)\n"
     write(tmp_path / "a.yaml", text + RULE.format(name="b").split("rules:\n", 1)[1])
-    result = load_rules([str(tmp_path)])
+    result = load([str(tmp_path)])
     assert [d.message[:20] for d in result.diagnostics] == ["duplicate key 'start"]
     assert result.rules == ()
 
@@ -237,7 +239,7 @@ def test_duplicate_names_across_files_keep_both_out(tmp_path: Path) -> None:
     write(tmp_path / "a.yaml", RULE.format(name="web"))
     write(tmp_path / "b.yaml", RULE.format(name="web"))
     write(tmp_path / "c.yaml", RULE.format(name="api"))
-    result = load_rules([str(tmp_path)])
+    result = load([str(tmp_path)])
     assert [r.name for r in result.rules] == ["api"]
     assert [(os.path.basename(d.file), d.line, d.col) for d in result.diagnostics] == [
         ("a.yaml", 3, 11),
@@ -248,7 +250,7 @@ def test_duplicate_names_across_files_keep_both_out(tmp_path: Path) -> None:
 def test_many_duplicates_are_summarised(tmp_path: Path) -> None:
     for i in range(6):
         write(tmp_path / f"{i}.yaml", RULE.format(name="web"))
-    result = load_rules([str(tmp_path)])
+    result = load([str(tmp_path)])
     first = result.diagnostics[0]
     assert first.file.endswith("0.yaml")
     assert first.message.endswith("3.yaml:3:11 and 2 more places")
@@ -259,7 +261,7 @@ def test_a_missing_key_does_not_hide_the_rules_other_problems(tmp_path: Path) ->
     # The structure layer speaks about the rule as a whole; the schema still checks its values.
     text = RULE.format(name="a").replace("    regions: [eu-west-1]\n", "")
     text += "    hibernate: 3\n    description: [a]\n    timezone: 5\n"
-    result = load_rules([str(write(tmp_path / "a.yaml", text))])
+    result = load([str(write(tmp_path / "a.yaml", text))])
     assert [(d.line, d.col, d.message) for d in result.diagnostics] == [
         (3, 5, "rule 1 is missing required key: regions"),
         (7, 16, "hibernate must be true or false, not a number"),
@@ -270,7 +272,7 @@ def test_a_missing_key_does_not_hide_the_rules_other_problems(tmp_path: Path) ->
 
 def test_a_misspelt_key_is_not_also_reported_missing(tmp_path: Path) -> None:
     text = RULE.format(name="a").replace("start:", "strat:").replace("accounts:", "acounts:")
-    result = load_rules([str(write(tmp_path / "a.yaml", text + "    colour: blue\n"))])
+    result = load([str(write(tmp_path / "a.yaml", text + "    colour: blue\n"))])
     assert [(d.line, d.col, d.message) for d in result.diagnostics] == [
         (4, 5, "unknown key 'acounts' in rule 1 (did you mean 'accounts'?)"),
         (7, 5, "unknown key 'strat' in rule 1 (did you mean 'start'?)"),
@@ -283,7 +285,7 @@ def test_a_misspelt_key_is_not_also_reported_missing(tmp_path: Path) -> None:
     ]
     # Without a look-alike, the missing key is still named.
     text = RULE.format(name="a").replace("    regions: [eu-west-1]\n", "    places: [x]\n")
-    result = load_rules([str(write(tmp_path / "a.yaml", text))])
+    result = load([str(write(tmp_path / "a.yaml", text))])
     assert [d.message for d in result.diagnostics] == [
         "rule 1 is missing required key: regions",
         "unknown key 'places' in rule 1; allowed: name, description, enabled, timezone, "
@@ -293,7 +295,7 @@ def test_a_misspelt_key_is_not_also_reported_missing(tmp_path: Path) -> None:
 
 def test_stop_spelled_differently_but_firing_with_start_is_an_error(tmp_path: Path) -> None:
     text = RULE.format(name="a") + "    stop: cron(0 8 ? * 2-6 *)\n"
-    result = load_rules([str(write(tmp_path / "a.yaml", text))])
+    result = load([str(write(tmp_path / "a.yaml", text))])
     assert [(d.line, d.col, d.message) for d in result.diagnostics] == [
         (
             8,
@@ -311,7 +313,7 @@ def test_warnings_do_not_keep_a_rule_out(tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text(
         (tmp_path / "a.yaml").read_text() + "    timezone: America/New_York\n"
     )
-    result = load_rules([str(tmp_path)])
+    result = load([str(tmp_path)])
     assert result.ok
     assert [d.severity for d in result.diagnostics] == ["warning"]
     assert "02:30 does not exist on 2027-03-14 in America/New_York" in result.diagnostics[0].message
@@ -350,7 +352,7 @@ def test_any_value_in_any_place_is_reported_not_raised(tmp_path: Path, odd: str)
         key, _, _ = lines[index].partition(": ")
         mutated = [*lines[:index], f"{key}: {odd}", *lines[index + 1 :]]
         path = write(tmp_path / "m.yaml", "\n".join(mutated) + "\n")
-        result = load_rules([str(path)])  # must not raise
+        result = load([str(path)])  # must not raise
         assert all(d.file == str(path) for d in result.diagnostics)
         if not result.ok:
             assert all(r.location and r.location.line != index + 1 for r in result.rules)
@@ -358,7 +360,7 @@ def test_any_value_in_any_place_is_reported_not_raised(tmp_path: Path, odd: str)
 
 def test_load_is_deterministic_and_sorted(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(CORPUS)
-    first, second = load_rules(["bad", "warn"]), load_rules(["warn", "bad"])
+    first, second = load(["bad", "warn"]), load(["warn", "bad"])
     assert first.diagnostics == second.diagnostics
     keys = [(d.file, d.line, d.col) for d in first.diagnostics]
     assert keys == sorted(keys)
@@ -397,7 +399,7 @@ def test_a_pattern_matching_everything_is_an_error_at_the_value(
 ) -> None:
     text = RULE.format(name="web").replace("{tag:Env: dev}", targets)
     path = write(tmp_path / "web.yaml", text)
-    result = load_rules([str(path)])
+    result = load([str(path)])
     assert result.rules == ()
     assert [(d.line, d.col, d.severity, d.message) for d in result.diagnostics] == [
         (*line_col, "error", message)
@@ -412,7 +414,7 @@ def _at_rule(tmp_path: Path, when: str) -> LoadResult:
     text = RULE.format(name="web").replace(
         "start: cron(0 8 ? * MON-FRI *)", f"timezone: Europe/Berlin\n    start: at({when})"
     )
-    return load_rules([str(write(tmp_path / "web.yaml", text))])
+    return load([str(write(tmp_path / "web.yaml", text))])
 
 
 def test_an_at_in_a_dst_gap_is_an_error(tmp_path: Path) -> None:
@@ -442,7 +444,7 @@ def test_an_at_in_the_past_stays_a_warning_even_in_a_gap(tmp_path: Path) -> None
 
 def test_start_and_stop_in_the_same_minute_on_some_day_is_an_error(tmp_path: Path) -> None:
     text = RULE.format(name="web") + "    stop: cron(0 8 1 * ? *)\n"
-    result = load_rules([str(write(tmp_path / "web.yaml", text))])
+    result = load([str(write(tmp_path / "web.yaml", text))])
     assert result.rules == ()
     assert [(d.line, d.col, d.message) for d in result.diagnostics] == [
         (
@@ -465,7 +467,7 @@ def test_a_symlinked_file_out_of_the_rules_directory_is_refused(
     outside = write(tmp_path / "elsewhere" / "secret.yaml", RULE.format(name="outside"))
     write(tmp_path / "schedules" / "web.yaml", RULE.format(name="web"))
     (tmp_path / "schedules" / "team.yaml").symlink_to(outside)
-    result = load_rules(["schedules"])
+    result = load(["schedules"])
     assert [r.name for r in result.rules] == ["web"]
     assert result.diagnostics == (
         Diagnostic(
@@ -486,7 +488,7 @@ def test_a_symlinked_directory_out_of_the_rules_directory_is_refused(
     write(tmp_path / "elsewhere" / "x.yaml", RULE.format(name="outside"))
     write(tmp_path / "schedules" / "web.yaml", RULE.format(name="web"))
     (tmp_path / "schedules" / "more").symlink_to(tmp_path / "elsewhere")
-    result = load_rules(["schedules"])
+    result = load(["schedules"])
     assert not result.ok
     assert [(d.file, d.message) for d in result.diagnostics] == [
         (
@@ -507,7 +509,7 @@ def test_symlinks_within_the_rules_directory_are_fine(
     # The rules directory itself may be a link.
     (tmp_path / "rules").symlink_to(tmp_path / "schedules")
     for directory in ("schedules", "rules"):
-        result = load_rules([directory])
+        result = load([directory])
         assert result.ok, result.diagnostics
         assert [r.name for r in result.rules] == ["web"]  # each file is read once
 
@@ -538,7 +540,7 @@ def test_control_characters_are_escaped_in_every_message(
 ) -> None:
     text = RULE.format(name="web").replace("{tag:Env: dev}", targets)
     path = write(tmp_path / "web\x1b[31m.yaml", text)
-    result = load_rules([str(path)])
+    result = load([str(path)])
     (diagnostic,) = result.diagnostics
     printed = diagnostic.text()
     assert (
@@ -546,3 +548,20 @@ def test_control_characters_are_escaped_in_every_message(
         == f"{tmp_path}/web\\x1b[31m.yaml:{diagnostic.line}:{diagnostic.col}: error: {message}"
     )
     assert not any(ord(ch) < 0x20 or ch == "\x7f" for ch in printed + diagnostic.github())
+
+
+def test_now_dates_the_past_year_check(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "r.yaml",
+        "version: 1\nrules:\n  - name: once\n    accounts: ['111111111111']\n"
+        "    regions: [eu-west-1]\n    targets: {tag:Env: dev}\n"
+        "    start: cron(0 8 1 6 ? 2026)\n",
+    )
+    before = load_rules([str(path)], now=datetime(2026, 1, 1, tzinfo=UTC))
+    after = load_rules([str(path)], now=datetime(2026, 7, 1, tzinfo=UTC))
+    assert ([r.name for r in before.rules], before.diagnostics) == (["once"], ())
+    assert after.rules == ()
+    assert [d.message for d in after.diagnostics] == [
+        "start: year field '2026': every date it allows is in the past, so the schedule would "
+        "never fire"
+    ]

@@ -337,7 +337,7 @@ def test_plan_is_told_of_a_lock_left_long_past_its_lease(dynamodb: Any) -> None:
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("0", 0), ("45", 45), ("30s", 30), ("5m", 300), ("1h", 3600), (" 2m ", 120)],
+    [("0", 0), ("45", 45), ("30s", 30), ("5m", 300), ("1h", 3600), (" 2m ", 120), ("1d", 86400)],
 )
 def test_lock_timeouts(text: str, seconds: float) -> None:
     assert parse_duration(text) == seconds

@@ -6,9 +6,11 @@ import io
 import sys
 from collections.abc import Iterator
 
+import click
 import pytest
 
 from reconciler import output
+from reconciler.ansi import style
 
 
 class _ClosedPipe(io.TextIOBase):
@@ -62,3 +64,10 @@ def test_with_both_streams_closed_nothing_raises(
     output.out("  + created schedule web-start")
     output.err("[1/1] + created schedule web-start")
     output.out("Apply complete: 1 created, 0 updated, 0 deleted.")
+
+
+@pytest.mark.parametrize("fg", [None, "red", "green", "yellow"])
+@pytest.mark.parametrize("bold", [False, True])
+def test_the_pure_styler_writes_what_click_writes(fg: str | None, bold: bool) -> None:
+    # reconciler.ansi lets the pure renderers colour without importing click.
+    assert style("x", fg=fg, bold=bold) == click.style("x", fg=fg, bold=bold)

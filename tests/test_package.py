@@ -25,6 +25,7 @@ def _tree(root: Path, files: dict[str, bytes]) -> Path:
 
 SOURCES = {
     "__init__.py": b"",
+    "awserror.py": b"AWSERROR = 1\n",
     "checks.py": b"CHECKS = 1\n",
     "runlog.py": b"RUNLOG = 1\n",
     "timeengine.py": b"TIMEENGINE = 1\n",
@@ -45,6 +46,7 @@ def test_the_zip_holds_exactly_the_shared_modules_and_the_executor_package(
     package = build_executor_zip(_tree(tmp_path, SOURCES))
     assert package.files == (
         "reconciler/__init__.py",
+        "reconciler/awserror.py",
         "reconciler/checks.py",
         "reconciler/executor/__init__.py",
         "reconciler/executor/handler.py",

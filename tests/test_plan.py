@@ -23,10 +23,9 @@ from reconciler.plan import (
     live_resources,
     make_plan,
     resource_fingerprint,
-    to_document,
 )
+from reconciler.planfile import from_document, to_document
 from reconciler.resources import GroupSpec, LiveState, ScheduleSpec, TableSpec
-from reconciler.saved import from_document
 
 SHA = "c2hhMjU2LW9mLXRoZS16aXA="
 
@@ -475,7 +474,7 @@ def test_a_plan_without_changes_round_trips() -> None:
 def test_the_planning_core_never_imports_boto3() -> None:
     code = (
         "import sys\n"
-        "import reconciler.plan, reconciler.saved, reconciler.desired, reconciler.resources\n"
+        "import reconciler.plan, reconciler.planfile, reconciler.desired, reconciler.resources\n"
         "import reconciler.render\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore'))\n"
         "print(bad)\n"

@@ -20,10 +20,9 @@ from reconciler.plan import (
     diff,
     make_plan,
     stale_resources,
-    to_document,
 )
+from reconciler.planfile import from_document, to_document
 from reconciler.resources import LiveState, resource_from_api
-from reconciler.saved import from_document
 
 SHA = "c2hhMjU2LW9mLXRoZS16aXA="
 

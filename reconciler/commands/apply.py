@@ -1,7 +1,7 @@
 """`reconcile apply [PLANFILE]` (= `reconcile`): plan, review, confirm, lock, apply, audit.
 
 Safety rails, in the order they act:
-- a saved plan is refused when it does not check out (reconciler.saved), or when the live
+- a saved plan is refused when it does not check out (reconciler.planfile), or when the live
   state changed since it was made (naming what changed);
 - a mass delete (more than the settings' thresholds, or every managed schedule with none
   created) is refused unless --allow-mass-delete (--allow-delete-all: its deprecated alias);
@@ -38,11 +38,11 @@ from reconciler.apply import (
     Terminated,
     apply_changes,
 )
-from reconciler.aws import Clients
+from reconciler.aws import Clients, describe_aws_exception
 from reconciler.checks import escape_controls
 from reconciler.commands.plan import connect, load_desired, read_plan_file
 from reconciler.desired import DesiredState
-from reconciler.errors import FatalError, describe_aws_exception
+from reconciler.errors import FatalError
 from reconciler.live import read_live, table_exists
 from reconciler.lock import DEFAULT_LEASE_S, ApplyLock, Holder, make_owner, parse_duration
 from reconciler.model import Settings

@@ -16,17 +16,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
 from reconciler import audit, output
 from reconciler.apply import DONE, FAILED, NOT_ATTEMPTED, ChangeResult, apply_changes
-from reconciler.aws import Clients, error_code
+from reconciler.aws import Clients, describe_aws_exception
+from reconciler.awserror import error_code
 from reconciler.checks import escape_controls
 from reconciler.commands.apply import confirm, make_lock
 from reconciler.commands.plan import connect
 from reconciler.desired import described_group
-from reconciler.errors import describe_aws_exception
 from reconciler.live import read_live
 from reconciler.lock import parse_duration
 from reconciler.model import Settings
@@ -35,7 +36,10 @@ from reconciler.resources import EXECUTOR, LOG_TABLE, SCHEDULE, SCHEDULE_GROUP, 
 from reconciler.runlog import TABLE_ENV
 from reconciler.settings import load_settings
 
-_WAIT_TABLE_GONE = {"Delay": 2, "MaxAttempts": 90}
+if TYPE_CHECKING:  # boto3-stubs (the dev extra)
+    from mypy_boto3_dynamodb.type_defs import WaiterConfigTypeDef
+
+_WAIT_TABLE_GONE: WaiterConfigTypeDef = {"Delay": 2, "MaxAttempts": 90}
 
 
 @dataclass(frozen=True)

@@ -24,9 +24,9 @@ from reconciler.lock import unfinished_apply
 from reconciler.model import Settings
 from reconciler.package import ExecutorPackage, build_executor_zip
 from reconciler.plan import Plan, PlanError, PlanMismatch, make_plan
+from reconciler.planfile import from_document
 from reconciler.regions import partition_of_arn
 from reconciler.render import mass_delete_warning, render_json, render_markdown, render_text
-from reconciler.saved import from_document
 from reconciler.settings import load_settings
 
 

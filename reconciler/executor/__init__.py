@@ -1,7 +1,8 @@
 """The executor Lambda: resolves a rule's filters at fire time and starts or stops instances.
 
-Ships alone in a zip beside reconciler/__init__.py, checks.py and runlog.py, so every module
-here imports only the standard library, boto3/botocore and those modules.
+Ships alone in a zip beside reconciler/__init__.py, awserror.py, checks.py, runlog.py and
+timeengine.py (reconciler/package.py's list), so every module here imports only the standard
+library, boto3/botocore and those modules (an import-linter contract in pyproject.toml).
 
     handler.py      the Lambda entry point: event in, summary out
     event.py        the §6 event checked and parsed into an Occurrence (refusals need no AWS)

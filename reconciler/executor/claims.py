@@ -17,12 +17,15 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from reconciler import runlog
+from reconciler import awserror, runlog
 from reconciler.executor.event import Occurrence
+
+if TYPE_CHECKING:  # boto3-stubs (the dev extra); without them these are Any
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 log = logging.getLogger("ouroboros.executor")
 
@@ -48,7 +51,7 @@ class Claim:
 class Claims:
     def __init__(
         self,
-        client: Any,
+        client: DynamoDBClient,
         table_name: str,
         retention_days: int,
         lease_until: int,
@@ -84,7 +87,9 @@ class Claims:
         except ClientError as exc:
             if _code(exc) != "ConditionalCheckFailedException":
                 raise LogTableError(_describe(exc)) from exc
-            found = exc.response.get("Item")
+            # The stubs' error response has no "Item" (ReturnValuesOnConditionCheckFailure).
+            response: Mapping[str, Any] = exc.response
+            found = response.get("Item")
         except BotoCoreError as exc:
             raise LogTableError(str(exc)) from exc
         previous = runlog.from_item(found or self._get(occ, account, region))
@@ -279,11 +284,9 @@ def _duplicate_detail(previous: Mapping[str, Any]) -> str:
 
 
 def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
+    return awserror.error_code(exc) or ""
 
 
 def _describe(exc: ClientError) -> str:
-    error = exc.response.get("Error", {})
-    return (
-        f"{exc.operation_name} on the log table failed: {error.get('Code')}: {error.get('Message')}"
-    )
+    code, message = awserror.error_code(exc), awserror.error_message(exc)
+    return f"{exc.operation_name} on the log table failed: {code}: {message}"

@@ -10,11 +10,17 @@ from __future__ import annotations
 
 import re
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+
+if TYPE_CHECKING:  # boto3-stubs (the dev extra); without them these are Any
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_scheduler import EventBridgeSchedulerClient
+    from mypy_boto3_sts import STSClient
 
 CLIENT_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 5},
@@ -80,11 +86,28 @@ class Clients:
         self._credentials: dict[str, dict[str, str] | BaseException] = {}
         self.partition = partition_of(session, home_region)
 
+    @overload
+    def client(
+        self, service: Literal["ec2"], region: str, account: str | None = None
+    ) -> EC2Client: ...
+    @overload
+    def client(
+        self, service: Literal["dynamodb"], region: str, account: str | None = None
+    ) -> DynamoDBClient: ...
+    @overload
+    def client(
+        self, service: Literal["scheduler"], region: str, account: str | None = None
+    ) -> EventBridgeSchedulerClient: ...
+    @overload
+    def client(
+        self, service: Literal["sts"], region: str, account: str | None = None
+    ) -> STSClient: ...
     def client(self, service: str, region: str, account: str | None = None) -> Any:
         """A client in `account` (default: the executor's own) and `region`."""
         credentials = {} if account is None else self._credentials_for(account)
         with self._lock:
-            return self._session.client(
+            # A name, not a Literal: the stubs' per-service overloads cannot apply here.
+            return self._session.client(  # type: ignore[call-overload, unused-ignore]
                 service, region_name=region, config=CLIENT_CONFIG, **credentials
             )
 

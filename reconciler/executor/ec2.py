@@ -8,12 +8,16 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from reconciler import checks
+from reconciler import awserror, checks
 from reconciler.executor.selection import Instance
+
+if TYPE_CHECKING:  # boto3-stubs (the dev extra); without them these are Any
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_ec2.type_defs import FilterTypeDef
 
 # Every state DescribeInstances knows. Listing them, rather than omitting the filter, keeps a
 # state AWS may add later out of the executor's hands until the code knows what it means.
@@ -36,7 +40,7 @@ NOT_PER_INSTANCE_CODES = THROTTLE_CODES | {
 }
 MESSAGE_MAX = 300
 # A batch left unsent because the invocation was about to time out (a retry sends it).
-NOT_ATTEMPTED = "NotAttempted"
+NOT_ATTEMPTED_CODE = "NotAttempted"
 NOT_ATTEMPTED_MESSAGE = "not sent: the function was close to its timeout; a retry sends it"
 
 
@@ -51,7 +55,7 @@ class Tuning:
     deadline (on `clock`) is when the Lambda times out; `reserve_s` before it is kept for
     writing the results. No backoff sleeps into the reserve and no batch starts in it: a
     function killed mid-backoff would leave its claims "running" and record nothing, while
-    stopping short records what was not sent (NOT_ATTEMPTED) for a retry to finish.
+    stopping short records what was not sent (NOT_ATTEMPTED_CODE) for a retry to finish.
 
     `now` is the wall clock the trust check compares `scheduled_time` with (the demo plays
     future days on it).
@@ -83,9 +87,9 @@ class Outcome:
 
 def build_filters(
     targets: Sequence[tuple[str, Sequence[str]]], only_ids: Sequence[str] | None = None
-) -> list[dict[str, Any]]:
+) -> list[FilterTypeDef]:
     """The rule's filters plus the state allow-list; `only_ids` narrows to those instances."""
-    filters: list[dict[str, Any]] = []
+    filters: list[FilterTypeDef] = []
     wanted = set(only_ids or ())
     for name, values in targets:
         if name == "instance-id" and only_ids is not None:
@@ -97,7 +101,9 @@ def build_filters(
     return filters
 
 
-def describe(ec2: Any, filters: list[dict[str, Any]], page_size: int) -> tuple[list[Instance], int]:
+def describe(
+    ec2: EC2Client, filters: list[FilterTypeDef], page_size: int
+) -> tuple[list[Instance], int]:
     """Every instance the filters match, and the number of pages it took.
 
     Always by Filters, never by InstanceIds: an empty id list would describe the whole region.
@@ -115,7 +121,7 @@ def describe(ec2: Any, filters: list[dict[str, Any]], page_size: int) -> tuple[l
 
 
 def describe_ids(
-    ec2: Any, targets: Sequence[tuple[str, Sequence[str]]], ids: Sequence[str], page_size: int
+    ec2: EC2Client, targets: Sequence[tuple[str, Sequence[str]]], ids: Sequence[str], page_size: int
 ) -> tuple[list[Instance], int]:
     """The given instances, if the rule's filters still match them (200 ids per filter)."""
     instances: list[Instance] = []
@@ -127,12 +133,12 @@ def describe_ids(
     return instances, pages
 
 
-def persistent_spot_requests(ec2: Any, request_ids: Sequence[str]) -> frozenset[str]:
+def persistent_spot_requests(ec2: EC2Client, request_ids: Sequence[str]) -> frozenset[str]:
     """Which of these Spot requests are persistent (their instances can stop)."""
     persistent: set[str] = set()
     for chunk in chunks(sorted(set(request_ids)), checks.FILTER_VALUES_MAX):
         paginator = ec2.get_paginator("describe_spot_instance_requests")
-        filters = [{"Name": "spot-instance-request-id", "Values": chunk}]
+        filters: list[FilterTypeDef] = [{"Name": "spot-instance-request-id", "Values": chunk}]
         for page in paginator.paginate(Filters=filters):
             for request in page.get("SpotInstanceRequests", []):
                 if request.get("Type") == "persistent":
@@ -141,11 +147,12 @@ def persistent_spot_requests(ec2: Any, request_ids: Sequence[str]) -> frozenset[
 
 
 def change_state(
-    ec2: Any, action: str, instances: Sequence[Instance], hibernate: bool, tuning: Tuning
+    ec2: EC2Client, action: str, instances: Sequence[Instance], hibernate: bool, tuning: Tuning
 ) -> Outcome:
     """Start or stop the instances in batches; one bad instance never blocks the rest."""
     outcome = Outcome()
     groups: list[tuple[list[str], dict[str, Any]]]
+    call: Callable[..., Any]  # StartInstances or StopInstances, the same shape
     if action == "start":
         groups = [([i.id for i in instances], {})]
         call = ec2.start_instances
@@ -218,15 +225,12 @@ def with_backoff(fn: Callable[[], Any], tuning: Tuning) -> Any:
 
 def error_code(exc: BaseException) -> str:
     if isinstance(exc, ClientError):
-        return str(exc.response.get("Error", {}).get("Code", "Unknown"))
+        return awserror.error_code(exc) or "Unknown"
     return type(exc).__name__
 
 
 def error_message(exc: BaseException) -> str:
-    if isinstance(exc, ClientError):
-        text = str(exc.response.get("Error", {}).get("Message", "")) or str(exc)
-    else:
-        text = str(exc)
+    text = awserror.error_message(exc) or str(exc)
     return text if len(text) <= MESSAGE_MAX else text[: MESSAGE_MAX - 1] + "…"
 
 
@@ -236,7 +240,7 @@ def error_entry(instance_id: str, exc: BaseException) -> dict[str, str]:
 
 
 def not_attempted(instance_id: str) -> dict[str, str]:
-    return {"id": instance_id, "code": NOT_ATTEMPTED, "message": NOT_ATTEMPTED_MESSAGE}
+    return {"id": instance_id, "code": NOT_ATTEMPTED_CODE, "message": NOT_ATTEMPTED_MESSAGE}
 
 
 def chunks(items: list[str], size: int) -> Iterator[list[str]]:

@@ -8,7 +8,7 @@ import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -18,6 +18,9 @@ from reconciler.executor.credentials import Clients
 from reconciler.executor.event import Occurrence
 from reconciler.executor.selection import Instance, select
 from reconciler.runlog import RUNNING
+
+if TYPE_CHECKING:  # boto3-stubs (the dev extra); without them these are Any
+    from mypy_boto3_ec2 import EC2Client
 
 log = logging.getLogger("ouroboros.executor")
 
@@ -33,7 +36,7 @@ _TRIMMABLE = ("errors", "skipped", "acted", "notes", "hibernated", "history")
 
 # Errors a later attempt can get past: throttling, AWS-side trouble, an instance mid-transition.
 RETRYABLE_CODES = ec2.THROTTLE_CODES | {
-    ec2.NOT_ATTEMPTED,
+    ec2.NOT_ATTEMPTED_CODE,
     "InternalError",
     "InternalFailure",
     "ServiceUnavailable",
@@ -163,7 +166,7 @@ def _work(occ: Occurrence, account: str, region: str, env: Environment, claim: C
 
 
 def _resolve(
-    client: Any, occ: Occurrence, claim: Claim, tuning: ec2.Tuning, work: _Work
+    client: EC2Client, occ: Occurrence, claim: Claim, tuning: ec2.Tuning, work: _Work
 ) -> list[Instance]:
     """The instances to consider: all matches, or on a retry just the ones that failed."""
     retry_ids = _failed_ids(claim.previous) if claim.state == RETRY else None
@@ -178,7 +181,7 @@ def _resolve(
 
 
 def _persistent_spot(
-    client: Any, occ: Occurrence, instances: Sequence[Instance]
+    client: EC2Client, occ: Occurrence, instances: Sequence[Instance]
 ) -> tuple[frozenset[str], str | None]:
     """The persistent Spot requests among the instances', and why they could not be read."""
     request_ids = [i.spot_request_id for i in instances if i.spot and i.spot_request_id]

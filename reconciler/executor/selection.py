@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final, Literal
 
 ASG_TAG = "aws:autoscaling:groupName"
 
@@ -13,11 +13,14 @@ TARGET_STATES = {"stop": ("stopped", "stopping"), "start": ("running", "pending"
 GONE_STATES = ("shutting-down", "terminated")
 
 # Machine-readable skip reasons (the log's `reason`); each skip also carries readable `detail`.
-TERMINATED = "terminated"
-IN_TARGET_STATE = "in-target-state"
-AUTOSCALING = "autoscaling"
-INSTANCE_STORE = "instance-store"
-SPOT_ONE_TIME = "spot-one-time"
+SkipReason = Literal[
+    "terminated", "in-target-state", "autoscaling", "instance-store", "spot-one-time"
+]
+TERMINATED: Final = "terminated"
+IN_TARGET_STATE: Final = "in-target-state"
+AUTOSCALING: Final = "autoscaling"
+INSTANCE_STORE: Final = "instance-store"
+SPOT_ONE_TIME: Final = "spot-one-time"
 
 
 @dataclass(frozen=True)

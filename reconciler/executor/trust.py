@@ -19,12 +19,15 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from reconciler import runlog, timeengine
+from reconciler import awserror, runlog, timeengine
 from reconciler.executor.event import Occurrence
+
+if TYPE_CHECKING:  # boto3-stubs (the dev extra); without them these are Any
+    from mypy_boto3_scheduler import EventBridgeSchedulerClient
 
 CLOCK_SKEW = timedelta(minutes=5)
 # The schedules' RetryPolicy.MaximumEventAgeInSeconds (desired.RETRY_MAX_EVENT_AGE_S), plus
@@ -106,13 +109,15 @@ def _check_time(scheduled_time: str, now: datetime) -> list[str]:
     return []
 
 
-def read_schedule(scheduler: Any, occ: Occurrence, group: str) -> Mapping[str, Any] | None:
+def read_schedule(
+    scheduler: EventBridgeSchedulerClient, occ: Occurrence, group: str
+) -> Mapping[str, Any] | None:
     """The schedule the event names (None if there is none); ScheduleUnreadable otherwise."""
     name = occ.schedule_arn.rsplit("/", 1)[-1]
     try:
         return dict(scheduler.get_schedule(Name=name, GroupName=group))
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+        if awserror.error_code(exc) == "ResourceNotFoundException":
             return None
         raise ScheduleUnreadable(f"GetSchedule {group}/{name} failed: {exc}") from exc
     except BotoCoreError as exc:

@@ -1,4 +1,11 @@
-"""Reading a saved plan back (`from_document`), re-checked before apply as if it were new.
+"""The plan as a document, both ways: DESIGN.md §7's JSON plan, also the saved plan.
+
+`to_document` writes it: the pinned top level first, then what apply needs without the YAML:
+the settings, the full desired object of every create and update, the live object of every
+update and delete, and a fingerprint of each live resource it was made against, so a stale
+plan can be refused naming what changed.
+
+`from_document` reads a saved plan back, re-checked before apply as if it were new.
 
 A saved plan is a file anyone in the pipeline could edit, so nothing derived is taken from it:
 - each desired object must be exactly what desired.py builds from the plan's own settings
@@ -32,19 +39,18 @@ from reconciler.desired import (
 from reconciler.errors import FatalError
 from reconciler.model import RESERVED_GROUP, Rule, Settings
 from reconciler.plan import (
-    ACTIONS,
+    CHANGE_ACTIONS,
     CREATE,
     DELETE,
-    FORMAT_VERSION,
     UPDATE,
     Change,
     FieldChange,
     Plan,
     PlanError,
     PlanMismatch,
-    change_label,
     changes_fingerprint,
     diff,
+    not_created_by_ouroboros,
     order_changes,
     resource_fingerprint,
     resource_key,
@@ -66,6 +72,8 @@ from reconciler.resources import (
 )
 from reconciler.settings import settings_problems
 from reconciler.timeengine import ExpressionError, check_timezone, parse
+
+FORMAT_VERSION = 1
 
 
 def _problem(resource: Resource, settings: Settings) -> str | None:
@@ -185,6 +193,52 @@ def _rule_of(spec: ScheduleSpec, event: Mapping[str, Any]) -> tuple[Rule, str]:
     return rule, action
 
 
+# Writing the document
+
+
+def settings_document(settings: Settings) -> dict[str, Any]:
+    return {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings) if f.compare}
+
+
+def change_document(change: Change, settings: Settings) -> dict[str, Any]:
+    doc: dict[str, Any] = {"action": change.action, "kind": change.kind, "name": change.name}
+    foreign = not_created_by_ouroboros(change, settings)
+    if foreign:
+        doc["not_created_by_ouroboros"] = foreign
+    if change.diff:
+        doc["diff"] = [
+            {"field": f.field, "before": f.before, "after": f.after} for f in change.diff
+        ]
+    if change.desired is not None:
+        doc["desired"] = change.desired.to_api()
+    if change.before is not None:
+        doc["before"] = change.before.to_api()
+    return doc
+
+
+def to_document(plan: Plan) -> dict[str, Any]:
+    """The JSON plan: the pinned top level first, then what a saved plan needs."""
+    mass_delete = plan.mass_delete
+    return {
+        "format_version": FORMAT_VERSION,
+        "summary": plan.summary(),
+        "changes": [change_document(c, plan.settings) for c in plan.changes],
+        "mass_delete": mass_delete.document() if mass_delete else None,
+        "notes": list(plan.notes),
+        "settings": settings_document(plan.settings),
+        "managed_schedules": plan.managed_schedules,
+        "fingerprints": {
+            "live": plan.live_fingerprint,
+            "desired": plan.desired_fingerprint,
+            "resources": dict(plan.live_resources),
+        },
+    }
+
+
+def change_label(index: int, action: str, kind: str, name: str) -> str:
+    return f"change {index} ({action} {kind} {name})"
+
+
 # Reading the document
 
 
@@ -201,7 +255,7 @@ def _change_from(doc: object) -> tuple[Change, tuple[FieldChange, ...]]:
         raise PlanError("a change is not a JSON object")
     action = _require(doc, "action", str)
     kind = _require(doc, "kind", str)
-    if action not in ACTIONS or kind not in KINDS:
+    if action not in CHANGE_ACTIONS or kind not in KINDS:
         raise PlanError(f"unknown change {action!r} of kind {kind!r}")
     name = _require(doc, "name", str)
     desired = _resource(kind, doc.get("desired")) if action != DELETE else None
@@ -376,7 +430,7 @@ def _check_consistent(plan: Plan, summary: Mapping[str, Any]) -> None:
         )
     # Every live resource is updated, deleted or unchanged.
     unchanged = len(plan.live_resources) - plan.count(UPDATE) - plan.count(DELETE)
-    expected = {a: plan.count(a) for a in ACTIONS} | {"unchanged": unchanged}
+    expected = {a: plan.count(a) for a in CHANGE_ACTIONS} | {"unchanged": unchanged}
     if {a: summary.get(a) for a in expected} != expected:
         raise PlanMismatch(f"its summary does not count its changes ({expected})")
     _check_against_live(plan)
