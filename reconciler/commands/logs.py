@@ -139,4 +139,6 @@ def _order(entry: Mapping[str, Any]) -> tuple[str, ...]:
         str(entry.get("account", "")),
         str(entry.get("region", "")),
         str(entry.get("started_at", "")),
+        # Apply records carry whole seconds: two in one second are told apart by their end.
+        str(entry.get("finished_at", "")),
     )
