@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint typecheck unit bench clean lock locked
+.PHONY: test demo lint typecheck unit bench mutation clean lock locked
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/plan.py
 	$(BIN)/python benchmarks/executor.py
 
+# Mutation testing of the boundary modules (minutes; not part of `make test`): each module's
+# score and surviving mutants. Configured in pyproject.toml's [tool.mutmut].
+mutation: $(STAMP)
+	$(BIN)/python benchmarks/mutation.py
+
 # The lock files CI installs from: every package pinned with its hashes, for pyproject.toml's
 # dependencies (requirements/runtime.txt) and with the dev extra (requirements/dev.txt), the
 # build requirements included so `pip install --no-build-isolation` needs nothing else. Keeps
@@ -53,4 +58,4 @@ locked:
 	touch $(STAMP)
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache mutants

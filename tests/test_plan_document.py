@@ -1,0 +1,141 @@
+"""The plan document: what survives a save and a read back, and what a saved plan may not say."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+import pytest
+from recon_support import NOW, rule, settings
+
+from reconciler import plan as plan_module
+from reconciler import saved as saved_module
+from reconciler.desired import DesiredState, build_desired
+from reconciler.plan import FieldChange, Plan, PlanError, diff, make_plan
+from reconciler.resources import LiveState
+
+# Where the saved-plan document is written and read; a rename is a one-line fix here.
+to_document = plan_module.to_document
+from_document = saved_module.from_document
+
+SHA = "c2hhMjU2LW9mLXRoZS16aXA="
+
+
+def _want(*rules: Any) -> DesiredState:
+    return build_desired(list(rules), settings(), code_sha256=SHA, now=NOW)
+
+
+def _plan() -> Plan:
+    old = _want(rule("a"))
+    live = LiveState(
+        group=old.group,
+        schedules=old.schedules,
+        function=dataclasses.replace(old.function, memory_mb=128),
+        table=old.table,
+    )
+    return make_plan(_want(rule("a", stop="rate(2 hours)")), live)
+
+
+def _document(plan: Plan | None = None) -> dict[str, Any]:
+    return json.loads(json.dumps(to_document(plan or _plan())))
+
+
+def _refused(doc: dict[str, Any]) -> str:
+    with pytest.raises(PlanError) as caught:
+        from_document(doc)
+    return str(caught.value)
+
+
+def test_a_saved_plan_keeps_its_notes() -> None:
+    noted = dataclasses.replace(_plan(), notes=("first note", "second note"))
+    doc = _document(noted)
+    assert doc["notes"] == ["first note", "second note"]
+    back = from_document(doc)
+    assert back.notes == ("first note", "second note")
+    assert back == noted
+
+
+@pytest.mark.parametrize("live_input", ["[1, 2]", '"text"', "5", "not json", None])
+def test_a_live_input_that_is_not_a_json_object_diffs_as_one_whole_field_change(
+    live_input: str | None,
+) -> None:
+    wanted = _want(rule("a")).schedules[0]
+    live = dataclasses.replace(wanted, input=live_input)
+    assert diff(live, wanted) == (FieldChange("Target.Input", live_input, wanted.input),)
+    assert diff(wanted, live) == (FieldChange("Target.Input", wanted.input, live_input),)
+
+
+def test_a_json_object_input_diffs_key_by_key_both_ways() -> None:
+    wanted = _want(rule("a")).schedules[0]
+    assert wanted.input is not None
+    event = json.loads(wanted.input)
+    other = {"start": "stop", "stop": "start"}[event["action"]]
+    changed = {k: v for k, v in event.items() if k != "hibernate"} | {"action": other, "x": 1}
+    live = dataclasses.replace(wanted, input=json.dumps(changed))
+    assert diff(live, wanted) == (
+        FieldChange("Target.Input.action", other, event["action"]),
+        FieldChange("Target.Input.hibernate", None, event["hibernate"]),
+        FieldChange("Target.Input.x", 1, None),
+    )
+
+
+@pytest.mark.parametrize("value", [True, False, "3", 1.5, None])
+def test_managed_schedules_that_is_not_a_whole_number_is_refused(value: object) -> None:
+    doc = _document()
+    doc["managed_schedules"] = value
+    assert _refused(doc) == "the plan has no valid 'managed_schedules'"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("executor_timeout_s", "300", "its settings' 'executor_timeout_s' is not a number"),
+        ("log_retention_days", True, "its settings' 'log_retention_days' is not a number"),
+        ("max_delete_fraction", "0.5", "its settings' 'max_delete_fraction' is not a number"),
+        ("allowed_accounts", [1], "its settings' 'allowed_accounts' is not a list of strings"),
+        (
+            "allowed_accounts",
+            "123456789012",
+            "its settings' 'allowed_accounts' is not a list of strings",
+        ),
+        ("organization_id", 5, "its settings' 'organization_id' is not a string"),
+    ],
+)
+def test_every_settings_field_is_type_checked_even_after_an_absent_optional_one(
+    field: str, value: object, message: str
+) -> None:
+    doc = _document()
+    del doc["settings"]["executor_memory_mb"]  # optional, and before every field tested
+    doc["settings"][field] = value
+    assert _refused(doc) == message
+
+
+def test_an_absent_optional_setting_reads_back_as_its_default() -> None:
+    doc = _document()
+    del doc["settings"]["executor_memory_mb"]
+    del doc["settings"]["organization_id"]
+    back = from_document(doc)
+    assert back.settings.executor_memory_mb == 256
+    assert back.settings.organization_id is None
+
+
+def test_an_absent_required_setting_is_refused() -> None:
+    doc = _document()
+    del doc["settings"]["log_table"]
+    assert _refused(doc) == "its settings have no 'log_table'"
+
+
+def test_an_unknown_setting_is_refused() -> None:
+    doc = _document()
+    doc["settings"]["zzz"] = 1
+    doc["settings"]["aaa"] = 1
+    assert _refused(doc) == "its settings have an unknown key 'aaa'"
+
+
+def test_a_whole_number_fraction_reads_back_as_a_float() -> None:
+    doc = _document()
+    doc["settings"]["max_delete_fraction"] = 1
+    value = from_document(doc).settings.max_delete_fraction
+    assert value == 1.0
+    assert isinstance(value, float)
