@@ -139,3 +139,34 @@ def test_a_whole_number_fraction_reads_back_as_a_float() -> None:
     value = from_document(doc).settings.max_delete_fraction
     assert value == 1.0
     assert isinstance(value, float)
+
+
+def _deleting(kept: int, gone: int, **limits: Any) -> Plan:
+    """A plan deleting `gone` rules' schedules (2 each) and keeping `kept` rules'."""
+    config = settings(**limits)
+    rules = [rule(f"r{i}") for i in range(kept + gone)]
+    old = build_desired(rules, config, code_sha256=SHA, now=NOW)
+    new = build_desired(rules[:kept], config, code_sha256=SHA, now=NOW)
+    live = LiveState(
+        group=old.group, schedules=old.schedules, function=old.function, table=old.table
+    )
+    return make_plan(new, live)
+
+
+def test_a_mass_delete_is_in_the_document_with_its_threshold() -> None:
+    plan = _deleting(1, 3, max_delete_count=2, max_delete_fraction=0.5)
+    assert _document(plan)["mass_delete"] == {
+        "deletes": 6,
+        "managed": 8,
+        "threshold": {"max_delete_count": 2, "max_delete_fraction": 0.5},
+    }
+    small = _deleting(3, 1, max_delete_count=2, max_delete_fraction=0.5)
+    assert _document(small)["mass_delete"] is None
+
+
+def test_without_drops_the_changes_done_and_keeps_the_rest() -> None:
+    plan = _deleting(1, 2)
+    done = plan.changes[:2]
+    rest = plan.without(done)
+    assert rest.changes == plan.changes[2:]
+    assert dataclasses.replace(rest, changes=plan.changes) == plan

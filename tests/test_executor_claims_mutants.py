@@ -1,0 +1,189 @@
+"""Claims: the repeat's own row and the read after a conflict, with a fake log table (issue 16).
+
+A fake DynamoDB client (it records each call and answers as told) keeps these fast enough for
+`make mutation`, which runs them once per mutant.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
+
+from reconciler import runlog
+from reconciler.executor.claims import CLAIMED_ELSEWHERE, DUPLICATE, Claims, LogTableError
+from reconciler.executor.event import Occurrence
+
+TABLE = "runs"
+NOW = datetime(2026, 11, 27, 19, 0, 5, tzinfo=UTC)
+ACCOUNT, REGION = "111111111111", "eu-west-1"
+ARN = f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/ouroboros/dev-stop"
+OTHER_ARN = f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/other/dev-stop"
+KEY = runlog.run_key("dev", "2026-11-27T19:00:00Z", "stop", ACCOUNT, REGION)
+
+
+def _occ(execution_id: str = "e2", schedule_arn: str = ARN) -> Occurrence:
+    return Occurrence(
+        rule="dev",
+        action="stop",
+        hibernate=False,
+        accounts=(ACCOUNT,),
+        regions=(REGION,),
+        targets=(("tag:Environment", ("dev",)),),
+        max_instances=10,
+        role_name="ouroboros-target",
+        schedule_arn=schedule_arn,
+        scheduled_time="2026-11-27T19:00:00Z",
+        execution_id=execution_id,
+    )
+
+
+def _conflict(item: dict[str, Any] | None = None) -> ClientError:
+    response: dict[str, Any] = {"Error": {"Code": "ConditionalCheckFailedException"}}
+    if item is not None:
+        response["Item"] = item
+    return ClientError(response, "PutItem")
+
+
+class FakeTable:
+    """put_item raises `put_error` once (then succeeds); get_item answers `get`."""
+
+    def __init__(self, put_error: Exception | None = None, get: Any = None) -> None:
+        self.put_error = put_error
+        self.get = get
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def put_item(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(("put_item", kwargs))
+        error, self.put_error = self.put_error, None
+        if error is not None:
+            raise error
+        return {}
+
+    def get_item(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(("get_item", kwargs))
+        if isinstance(self.get, Exception):
+            raise self.get
+        return dict(self.get)
+
+
+def _claims(client: Any) -> Claims:
+    return Claims(client, TABLE, 90, int(NOW.timestamp()) + 300, clock=lambda: NOW)
+
+
+def _previous(**over: Any) -> dict[str, Any]:
+    values = {"status": "ok", "execution_id": "e1-0123456789", "attempts": 1, "schedule_arn": ARN}
+    return runlog.to_item(values | over)
+
+
+def test_the_claim_reads_the_run_consistently_when_the_conflict_did_not_return_it() -> None:
+    table = FakeTable(_conflict(), get={"Item": _previous()})
+    claim = _claims(table).claim(_occ(), ACCOUNT, REGION)
+    assert (claim.state, claim.attempts) == (DUPLICATE, 1)
+    assert claim.previous is not None
+    assert claim.previous["execution_id"] == "e1-0123456789"
+    assert table.calls[1] == (
+        "get_item",
+        {"TableName": TABLE, "Key": runlog.to_item(KEY), "ConsistentRead": True},
+    )
+
+
+def test_the_item_the_conflict_returned_is_used_without_a_read() -> None:
+    table = FakeTable(_conflict(_previous(status="running", lease_until=2**40)))
+    claim = _claims(table).claim(_occ(), ACCOUNT, REGION)
+    assert claim.state == DUPLICATE
+    assert [name for name, _ in table.calls] == ["put_item"]
+
+
+def test_a_run_that_vanished_before_the_read_is_a_duplicate_of_nothing() -> None:
+    claim = _claims(FakeTable(_conflict(), get={})).claim(_occ(), ACCOUNT, REGION)
+    assert (claim.state, claim.previous) == (DUPLICATE, {})
+
+
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [
+        (
+            ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "GetItem"),
+            "GetItem on the log table failed: AccessDenied: no",
+        ),
+        (ClientError({}, "GetItem"), "GetItem on the log table failed: None: None"),
+        (
+            EndpointConnectionError(endpoint_url="https://dynamodb"),
+            'Could not connect to the endpoint URL: "https://dynamodb"',
+        ),
+    ],
+)
+def test_a_failed_read_after_a_conflict_says_why(error: Exception, message: str) -> None:
+    with pytest.raises(LogTableError) as caught:
+        _claims(FakeTable(_conflict(), get=error)).claim(_occ(), ACCOUNT, REGION)
+    assert str(caught.value) == message
+
+
+def _duplicate(previous: dict[str, Any], occ: Occurrence) -> tuple[dict[str, Any], FakeTable]:
+    table = FakeTable(_conflict(previous))
+    claims = _claims(table)
+    claim = claims.claim(occ, ACCOUNT, REGION)
+    assert claim.state == DUPLICATE
+    values = claims.record_duplicate(occ, ACCOUNT, REGION, claim, 7)
+    return values, table
+
+
+def test_a_repeat_writes_its_own_row_naming_the_run_it_repeats() -> None:
+    values, table = _duplicate(_previous(), _occ())
+    name, written = table.calls[-1]
+    assert name == "put_item"
+    assert runlog.from_item(written["Item"]) == values
+    delivery = values[runlog.SK].split("#DUP#", 1)[1]
+    when, _, nonce = delivery.partition("#")
+    assert (when, len(nonce)) == ("2026-11-27T19:00:05Z", 8)
+    key = runlog.duplicate_key("dev", "2026-11-27T19:00:00Z", "stop", ACCOUNT, REGION, delivery)
+    assert {k: values[k] for k in key} == key
+    assert {k: v for k, v in values.items() if k not in key} == {
+        "kind": runlog.KIND_RUN,
+        "rule": "dev",
+        "action": "stop",
+        "account": ACCOUNT,
+        "region": REGION,
+        "scheduled_time": "2026-11-27T19:00:00Z",
+        "schedule_arn": ARN,
+        "execution_id": "e2",
+        "status": "duplicate",
+        "duplicate_of": "ok",
+        "original_execution_id": "e1-0123456789",
+        "detail": "repeat delivery: execution e1-01234 already finished this occurrence (ok)",
+        "matched": 0,
+        "acted": [],
+        "skipped": [],
+        "errors": [],
+        "error_count": 0,
+        "attempts": 0,
+        "duration_ms": 7,
+        "started_at": "2026-11-27T19:00:05Z",
+        runlog.TTL_ATTRIBUTE: runlog.expires_at(NOW, 90),
+    }
+
+
+def test_a_run_of_another_schedule_is_a_failure_naming_the_shared_table() -> None:
+    values, _ = _duplicate(_previous(schedule_arn=OTHER_ARN), _occ())
+    message = (
+        f"schedule {OTHER_ARN} already ran rule dev (stop, 2026-11-27T19:00:00Z) here: two "
+        f"deployments share log table {TABLE}; give each its own log_table in ouroboros.yaml"
+    )
+    assert values["status"] == "failed"
+    assert values["errors"] == [{"id": "", "code": CLAIMED_ELSEWHERE, "message": message}]
+    assert values["error_count"] == 1
+    assert values["detail"] == message
+
+
+def test_a_repeat_without_a_previous_item_still_gets_a_row() -> None:
+    table = FakeTable(_conflict(), get={"Item": {}})
+    claims = _claims(table)
+    claim = claims.claim(_occ(), ACCOUNT, REGION)
+    values = claims.record_duplicate(_occ(), ACCOUNT, REGION, claim, 1)
+    assert (values["duplicate_of"], values["original_execution_id"]) == ("", "")
+    assert values["detail"] == (
+        "repeat delivery: execution ? already finished this occurrence (unknown)"
+    )
