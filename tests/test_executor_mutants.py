@@ -365,3 +365,66 @@ def test_the_occurrence_carries_every_field() -> None:
         execution_id="e-1",
     )
     assert str(EventRefused(["a", "b"])) == "a; b"
+
+
+# --- selection: select passes the Spot requests on -----------------------------------------------
+
+
+def test_select_uses_the_persistent_spot_requests_and_why_they_were_unread() -> None:
+    from reconciler.executor.selection import Instance, select
+
+    persistent = Instance("i-0000000a", "running", spot=True, spot_request_id="sir-1")
+    one_time = Instance("i-0000000b", "running", spot=True, spot_request_id="sir-2")
+    selection = select([persistent, one_time], "stop", frozenset({"sir-1"}), "Throttling")
+    assert selection.act == (persistent,)
+    assert [s.as_log() for s in selection.skipped] == [
+        {
+            "id": "i-0000000b",
+            "reason": "spot-one-time",
+            "detail": "Spot request sir-2 could not be read (Throttling): taken as one-time, "
+            "not stopped",
+        }
+    ]
+
+
+def test_a_rate_schedules_start_date_comes_before_its_creation_date() -> None:
+    began = datetime(2026, 11, 27, 19, 5, 1, tzinfo=UTC)
+    schedule = _schedule(
+        ScheduleExpression="rate(7 minutes)",
+        StartDate=began,
+        CreationDate=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    assert trust.check_schedule(_event(), _occ(), schedule, BOUNDARY) == [
+        f"scheduled_time: {WHEN} is before the schedule began (2026-11-27T19:05:01Z)"
+    ]
+
+
+def test_a_schedule_without_an_expression_is_refused() -> None:
+    schedule = _schedule()
+    del schedule["ScheduleExpression"]
+    [problem] = trust.check_schedule(_event(), _occ(), schedule, BOUNDARY)
+    assert problem.startswith("the schedule's expression  (UTC) cannot be evaluated here: ")
+
+
+def test_an_input_key_set_to_null_differs_from_a_missing_one() -> None:
+    schedule = _schedule()
+    template = json.loads(schedule["Target"]["Input"]) | {"extra": None}
+    schedule["Target"]["Input"] = json.dumps(template)
+    assert trust.check_schedule(_event(), _occ(), schedule, BOUNDARY) == [
+        "the event differs from the schedule's input in: extra"
+    ]
+    event = _event() | {"extra": None}
+    assert trust.check_schedule(event, _occ(), _schedule(), BOUNDARY) == [
+        "the event differs from the schedule's input in: extra"
+    ]
+
+
+def test_a_one_off_at_schedule_fires_only_at_its_time() -> None:
+    schedule = _schedule(ScheduleExpression="at(2026-11-27T19:00:00)")
+    assert trust.check_schedule(_event(), _occ(), schedule, BOUNDARY) == []
+
+
+def test_a_client_error_without_a_code_is_unreadable() -> None:
+    error = ClientError({}, "GetSchedule")
+    with pytest.raises(trust.ScheduleUnreadable):
+        trust.read_schedule(_Scheduler(error), _occ(), "ouroboros")

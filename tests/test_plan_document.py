@@ -12,7 +12,7 @@ from recon_support import NOW, rule, settings
 from reconciler import plan as plan_module
 from reconciler import saved as saved_module
 from reconciler.desired import DesiredState, build_desired
-from reconciler.plan import FieldChange, Plan, PlanError, diff, make_plan
+from reconciler.plan import FieldChange, Plan, PlanError, PlanMismatch, diff, make_plan
 from reconciler.resources import LiveState
 
 # Where the saved-plan document is written and read; a rename is a one-line fix here.
@@ -170,3 +170,116 @@ def test_without_drops_the_changes_done_and_keeps_the_rest() -> None:
     rest = plan.without(done)
     assert rest.changes == plan.changes[2:]
     assert dataclasses.replace(rest, changes=plan.changes) == plan
+
+
+def _mismatch(doc: dict[str, Any]) -> str:
+    with pytest.raises(PlanMismatch) as caught:
+        from_document(doc)
+    return str(caught.value)
+
+
+def test_an_input_without_the_optional_execution_id_names_that_key() -> None:
+    doc = _document()
+    target = doc["changes"][1]["desired"]["Target"]
+    event = json.loads(target["Input"])
+    del event["execution_id"]
+    target["Input"] = json.dumps(event)
+    assert _mismatch(doc) == (
+        "change 2 (update schedule a-stop): its Target.Input.execution_id is null, but its "
+        'settings make it "<aws.scheduler.execution-id>"'
+    )
+
+
+def test_a_mismatch_shows_non_ascii_text_as_written() -> None:
+    doc = _document()
+    doc["changes"][0]["desired"]["Description"] = "café"
+    message = _mismatch(doc)
+    assert message.startswith(
+        'change 1 (update executor ouroboros-executor): its Description is "café", but its '
+        'settings make it "'
+    )
+
+
+def test_a_saved_diff_where_the_objects_do_not_differ_is_refused() -> None:
+    doc = _document()
+    doc["changes"][1]["before"] = doc["changes"][1]["desired"]
+    assert _mismatch(doc) == (
+        "change 2 (update schedule a-stop): its diff is not what its before and desired "
+        "objects differ by (no field)"
+    )
+
+
+# --- deletes of schedules ouroboros did not make; notes; the desired fingerprint -----------------
+
+
+def _delete_of(**changes: Any) -> dict[str, Any]:
+    """The document of a plan that deletes one live schedule, edited by `changes`."""
+    state = _want(rule("a"))
+    stranger = dataclasses.replace(state.schedules[0], name="x-start", **changes)
+    live = LiveState(
+        group=state.group,
+        schedules=(*state.schedules, stranger),
+        function=state.function,
+        table=state.table,
+    )
+    doc = _document(make_plan(state, live))
+    [change] = doc["changes"]
+    assert (change["action"], change["name"]) == ("delete", "x-start")
+    return change
+
+
+def test_a_deleted_schedule_of_ours_is_not_marked() -> None:
+    assert "not_created_by_ouroboros" not in _delete_of()
+
+
+@pytest.mark.parametrize(
+    ("changes", "why"),
+    [
+        (
+            {"target_arn": "arn:aws:sqs:eu-west-1:123456789012:q"},
+            "targets arn:aws:sqs:eu-west-1:123456789012:q",
+        ),
+        ({"target_arn": ""}, "targets nothing"),
+        ({"input": "[1]"}, "its Input is not an Ouroboros executor event"),
+        ({"input": '{"version": 1}'}, "its Input is not an Ouroboros executor event"),
+    ],
+)
+def test_a_deleted_schedule_that_is_not_ours_says_why(changes: dict[str, Any], why: str) -> None:
+    assert _delete_of(**changes)["not_created_by_ouroboros"] == why
+
+
+def test_creates_and_updates_are_never_marked() -> None:
+    doc = _document()
+    assert all("not_created_by_ouroboros" not in c for c in doc["changes"])
+
+
+def test_only_a_deployment_with_nothing_live_gets_the_fresh_deployment_note() -> None:
+    state = _want(rule("a"))
+    fresh = make_plan(state, LiveState(group=None, schedules=(), function=None, table=None))
+    assert any(n.startswith("nothing of this deployment exists in") for n in fresh.notes)
+    for live in (
+        LiveState(group=state.group, schedules=(), function=None, table=None),
+        LiveState(group=None, schedules=(), function=state.function, table=None),
+        LiveState(group=None, schedules=(), function=None, table=state.table),
+    ):
+        notes = make_plan(state, live).notes
+        assert not any(n.startswith("nothing of this deployment exists in") for n in notes)
+
+
+def test_the_desired_fingerprint_covers_the_objects_sent_and_replaced() -> None:
+    plan = _plan()
+    update = plan.changes[1]
+    assert update.desired is not None
+    assert update.before is not None
+    other_desired = dataclasses.replace(
+        update, desired=dataclasses.replace(update.desired, description="x")
+    )
+    other_before = dataclasses.replace(
+        update, before=dataclasses.replace(update.before, description="x")
+    )
+    prints = {
+        plan_module.changes_fingerprint([update]),
+        plan_module.changes_fingerprint([other_desired]),
+        plan_module.changes_fingerprint([other_before]),
+    }
+    assert len(prints) == 3
