@@ -10,10 +10,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError, EndpointConnectionError
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
-from reconciler.executor import trust
+from reconciler.executor import ec2, trust
 from reconciler.executor.event import EventRefused, Occurrence, parse_event
+from reconciler.executor.selection import Instance
 from reconciler.executor.trust import Boundary
 
 ACCOUNT = "111111111111"
@@ -371,7 +372,7 @@ def test_the_occurrence_carries_every_field() -> None:
 
 
 def test_select_uses_the_persistent_spot_requests_and_why_they_were_unread() -> None:
-    from reconciler.executor.selection import Instance, select
+    from reconciler.executor.selection import select
 
     persistent = Instance("i-0000000a", "running", spot=True, spot_request_id="sir-1")
     one_time = Instance("i-0000000b", "running", spot=True, spot_request_id="sir-2")
@@ -428,3 +429,180 @@ def test_a_client_error_without_a_code_is_unreadable() -> None:
     error = ClientError({}, "GetSchedule")
     with pytest.raises(trust.ScheduleUnreadable):
         trust.read_schedule(_Scheduler(error), _occ(), "ouroboros")
+
+
+# --- ec2: errors, isolation, describe -------------------------------------------------------------
+
+
+def _ec2_error(code: str | None, message: str | None = None) -> ClientError:
+    error: dict[str, str] = {}
+    if code is not None:
+        error["Code"] = code
+    if message is not None:
+        error["Message"] = message
+    return ClientError({"Error": error} if error else {}, "StopInstances")
+
+
+def test_error_code_and_message_of_a_client_error_without_them() -> None:
+    bare = ClientError({}, "StopInstances")
+    assert ec2.error_code(bare) == "Unknown"
+    assert ec2.error_message(bare) == str(bare)
+    assert ec2.error_code(_ec2_error(None, "m")) == "Unknown"
+    assert ec2.error_message(_ec2_error("X")) == str(_ec2_error("X"))
+    assert ec2.error_code(EndpointConnectionError(endpoint_url="u")) == "EndpointConnectionError"
+
+
+def test_a_message_of_300_characters_is_kept_and_301_cut() -> None:
+    assert ec2.error_message(_ec2_error("X", "m" * 300)) == "m" * 300
+    assert ec2.error_message(_ec2_error("X", "m" * 301)) == "m" * 299 + "…"
+
+
+class FakeEC2:
+    """stop/start_instances answer from `answers` in turn (an exception is raised)."""
+
+    def __init__(self, *answers: Any, pages: list[dict[str, Any]] | None = None) -> None:
+        self.answers = list(answers)
+        self.calls: list[dict[str, Any]] = []
+        self.pages = pages or []
+
+    def stop_instances(self, **kwargs: Any) -> Any:
+        return self._answer(kwargs)
+
+    def start_instances(self, **kwargs: Any) -> Any:
+        return self._answer(kwargs)
+
+    def _answer(self, kwargs: dict[str, Any]) -> Any:
+        self.calls.append(kwargs)
+        answer = self.answers.pop(0) if self.answers else {}
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def get_paginator(self, operation: str) -> Any:
+        fake = self
+
+        class Paginator:
+            def paginate(self, **kwargs: Any) -> Any:
+                fake.calls.append({"operation": operation, **kwargs})
+                return iter(fake.pages)
+
+        return Paginator()
+
+
+def _instances(*ids: str) -> list[Instance]:
+    return [Instance(i, "running") for i in ids]
+
+
+def _tuning(time_left: float = 100.0, **over: Any) -> ec2.Tuning:
+    values: dict[str, Any] = {"sleep": lambda s: None} | over
+    return ec2.Tuning(deadline=time_left, reserve_s=0, clock=lambda: 0.0, **values)
+
+
+@pytest.mark.parametrize(
+    ("action", "key"), [("stop", "StoppingInstances"), ("start", "StartingInstances")]
+)
+def test_the_instances_acted_on_are_the_ones_ec2_reports(action: str, key: str) -> None:
+    fake = FakeEC2({key: [{"InstanceId": "i-b"}, {"InstanceId": "i-a"}]})
+    outcome = ec2.change_state(fake, action, _instances("i-a", "i-b", "i-c"), False, _tuning())
+    assert outcome.acted == ["i-b", "i-a"]
+    assert outcome.errors == []
+
+
+def test_without_a_list_in_the_reply_the_batch_counts_as_acted_on() -> None:
+    outcome = ec2.change_state(FakeEC2({}), "stop", _instances("i-a", "i-b"), False, _tuning())
+    assert outcome.acted == ["i-a", "i-b"]
+
+
+def test_errors_of_every_batch_are_kept() -> None:
+    fake = FakeEC2(
+        _ec2_error("IncorrectInstanceState", "x"), _ec2_error("IncorrectInstanceState", "y")
+    )
+    outcome = ec2.change_state(fake, "stop", _instances("i-a", "i-b"), False, _tuning(batch_size=1))
+    assert outcome.errors == [
+        {"id": "i-a", "code": "IncorrectInstanceState", "message": "x"},
+        {"id": "i-b", "code": "IncorrectInstanceState", "message": "y"},
+    ]
+
+
+def test_network_errors_of_every_batch_are_kept() -> None:
+    fake = FakeEC2(
+        EndpointConnectionError(endpoint_url="u"), EndpointConnectionError(endpoint_url="u")
+    )
+    outcome = ec2.change_state(fake, "stop", _instances("i-a", "i-b"), False, _tuning(batch_size=1))
+    assert [e["id"] for e in outcome.errors] == ["i-a", "i-b"]
+    assert isinstance(EndpointConnectionError(endpoint_url="u"), BotoCoreError)
+
+
+def test_a_batch_is_sent_with_any_time_left_and_none_without() -> None:
+    sent = FakeEC2()
+    ec2.change_state(sent, "stop", _instances("i-a"), False, _tuning(time_left=0.5))
+    assert sent.calls == [{"InstanceIds": ["i-a"]}]
+    unsent = FakeEC2()
+    outcome = ec2.change_state(
+        unsent, "stop", _instances("i-a", "i-b"), False, _tuning(0, batch_size=1)
+    )
+    assert unsent.calls == []
+    assert outcome.errors == [ec2.not_attempted("i-a"), ec2.not_attempted("i-b")]
+
+
+def test_backoff_that_would_end_exactly_at_the_reserve_is_not_slept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(ec2.random, "uniform", lambda low, high: high)
+    slept: list[float] = []
+    tuning = _tuning(time_left=1.0, backoff_base_s=1.0, sleep=slept.append)
+    fake = FakeEC2(_ec2_error("Throttling"), {})
+    outcome = ec2.change_state(fake, "stop", _instances("i-a"), False, tuning)
+    assert slept == []
+    assert outcome.errors == [
+        {"id": "i-a", "code": "Throttling", "message": str(_ec2_error("Throttling"))}
+    ]
+
+
+def test_describe_reads_pages_without_reservations_or_instances() -> None:
+    pages = [{}, {"Reservations": [{}]}, {"Reservations": [{"Instances": [{"InstanceId": "i-a"}]}]}]
+    fake = FakeEC2(pages=pages)
+    filters = [{"Name": "tag:Env", "Values": ["dev"]}]
+    instances, count = ec2.describe(fake, filters, 50)
+    assert ([i.id for i in instances], count) == (["i-a"], 3)
+    assert fake.calls == [
+        {
+            "operation": "describe_instances",
+            "Filters": filters,
+            "PaginationConfig": {"PageSize": 50},
+        }
+    ]
+
+
+def test_describe_ids_adds_up_every_chunk() -> None:
+    fake = FakeEC2(pages=[{"Reservations": [{"Instances": [{"InstanceId": "i-a"}]}]}])
+    ids = [f"i-{n:08x}" for n in range(201)]
+    instances, pages = ec2.describe_ids(fake, [("tag:Env", ["dev"])], ids, 7)
+    assert ([i.id for i in instances], pages) == (["i-a", "i-a"], 2)
+    assert [c["PaginationConfig"] for c in fake.calls] == [{"PageSize": 7}, {"PageSize": 7}]
+
+
+def test_persistent_spot_requests_filters_by_request_id() -> None:
+    fake = FakeEC2(
+        pages=[
+            {},
+            {
+                "SpotInstanceRequests": [
+                    {"SpotInstanceRequestId": "sir-1", "Type": "persistent"},
+                    {"SpotInstanceRequestId": "sir-2", "Type": "one-time"},
+                ]
+            },
+        ]
+    )
+    assert ec2.persistent_spot_requests(fake, ["sir-2", "sir-1", "sir-1"]) == frozenset({"sir-1"})
+    assert fake.calls == [
+        {
+            "operation": "describe_spot_instance_requests",
+            "Filters": [{"Name": "spot-instance-request-id", "Values": ["sir-1", "sir-2"]}],
+        }
+    ]
+
+
+def test_an_instance_without_a_state_is_unknown() -> None:
+    assert Instance.from_api({"InstanceId": "i-a"}).state == "unknown"
+    assert Instance.from_api({"InstanceId": "i-a", "State": {}}).state == "unknown"
