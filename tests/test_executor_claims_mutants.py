@@ -50,9 +50,12 @@ def _conflict(item: dict[str, Any] | None = None) -> ClientError:
 class FakeTable:
     """put_item raises `put_error` once (then succeeds); get_item answers `get`."""
 
-    def __init__(self, put_error: Exception | None = None, get: Any = None) -> None:
+    def __init__(
+        self, put_error: Exception | None = None, get: Any = None, update: Any = None
+    ) -> None:
         self.put_error = put_error
         self.get = get
+        self.update = update
         self.calls: list[tuple[str, dict[str, Any]]] = []
 
     def put_item(self, **kwargs: Any) -> dict[str, Any]:
@@ -67,6 +70,12 @@ class FakeTable:
         if isinstance(self.get, Exception):
             raise self.get
         return dict(self.get)
+
+    def update_item(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(("update_item", kwargs))
+        if isinstance(self.update, Exception):
+            raise self.update
+        return {}
 
 
 def _claims(client: Any) -> Claims:
@@ -187,3 +196,106 @@ def test_a_repeat_without_a_previous_item_still_gets_a_row() -> None:
     assert values["detail"] == (
         "repeat delivery: execution ? already finished this occurrence (unknown)"
     )
+
+
+# --- taking a claim over -------------------------------------------------------------------------
+
+STARTED = "2026-11-27T19:00:05Z"
+
+
+def _after(previous: dict[str, Any], occ: Occurrence | None = None, **table: Any) -> Any:
+    fake = FakeTable(_conflict(previous), **table)
+    return _claims(fake).claim(occ or _occ(), ACCOUNT, REGION), fake
+
+
+def test_a_failed_run_is_taken_over_with_the_next_attempt_number() -> None:
+    claim, fake = _after(_previous(status="failed", attempts=2))
+    assert (claim.state, claim.attempts, claim.started_at) == ("retry", 3, STARTED)
+    name, update = fake.calls[-1]
+    assert name == "update_item"
+    assert update["Key"] == runlog.to_item(KEY)
+    assert runlog.from_item(update["ExpressionAttributeValues"]) == {
+        ":running": "running",
+        ":me": "e2",
+        ":arn": ARN,
+        ":lease": int(NOW.timestamp()) + 300,
+        ":now": STARTED,
+        ":next": 3,
+        ":old": "failed",
+        ":n": 2,
+    }
+
+
+def test_a_run_without_an_attempt_count_counts_as_one() -> None:
+    retry = _previous(status="partial")
+    del retry["attempts"]
+    claim, fake = _after(retry)
+    assert claim.attempts == 2
+    assert runlog.from_item(fake.calls[-1][1]["ExpressionAttributeValues"])[":n"] == 1
+    done = _previous()
+    del done["attempts"]
+    assert _after(done)[0].attempts == 1
+
+
+def test_a_running_claim_is_taken_over_only_once_its_lease_has_passed() -> None:
+    now = int(NOW.timestamp())
+    live, _ = _after(_previous(status="running", lease_until=now))
+    assert (live.state, live.attempts, live.started_at) == (DUPLICATE, 1, STARTED)
+    dead, _ = _after(_previous(status="running", lease_until=now - 1))
+    assert (dead.state, dead.attempts) == ("retry", 2)
+    no_lease = _previous(status="running")
+    assert _after(no_lease)[0].state == "retry"
+
+
+def test_the_same_delivery_again_takes_its_own_running_claim_over() -> None:
+    claim, _ = _after(_previous(status="running", lease_until=2**40, execution_id="e2"))
+    assert claim.state == "retry"
+
+
+def test_a_failed_run_without_a_schedule_arn_is_taken_over() -> None:
+    previous = _previous(status="failed")
+    del previous["schedule_arn"]
+    assert _after(previous)[0].state == "retry"
+
+
+def test_a_failed_run_of_another_schedule_is_not_taken_over() -> None:
+    claim, _ = _after(_previous(status="failed", schedule_arn=OTHER_ARN))
+    assert claim.state == DUPLICATE
+
+
+def test_losing_the_race_to_take_over_steps_aside_as_a_duplicate_of_a_running_claim() -> None:
+    lost = ClientError({"Error": {"Code": "ConditionalCheckFailedException"}}, "UpdateItem")
+    claim, _ = _after(_previous(status="failed", attempts=2), update=lost)
+    assert (claim.state, claim.attempts, claim.started_at) == (DUPLICATE, 2, STARTED)
+    assert claim.previous["status"] == "running"
+    assert claim.previous["execution_id"] == "e1-0123456789"
+
+
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [
+        (
+            ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "UpdateItem"),
+            "UpdateItem on the log table failed: AccessDenied: no",
+        ),
+        (
+            EndpointConnectionError(endpoint_url="https://dynamodb"),
+            'Could not connect to the endpoint URL: "https://dynamodb"',
+        ),
+    ],
+)
+def test_a_failed_take_over_is_a_log_table_error(error: Exception, message: str) -> None:
+    with pytest.raises(LogTableError) as caught:
+        _after(_previous(status="failed"), update=error)
+    assert str(caught.value) == message
+
+
+def test_a_put_that_fails_without_a_code_is_a_log_table_error() -> None:
+    with pytest.raises(LogTableError) as caught:
+        _claims(FakeTable(ClientError({}, "PutItem"))).claim(_occ(), ACCOUNT, REGION)
+    assert str(caught.value) == "PutItem on the log table failed: None: None"
+
+
+def test_a_repeat_of_a_running_claim_says_who_is_processing_it() -> None:
+    values, _ = _duplicate(_previous(status="running", lease_until=2**40), _occ())
+    assert values["detail"] == ("repeat delivery: execution e1-01234 is processing this occurrence")
