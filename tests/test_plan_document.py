@@ -283,3 +283,75 @@ def test_the_desired_fingerprint_covers_the_objects_sent_and_replaced() -> None:
         plan_module.changes_fingerprint([other_before]),
     }
     assert len(prints) == 3
+
+
+# --- reading a saved plan back: every part of a rule, and the shapes refused ---------------------
+
+
+def _fresh(*rules: Any, **limits: Any) -> Plan:
+    state = build_desired(list(rules), settings(**limits), code_sha256=SHA, now=NOW)
+    return make_plan(state, LiveState(group=None, schedules=(), function=None, table=None))
+
+
+def test_a_fresh_deployment_reads_back_with_every_part_of_its_rules() -> None:
+    plan = _fresh(
+        rule(
+            "a",
+            description="d" * 256,
+            hibernate=True,
+            max_instances=7,
+            timezone="Europe/Berlin",
+            enabled=False,
+            targets=(("tag:Env", ("dev", "test")), ("vpc-id", ("vpc-4085e027",))),
+        ),
+        rule("b"),
+        allowed_accounts=("123456789012",),
+    )
+    assert [(c.action, c.kind) for c in plan.changes][:3] == [
+        ("create", "log_table"),
+        ("create", "executor"),
+        ("create", "schedule_group"),
+    ]
+    back = from_document(_document(plan))
+    assert back == plan
+    assert back.settings.allowed_accounts == ("123456789012",)
+
+
+def test_a_description_over_the_limit_cannot_have_come_from_a_rule() -> None:
+    plan = _fresh(rule("a", description="d" * 257))
+    message = _mismatch(_document(plan))
+    assert message.startswith("change 4 (create schedule a-start): its Description is ")
+
+
+@pytest.mark.parametrize("text", ["[1]", '"event"', "not json"])
+def test_a_saved_input_that_is_not_a_json_object_is_refused(text: str) -> None:
+    doc = _document()
+    doc["changes"][1]["desired"]["Target"]["Input"] = text
+    assert _mismatch(doc) == "change 2 (update schedule a-stop): its Input is not a JSON object"
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda d: d.__setitem__("changes", [5]), "a change is not a JSON object"),
+        (
+            lambda d: d["fingerprints"]["resources"].update({"schedule x": 5}),
+            "its fingerprints' resources are not all strings",
+        ),
+        (
+            lambda d: d["fingerprints"]["resources"].update({"schedule x": None}),
+            "its fingerprints' resources are not all strings",
+        ),
+    ],
+)
+def test_a_malformed_part_is_refused(edit: Any, message: str) -> None:
+    doc = _document()
+    edit(doc)
+    assert _refused(doc) == message
+
+
+@pytest.mark.parametrize("doc", [[], "plan", None, 5])
+def test_a_plan_that_is_not_a_json_object_is_refused(doc: object) -> None:
+    with pytest.raises(PlanError) as caught:
+        from_document(doc)
+    assert str(caught.value) == "the plan is not a JSON object"
