@@ -606,3 +606,10 @@ def test_persistent_spot_requests_filters_by_request_id() -> None:
 def test_an_instance_without_a_state_is_unknown() -> None:
     assert Instance.from_api({"InstanceId": "i-a"}).state == "unknown"
     assert Instance.from_api({"InstanceId": "i-a", "State": {}}).state == "unknown"
+
+
+def test_a_one_off_schedule_whose_time_has_passed_does_not_fire_again() -> None:
+    schedule = _schedule(ScheduleExpression="at(2026-11-27T18:00:00)")
+    assert trust.check_schedule(_event(), _occ(), schedule, BOUNDARY) == [
+        f"scheduled_time: at(2026-11-27T18:00:00) (UTC) does not fire at {WHEN}"
+    ]

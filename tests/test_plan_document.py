@@ -355,3 +355,20 @@ def test_a_plan_that_is_not_a_json_object_is_refused(doc: object) -> None:
     with pytest.raises(PlanError) as caught:
         from_document(doc)
     assert str(caught.value) == "the plan is not a JSON object"
+
+
+def test_a_summary_without_its_unchanged_count_is_refused() -> None:
+    doc = _document()
+    del doc["summary"]["unchanged"]
+    assert _mismatch(doc).startswith("its summary does not count its changes (")
+
+
+def test_a_create_of_a_resource_that_was_live_is_refused_even_with_fingerprints_fixed_up() -> None:
+    doc = _document(_fresh(rule("a")))
+    resources = doc["fingerprints"]["resources"]
+    resources["schedule a-start"] = "0" * 64
+    doc["fingerprints"]["live"] = plan_module.resources_fingerprint(sorted(resources.items()))
+    doc["summary"]["unchanged"] += 1
+    assert _mismatch(doc) == (
+        "change 4 (create schedule a-start): the schedule was live when the plan was made"
+    )
