@@ -299,3 +299,19 @@ def test_a_put_that_fails_without_a_code_is_a_log_table_error() -> None:
 def test_a_repeat_of_a_running_claim_says_who_is_processing_it() -> None:
     values, _ = _duplicate(_previous(status="running", lease_until=2**40), _occ())
     assert values["detail"] == ("repeat delivery: execution e1-01234 is processing this occurrence")
+
+
+def test_a_repeat_whose_row_cannot_be_written_is_logged_and_returned(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fake = FakeTable(_conflict(_previous()))
+    claims = _claims(fake)
+    claim = claims.claim(_occ(), ACCOUNT, REGION)
+    fake.put_error = EndpointConnectionError(endpoint_url="https://dynamodb")
+    with caplog.at_level("WARNING", logger="ouroboros.executor"):
+        values = claims.record_duplicate(_occ(), ACCOUNT, REGION, claim, 1)
+    assert values["status"] == "duplicate"
+    assert caplog.messages == [
+        f"{ACCOUNT}/{REGION}: could not record a repeated delivery: Could not connect to the "
+        'endpoint URL: "https://dynamodb"'
+    ]

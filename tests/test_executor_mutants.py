@@ -613,3 +613,10 @@ def test_a_one_off_schedule_whose_time_has_passed_does_not_fire_again() -> None:
     assert trust.check_schedule(_event(), _occ(), schedule, BOUNDARY) == [
         f"scheduled_time: at(2026-11-27T18:00:00) (UTC) does not fire at {WHEN}"
     ]
+
+
+def test_a_cron_of_one_year_is_evaluated_as_of_the_scheduled_time_not_the_clock() -> None:
+    when = "2025-11-28T19:00:00Z"
+    occ = _occ(scheduled_time=when)
+    schedule = _schedule(ScheduleExpression="cron(0 19 ? * FRI 2025)")
+    assert trust.check_schedule(_event(scheduled_time=when), occ, schedule, BOUNDARY) == []

@@ -372,3 +372,25 @@ def test_a_create_of_a_resource_that_was_live_is_refused_even_with_fingerprints_
     assert _mismatch(doc) == (
         "change 4 (create schedule a-start): the schedule was live when the plan was made"
     )
+
+
+def test_an_update_of_a_schedule_whose_target_drifted_is_not_marked() -> None:
+    state = _want(rule("a"))
+    drifted = dataclasses.replace(state.schedules[0], target_arn="arn:aws:sqs:eu-west-1:1:q")
+    live = LiveState(
+        group=state.group,
+        schedules=(drifted, *state.schedules[1:]),
+        function=state.function,
+        table=state.table,
+    )
+    [change] = _document(make_plan(state, live))["changes"]
+    assert change["action"] == "update"
+    assert "not_created_by_ouroboros" not in change
+
+
+def test_with_settings_that_name_no_executor_a_schedule_without_a_target_targets_nothing() -> None:
+    bad = settings(executor_role_arn="not-an-arn")
+    state = _want(rule("a"))
+    stranger = dataclasses.replace(state.schedules[0], name="x-start", target_arn="")
+    change = plan_module.Change("delete", "schedule", "x-start", before=stranger)
+    assert plan_module.not_created_by_ouroboros(change, bad) == "targets nothing"
