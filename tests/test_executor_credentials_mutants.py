@@ -67,7 +67,8 @@ def test_the_own_account_is_asked_once_when_the_context_did_not_give_it() -> Non
     assert clients.own_account() == OWN
     assert clients.own_account() == OWN
     assert session.calls == [("get_caller_identity", {})]
-    assert session.made[0].kwargs["region_name"] == "eu-central-1"
+    sts = session.made[0]
+    assert (sts.service, sts.kwargs["region_name"]) == ("sts", "eu-central-1")
 
 
 def test_another_account_is_assumed_once_for_every_region() -> None:
