@@ -315,3 +315,101 @@ def test_a_repeat_whose_row_cannot_be_written_is_logged_and_returned(
         f"{ACCOUNT}/{REGION}: could not record a repeated delivery: Could not connect to the "
         'endpoint URL: "https://dynamodb"'
     ]
+
+
+# --- a first claim, and its result ---------------------------------------------------------------
+
+
+def test_a_first_claim_writes_a_running_item_and_asks_for_the_old_one_on_conflict() -> None:
+    fake = FakeTable()
+    claims = Claims(fake, TABLE, 30, 12345, clock=lambda: NOW)
+    claim = claims.claim(_occ(), ACCOUNT, "us-east-1")
+    assert (claim.state, claim.attempts, claim.started_at) == ("new", 1, STARTED)
+    [(name, put)] = fake.calls
+    assert name == "put_item"
+    assert put["ReturnValuesOnConditionCheckFailure"] == "ALL_OLD"
+    item = runlog.from_item(put["Item"])
+    assert (item["account"], item["region"], item["status"], item["attempts"]) == (
+        ACCOUNT,
+        "us-east-1",
+        "running",
+        1,
+    )
+    assert (item["started_at"], item["lease_until"]) == (STARTED, 12345)
+    assert item[runlog.TTL_ATTRIBUTE] == runlog.expires_at(NOW, 30)
+
+
+def test_a_first_claim_that_cannot_be_written_is_a_log_table_error() -> None:
+    fake = FakeTable(EndpointConnectionError(endpoint_url="https://dynamodb"))
+    with pytest.raises(LogTableError) as caught:
+        _claims(fake).claim(_occ(), ACCOUNT, REGION)
+    assert str(caught.value) == 'Could not connect to the endpoint URL: "https://dynamodb"'
+
+
+def _finish(fake: FakeTable) -> bool:
+    claims = Claims(fake, TABLE, 30, 12345, clock=lambda: NOW)
+    claim = claims.claim(_occ(), ACCOUNT, "us-east-1")
+    return claims.finish(_occ(), ACCOUNT, "us-east-1", claim, {"status": "ok", "matched": 0})
+
+
+def test_the_result_is_written_over_the_claim_with_its_identity() -> None:
+    fake = FakeTable()
+    assert _finish(fake)
+    name, put = fake.calls[-1]
+    assert name == "put_item"
+    item = runlog.from_item(put["Item"])
+    assert (item["account"], item["region"], item["started_at"], item["status"]) == (
+        ACCOUNT,
+        "us-east-1",
+        STARTED,
+        "ok",
+    )
+    assert item[runlog.TTL_ATTRIBUTE] == runlog.expires_at(NOW, 30)
+
+
+def test_a_result_lost_to_another_attempt_is_logged_and_not_recorded(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fake = FakeTable()
+    lost = ClientError({"Error": {"Code": "ConditionalCheckFailedException"}}, "PutItem")
+    real_put = fake.put_item
+
+    def put_then_lose(**kwargs: Any) -> dict[str, Any]:
+        fake.put_error = lost if len(fake.calls) == 1 else None
+        return real_put(**kwargs)
+
+    fake.put_item = put_then_lose  # type: ignore[method-assign]
+    with caplog.at_level("WARNING", logger="ouroboros.executor"):
+        assert not _finish(fake)
+    assert caplog.messages == [
+        f"{ACCOUNT}/us-east-1: another attempt took this occurrence over; result not recorded"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [
+        (
+            ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "PutItem"),
+            "PutItem on the log table failed: AccessDenied: no",
+        ),
+        (
+            EndpointConnectionError(endpoint_url="https://dynamodb"),
+            'Could not connect to the endpoint URL: "https://dynamodb"',
+        ),
+    ],
+)
+def test_a_result_that_cannot_be_written_is_a_log_table_error(
+    error: Exception, message: str
+) -> None:
+    fake = FakeTable()
+    real_put = fake.put_item
+
+    def put_then_fail(**kwargs: Any) -> dict[str, Any]:
+        fake.put_error = error if len(fake.calls) == 1 else None
+        return real_put(**kwargs)
+
+    fake.put_item = put_then_fail  # type: ignore[method-assign]
+    with pytest.raises(LogTableError) as caught:
+        _finish(fake)
+    assert str(caught.value) == message
