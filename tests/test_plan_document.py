@@ -394,3 +394,15 @@ def test_with_settings_that_name_no_executor_a_schedule_without_a_target_targets
     stranger = dataclasses.replace(state.schedules[0], name="x-start", target_arn="")
     change = plan_module.Change("delete", "schedule", "x-start", before=stranger)
     assert plan_module.not_created_by_ouroboros(change, bad) == "targets nothing"
+
+
+def test_a_saved_input_with_a_single_string_value_is_refused_naming_the_list_it_should_be() -> None:
+    doc = _document()
+    target = doc["changes"][1]["desired"]["Target"]
+    event = json.loads(target["Input"])
+    event["targets"] = {"tag:Environment": "dev"}
+    target["Input"] = json.dumps(event)
+    assert _mismatch(doc) == (
+        'change 2 (update schedule a-stop): its Target.Input.targets is {"tag:Environment": '
+        '"dev"}, but its settings make it {"tag:Environment": ["dev"]}'
+    )
