@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint typecheck unit bench clean lock locked docs
+.PHONY: test demo lint typecheck unit bench mutation clean lock locked docs
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/plan.py
 	$(BIN)/python benchmarks/executor.py
 
+# Mutation testing of the boundary modules (minutes; not part of `make test`): each module's
+# score and surviving mutants. Configured in pyproject.toml's [tool.mutmut].
+mutation: $(STAMP)
+	$(BIN)/python benchmarks/mutation.py
+
 # The lock files CI installs from: every package pinned with its hashes, for pyproject.toml's
 # dependencies (requirements/runtime.txt) and with the dev extra (requirements/dev.txt), the
 # build requirements included so `pip install --no-build-isolation` needs nothing else. Keeps
@@ -59,4 +64,4 @@ locked:
 	touch $(STAMP)
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .import_linter_cache site
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .import_linter_cache site mutants
