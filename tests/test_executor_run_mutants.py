@@ -106,6 +106,7 @@ class FakeClients:
 
     def client(self, service: str, region: str, account: str | None = None) -> Any:
         self.asked.append((service, region, account))
+        assert service == "ec2"
         if self.denied is not None and account == A2:
             raise self.denied
         return self.ec2s[(account or A1, region)]
@@ -117,13 +118,19 @@ class FakeClaims:
         self.finished: dict[tuple[str, str], dict[str, Any]] = {}
         self.duplicates: list[tuple[str, str, int]] = []
         self.broken: set[tuple[str, str]] = set()
+        self.given: dict[tuple[str, str], Claim] = {}
 
     def claim(self, occ: Occurrence, account: str, region: str) -> Claim:
-        return self.claims.get((account, region), Claim(NEW, 1, "2026-11-27T19:00:01Z"))
+        assert isinstance(occ, Occurrence)
+        claim = self.claims.get((account, region), Claim(NEW, 1, "2026-11-27T19:00:01Z"))
+        self.given[(account, region)] = claim
+        return claim
 
     def finish(
         self, occ: Occurrence, account: str, region: str, claim: Claim, record: dict[str, Any]
     ) -> None:
+        assert isinstance(occ, Occurrence)
+        assert claim is self.given[(account, region)]
         if (account, region) in self.broken:
             raise LogTableError(f"table broken for {account}/{region}")
         self.finished[(account, region)] = record
@@ -131,6 +138,8 @@ class FakeClaims:
     def record_duplicate(
         self, occ: Occurrence, account: str, region: str, claim: Claim, duration_ms: int
     ) -> dict[str, Any]:
+        assert isinstance(occ, Occurrence)
+        assert claim is self.given[(account, region)]
         self.duplicates.append((account, region, duration_ms))
         return {"status": DUPLICATE, "detail": "already ok", "matched": 0}
 
@@ -289,9 +298,9 @@ def test_partial_when_some_acted_and_failed_when_none_did() -> None:
 
 
 def test_duration_is_measured_in_milliseconds(monkeypatch: pytest.MonkeyPatch) -> None:
-    ticks = iter([10.0, 10.25, 11.0, 11.5])
+    ticks = iter([10.0, 12.25, 11.0, 11.5])
     monkeypatch.setattr(run.time, "monotonic", lambda: next(ticks))
-    assert _pair(FakeEC2()).record["duration_ms"] == 250
+    assert _pair(FakeEC2()).record["duration_ms"] == 2250
     claims = FakeClaims({(A1, R1): Claim(DUPLICATE, 1, "t", {"status": "ok"})})
     _pair(FakeEC2(), claims=claims)
     assert claims.duplicates == [(A1, R1, 500)]
@@ -421,7 +430,7 @@ def test_an_unexpected_error_fails_the_pair_and_is_logged(
     assert len(error["message"]) == 300
     assert result.status == "failed"
     assert not result.retryable
-    assert f"{A1}/{R1}: unexpected error" in caplog.text
+    assert caplog.records[-1].getMessage() == f"{A1}/{R1}: unexpected error"
 
 
 # --- overall status --------------------------------------------------------------------------------
@@ -459,11 +468,12 @@ def test_a_duplicate_delivery_touches_no_ec2_and_is_logged(
     clients = FakeClients({(A1, R1): FakeEC2([_instance("i-1")])})
     with caplog.at_level(logging.INFO, logger="ouroboros.executor"):
         result = run.process_pair(_occ(), A1, R1, _env(clients, claims))
-    assert (result.status, result.retryable) == (DUPLICATE, False)
+    assert (result.account, result.region, result.status) == (A1, R1, DUPLICATE)
+    assert not result.retryable
     assert result.record == {"status": DUPLICATE, "detail": "already ok", "matched": 0}
     assert clients.asked == []
     assert claims.finished == {}
-    assert f"{A1}/{R1}: already ok" in caplog.text
+    assert caplog.records[-1].getMessage() == f"{A1}/{R1}: already ok"
 
 
 def test_a_log_table_failure_is_raised_after_every_pair_ran() -> None:
@@ -537,7 +547,9 @@ def test_unreadable_spot_requests_skip_the_spot_instances_and_say_why(
         "Spot request sir-1 could not be read (UnauthorizedOperation): "
         "taken as one-time, not stopped"
     )
-    assert "cannot read Spot requests: UnauthorizedOperation here" in caplog.text
+    assert caplog.records[-1].getMessage() == (
+        "cannot read Spot requests: UnauthorizedOperation here"
+    )
 
 
 def test_spot_requests_are_not_read_to_start_or_without_spot_instances() -> None:
@@ -601,6 +613,7 @@ def test_a_retry_describes_only_the_failed_instances_and_keeps_the_first_attempt
     result = _pair(fake, claims=_retry(_previous()))
     filters = fake.calls[0][1]["Filters"]
     assert {"Name": "instance-id", "Values": ["i-2"]} in filters
+    assert fake.calls[0][1]["PaginationConfig"] == {"PageSize": 1000}
     record = result.record
     assert record["status"] == "ok"
     assert record["matched"] == 3
@@ -782,3 +795,20 @@ def test_lists_keep_their_first_thousand_entries() -> None:
     assert len(record["skipped"]) == 1000
     assert record["skipped_count"] == 1001
     assert record["skipped"][0]["id"] == "i-0"
+
+
+def test_a_retry_of_an_item_without_skips_or_execution_id() -> None:
+    previous = _previous()
+    del previous["skipped"], previous["skipped_count"], previous["execution_id"]
+    fake = FakeEC2([_instance("i-2", "stopped")])
+    record = _pair(fake, claims=_retry(previous)).record
+    assert record["skipped"] == [
+        {"id": "i-2", "reason": "in-target-state", "detail": "already stopped"}
+    ]
+    assert record["retry_of"] == ""
+
+
+def test_an_item_of_exactly_the_budget_is_kept_whole() -> None:
+    record = {"acted": ["x" * (run.ITEM_BUDGET - len('{"acted":[""]}'))]}
+    assert run._size(record) == run.ITEM_BUDGET
+    assert run._fit(dict(record)) == record
