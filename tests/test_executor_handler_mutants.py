@@ -124,6 +124,8 @@ class FakeClients:
 
     def client(self, service: str, region: str, account: str | None = None) -> FakeAWS:
         self.asked.append((service, region))
+        assert service in ("scheduler", "dynamodb", "ec2")
+        assert region == REGION
         return self.aws
 
     def own_account(self) -> str:
@@ -154,7 +156,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> FakeAWS:
     for name, value in ENV.items():
         monkeypatch.setenv(name, value)
     fake = FakeAWS()
-    monkeypatch.setattr(handler, "environment", lambda *_: _env(FakeClients(fake)))
+    _use(monkeypatch, FakeClients(fake), FakeClaims())
     return fake
 
 
@@ -170,8 +172,20 @@ def _handle(event: Any, context: Any = None) -> dict[str, Any]:
     return handler.handle(event, Context() if context is None else context, ec2.Tuning())
 
 
+ENVIRONMENTS: list[tuple[Any, ...]] = []
+
+
 def _use(monkeypatch: pytest.MonkeyPatch, clients: FakeClients, claims: FakeClaims) -> None:
-    monkeypatch.setattr(handler, "environment", lambda *_: _env(clients, claims))
+    """handle() builds its run.Environment with these fakes; the arguments are kept."""
+
+    def environment(
+        occ: Occurrence, context: Any, config: handler.Configuration, tuning: ec2.Tuning
+    ) -> run.Environment:
+        ENVIRONMENTS.append((occ, context, config, tuning))
+        return _env(clients, claims)
+
+    ENVIRONMENTS.clear()
+    monkeypatch.setattr(handler, "environment", environment)
 
 
 # --- the trusted path ------------------------------------------------------------------------------
@@ -374,7 +388,10 @@ def test_a_refusal_that_cannot_be_recorded_is_still_refused(
     with caplog.at_level(logging.WARNING, logger="ouroboros.executor"):
         summary = _handle(_event(role_name="admin"))
     assert summary["status"] == "refused"
-    assert "could not record the refusal in the run log: " in caplog.text
+    assert caplog.records[-1].getMessage() == (
+        "could not record the refusal in the run log: An error occurred "
+        "(AccessDeniedException) when calling the PutItem operation: AccessDeniedException here"
+    )
     aws.put_error = EndpointConnectionError(endpoint_url="https://dynamodb")
     assert _handle(_event(role_name="admin"))["status"] == "refused"
 
@@ -613,3 +630,60 @@ def test_the_clients_act_for_this_rule_from_the_home_region(
     assert (
         _environment(monkeypatch, Context(invoked_function_arn=None)).clients._own_account is None
     )
+
+
+def test_the_environment_is_built_from_the_event_context_configuration_and_tuning(
+    aws: FakeAWS,
+) -> None:
+    context, tuning = Context(), ec2.Tuning(page_size=3)
+    handler.handle(_event(), context, tuning)
+    ((occ, given, config, given_tuning),) = ENVIRONMENTS
+    assert occ == handler.parse_event(_event())
+    assert given is context
+    assert config == handler.Configuration("runs", 90, REGION, "ouroboros", "ouroboros-target")
+    assert given_tuning is tuning
+    ENVIRONMENTS.clear()
+    handler.handler(_event(), context)
+    assert ENVIRONMENTS[0][3] is handler.TUNING
+
+
+class BareContext:
+    """A context with none of the attributes the executor reads (not Lambda's)."""
+
+
+def test_a_context_without_attributes_is_read_as_empty(aws: FakeAWS) -> None:
+    event = _event()
+    del event["execution_id"]
+    summary = _handle(event, BareContext())
+    assert summary["problems"] == ["execution_id: missing, and the invocation has no request id"]
+    assert _handle(_event(), BareContext())["problems"] == [
+        "cannot tell this function's own ARN (no context.invoked_function_arn)"
+    ]
+
+
+def test_an_empty_request_id_is_no_execution_id(aws: FakeAWS) -> None:
+    event = _event()
+    del event["execution_id"]
+    assert _handle(event, Context(aws_request_id=""))["problems"] == [
+        "execution_id: missing, and the invocation has no request id"
+    ]
+
+
+def test_every_retryable_pair_is_named(monkeypatch: pytest.MonkeyPatch, aws: FakeAWS) -> None:
+    aws.stop_error = _error("Throttling", "StopInstances")
+    two = _event(regions=[REGION, "eu-west-2"])
+    monkeypatch.setattr(trust, "check_schedule", lambda *_: [])
+    monkeypatch.setattr(FakeClients, "client", lambda self, service, region, account=None: aws)
+    with pytest.raises(run.Retryable) as raised:
+        _handle(two)
+    detail = "1 error(s), first: Throttling: Throttling here"
+    assert str(raised.value) == (
+        f"transient failures, Lambda may retry: {ACCOUNT}/{REGION} ({detail}), "
+        f"{ACCOUNT}/eu-west-2 ({detail})"
+    )
+
+
+def test_the_log_table_client_is_in_the_home_region(monkeypatch: pytest.MonkeyPatch) -> None:
+    client = _environment(monkeypatch, Context()).claims._client
+    assert client.meta.service_model.service_name == "dynamodb"
+    assert client.meta.region_name == REGION
