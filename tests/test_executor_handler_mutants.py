@@ -684,6 +684,7 @@ def test_every_retryable_pair_is_named(monkeypatch: pytest.MonkeyPatch, aws: Fak
 
 
 def test_the_log_table_client_is_in_the_home_region(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")  # not where the table is
     client = _environment(monkeypatch, Context()).claims._client
     assert client.meta.service_model.service_name == "dynamodb"
     assert client.meta.region_name == REGION
