@@ -15,7 +15,7 @@ import requests
 from moto.server import ThreadedMotoServer
 from recon_support import ACCOUNT, GROUP, REGION, create_roles
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 SETTINGS = f"""\
 version: 1

@@ -337,7 +337,7 @@ def test_an_endpoint_url_python_cannot_parse_is_exit_1_with_one_line(
 def test_a_saved_plans_settings_pass_the_settings_checks(
     key: str, value: object, message: str
 ) -> None:
-    from test_saved_plan import edited, refusal
+    from test_planfile import edited, refusal
 
     doc = edited(lambda d: d["settings"].update({key: value}))
     assert refusal(doc) == f"its settings are invalid: {message}"
@@ -372,7 +372,7 @@ def _allow_only_own_account(doc: dict[str, Any]) -> None:
 def test_a_saved_plans_schedules_pass_the_checks_a_rule_file_gets(
     change: dict[str, Any], message: str
 ) -> None:
-    from test_saved_plan import _set_input, edited, refusal
+    from test_planfile import _set_input, edited, refusal
 
     def mutate(doc: dict[str, Any]) -> None:
         if "999999999999" in change.get("accounts", []):
