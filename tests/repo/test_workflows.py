@@ -1359,7 +1359,8 @@ def _team_copy(root: Path) -> None:
     for name in ("ouroboros.yaml", ".pre-commit-hooks.yaml"):
         shutil.copy(ROOT / name, root / name)
     (root / "tests" / "repo").mkdir(parents=True)
-    shutil.copy(ROOT / "tests" / "conftest.py", root / "tests" / "conftest.py")
+    for name in ("conftest.py", "recon_support.py"):
+        shutil.copy(ROOT / "tests" / name, root / "tests" / name)
     for name in ("test_workflows.py", "test_infra.py", "test_precommit.py"):
         shutil.copy(ROOT / "tests" / "repo" / name, root / "tests" / "repo" / name)
 
