@@ -65,3 +65,30 @@ def ddb() -> Iterator[Any]:
         client = boto3.client("dynamodb", region_name=REGION)
         client.create_table(TableName=LOG_TABLE, **runlog.TABLE_DEFINITION)
         yield client
+
+
+# What makes a test an `aws` test: a fixture that starts moto, or a module that uses moto, boto3
+# or botocore's Stubber itself (whole module: the names are imported at its top).
+_AWS_FIXTURES = frozenset({"server", "endpoint", "ddb"})
+_AWS_NAMES = (
+    "mock_aws",
+    "boto3",
+    "Stubber",
+    "ThreadedMotoServer",
+    "botocore",
+    "make_clients",
+    "clients",
+)
+
+
+def _uses_aws(item: pytest.Item) -> bool:
+    if _AWS_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return True
+    module = getattr(item, "module", None)
+    return any(hasattr(module, name) for name in _AWS_NAMES)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if _uses_aws(item) and item.get_closest_marker("aws") is None:
+            item.add_marker(pytest.mark.aws)
