@@ -11,7 +11,8 @@ from moto.server import ThreadedMotoServer
 from recon_support import create_roles
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # stopped after each module, as before: no server thread
+# outlives the e2e modules (the Ctrl-C tests of test_apply.py hung once beside one)
 def server() -> Iterator[str]:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
