@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint typecheck unit bench mutation clean lock locked docs
+.PHONY: test demo lint typecheck unit unit-fast bench mutation clean lock locked docs
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ typecheck: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/pytest -n auto
+
+# The tests that touch no AWS API, not even moto's (no `aws` marker): a quick loop while coding.
+unit-fast: $(STAMP)
+	$(BIN)/pytest -m "not aws"
 
 # The documentation site (MkDocs, Material theme) into site/; --strict fails on a broken link
 # or anchor.

@@ -8,8 +8,16 @@ moto fails fast instead of reaching an account.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
 import moto  # noqa: F401  (must come before any boto3 client exists)
 import pytest
+from moto import mock_aws
+from recon_support import LOG_TABLE, REGION
+
+from reconciler import runlog
 
 _AWS_ENV_TO_CLEAR = (
     "AWS_PROFILE",
@@ -48,3 +56,39 @@ def fake_aws(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathF
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
     monkeypatch.delenv("NO_COLOR", raising=False)
+
+
+@pytest.fixture
+def ddb() -> Iterator[Any]:
+    """A DynamoDB client on moto with the log table (LOG_TABLE) created as apply creates it."""
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name=REGION)
+        client.create_table(TableName=LOG_TABLE, **runlog.TABLE_DEFINITION)
+        yield client
+
+
+# What makes a test an `aws` test: a fixture that starts moto, or a module that uses moto, boto3
+# or botocore's Stubber itself (whole module: the names are imported at its top).
+_AWS_FIXTURES = frozenset({"server", "endpoint", "ddb"})
+_AWS_NAMES = (
+    "mock_aws",
+    "boto3",
+    "Stubber",
+    "ThreadedMotoServer",
+    "botocore",
+    "make_clients",
+    "clients",
+)
+
+
+def _uses_aws(item: pytest.Item) -> bool:
+    if _AWS_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return True
+    module = getattr(item, "module", None)
+    return any(hasattr(module, name) for name in _AWS_NAMES)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if _uses_aws(item) and item.get_closest_marker("aws") is None:
+            item.add_marker(pytest.mark.aws)

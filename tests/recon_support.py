@@ -23,8 +23,22 @@ from reconciler.package import ExecutorPackage, build_executor_zip
 ACCOUNT = "123456789012"  # moto's default account
 REGION = "eu-west-1"
 GROUP = "ouroboros"
+LOG_TABLE = "ouroboros-runs"  # the log table of SETTINGS_YAML and settings()
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 FAST = RetryTuning(base_delay_s=0.001, max_delay_s=0.005)
+
+# ouroboros.yaml of a project whose roles create_roles makes.
+SETTINGS_YAML = f"""\
+version: 1
+region: {REGION}
+schedule_group: {GROUP}
+executor:
+  function_name: ouroboros-executor
+  role_arn: arn:aws:iam::{ACCOUNT}:role/ouroboros-executor
+scheduler_role_arn: arn:aws:iam::{ACCOUNT}:role/ouroboros-scheduler
+target_role_name: ouroboros-target
+log_table: ouroboros-runs
+"""
 
 _LAMBDA_TRUST = {
     "Version": "2012-10-17",

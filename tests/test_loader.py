@@ -348,6 +348,7 @@ def _scalar_lines(text: str) -> list[int]:
 def test_any_value_in_any_place_is_reported_not_raised(tmp_path: Path, odd: str) -> None:
     source = (CORPUS / "good" / "office-hours.yaml").read_text(encoding="utf-8")
     lines = source.splitlines()
+    assert len(_scalar_lines(source)) >= 5  # else the loop below checks nothing
     for index in _scalar_lines(source):
         key, _, _ = lines[index].partition(": ")
         mutated = [*lines[:index], f"{key}: {odd}", *lines[index + 1 :]]

@@ -99,6 +99,8 @@ def test_notes_are_shown() -> None:
 def test_a_refactor_renaming_every_rule_is_not_a_mass_delete() -> None:
     old = want(rule("a"), rule("b", start=None))
     plan = make_plan(want(rule("c", start=None)), live_of(old))
+    # Every schedule goes, one comes: without the count, an empty plan would pass as well.
+    assert (plan.count("create"), plan.count("delete")) == (1, 3)
     assert plan.mass_delete is None
     assert "Warning" not in render_text(plan) + render_markdown(plan)
     assert json.loads(render_json(plan))["mass_delete"] is None

@@ -1,24 +1,14 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
+from recon_support import LOG_TABLE
 
 from reconciler import runlog
 
-TABLE = "ouroboros-runs"
-
-
-@pytest.fixture
-def ddb() -> Iterator[Any]:
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="eu-west-1")
-        client.create_table(TableName=TABLE, **runlog.TABLE_DEFINITION)
-        yield client
+TABLE = LOG_TABLE
 
 
 def _apply(**over: Any) -> dict[str, Any]:

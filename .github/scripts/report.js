@@ -6,7 +6,7 @@
 //
 // Inputs come from the step's environment (exit codes, step outcomes) and from files the
 // earlier steps wrote (validate.txt, plan.md, plan.err, apply.log). Everything that decides what
-// a body says is a pure function, so tests/test_workflows.py can run it under node.
+// a body says is a pure function, so tests/repo/test_workflows.py can run it under node.
 //
 // The plan comment is made in two halves. `plan` runs in the plan job, beside the pull request's
 // own code and with a read-only token: it renders the comment into a file that the job uploads.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,6 @@ from typing import Any
 import boto3
 import pytest
 from click.testing import CliRunner, Result
-from moto import mock_aws
 
 from reconciler import logview, runlog
 from reconciler.cli import cli
@@ -40,14 +38,12 @@ CLOCK = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def ddb(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def ddb(ddb: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The shared log table, seen from a project whose settings name it."""
     (tmp_path / "ouroboros.yaml").write_text(SETTINGS)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(logs, "_now", lambda: CLOCK)
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="eu-west-1")
-        client.create_table(TableName=TABLE, **runlog.TABLE_DEFINITION)
-        yield client
+    return ddb
 
 
 def reconcile(*args: str, color: bool = False) -> Result:

@@ -29,7 +29,7 @@ from cfnlint.decode import decode
 
 from reconciler.cli import cli
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"
 REPORT_JS = ROOT / ".github" / "scripts" / "report.js"
 BIN = Path(sys.executable).parent
@@ -1358,9 +1358,11 @@ def _team_copy(root: Path) -> None:
         shutil.copytree(ROOT / part, root / part)
     for name in ("ouroboros.yaml", ".pre-commit-hooks.yaml"):
         shutil.copy(ROOT / name, root / name)
-    (root / "tests").mkdir()
-    for name in ("conftest.py", "test_workflows.py", "test_infra.py", "test_precommit.py"):
+    (root / "tests" / "repo").mkdir(parents=True)
+    for name in ("conftest.py", "recon_support.py"):
         shutil.copy(ROOT / "tests" / name, root / "tests" / name)
+    for name in ("test_workflows.py", "test_infra.py", "test_precommit.py"):
+        shutil.copy(ROOT / "tests" / "repo" / name, root / "tests" / "repo" / name)
 
 
 def _edit(path: Path, *pairs: tuple[str, str]) -> None:

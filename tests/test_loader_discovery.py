@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from moto import mock_aws
-from recon_support import ACCOUNT, GROUP, REGION
+from recon_support import ACCOUNT, REGION, SETTINGS_YAML
 
 from reconciler.cli import cli
 from reconciler.loader import load_rules
@@ -22,18 +22,6 @@ rules:
     regions: [{REGION}]
     targets: {{tag:Env: dev}}
     start: cron(0 8 ? * MON-FRI *)
-"""
-
-SETTINGS = f"""\
-version: 1
-region: {REGION}
-schedule_group: {GROUP}
-executor:
-  function_name: ouroboros-executor
-  role_arn: arn:aws:iam::{ACCOUNT}:role/ouroboros-executor
-scheduler_role_arn: arn:aws:iam::{ACCOUNT}:role/ouroboros-scheduler
-target_role_name: ouroboros-target
-log_table: ouroboros-runs
 """
 
 NOT_READ = (
@@ -54,7 +42,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     # Silently left alone: hidden files and folders, and a README.
     for name in (".editorconfig", ".git/config", "README.md", "team/readme.txt"):
         (rules / name).write_text("x\n")
-    (tmp_path / "ouroboros.yaml").write_text(SETTINGS)
+    (tmp_path / "ouroboros.yaml").write_text(SETTINGS_YAML)
     return tmp_path
 
 

@@ -42,7 +42,7 @@ from moto import mock_aws
 
 from reconciler.cli import cli
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PAGES = sorted((ROOT / "docs").rglob("*.md"))
 ACCOUNT = "111111111111"  # the account of the example ouroboros.yaml
 _MARKER = re.compile(

@@ -10,23 +10,11 @@ import boto3
 import pytest
 from click.testing import CliRunner, Result
 from moto import mock_aws
-from recon_support import ACCOUNT, GROUP, REGION, create_roles
+from recon_support import ACCOUNT, GROUP, REGION, SETTINGS_YAML, create_roles
 
 from reconciler import output, runlog
 from reconciler.cli import cli
 from reconciler.lock import ApplyLock
-
-SETTINGS = f"""\
-version: 1
-region: {REGION}
-schedule_group: {GROUP}
-executor:
-  function_name: ouroboros-executor
-  role_arn: arn:aws:iam::{ACCOUNT}:role/ouroboros-executor
-scheduler_role_arn: arn:aws:iam::{ACCOUNT}:role/ouroboros-scheduler
-target_role_name: ouroboros-target
-log_table: ouroboros-runs
-"""
 
 RULES = f"""\
 version: 1
@@ -43,7 +31,7 @@ rules:
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    (tmp_path / "ouroboros.yaml").write_text(SETTINGS)
+    (tmp_path / "ouroboros.yaml").write_text(SETTINGS_YAML)
     (tmp_path / "schedules").mkdir()
     (tmp_path / "schedules" / "dev.yaml").write_text(RULES)
     monkeypatch.chdir(tmp_path)
@@ -150,8 +138,10 @@ def test_destroy_asks_like_apply_and_keeps_the_log_table_by_default(
 
 def test_destroy_with_the_old_settings_spares_the_new_deployment(project: Path) -> None:
     # The group was renamed: the executor and the table now serve the new group.
-    (project / "old.yaml").write_text(SETTINGS)
-    (project / "ouroboros.yaml").write_text(SETTINGS.replace(f"group: {GROUP}", "group: fleet"))
+    (project / "old.yaml").write_text(SETTINGS_YAML)
+    (project / "ouroboros.yaml").write_text(
+        SETTINGS_YAML.replace(f"group: {GROUP}", "group: fleet")
+    )
     assert reconcile("apply", "--yes").exit_code == 0
     assert schedules("fleet") == {"dev-start", "dev-stop"}
     client("scheduler").create_schedule(

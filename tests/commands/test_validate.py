@@ -15,8 +15,8 @@ from click.testing import CliRunner, Result
 from reconciler import loader, yamlload
 from reconciler.cli import cli
 
-REPO = Path(__file__).resolve().parent.parent
-CORPUS = Path(__file__).resolve().parent / "corpus"
+REPO = Path(__file__).resolve().parents[2]
+CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 # Messages about past years and the next DST gap depend on the date: pin it.
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 

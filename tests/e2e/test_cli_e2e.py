@@ -7,23 +7,19 @@ CliRunner, a project directory (ouroboros.yaml + schedules/) per test.
 from __future__ import annotations
 
 import json
-import logging
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-import requests
 from click.testing import CliRunner, Result
-from moto.server import ThreadedMotoServer
 from recon_support import (
     ACCOUNT,
     GROUP,
     REGION,
+    SETTINGS_YAML,
     Fault,
-    create_roles,
     ctrl_c_raises,
     inject,
     press_ctrl_c,
@@ -31,18 +27,6 @@ from recon_support import (
 
 from reconciler import aws, output, runlog
 from reconciler.cli import cli
-
-SETTINGS = f"""\
-version: 1
-region: {REGION}
-schedule_group: {GROUP}
-executor:
-  function_name: ouroboros-executor
-  role_arn: arn:aws:iam::{ACCOUNT}:role/ouroboros-executor
-scheduler_role_arn: arn:aws:iam::{ACCOUNT}:role/ouroboros-scheduler
-target_role_name: ouroboros-target
-log_table: ouroboros-runs
-"""
 
 RULES = f"""\
 version: 1
@@ -65,28 +49,9 @@ rules:
 """
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    moto.start()
-    host, port = moto.get_host_and_port()
-    yield f"http://{host}:{port}"
-    moto.stop()
-
-
-@pytest.fixture
-def endpoint(server: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    requests.post(f"{server}/moto-api/reset", timeout=10).raise_for_status()
-    monkeypatch.setenv("AWS_ENDPOINT_URL", server)
-    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")  # moto's 500s fail fast
-    create_roles(server)
-    return server
-
-
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, endpoint: str) -> Path:
-    (tmp_path / "ouroboros.yaml").write_text(SETTINGS)
+    (tmp_path / "ouroboros.yaml").write_text(SETTINGS_YAML)
     (tmp_path / "schedules").mkdir()
     (tmp_path / "schedules" / "dev.yaml").write_text(RULES)
     monkeypatch.chdir(tmp_path)
@@ -308,7 +273,7 @@ def test_a_refactor_applies_but_deleting_everything_needs_allow_mass_delete(
 def test_a_mass_delete_needs_allow_mass_delete_and_the_plan_says_so(
     project: Path, endpoint: str
 ) -> None:
-    (project / "ouroboros.yaml").write_text(SETTINGS + "max_delete_count: 1\n")
+    (project / "ouroboros.yaml").write_text(SETTINGS_YAML + "max_delete_count: 1\n")
     assert reconcile("apply", "--yes").exit_code == 0
     (project / "schedules" / "dev.yaml").write_text(
         RULES.replace("dev-office-hours", "renamed")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,24 +14,10 @@ from typing import Any
 
 import boto3
 import pytest
-import requests
 from click.testing import CliRunner, Result
-from moto.server import ThreadedMotoServer
-from recon_support import ACCOUNT, GROUP, REGION, create_roles
+from recon_support import ACCOUNT, GROUP, REGION, SETTINGS_YAML
 
 from reconciler.cli import cli
-
-SETTINGS = f"""\
-version: 1
-region: {REGION}
-schedule_group: {GROUP}
-executor:
-  function_name: ouroboros-executor
-  role_arn: arn:aws:iam::{ACCOUNT}:role/ouroboros-executor
-scheduler_role_arn: arn:aws:iam::{ACCOUNT}:role/ouroboros-scheduler
-target_role_name: ouroboros-target
-log_table: ouroboros-runs
-"""
 
 RULES = f"""\
 version: 1
@@ -63,28 +48,9 @@ REGIONS_11 = (
 )
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    moto.start()
-    host, port = moto.get_host_and_port()
-    yield f"http://{host}:{port}"
-    moto.stop()
-
-
-@pytest.fixture
-def endpoint(server: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    requests.post(f"{server}/moto-api/reset", timeout=10).raise_for_status()
-    monkeypatch.setenv("AWS_ENDPOINT_URL", server)
-    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")
-    create_roles(server)
-    return server
-
-
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    (tmp_path / "ouroboros.yaml").write_text(SETTINGS)
+    (tmp_path / "ouroboros.yaml").write_text(SETTINGS_YAML)
     (tmp_path / "schedules").mkdir()
     (tmp_path / "schedules" / "dev.yaml").write_text(RULES)
     monkeypatch.chdir(tmp_path)
@@ -130,7 +96,7 @@ def test_an_error_quoting_a_settings_path_escapes_its_control_characters(project
 
 
 def test_a_multi_line_error_keeps_its_line_breaks(project: Path) -> None:
-    (project / "ouroboros.yaml").write_text(SETTINGS.replace("version: 1", "version: 7"))
+    (project / "ouroboros.yaml").write_text(SETTINGS_YAML.replace("version: 1", "version: 7"))
     result = reconcile("plan", "--settings", "ouroboros.yaml")
     assert result.exit_code == 1
     assert result.stderr.startswith("error: ouroboros.yaml has 1 problem:\nouroboros.yaml:1:")
@@ -272,7 +238,7 @@ THREE_RULES = RULES + "".join(
 
 
 def test_a_saved_plan_cannot_slip_a_mass_delete_past_the_rail(project: Path, endpoint: str) -> None:
-    (project / "ouroboros.yaml").write_text(SETTINGS + "max_delete_count: 1\n")
+    (project / "ouroboros.yaml").write_text(SETTINGS_YAML + "max_delete_count: 1\n")
     (project / "schedules" / "dev.yaml").write_text(THREE_RULES)
     assert reconcile("apply", "--yes").exit_code == 0
     (project / "schedules" / "dev.yaml").write_text(RULES)  # 2 of 3 schedules go
@@ -337,7 +303,7 @@ def test_an_endpoint_url_python_cannot_parse_is_exit_1_with_one_line(
 def test_a_saved_plans_settings_pass_the_settings_checks(
     key: str, value: object, message: str
 ) -> None:
-    from test_saved_plan import edited, refusal
+    from test_planfile import edited, refusal
 
     doc = edited(lambda d: d["settings"].update({key: value}))
     assert refusal(doc) == f"its settings are invalid: {message}"
@@ -372,7 +338,7 @@ def _allow_only_own_account(doc: dict[str, Any]) -> None:
 def test_a_saved_plans_schedules_pass_the_checks_a_rule_file_gets(
     change: dict[str, Any], message: str
 ) -> None:
-    from test_saved_plan import _set_input, edited, refusal
+    from test_planfile import _set_input, edited, refusal
 
     def mutate(doc: dict[str, Any]) -> None:
         if "999999999999" in change.get("accounts", []):
@@ -443,7 +409,7 @@ def test_an_aws_error_quoting_a_value_is_shown_escaped(
 def test_destroy_shows_its_settings_path_escaped(project: Path, endpoint: str) -> None:
     assert reconcile("apply", "--yes").exit_code == 0
     settings = project / f"old{HOSTILE}.yaml"
-    settings.write_text(SETTINGS)
+    settings.write_text(SETTINGS_YAML)
     result = reconcile("destroy", "--settings", str(settings.name), "--yes")
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith(

@@ -569,7 +569,7 @@ def test_exactly_max_instances_is_fine(world: World) -> None:
 def test_a_refused_occurrence_is_not_retried_by_a_repeat(world: World) -> None:
     world.launch(count=3)
     event = deployed_event(max_instances=2)
-    handler(event, LambdaContext())
+    assert handler(event, LambdaContext())["status"] == "refused"
     assert handler(_again(event), LambdaContext())["status"] == "duplicate"
     assert world.hooks.ops("ec2.StopInstances") == []
 
@@ -617,9 +617,11 @@ def test_a_retried_hibernate_stop_keeps_the_first_attempts_hibernations_notes_an
 
 
 def test_hibernate_false_never_sends_hibernate(world: World) -> None:
-    world.launch(HibernationOptions={"Configured": True})
+    (ready,) = world.launch(HibernationOptions={"Configured": True})
     handler(deployed_event(hibernate=False), LambdaContext())
-    assert all("Hibernate" not in s for s in world.hooks.ops("ec2.StopInstances"))
+    # Stopped, and plainly: without the first half, a handler that stops nothing would pass.
+    assert world.hooks.ops("ec2.StopInstances") == [{"InstanceIds": [ready]}]
+    assert world.state(ready) == "stopped"
     assert "hibernated" not in world.run_for()
 
 

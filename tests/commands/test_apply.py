@@ -9,22 +9,10 @@ import boto3
 import pytest
 from click.testing import CliRunner
 from moto import mock_aws
-from recon_support import ACCOUNT, GROUP, REGION
+from recon_support import ACCOUNT, REGION, SETTINGS_YAML
 
 from reconciler import output
 from reconciler.cli import cli
-
-SETTINGS = f"""\
-version: 1
-region: {REGION}
-schedule_group: {GROUP}
-executor:
-  function_name: ouroboros-executor
-  role_arn: arn:aws:iam::{ACCOUNT}:role/ouroboros-executor
-scheduler_role_arn: arn:aws:iam::{ACCOUNT}:role/ouroboros-scheduler
-target_role_name: ouroboros-target
-log_table: ouroboros-runs
-"""
 
 RULES = f"""\
 version: 1
@@ -40,7 +28,7 @@ rules:
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "ouroboros.yaml").write_text(SETTINGS)
+    (tmp_path / "ouroboros.yaml").write_text(SETTINGS_YAML)
     (tmp_path / "schedules").mkdir()
     (tmp_path / "schedules" / "web.yaml").write_text(RULES)
     monkeypatch.setattr(output, "stdin_is_tty", lambda: True)

@@ -36,7 +36,7 @@ from policy_sentry.querying.actions import get_action_data
 
 from reconciler.cli import cli
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BOOTSTRAP = ROOT / "infra" / "bootstrap.yaml"
 TARGET = ROOT / "infra" / "target-account.yaml"
 BIN = Path(sys.executable).parent

@@ -12,7 +12,10 @@ from click.testing import CliRunner, Result
 import reconciler
 from reconciler.cli import cli
 
-REPO = Path(__file__).resolve().parent.parent
+# The demo runs moto in process (the CLI starts it, so conftest cannot see it).
+pytestmark = pytest.mark.aws
+
+REPO = Path(__file__).resolve().parents[2]
 # A Friday: the window holds a weekday start and stop, the nightly stop, and the Friday batch stop.
 FRIDAY = "2026-12-04T00:00:00Z"
 

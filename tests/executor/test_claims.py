@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
+from recon_support import LOG_TABLE
 
 from reconciler import runlog
 from reconciler.executor.claims import DUPLICATE, NEW, RETRY, Claims
 from reconciler.executor.event import Occurrence
 
-TABLE = "runs"
+TABLE = LOG_TABLE
 NOW = datetime(2026, 11, 27, 19, 0, 5, tzinfo=UTC)
 
 
@@ -32,14 +31,6 @@ def _occ(execution_id: str) -> Occurrence:
         scheduled_time="2026-11-27T19:00:00Z",
         execution_id=execution_id,
     )
-
-
-@pytest.fixture
-def ddb() -> Iterator[Any]:
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="eu-west-1")
-        client.create_table(TableName=TABLE, **runlog.TABLE_DEFINITION)
-        yield client
 
 
 def _claims(client: Any, lease_s: int = 300, now: datetime = NOW) -> Claims:

@@ -7,37 +7,27 @@ where the process itself has to die.
 from __future__ import annotations
 
 import io
-import logging
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-import requests
 from click.testing import CliRunner, Result
-from moto.server import ThreadedMotoServer
-from recon_support import ACCOUNT, GROUP, REGION, create_roles, wait_for_apply_to_settle
+from recon_support import (
+    ACCOUNT,
+    GROUP,
+    REGION,
+    SETTINGS_YAML,
+    wait_for_apply_to_settle,
+)
 
 from reconciler import aws, output, runlog
 from reconciler.cli import cli
-
-SETTINGS = f"""\
-version: 1
-region: {REGION}
-schedule_group: {GROUP}
-executor:
-  function_name: ouroboros-executor
-  role_arn: arn:aws:iam::{ACCOUNT}:role/ouroboros-executor
-scheduler_role_arn: arn:aws:iam::{ACCOUNT}:role/ouroboros-scheduler
-target_role_name: ouroboros-target
-log_table: ouroboros-runs
-"""
 
 
 def rules(*names: str) -> str:
@@ -59,28 +49,9 @@ def rules(*names: str) -> str:
 LOCK_KEY = {"pk": {"S": runlog.LOCK_PK}, "sk": {"S": runlog.LOCK_SK}}
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    moto.start()
-    host, port = moto.get_host_and_port()
-    yield f"http://{host}:{port}"
-    moto.stop()
-
-
-@pytest.fixture
-def endpoint(server: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    requests.post(f"{server}/moto-api/reset", timeout=10).raise_for_status()
-    monkeypatch.setenv("AWS_ENDPOINT_URL", server)
-    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")
-    create_roles(server)
-    return server
-
-
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, endpoint: str) -> Path:
-    (tmp_path / "ouroboros.yaml").write_text(SETTINGS)
+    (tmp_path / "ouroboros.yaml").write_text(SETTINGS_YAML)
     (tmp_path / "schedules").mkdir()
     (tmp_path / "schedules" / "dev.yaml").write_text(rules("dev"))
     monkeypatch.chdir(tmp_path)
