@@ -156,7 +156,8 @@ def diff(before: Resource, after: Resource) -> tuple[FieldChange, ...]:
     return tuple(changes)
 
 
-def _json_object(text: object) -> dict[str, Any] | None:
+def json_object(text: object) -> dict[str, Any] | None:
+    """A JSON text that holds an object (a schedule's Input), else None."""
     if not isinstance(text, str):
         return None
     try:
@@ -167,7 +168,7 @@ def _json_object(text: object) -> dict[str, Any] | None:
 
 
 def _input_diff(before: object, after: object) -> list[FieldChange]:
-    old, new = _json_object(before), _json_object(after)
+    old, new = json_object(before), json_object(after)
     if old is None or new is None:
         return [FieldChange("Target.Input", before, after)]
     keys = [*new, *(k for k in old if k not in new)]
@@ -386,7 +387,7 @@ def not_created_by_ouroboros(change: Change, settings: Settings) -> str | None:
         executor = None
     if before.target_arn != executor:
         return f"targets {before.target_arn or 'nothing'}"
-    event = _json_object(before.input)
+    event = json_object(before.input)
     if event is None or checks.check_event(event):
         return "its Input is not an Ouroboros executor event"
     return None

@@ -50,6 +50,7 @@ from reconciler.plan import (
     PlanMismatch,
     changes_fingerprint,
     diff,
+    json_object,
     not_created_by_ouroboros,
     order_changes,
     resource_fingerprint,
@@ -98,8 +99,8 @@ def _mismatch(expected: Resource, actual: Resource) -> str | None:
 
 def _narrowed(field: str, got: object, want: object) -> tuple[str, object, object]:
     """For two JSON Inputs, the first key where they differ (Target.Input.<key>)."""
-    a = _event(got) if field == "Target.Input" else None
-    b = _event(want) if field == "Target.Input" else None
+    a = json_object(got) if field == "Target.Input" else None
+    b = json_object(want) if field == "Target.Input" else None
     if a is None or b is None:
         return field, got, want
     key = next(k for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k))
@@ -111,7 +112,7 @@ def _text(value: object) -> str:
 
 
 def _schedule_problem(spec: ScheduleSpec, settings: Settings) -> str | None:
-    event = _event(spec.input)
+    event = json_object(spec.input)
     if event is None:
         return "its Input is not a JSON object"
     problems = checks.check_event(event) or _rule_file_problems(event, settings)
@@ -156,16 +157,6 @@ def _disallowed_accounts(event: Mapping[str, Any], settings: Settings) -> list[s
     if settings.allowed_accounts is None:
         return []
     return [a for a in event["accounts"] if a not in settings.allowed_accounts]
-
-
-def _event(text: object) -> dict[str, Any] | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
 
 
 def _rule_of(spec: ScheduleSpec, event: Mapping[str, Any]) -> tuple[Rule, str]:
