@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Final, Literal, cast
 from botocore.exceptions import ClientError
 
 from reconciler.aws import WRITE_WORKERS, Clients, describe_aws_exception, retry_hint
-from reconciler.awserror import error_code, error_message
+from reconciler.awserror import error_code, error_message, gone_is_done
 from reconciler.checks import escape_controls
 from reconciler.errors import FatalError, InternalError
 from reconciler.live import read_function, read_schedule
@@ -296,11 +296,8 @@ def put_schedule(scheduler: EventBridgeSchedulerClient, change: Change, spec: Sc
 
 
 def delete_schedule(scheduler: EventBridgeSchedulerClient, group: str, name: str) -> None:
-    try:
+    with gone_is_done():
         scheduler.delete_schedule(Name=name, GroupName=group)
-    except ClientError as exc:
-        if error_code(exc) != "ResourceNotFoundException":  # already gone: the goal is met
-            raise
 
 
 def apply_change(

@@ -6,7 +6,10 @@ missing (moto, a proxy's bare HTTP error). Callers choose their own fallback for
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+
+NOT_FOUND = "ResourceNotFoundException"
 
 
 def response_error(response: object) -> tuple[str | None, str]:
@@ -26,3 +29,13 @@ def error_code(exc: BaseException) -> str | None:
 def error_message(exc: BaseException) -> str:
     """The AWS error message of a botocore ClientError, else ""."""
     return response_error(getattr(exc, "response", None))[1]
+
+
+@contextmanager
+def gone_is_done() -> Iterator[None]:
+    """For a delete: a target that is already gone (ResourceNotFoundException) has met the goal."""
+    try:
+        yield
+    except Exception as exc:
+        if error_code(exc) != NOT_FOUND:
+            raise

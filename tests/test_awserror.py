@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from botocore.exceptions import ClientError
 
+from reconciler import awserror
 from reconciler.awserror import error_code, error_message, response_error
 
 
@@ -31,3 +33,20 @@ def test_a_raw_response_as_a_retry_handler_sees_it() -> None:
     )
     assert response_error({"Error": None}) == (None, "")
     assert response_error(None) == (None, "")
+
+
+class _Refused(Exception):
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.response = {"Error": {"Code": code, "Message": "m"}}
+
+
+def test_a_delete_of_something_already_gone_is_done() -> None:
+    with awserror.gone_is_done():
+        raise _Refused("ResourceNotFoundException")
+
+
+@pytest.mark.parametrize("error", [_Refused("AccessDeniedException"), ValueError("x")])
+def test_any_other_failure_of_a_delete_still_raises(error: Exception) -> None:
+    with pytest.raises(type(error)), awserror.gone_is_done():
+        raise error

@@ -18,12 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import ClientError
-
 from reconciler import audit, output
 from reconciler.apply import DONE, FAILED, NOT_ATTEMPTED, ChangeResult, apply_changes
 from reconciler.aws import Clients, describe_aws_exception
-from reconciler.awserror import error_code
+from reconciler.awserror import gone_is_done
 from reconciler.checks import escape_controls
 from reconciler.commands.apply import confirm, make_lock
 from reconciler.commands.plan import connect
@@ -99,36 +97,22 @@ def render(settings: Settings, path: str, plan: Teardown) -> str:
 # Deleting (the schedules go through apply's own concurrent deletes)
 
 
-def _gone(exc: ClientError) -> bool:
-    return error_code(exc) == "ResourceNotFoundException"
-
-
 def delete_group(clients: Clients, name: str) -> None:
-    try:
+    with gone_is_done():
         clients.scheduler.delete_schedule_group(Name=name)
-    except ClientError as exc:
-        if not _gone(exc):
-            raise
 
 
 def delete_function(clients: Clients, name: str) -> None:
-    try:
+    with gone_is_done():
         clients.lambda_.delete_function(FunctionName=name)
-    except ClientError as exc:
-        if not _gone(exc):
-            raise
 
 
 def delete_table(clients: Clients, name: str) -> None:
-    try:
+    with gone_is_done():
         clients.dynamodb.delete_table(TableName=name)
-    except ClientError as exc:
-        if not _gone(exc):
-            raise
-        return
-    clients.dynamodb.get_waiter("table_not_exists").wait(
-        TableName=name, WaiterConfig=_WAIT_TABLE_GONE
-    )
+        clients.dynamodb.get_waiter("table_not_exists").wait(
+            TableName=name, WaiterConfig=_WAIT_TABLE_GONE
+        )
 
 
 _DELETERS: dict[str, Callable[[Clients, str], None]] = {
