@@ -271,8 +271,8 @@ def _change_note(tz: str, change: timeengine.OffsetChange) -> str:
     length = 24 + (change.before - change.after).total_seconds() / 3600
     return (
         f"{change.wall_before:%Y-%m-%d}: clocks go {direction} in {tz} "
-        f"({change.wall_before:%H:%M} → {change.wall_after:%H:%M}, UTC{_offset(change.before)} → "
-        f"UTC{_offset(change.after)}), a {length:g}-hour day; fire times keep their local time"
+        f"({change.wall_before:%H:%M} to {change.wall_after:%H:%M}, UTC{_offset(change.before)} "
+        f"to UTC{_offset(change.after)}), a {length:g}-hour day; fire times keep their local time"
     )
 
 
