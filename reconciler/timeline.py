@@ -248,6 +248,9 @@ def _expression_notes(rule: Rule, action: str, start: datetime, end: datetime) -
             f"{start.astimezone(UTC).strftime('%Y-%m-%dT%H:%MZ')}"
         ]
     if expr.at is not None:
+        gap = timeengine.dst_gap_warning(expr, rule.timezone)
+        if gap is not None:
+            return [f"{action}: {gap}"]
         when = expr.at.replace(tzinfo=timeengine.zone(rule.timezone))
         if not start <= when < end:
             side = "before" if when < start else "after"
@@ -286,8 +289,8 @@ def _offset(delta: timedelta) -> str:
 def _affected_note(rule: Rule, action: str, change: timeengine.OffsetChange) -> str | None:
     """The local times of one action that the change skips (gap) or repeats (fall back)."""
     text = rule.expression(action)
-    if text is None or text.lstrip().startswith("rate"):
-        return None
+    if text is None or not timeengine.normalise(text).startswith("cron("):
+        return None  # rate() has no wall time; an at() in a gap is an expression note
     lo, hi = sorted((change.wall_before, change.wall_after))
     times = [wall for wall in _minutes(lo, hi) if timeengine.names_wall_minute(text, wall)]
     if not times:

@@ -30,6 +30,7 @@ from reconciler.timeline import (
 WIDTH = 100  # the text stays readable in a terminal this wide
 SLOT = timedelta(minutes=30)
 _SLOTS_PER_DAY = 48
+_DAY_MARGIN = timedelta(hours=3)  # a local day's wall clock can run past its UTC span (fall back)
 ON_CELL, OFF_CELL, BLANK_CELL = "#", ".", " "
 _LABEL = "Mon 2026-11-30  "  # the shape of a row label, for the header's indent
 LEGEND = "# on  . off  blank: outside the window, or a time that does not exist"
@@ -99,8 +100,9 @@ def week_grid(
     header = " " * len(_LABEL) + "".join(f"{hour:02d}  " for hour in range(0, 24, 2))
     lines = [header.rstrip()]
     for day in _local_days(start, end, where):
+        todays = _overlapping(shown, day, where)
         cells = "".join(
-            _cell(day, slot, where, start, end, shown) for slot in range(_SLOTS_PER_DAY)
+            _cell(day, slot, where, start, end, todays) for slot in range(_SLOTS_PER_DAY)
         )
         mark = _dst_mark(changes.get(day))
         lines.append(f"{day:%a %Y-%m-%d}  {cells}{mark}".rstrip())
@@ -114,6 +116,13 @@ def _local_days(start: datetime, end: datetime, where: ZoneInfo) -> Iterator[dat
     while day <= last:
         yield day
         day += timedelta(days=1)
+
+
+def _overlapping(windows: Sequence[Window], day: date, where: ZoneInfo) -> list[Window]:
+    """The windows that touch a local day (a year has hundreds; a day's cells need a few)."""
+    lo = datetime.combine(day, time(), where) - _DAY_MARGIN
+    hi = datetime.combine(day + timedelta(days=1), time(), where) + _DAY_MARGIN
+    return [w for w in windows if w.start < hi and w.stop > lo]
 
 
 def _cell(

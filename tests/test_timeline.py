@@ -363,3 +363,15 @@ def test_windows_are_empty_for_a_window_that_ends_before_it_starts() -> None:
 def test_notes_in_a_zone_without_dst_are_empty() -> None:
     in_utc = dataclasses.replace(BERLIN, timezone="UTC")
     assert notes(in_utc, utc(2027, 3, 1), utc(2027, 4, 1)) == []
+
+
+def test_an_at_in_the_spring_gap_never_fires_and_says_so() -> None:
+    lost = rule("lost", timezone="Europe/Berlin", start="at(2027-03-28T02:30:00)", stop=None)
+    for window in [(utc(2027, 3, 27), utc(2027, 3, 29)), (utc(2027, 4, 1), utc(2027, 4, 2))]:
+        assert firings(lost, *window) == []
+        assert notes(lost, *window)[1] == (
+            "start: 02:30 does not exist on 2027-03-28 in Europe/Berlin (clocks go forward from "
+            "02:00 to 03:00), so at(2027-03-28T02:30:00) never fires; write a time that exists, "
+            "such as 03:00"
+        )
+    assert len(notes(lost, utc(2027, 3, 27), utc(2027, 3, 29))) == 3  # + the clock change
