@@ -134,7 +134,8 @@ def state_at(
     *,
     rate_from: datetime | None = None,
 ) -> str | None:
-    """ "on" or "off" after every firing that acts at or before `when`; None if none ever did.
+    """The rule's state after every firing that acts at or before `when`: "on" or "off", or
+    None if none ever did.
 
     rate() counts from `rate_from` (default `when`: a rate has not fired yet).
     """
