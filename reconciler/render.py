@@ -32,7 +32,7 @@ from reconciler.plan import (
 from reconciler.planfile import to_document
 from reconciler.resources import FunctionSpec, Resource, ScheduleSpec, TableSpec
 from reconciler.timeengine import zone
-from reconciler.timelineview import build, week_grid
+from reconciler.timelineview import build, on_phrase, week_grid
 
 # GitHub rejects a comment over 65,536 characters; keep a margin for the workflow's own
 # header and marker around the plan.
@@ -363,12 +363,13 @@ def _md_week_grid(rule: Rule, now: datetime) -> str:
     today = now.astimezone(where).date()
     start = datetime.combine(today, time(), where)
     end = datetime.combine(today + timedelta(days=7), time(), where)
+    title = f"<code>{html.escape(rule.name)}</code> ({html.escape(rule.timezone)})"
+    if not rule.enabled:
+        return f"{title}: disabled, so nothing fires.\n\n"
     timeline = build(rule, start, end)
-    hours = "disabled" if not rule.enabled else f"on {timeline.on_hours:g} hours"
     body = "\n".join(week_grid(rule, start, end, timeline.windows))
     fence = _fence(body)
     return (
-        f"<details><summary><code>{html.escape(rule.name)}</code> "
-        f"({html.escape(rule.timezone)}): {hours} in the week from {today:%a %Y-%m-%d}"
-        f"</summary>\n\n{fence}text\n{body}\n{fence}\n\n</details>\n"
+        f"<details><summary>{title}: {on_phrase(timeline, start, end)} in the week from "
+        f"{today:%a %Y-%m-%d}</summary>\n\n{fence}text\n{body}\n{fence}\n\n</details>\n"
     )

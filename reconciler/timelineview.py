@@ -173,14 +173,21 @@ def _dst_mark(change: timeengine.OffsetChange | None) -> str:
 
 
 def render_text(timelines: Sequence[RuleTimeline], start: datetime, end: datetime) -> str:
-    days = (end - start) / timedelta(days=1)
+    count = len(timelines)
     lines = [
-        f"Timeline from {_utc_minute(start)} to {_utc_minute(end)} ({days:g} "
-        f"day{'' if days == 1 else 's'}), {len(timelines)} rule{'' if len(timelines) == 1 else 's'}",
+        f"Timeline from {_utc_minute(start)} to {_utc_minute(end)} ({_length(start, end)}), "
+        f"{count} rule{'' if count == 1 else 's'}",
     ]
     for timeline in timelines:
         lines += ["", *_rule_text(timeline, start, end)]
     return "\n".join(lines) + "\n"
+
+
+def _length(start: datetime, end: datetime) -> str:
+    days, rest = divmod(end - start, timedelta(days=1))
+    if not rest:
+        return f"{days} day{'' if days == 1 else 's'}"
+    return f"{round((end - start) / timedelta(hours=1), 2):g} hours"
 
 
 def _utc_minute(moment: datetime) -> str:
@@ -191,11 +198,17 @@ def _rule_text(timeline: RuleTimeline, start: datetime, end: datetime) -> list[s
     rule = timeline.rule
     if not rule.enabled:
         return [f"{rule.name} ({rule.timezone}): disabled", *_notes_text(timeline.notes)]
-    lines = [f"{rule.name} ({rule.timezone}): on {timeline.on_hours:g} hours"]
+    lines = [f"{rule.name} ({rule.timezone}): {on_phrase(timeline, start, end)}"]
     lines += ["  " + line for line in week_grid(rule, start, end, timeline.windows)]
     lines += _firings_text(timeline.firings)
     lines += _notes_text(timeline.notes)
     return lines
+
+
+def on_phrase(timeline: RuleTimeline, start: datetime, end: datetime) -> str:
+    """The rule's on_hours against the window's length: "on 55 of 168 hours"."""
+    total = round((end - start) / timedelta(hours=1), 2)
+    return f"on {timeline.on_hours:g} of {total:g} hours"
 
 
 def _firings_text(found: Sequence[Firing]) -> list[str]:
@@ -209,7 +222,7 @@ def _firings_text(found: Sequence[Firing]) -> list[str]:
         )
         if firing.skipped:
             line += f"  skipped: {firing.skipped}"
-        lines += textwrap.wrap(line, WIDTH, subsequent_indent=" " * 12, drop_whitespace=False)
+        lines += textwrap.wrap(line, WIDTH, subsequent_indent=" " * 12)
     return lines
 
 

@@ -334,7 +334,7 @@ OFFICE_GRID = """\
 
 ### The week ahead of each changed rule
 
-<details><summary><code>office</code> (Europe/Berlin): on 55 hours in the week from Tue 2026-12-01</summary>
+<details><summary><code>office</code> (Europe/Berlin): on 55 of 168 hours in the week from Tue 2026-12-01</summary>
 
 ```text
                 00  02  04  06  08  10  12  14  16  18  20  22
@@ -364,7 +364,7 @@ def test_week_grids_only_for_rules_with_a_created_or_updated_schedule() -> None:
     plan = make_plan(new, live_of(old))
     assert changed_rules(plan) == ["office"]
     text = render_markdown_week_grids(plan, new.schedules, TUESDAY)
-    assert "(Europe/Berlin): on 50 hours in the week from Tue 2026-12-01" in text
+    assert "(Europe/Berlin): on 50 of 168 hours in the week from Tue 2026-12-01" in text
     assert text.count("<details>") == 1
     assert render_markdown_week_grids(make_plan(new, live_of(new)), new.schedules, TUESDAY) == ""
 
@@ -387,3 +387,13 @@ def test_week_grids_that_do_not_fit_are_named_with_the_command() -> None:
     text = render_markdown_week_grids(plan, state.schedules, TUESDAY, budget=1300)
     assert text.count("<details>") == 1
     assert text.endswith("2 more: `reconcile timeline --rule second --rule third`\n")
+
+
+def test_a_disabled_changed_rule_gets_a_line_not_a_grid() -> None:
+    old = want(OFFICE)
+    new = want(dataclasses.replace(OFFICE, enabled=False))
+    text = render_markdown_week_grids(make_plan(new, live_of(old)), new.schedules, TUESDAY)
+    assert text == (
+        "\n### The week ahead of each changed rule\n\n"
+        "<code>office</code> (Europe/Berlin): disabled, so nothing fires.\n\n"
+    )

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from recon_support import rule
 
 from reconciler.timeline import Firing
-from reconciler.timelineview import build, to_json, week_grid
+from reconciler.timelineview import build, render_text, to_json, week_grid
 
 HEADER = "                00  02  04  06  08  10  12  14  16  18  20  22"
 LEGEND = "                # on  . off  blank: outside the window, or a time that does not exist"
@@ -70,3 +70,24 @@ def test_json_of_a_skipped_firing() -> None:
         "on_hours": 0.0,
         "notes": [],
     }
+
+
+def test_text_shows_a_skipped_firing_with_its_reason_within_100_columns() -> None:
+    def long_holiday(_rule: object, firing: Firing) -> str | None:
+        return "holiday: " + "a very long holiday name " * 4 if firing.action == "start" else None
+
+    office = rule("office", timezone="Europe/Berlin")
+    window = (utc(2026, 12, 1, 6), utc(2026, 12, 1, 20))
+    text = render_text([build(office, *window, skip=long_holiday)], *window)
+    assert max(len(line) for line in text.splitlines()) <= 100
+    assert text.startswith(
+        "Timeline from 2026-12-01 06:00 UTC to 2026-12-01 20:00 UTC (14 hours), 1 rule\n\n"
+        "office (Europe/Berlin): on 0 of 14 hours\n"
+    )
+    assert text.endswith(
+        "  firings (local time, then UTC):\n"
+        "    start  Tue 2026-12-01 08:00+01:00  2026-12-01 07:00Z  skipped: holiday: a very long "
+        "holiday name\n"
+        "            a very long holiday name a very long holiday name a very long holiday name\n"
+        "    stop   Tue 2026-12-01 19:00+01:00  2026-12-01 18:00Z\n"
+    )

@@ -47,7 +47,7 @@ def test_text_across_the_spring_change() -> None:
     assert result.stdout == (
         "Timeline from 2027-03-27 00:00 UTC to 2027-03-29 00:00 UTC (2 days), 1 rule\n"
         "\n"
-        "nightly-batch (Europe/Berlin): on 4.5 hours\n"
+        "nightly-batch (Europe/Berlin): on 4.5 of 48 hours\n"
         "                  00  02  04  06  08  10  12  14  16  18  20  22\n"
         "  Sat 2027-03-27    .#####........................................\n"
         "  Sun 2027-03-28  ...#  ##........................................  DST: 02:00 jumps to 03:00\n"
