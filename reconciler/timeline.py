@@ -27,8 +27,10 @@ from reconciler.model import INSTANCE_ACTIONS, Rule
 ON = "on"
 OFF = "off"
 # state_at looks back in growing steps, back to the first year EventBridge schedules, so a
-# yearly cron (or one pinned to a past year) is found at a cost of a few dozen searches.
+# yearly cron (or one pinned to a past year) is found at a cost of a few dozen probes.
 _FIRST_LOOKBACK = timedelta(days=1)
+_MINUTE = timedelta(minutes=1)
+_MAX_SKIPPED = 1000  # a skip hook that vetoes more firings in a row than this: state unknown
 _EARLIEST = datetime(timeengine.MIN_YEAR, 1, 1, tzinfo=UTC)
 _ACTION_ORDER: dict[str, int] = {action: i for i, action in enumerate(INSTANCE_ACTIONS)}
 
@@ -150,16 +152,62 @@ def _state_after(firing: Firing) -> str:
 def _last_acting(
     rule: Rule, before: datetime, skip: SkipHook | None, anchor: datetime
 ) -> Firing | None:
-    """The last firing before `before` that acts, searching back in doubling steps."""
-    hi = before
-    step = _FIRST_LOOKBACK
-    while hi > _EARLIEST:
-        lo = max(hi - step, _EARLIEST)
-        acting = [f for f in firings(rule, lo, hi, skip, rate_from=anchor) if not f.skipped]
-        if acting:
-            return acting[-1]
-        hi, step = lo, step * 2
+    """The last firing before `before` that acts: the later of each action's last firing,
+    stepping back past skipped ones (at most _MAX_SKIPPED in a row: then None)."""
+    if not rule.enabled:
+        return None
+    bounds: dict[str, datetime] = {
+        action: before for action in INSTANCE_ACTIONS if rule.expression(action)
+    }
+    for _ in range(_MAX_SKIPPED):
+        candidates = [
+            _firing(rule, action, fire, skip)
+            for action, bound in bounds.items()
+            if (fire := _last_fire(rule, action, bound, anchor)) is not None
+        ]
+        if not candidates:
+            return None
+        latest = max(candidates, key=lambda f: (f.utc, _ACTION_ORDER[f.action]))
+        if not latest.skipped:
+            return latest
+        bounds[latest.action] = latest.utc
     return None
+
+
+def _last_fire(rule: Rule, action: str, before: datetime, anchor: datetime) -> datetime | None:
+    """The last fire time of one action before `before` (and after 1970), or None.
+
+    Doubling steps back find a stretch that holds a fire; bisecting it finds the last one. Each
+    probe asks the time engine for one next fire, so a cron that fired every minute of a year
+    long ago costs a few dozen probes, not half a million fire times.
+    """
+    text = rule.expression(action)
+    assert text is not None
+    step = _rate_step(timeengine.normalise(text))
+    if step is not None:  # anchor + k * step, k >= 1
+        k = -((anchor - before) // step) - 1  # the last k with anchor + k * step < before
+        return (anchor + k * step).astimezone(timeengine.zone(rule.timezone)) if k >= 1 else None
+    hi, width = before, _FIRST_LOOKBACK
+    while True:
+        if hi <= _EARLIEST:
+            return None
+        lo = max(hi - width, _EARLIEST)
+        if _fires_in(rule, action, lo, hi):
+            break
+        hi, width = lo, width * 2
+    # A fire in [lo, hi), none in [hi, before): narrow [lo, hi) to less than a minute, which
+    # holds exactly one cron or at() fire.
+    while hi - lo >= _MINUTE:
+        mid = lo + (hi - lo) / 2
+        if _fires_in(rule, action, mid, hi):
+            lo = mid
+        else:
+            hi = mid
+    return next(_fires(rule, action, lo, hi, anchor))
+
+
+def _fires_in(rule: Rule, action: str, lo: datetime, hi: datetime) -> bool:
+    return next(_fires(rule, action, lo, hi, lo), None) is not None
 
 
 def on_windows(

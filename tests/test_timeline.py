@@ -282,6 +282,32 @@ def test_state_at_finds_a_firing_years_back_at_a_bounded_cost() -> None:
     assert time.perf_counter() - started < 2
 
 
+def test_state_at_bisects_instead_of_listing_a_dense_year_long_ago() -> None:
+    # Every minute of 2027 is half a million fire times: the last one is found by probing.
+    dense = rule("dense", start="cron(* * * * ? 2027)", stop="cron(0 0 1 1 ? 2030)")
+    started = time.perf_counter()
+    assert state_at(dense, utc(2029, 12, 31)) == "on"
+    assert state_at(dense, utc(2199, 1, 1)) == "off"
+    assert state_at(dense, utc(2026, 12, 31)) is None
+    assert time.perf_counter() - started < 5
+
+
+def test_state_at_steps_back_past_skipped_firings() -> None:
+    def december_stops(_rule: Rule, firing: Firing) -> str | None:
+        skipped = firing.action == "stop" and firing.local.month == 12
+        return "frozen in December" if skipped else None
+
+    # Stops every December day are vetoed: on since the start on Tuesday 1 December.
+    assert state_at(BERLIN, utc(2026, 12, 31, 22), skip=december_stops) == "on"
+    assert on_windows(BERLIN, utc(2026, 12, 31), utc(2027, 1, 2), skip=december_stops) == [
+        Window(utc(2026, 12, 31), utc(2027, 1, 1, 18), open_start=True, open_end=False)
+    ]
+
+
+def test_a_skip_hook_vetoing_everything_leaves_the_state_unknown() -> None:
+    assert state_at(BERLIN, utc(2026, 12, 1), skip=lambda _r, _f: "never") is None
+
+
 def test_state_at_before_any_firing_is_none() -> None:
     later = rule("later", start="at(2030-01-01T08:00:00)", stop="at(2030-01-01T18:00:00)")
     assert state_at(later, utc(2026, 12, 1)) is None
