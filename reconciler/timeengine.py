@@ -778,14 +778,37 @@ def _offset(zone: ZoneInfo, ts: int) -> timedelta:
     return offset
 
 
+@dataclass(frozen=True)
+class OffsetChange:
+    """A change of a zone's UTC offset: clocks go forward (a gap) or back (a repeated hour)."""
+
+    instant: datetime  # UTC, when the change happens
+    before: timedelta  # the offset until then
+    after: timedelta  # the offset from then on
+
+    @property
+    def wall_before(self) -> datetime:
+        """The naive wall time the clock leaves (02:00 when Berlin springs forward)."""
+        return self.instant.replace(tzinfo=None) + self.before
+
+    @property
+    def wall_after(self) -> datetime:
+        """The naive wall time the clock jumps to (03:00 when Berlin springs forward)."""
+        return self.instant.replace(tzinfo=None) + self.after
+
+    @property
+    def forward(self) -> bool:
+        return self.after > self.before
+
+
 @functools.lru_cache(maxsize=2048)
-def _gaps(tz: str, year: int) -> tuple[_Gap, ...]:
-    """The spring-forward jumps of `tz` in `year` (UTC), by sampling daily and bisecting."""
+def _changes(tz: str, year: int) -> tuple[OffsetChange, ...]:
+    """The offset changes of `tz` in `year` (UTC), by sampling daily and bisecting."""
     zone = ZoneInfo(tz)
     t = int(datetime(year, 1, 1, tzinfo=UTC).timestamp())
     end = int(datetime(year + 1, 1, 1, tzinfo=UTC).timestamp())
     offset = _offset(zone, t)
-    gaps = []
+    changes = []
     while t < end:
         probe = min(t + _SAMPLE_SECONDS, end)
         if _offset(zone, probe) == offset:
@@ -799,12 +822,45 @@ def _gaps(tz: str, year: int) -> tuple[_Gap, ...]:
             else:
                 hi = mid
         new_offset = _offset(zone, hi)
-        if new_offset > offset:
-            instant = datetime.fromtimestamp(hi, UTC)
-            naive = instant.replace(tzinfo=None)
-            gaps.append(_Gap(instant, naive + offset, naive + new_offset))
+        changes.append(OffsetChange(datetime.fromtimestamp(hi, UTC), offset, new_offset))
         t, offset = hi, new_offset
-    return tuple(gaps)
+    return tuple(changes)
+
+
+@functools.lru_cache(maxsize=2048)
+def _gaps(tz: str, year: int) -> tuple[_Gap, ...]:
+    """The spring-forward jumps of `tz` in `year` (UTC)."""
+    return tuple(
+        _Gap(change.instant, change.wall_before, change.wall_after)
+        for change in _changes(tz, year)
+        if change.forward
+    )
+
+
+def offset_changes(tz: str, start: datetime, end: datetime) -> list[OffsetChange]:
+    """The offset changes of `tz` (a valid zone) at or after `start` and before `end` (aware)."""
+    start_utc, end_utc = start.astimezone(UTC), end.astimezone(UTC)
+    return [
+        change
+        for year in range(start_utc.year, end_utc.year + 1)
+        for change in _changes(tz, year)
+        if start_utc <= change.instant < end_utc
+    ]
+
+
+def names_wall_minute(expr: Expression | str, wall: datetime) -> bool:
+    """Whether a cron or at() expression names the naive wall-clock minute `wall` (whether or
+    not that minute exists in a zone). rate() names no wall time: always False."""
+    expression = _resolve(expr)
+    if expression.at is not None:
+        return expression.at.replace(second=0) == wall.replace(second=0, microsecond=0)
+    spec = expression.cron
+    return (
+        spec is not None
+        and _fires_on(spec, wall.date())
+        and wall.hour in spec.hours
+        and wall.minute in spec.minutes
+    )
 
 
 def dst_gap_warning(expr: Expression | str, tz: str, *, now: datetime | None = None) -> str | None:

@@ -8,11 +8,17 @@ every 2026 spring change in the northern hemisphere and after October's in the s
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from reconciler.timeengine import dst_gap_warning, first_shared_minute, parse
+from reconciler.timeengine import (
+    dst_gap_warning,
+    first_shared_minute,
+    names_wall_minute,
+    offset_changes,
+    parse,
+)
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 NEW_YEAR_2026 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -205,3 +211,32 @@ def test_a_shared_minute_beyond_the_horizon_is_not_looked_for() -> None:
     start, stop = parse("cron(0 8 ? * MON-FRI *)"), parse("cron(0 8 1 3 ? 2030)")
     assert first_shared_minute(start, stop, "UTC", now=NOW) is None
     assert first_shared_minute(start, stop, "UTC", now=NOW, days=4000) == datetime(2030, 3, 1, 8)
+
+
+def test_offset_changes_lists_both_directions_within_the_window() -> None:
+    changes = offset_changes("Europe/Berlin", NEW_YEAR_2026, datetime(2027, 1, 1, tzinfo=UTC))
+    assert [
+        (c.instant.isoformat(), c.forward, f"{c.wall_before:%H:%M}", f"{c.wall_after:%H:%M}")
+        for c in changes
+    ] == [
+        ("2026-03-29T01:00:00+00:00", True, "02:00", "03:00"),
+        ("2026-10-25T01:00:00+00:00", False, "03:00", "02:00"),
+    ]
+    assert changes[1].before == timedelta(hours=2)
+    assert offset_changes("UTC", NEW_YEAR_2026, datetime(2030, 1, 1, tzinfo=UTC)) == []
+    # [start, end): a change exactly at the end is left out
+    assert offset_changes("Europe/Berlin", NEW_YEAR_2026, changes[0].instant) == []
+
+
+@pytest.mark.parametrize(
+    ("expr", "wall", "named"),
+    [
+        ("cron(30 2 ? * SUN *)", datetime(2027, 3, 28, 2, 30), True),
+        ("cron(30 2 ? * SUN *)", datetime(2027, 3, 29, 2, 30), False),
+        ("cron(30 2 ? * SUN *)", datetime(2027, 3, 28, 2, 31), False),
+        ("at(2027-03-28T02:30:00)", datetime(2027, 3, 28, 2, 30), True),
+        ("rate(1 minute)", datetime(2027, 3, 28, 2, 30), False),
+    ],
+)
+def test_names_wall_minute(expr: str, wall: datetime, named: bool) -> None:
+    assert names_wall_minute(expr, wall) is named
