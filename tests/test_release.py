@@ -60,3 +60,23 @@ def test_the_changelog_keeps_a_changelog() -> None:
     # Every heading has its comparison link at the foot.
     for heading in headings:
         assert re.search(rf"^\[{re.escape(heading)}\]: {release.REPOSITORY_URL}/", text, re.M)
+
+
+# Where the docs name a released version, it is this one: a release bumps them with the code.
+_VERSION_MENTIONS = re.compile(
+    r"ouroboros-reconciler==(\d+\.\d+\.\d+)"
+    r"|ouroboros-project/ouroboros/v(\d+\.\d+\.\d+)/"
+    r"|reusable-[a-z-]+\.yml@v(\d+\.\d+\.\d+)"
+    r"|tool-version: \"(\d+\.\d+\.\d+)\""
+)
+
+
+def test_the_docs_name_this_version() -> None:
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    found = {
+        (page.relative_to(ROOT).as_posix(), next(v for v in m.groups() if v))
+        for page in pages
+        for m in _VERSION_MENTIONS.finditer(page.read_text())
+    }
+    assert found  # the tutorial and the reference name it
+    assert {(page, v) for page, v in found if v != __version__} == set()
