@@ -417,7 +417,7 @@ def test_apply_role_trusts_only_the_apply_workflow_on_the_branch_in_the_environm
         "StringEquals": {
             f"{OIDC_HOST}:aud": "sts.amazonaws.com",
             f"{OIDC_HOST}:sub": f"{_subject_prefix(ids)}:environment:production:"
-            + _workflow_ref("apply.yml", "refs/heads/main"),
+            + _workflow_ref("reusable-apply.yml", "refs/heads/main"),
         }
     }
 
@@ -464,7 +464,7 @@ def test_plan_role_trusts_the_plan_and_drift_workflows_with_the_customised_subje
         # The one wildcard is the pull request's number (refs/pull/<n>/merge).
         "StringLike": {
             f"{OIDC_HOST}:sub": [
-                f"{prefix}:pull_request:" + _workflow_ref("plan.yml", "refs/pull/*/merge"),
+                f"{prefix}:pull_request:" + _workflow_ref("reusable-plan.yml", "refs/pull/*/merge"),
                 f"{prefix}:ref:refs/heads/main:" + _workflow_ref("drift.yml", "refs/heads/main"),
             ]
         },
@@ -478,7 +478,9 @@ def test_the_subject_form_is_a_choice_of_two() -> None:
 
 @pytest.mark.parametrize(
     ("role", "names"),
-    [("ApplyRole", {"apply.yml"}), ("PlanRole", {"plan.yml", "drift.yml"})],
+    # apply.yml and plan.yml call the reusable workflows (dogfooding): GitHub names the called
+    # workflow in job_workflow_ref, at the caller's ref.
+    [("ApplyRole", {"reusable-apply.yml"}), ("PlanRole", {"reusable-plan.yml", "drift.yml"})],
 )
 def test_the_pinned_workflows_are_the_ones_that_assume_the_role(role: str, names: set[str]) -> None:
     # A renamed workflow file would lock its jobs out: the names in the trust policy must be the
@@ -506,7 +508,7 @@ def test_environment_and_branch_names_are_parameters() -> None:
     plan_subs = only_trust(pinned["PlanRole"])["Condition"]["StringLike"][f"{OIDC_HOST}:sub"]
     assert apply_sub == (
         "repo:acme/fleet-schedules:environment:aws-prod:"
-        + _workflow_ref("apply.yml", "refs/heads/trunk")
+        + _workflow_ref("reusable-apply.yml", "refs/heads/trunk")
     )
     assert plan_subs[1] == (
         "repo:acme/fleet-schedules:ref:refs/heads/trunk:"
@@ -829,7 +831,7 @@ def test_outputs_are_the_arns_the_settings_and_workflows_need() -> None:
         "ExecutorRoleArn": f"arn:aws:iam::{HOME}:role/ouroboros-executor",
         "OidcSubjectPrefix": "repo:acme/fleet-schedules",
         "ApplyRoleSubject": "repo:acme/fleet-schedules:environment:production:"
-        + _workflow_ref("apply.yml", "refs/heads/main"),
+        + _workflow_ref("reusable-apply.yml", "refs/heads/main"),
     }
     plain = Stack(BOOTSTRAP, **GITHUB, **DEFAULT_SUBJECT).outputs()["ApplyRoleSubject"]
     assert plain == "repo:acme/fleet-schedules:environment:production"
