@@ -82,6 +82,23 @@ def test_filled_in_settings_validate_without_a_warning(inside: Path) -> None:
     assert (result.exit_code, result.stdout) == (0, "")
 
 
+def test_half_filled_settings_name_the_placeholder_not_two_accounts(inside: Path) -> None:
+    # The roles "in different accounts" warning would only repeat the placeholder's.
+    _reconcile("init")
+    settings = inside / "ouroboros.yaml"
+    text = settings.read_text()
+    settings.write_text(
+        text.replace("000000000000:role/ouroboros-executor", "123456789012:role/ouroboros-executor")
+    )
+    result = _reconcile("validate")
+    assert result.exit_code == 0
+    assert result.stdout.splitlines() == [
+        "ouroboros.yaml:12:21: warning: scheduler_role_arn still holds the placeholder account "
+        "000000000000 that `reconcile init` wrote: put the bootstrap stack's output "
+        "SchedulerRoleArn here before `reconcile plan`",
+    ]
+
+
 def test_init_in_the_current_directory_says_no_cd(inside: Path) -> None:
     result = _reconcile("init")
     assert result.stdout.splitlines()[0] == "created .github/workflows/apply.yml"
