@@ -75,11 +75,21 @@ def _scaffold(root: Path, *, force: bool) -> int:
         )
     for path, text in files.items():
         target = root / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
+        _write(target, text)
         output.out(f"{'overwrote' if path in there else 'created'} {target.as_posix()}")
     output.err(_next_steps(root))
     return 0
+
+
+def _write(target: Path, text: str) -> None:
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    except OSError as exc:  # a file where a folder belongs, no permission, a full disk
+        raise FatalError(
+            f"cannot write {target.as_posix()}: {exc.strerror or exc}; fix that path and run "
+            "reconcile init again (with --force for the files it already wrote)"
+        ) from None
 
 
 def _next_steps(root: Path) -> str:
@@ -142,7 +152,7 @@ def _upgrade(root: Path, *, force: bool) -> int:
         if versions == {__version__}:
             output.out(f"up to date {path.as_posix()} ({__version__})")
             continue
-        path.write_text(text, encoding="utf-8")
+        _write(path, text)
         output.out(f"upgraded {path.as_posix()} ({old} -> {__version__})")
     return 0
 

@@ -138,6 +138,16 @@ def test_init_into_a_file_is_refused(tmp_path: Path) -> None:
     )
 
 
+def test_a_file_where_a_folder_belongs_is_a_clear_error(inside: Path) -> None:
+    (inside / "schedules").write_text("not a folder\n")
+    result = _reconcile("init")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: cannot write schedules/example.yaml: ")
+    assert result.stderr.endswith(
+        "fix that path and run reconcile init again (with --force for the files it already wrote)\n"
+    )
+
+
 def test_the_readme_is_ten_lines_at_most(tmp_path: Path) -> None:
     _reconcile("init", str(tmp_path))
     assert len((tmp_path / "README.md").read_text().splitlines()) <= 10
