@@ -465,6 +465,26 @@ def demo(days: int, rules: str | None, start: str | None) -> None:
     click.get_current_context().exit(command.run(rules_dir=rules, days=days, start=start))
 
 
+@cli.command()
+@click.argument("directory", default=".", metavar="[DIR]")
+@click.option("--force", is_flag=True, help="Overwrite files that are already there.")
+@click.option(
+    "--upgrade",
+    is_flag=True,
+    help="Move an existing rules repository's pinned versions (reusable workflows, "
+    "pre-commit rev, schema modelines) to this version.",
+)
+def init(directory: str, force: bool, upgrade: bool) -> None:
+    """Scaffold a rules repository in DIR [default: .]: an example rule file, ouroboros.yaml,
+    GitHub workflows and a pre-commit configuration pinned to this version.
+
+    Writes nothing if a file is already there, unless --force.
+    """
+    from reconciler.commands import init as command
+
+    click.get_current_context().exit(command.run(directory, force=force, upgrade=upgrade))
+
+
 def main() -> None:
     # Every line out as soon as it is written, pipe or not: a killed job keeps what it said.
     if isinstance(sys.stdout, io.TextIOWrapper):

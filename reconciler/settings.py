@@ -19,6 +19,13 @@ from reconciler.schema import SETTINGS_SCHEMA, compiled
 from reconciler.yamlload import Document, Path, Pos, kind_of, load_file
 
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::([0-9]{12}):role/")
+# The account `reconcile init` writes into the role ARNs it cannot know: validate points it out.
+PLACEHOLDER_ACCOUNT = "000000000000"
+# Each role ARN key, and the output of the bootstrap stack (infra/bootstrap.yaml) that fills it.
+_ROLE_ARN_OUTPUTS: dict[tuple[str, ...], str] = {
+    ("executor", "role_arn"): "ExecutorRoleArn",
+    ("scheduler_role_arn",): "SchedulerRoleArn",
+}
 # The schema's "integer" lets 256.0 through (JSON has one number type); Settings wants ints.
 _WHOLE_NUMBERS = (
     ("executor", "memory_mb"),
@@ -170,10 +177,11 @@ def _semantic(value: Mapping[str, object]) -> list[tuple[Path, str, Severity]]:
         number = _get(value, path)
         if isinstance(number, float):
             found.append((path, f"{'.'.join(path)} must be a whole number, not {number}", "error"))
+    found += _placeholders(value)
     executor_role = executor.get("role_arn") if isinstance(executor, dict) else None
     scheduler_role = value.get("scheduler_role_arn")
     accounts = [_arn_account(executor_role), _arn_account(scheduler_role)]
-    if None not in accounts and accounts[0] != accounts[1]:
+    if None not in accounts and accounts[0] != accounts[1] and PLACEHOLDER_ACCOUNT not in accounts:
         found.append(
             (
                 ("scheduler_role_arn",),
@@ -183,6 +191,21 @@ def _semantic(value: Mapping[str, object]) -> list[tuple[Path, str, Severity]]:
             )
         )
     return found
+
+
+def _placeholders(value: Mapping[str, object]) -> list[tuple[Path, str, Severity]]:
+    """A warning, not an error: a freshly scaffolded repository validates, and says what to fill."""
+    return [
+        (
+            path,
+            f"{'.'.join(path)} still holds the placeholder account {PLACEHOLDER_ACCOUNT} that "
+            f"`reconcile init` wrote: put the bootstrap stack's output {output} here before "
+            "`reconcile plan`",
+            "warning",
+        )
+        for path, output in _ROLE_ARN_OUTPUTS.items()
+        if _arn_account(_get(value, path)) == PLACEHOLDER_ACCOUNT
+    ]
 
 
 def _get(value: Mapping[str, object], path: tuple[str, ...]) -> object:

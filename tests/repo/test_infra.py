@@ -34,6 +34,7 @@ from click.testing import CliRunner
 from moto import mock_aws
 from policy_sentry.querying.actions import get_action_data
 
+from reconciler import release
 from reconciler.cli import cli
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -416,7 +417,7 @@ def test_apply_role_trusts_only_the_apply_workflow_on_the_branch_in_the_environm
         "StringEquals": {
             f"{OIDC_HOST}:aud": "sts.amazonaws.com",
             f"{OIDC_HOST}:sub": f"{_subject_prefix(ids)}:environment:production:"
-            + _workflow_ref("apply.yml", "refs/heads/main"),
+            + _workflow_ref("reusable-apply.yml", "refs/heads/main"),
         }
     }
 
@@ -463,7 +464,7 @@ def test_plan_role_trusts_the_plan_and_drift_workflows_with_the_customised_subje
         # The one wildcard is the pull request's number (refs/pull/<n>/merge).
         "StringLike": {
             f"{OIDC_HOST}:sub": [
-                f"{prefix}:pull_request:" + _workflow_ref("plan.yml", "refs/pull/*/merge"),
+                f"{prefix}:pull_request:" + _workflow_ref("reusable-plan.yml", "refs/pull/*/merge"),
                 f"{prefix}:ref:refs/heads/main:" + _workflow_ref("drift.yml", "refs/heads/main"),
             ]
         },
@@ -477,7 +478,9 @@ def test_the_subject_form_is_a_choice_of_two() -> None:
 
 @pytest.mark.parametrize(
     ("role", "names"),
-    [("ApplyRole", {"apply.yml"}), ("PlanRole", {"plan.yml", "drift.yml"})],
+    # apply.yml and plan.yml call the reusable workflows (dogfooding): GitHub names the called
+    # workflow in job_workflow_ref, at the caller's ref.
+    [("ApplyRole", {"reusable-apply.yml"}), ("PlanRole", {"reusable-plan.yml", "drift.yml"})],
 )
 def test_the_pinned_workflows_are_the_ones_that_assume_the_role(role: str, names: set[str]) -> None:
     # A renamed workflow file would lock its jobs out: the names in the trust policy must be the
@@ -505,12 +508,85 @@ def test_environment_and_branch_names_are_parameters() -> None:
     plan_subs = only_trust(pinned["PlanRole"])["Condition"]["StringLike"][f"{OIDC_HOST}:sub"]
     assert apply_sub == (
         "repo:acme/fleet-schedules:environment:aws-prod:"
-        + _workflow_ref("apply.yml", "refs/heads/trunk")
+        + _workflow_ref("reusable-apply.yml", "refs/heads/trunk")
     )
     assert plan_subs[1] == (
         "repo:acme/fleet-schedules:ref:refs/heads/trunk:"
         + _workflow_ref("drift.yml", "refs/heads/trunk")
     )
+
+
+# A rules repository made by `reconcile init`: its jobs call the tool's reusable workflows, and
+# GitHub names the called workflow in job_workflow_ref (docs/how-to/iam.md).
+TOOL = {"ToolRepository": "ouroboros-project/ouroboros"}
+
+
+def _tool_ref(name: str) -> str:
+    return f"job_workflow_ref:ouroboros-project/ouroboros/.github/workflows/{name}@refs/tags/v*"
+
+
+@pytest.mark.parametrize("ids", [False, True], ids=["name-subject", "immutable-subject"])
+def test_with_the_tool_repository_the_roles_trust_its_reusable_workflows_at_a_tag(
+    ids: bool,
+) -> None:
+    roles = Stack(BOOTSTRAP, **GITHUB, **TOOL, **(IDS if ids else {})).roles()
+    prefix = _subject_prefix(ids)
+    # The apply role: only reusable-apply.yml at a release tag, in the environment; the tag is
+    # the one wildcard.
+    assert only_trust(roles["ApplyRole"])["Condition"] == {
+        "StringEquals": {f"{OIDC_HOST}:aud": "sts.amazonaws.com"},
+        "StringLike": {
+            f"{OIDC_HOST}:sub": f"{prefix}:environment:production:"
+            + _tool_ref("reusable-apply.yml")
+        },
+    }
+    assert only_trust(roles["PlanRole"])["Condition"] == {
+        "StringEquals": {f"{OIDC_HOST}:aud": "sts.amazonaws.com"},
+        "StringLike": {
+            f"{OIDC_HOST}:sub": [
+                f"{prefix}:pull_request:" + _tool_ref("reusable-plan.yml"),
+                f"{prefix}:ref:refs/heads/main:" + _tool_ref("reusable-drift.yml"),
+            ]
+        },
+    }
+    outputs = Stack(BOOTSTRAP, **GITHUB, **TOOL, **(IDS if ids else {})).outputs()
+    assert outputs["ApplyRoleSubject"] == (
+        f"{prefix}:environment:production:" + _tool_ref("reusable-apply.yml")
+    )
+
+
+def test_with_the_tool_repository_and_the_default_subject_the_environment_guards() -> None:
+    # GitHub's default subject names no workflow, so the tool repository changes nothing.
+    with_tool = Stack(BOOTSTRAP, **GITHUB, **TOOL, **DEFAULT_SUBJECT).roles()
+    without = Stack(BOOTSTRAP, **GITHUB, **DEFAULT_SUBJECT).roles()
+    for role in ("ApplyRole", "PlanRole"):
+        assert only_trust(with_tool[role]) == only_trust(without[role])
+
+
+@pytest.mark.parametrize(
+    ("role", "names"),
+    [
+        ("ApplyRole", {"reusable-apply.yml"}),
+        ("PlanRole", {"reusable-plan.yml", "reusable-drift.yml"}),
+    ],
+)
+def test_the_reusable_workflows_the_trust_names_assume_that_role(
+    role: str, names: set[str]
+) -> None:
+    variable = {"ApplyRole": "AWS_APPLY_ROLE_ARN", "PlanRole": "AWS_PLAN_ROLE_ARN"}[role]
+    trust = only_trust(Stack(BOOTSTRAP, **GITHUB, **TOOL).roles()[role])["Condition"]
+    subjects = as_list(trust["StringLike"][f"{OIDC_HOST}:sub"])
+    pinned = {m[1] for s in subjects if (m := re.search(r"/\.github/workflows/([^@]+)@", s))}
+    assert pinned == names
+    for name in names:
+        assert f"role-to-assume: ${{{{ vars.{variable} }}}}" in (WORKFLOWS / name).read_text()
+
+
+def test_the_tool_repository_is_the_one_reconcile_init_pins() -> None:
+    spec = Stack(BOOTSTRAP, **GITHUB).template["Parameters"]["ToolRepository"]
+    assert spec["Default"] == ""
+    assert re.fullmatch(spec["AllowedPattern"], release.REPOSITORY)
+    assert not re.fullmatch(spec["AllowedPattern"], "ouroboros")  # owner/name, both
 
 
 def test_oidc_provider_is_optional() -> None:
@@ -755,7 +831,7 @@ def test_outputs_are_the_arns_the_settings_and_workflows_need() -> None:
         "ExecutorRoleArn": f"arn:aws:iam::{HOME}:role/ouroboros-executor",
         "OidcSubjectPrefix": "repo:acme/fleet-schedules",
         "ApplyRoleSubject": "repo:acme/fleet-schedules:environment:production:"
-        + _workflow_ref("apply.yml", "refs/heads/main"),
+        + _workflow_ref("reusable-apply.yml", "refs/heads/main"),
     }
     plain = Stack(BOOTSTRAP, **GITHUB, **DEFAULT_SUBJECT).outputs()["ApplyRoleSubject"]
     assert plain == "repo:acme/fleet-schedules:environment:production"

@@ -43,11 +43,46 @@ def text(name: str) -> str:
     return (WORKFLOWS / name).read_text()
 
 
-def load(name: str) -> dict[str, Any]:
+def read(name: str) -> dict[str, Any]:
+    """The workflow file as written."""
     data: dict[str, Any] = yaml.safe_load(text(name))
     # YAML 1.1 reads the key `on` as True.
     data["on"] = data.pop(True, data.get("on"))
     return data
+
+
+def load(name: str) -> dict[str, Any]:
+    """The workflow as it runs: a job that calls one of this repository's reusable workflows
+    (dogfooding, tests/repo/test_reusable_workflows.py) is the job it calls, with the caller's
+    inputs in place of `${{ inputs.x }}`, and the caller's needs, condition and permissions (a
+    called job gets no more than its caller grants)."""
+    data = read(name)
+    data["jobs"] = {job_name: _inlined(job) for job_name, job in data["jobs"].items()}
+    return data
+
+
+def _inlined(job: dict[str, Any]) -> dict[str, Any]:
+    uses = job.get("uses", "")
+    if not uses.startswith("./.github/workflows/"):
+        return job
+    called = read(uses.removeprefix("./.github/workflows/"))
+    declared = called["on"]["workflow_call"]["inputs"]
+    inputs = {k: spec.get("default", "") for k, spec in declared.items()} | job.get("with", {})
+    (inner,) = called["jobs"].values()
+    inner = _with_inputs(inner, {k: str(v) for k, v in inputs.items()})
+    caller = {k: job[k] for k in ("name", "needs", "if") if k in job}
+    return {**inner, **caller, "permissions": job["permissions"]}
+
+
+def _with_inputs(node: Any, inputs: dict[str, str]) -> Any:
+    if isinstance(node, dict):
+        return {k: _with_inputs(v, inputs) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_with_inputs(v, inputs) for v in node]
+    if isinstance(node, str):
+        for key, value in inputs.items():
+            node = node.replace(f"${{{{ inputs.{key} }}}}", value)
+    return node
 
 
 def steps(name: str, job: str) -> list[dict[str, Any]]:
@@ -60,7 +95,7 @@ def step(name: str, job: str, title: str) -> dict[str, Any]:
 
 
 def uses(name: str) -> Iterator[str]:
-    for job in load(name)["jobs"].values():
+    for job in read(name)["jobs"].values():
         for s in job.get("steps", []):
             if "uses" in s:
                 yield s["uses"]
@@ -75,7 +110,9 @@ def writes(job: dict[str, Any]) -> set[str]:
 
 
 def test_the_four_workflows_are_there() -> None:
-    assert sorted(p.name for p in WORKFLOWS.glob("*.yml")) == sorted(NAMES)
+    # Beside them: the reusable ones and release.yml (tests/repo/test_reusable_workflows.py).
+    own = [p.name for p in WORKFLOWS.glob("*.yml") if not p.name.startswith("reusable-")]
+    assert sorted(set(own) - {"release.yml"}) == sorted(NAMES)
     assert not list(WORKFLOWS.glob("*.yaml"))
 
 
@@ -157,8 +194,16 @@ def test_the_linters_do_report_a_broken_workflow(tmp_path: Path) -> None:
 
 def test_every_action_is_pinned_to_a_commit_with_its_version() -> None:
     pins: dict[str, set[tuple[str, str]]] = {}
-    for name in NAMES:
-        lines = [line for line in text(name).splitlines() if re.match(r"^\s*(-\s+)?uses:", line)]
+    # Ours, and the reusable workflows they call (a call of a local workflow is no action).
+    called = {
+        j["uses"].rsplit("/", 1)[1] for n in NAMES for j in read(n)["jobs"].values() if "uses" in j
+    }
+    for name in (*NAMES, *sorted(called)):
+        lines = [
+            line
+            for line in text(name).splitlines()
+            if re.match(r"^\s*(-\s+)?uses:", line) and "./.github/workflows/" not in line
+        ]
         assert len(lines) == len(list(uses(name)))
         for line in lines:
             m = PIN.match(line)
@@ -182,9 +227,14 @@ def test_every_action_is_pinned_to_a_commit_with_its_version() -> None:
 # Python packages: only the hashed lock files (requirements/*.txt, `make lock`).
 
 LOCKED_INSTALL = re.compile(
-    r"python -m pip install --quiet --require-hashes -r requirements/(runtime|dev)\.txt"
+    r"python -m pip install --quiet --require-hashes -r (\.ouroboros-tool/)?requirements/(runtime|dev)\.txt"
 )
 OWN_CODE_INSTALL = "python -m pip install --quiet --no-deps --no-build-isolation ."
+# The called jobs build the tool from its checkout (this commit, here: tool-ref).
+TOOL_INSTALL = [
+    "python -m pip install --quiet --require-hashes -r .ouroboros-tool/requirements/runtime.txt",
+    "python -m pip install --quiet --no-deps --no-build-isolation ./.ouroboros-tool",
+]
 
 
 def pip_lines(script: str) -> list[str]:
@@ -195,17 +245,20 @@ def test_ci_installs_only_the_locked_hashed_dependencies() -> None:
     installs = [line for _, _, script in all_runs() for line in pip_lines(script)]
     assert installs
     for line in installs:
-        assert LOCKED_INSTALL.fullmatch(line) or line == OWN_CODE_INSTALL, line
+        assert LOCKED_INSTALL.fullmatch(line) or line in {OWN_CODE_INSTALL, *TOOL_INSTALL}, line
     # Each job that installs reconcile takes the runtime lock first, then our code alone.
     for name in NAMES:
         for job_name, job in load(name)["jobs"].items():
             scripts = [s.get("run", "") for s in job.get("steps", [])]
             lines = [line for script in scripts for line in pip_lines(script)]
             if lines:
-                assert lines == [
-                    "python -m pip install --quiet --require-hashes -r requirements/runtime.txt",
-                    OWN_CODE_INSTALL,
-                ], (name, job_name)
+                assert lines in (
+                    [
+                        "python -m pip install --quiet --require-hashes -r requirements/runtime.txt",
+                        OWN_CODE_INSTALL,
+                    ],
+                    TOOL_INSTALL,
+                ), (name, job_name)
 
 
 def test_the_test_jobs_install_the_dev_lock_before_the_suite() -> None:
@@ -231,7 +284,11 @@ def test_the_pip_cache_follows_the_lock() -> None:
             for s in job.get("steps", []):
                 if s.get("uses", "").startswith("actions/setup-python@"):
                     path = s["with"]["cache-dependency-path"]
-                    assert path in {"requirements/runtime.txt", "requirements/dev.txt"}, name
+                    assert path in {
+                        "requirements/runtime.txt",
+                        "requirements/dev.txt",
+                        ".ouroboros-tool/requirements/runtime.txt",
+                    }, name
 
 
 def test_dependabot_keeps_the_lock_and_the_action_pins_current() -> None:
@@ -322,9 +379,17 @@ def test_the_comment_poster_runs_no_pull_request_code() -> None:
         "pull-requests": "write",
     }
     checkout, download, post = job["steps"]
-    # The default branch's scripts only: no ref, no repository, no credentials left behind.
+    # The default branch's scripts only (a workflow_run's github.sha is the default branch's
+    # head), no credentials left behind.
     assert checkout["uses"].startswith("actions/checkout@")
-    assert checkout["with"] == {"persist-credentials": False, "sparse-checkout": ".github/scripts"}
+    assert checkout["with"] == {
+        "repository": "${{ github.repository }}",
+        "ref": "${{ inputs.tool-ref || format('v{0}', inputs.tool-version) }}",
+        "persist-credentials": False,
+        "sparse-checkout": ".github/scripts",
+    }
+    assert read("plan-comment.yml")["jobs"]["comment"]["with"]["tool-ref"] == "${{ github.sha }}"
+    assert "path" not in checkout["with"]
     # The artifact of the very run that triggered it, unpacked outside the checkout.
     assert download["uses"].startswith("actions/download-artifact@")
     assert download["with"]["run-id"] == "${{ github.event.workflow_run.id }}"
@@ -379,20 +444,31 @@ def test_drift_job_permissions() -> None:
 
 
 def test_concurrency() -> None:
-    plan = load("plan.yml")["concurrency"]
+    # On the called jobs (where a rules repository gets them too); a caller's own group must
+    # differ, or the caller and the job it calls would wait for each other forever.
+    plan = load("plan.yml")["jobs"]["plan"]["concurrency"]
     assert plan == {
         "group": "ouroboros-plan-${{ github.event.pull_request.number }}",
         "cancel-in-progress": True,
     }
-    apply = load("apply.yml")["concurrency"]
+    assert read("plan.yml")["concurrency"] == {
+        "group": "ouroboros-plan-run-${{ github.event.pull_request.number }}",
+        "cancel-in-progress": True,
+    }
+    apply = load("apply.yml")["jobs"]["apply"]["concurrency"]
     assert apply == {"group": "ouroboros-apply", "cancel-in-progress": False}
+    assert read("apply.yml")["concurrency"] == {
+        "group": "ouroboros-apply-run",
+        "cancel-in-progress": False,
+    }
     drift = load("drift.yml")["concurrency"]
     assert drift["cancel-in-progress"] is False
     assert drift["group"] != apply["group"]  # a drift run must never replace a pending apply
     # Posting is never cancelled half-way; a stale run is recognised by its head commit instead.
-    poster = load("plan-comment.yml")["concurrency"]
+    poster = load("plan-comment.yml")["jobs"]["comment"]["concurrency"]
     assert poster["cancel-in-progress"] is False
     assert poster["group"].startswith("ouroboros-plan-comment-")
+    assert "concurrency" not in read("plan-comment.yml")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -527,12 +603,14 @@ def test_the_commands_the_workflows_run_exist_with_those_flags() -> None:
     for _, args in reconcile_commands():
         parse(args)
         seen.add(" ".join(args))
+    paths = "--rules $OUROBOROS_RULES --settings $OUROBOROS_SETTINGS"  # the called jobs'
     assert seen == {
-        "validate --format github",
-        "validate",
-        "plan --detailed-exitcode --format markdown --out plan.json",
-        "apply --yes",
-        "apply --yes --allow-mass-delete",
+        f"validate --format github {paths}",
+        f"validate {paths}",
+        f"plan --detailed-exitcode --format markdown --out plan.json {paths}",
+        "plan --detailed-exitcode --format markdown --out plan.json",  # drift.yml's own job
+        f"apply --yes {paths}",
+        f"apply --yes --allow-mass-delete {paths}",
     }
 
 
@@ -611,6 +689,9 @@ def runner(tmp_path: Path) -> Any:
             "GITHUB_REPOSITORY": "acme/fleet",
             "GITHUB_SHA": "0123456789abcdef0123456789abcdef01234567",
             "FAKE_CALLS": str(calls),
+            # The called jobs' env (the reusable workflows' defaults for settings and rules).
+            "OUROBOROS_RULES": "schedules",
+            "OUROBOROS_SETTINGS": "ouroboros.yaml",
             **env,
         }
         done = subprocess.run(
@@ -724,7 +805,8 @@ def test_the_mass_delete_flag_comes_from_the_label_or_the_manual_input(
 def test_the_label_name_and_the_input_reach_the_script_as_data() -> None:
     find = step("apply.yml", "apply", "Find the merged pull request")
     assert find["env"]["MASS_DELETE_LABEL"] == "allow-mass-delete"
-    assert find["env"]["DISPATCH_ALLOW_MASS_DELETE"] == "${{ inputs.allow_mass_delete }}"
+    # The manual run's input, handed to the called job as its input allow-mass-delete.
+    assert find["env"]["DISPATCH_ALLOW_MASS_DELETE"] == "${{ inputs.allow_mass_delete == true }}"
     # Compared as a fixed, whole line (grep -Fx), never evaluated.
     assert 'grep -Fqx -- "$MASS_DELETE_LABEL"' in find["run"]
     assert "const MASS_DELETE_LABEL = 'allow-mass-delete';" in REPORT_JS.read_text()
@@ -732,7 +814,11 @@ def test_the_label_name_and_the_input_reach_the_script_as_data() -> None:
 
 @pytest.mark.parametrize(
     ("allowed", "args"),
-    [("true", "apply --yes --allow-mass-delete"), ("false", "apply --yes"), ("", "apply --yes")],
+    [
+        ("true", "apply --yes --allow-mass-delete --rules schedules --settings ouroboros.yaml"),
+        ("false", "apply --yes --rules schedules --settings ouroboros.yaml"),
+        ("", "apply --yes --rules schedules --settings ouroboros.yaml"),
+    ],
 )
 def test_apply_passes_the_mass_delete_flag_only_when_allowed(
     runner: Any, allowed: str, args: str
@@ -826,19 +912,23 @@ def test_artifacts_upload_the_file_the_plan_writes() -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "job", "title", "entry"),
+    ("name", "job", "title", "entry", "script"),
     [
-        ("plan.yml", "plan", "Render the comment", "plan"),
-        ("plan-comment.yml", "comment", "Post or update the comment", "postPlan"),
-        ("apply.yml", "apply", "Report on the pull request", "apply"),
-        ("drift.yml", "drift", "Open, update or close the drift issue", "drift"),
+        # The called jobs read the report script of the tool they built (.ouroboros-tool); the
+        # poster checks out the tool's scripts alone.
+        ("plan.yml", "plan", "Render the comment", "plan", "./.ouroboros-tool/.github"),
+        ("plan-comment.yml", "comment", "Post or update the comment", "postPlan", "./.github"),
+        ("apply.yml", "apply", "Report on the pull request", "apply", "./.ouroboros-tool/.github"),
+        ("drift.yml", "drift", "Open, update or close the drift issue", "drift", "./.github"),
     ],
 )
-def test_reports_call_the_report_script(name: str, job: str, title: str, entry: str) -> None:
+def test_reports_call_the_report_script(
+    name: str, job: str, title: str, entry: str, script: str
+) -> None:
     s = step(name, job, title)
     assert s["uses"].startswith("actions/github-script@")
     assert s["with"]["script"] == (
-        "const report = require('./.github/scripts/report.js');\n"
+        f"const report = require('{script}/scripts/report.js');\n"
         f"await report.{entry}({{ github, context, core }});\n"
     )
 
@@ -1422,8 +1512,7 @@ def test_a_teams_copy_keeps_these_tests_green(tmp_path: Path) -> None:
         team / ".github" / "workflows" / "apply.yml",
         (f"branches: [{branch}]", f"branches: [{new_branch}]"),
         (f"refs/heads/{branch}'", f"refs/heads/{new_branch}'"),
-        (f"name: {environment}\n", f"name: {new_environment}\n"),
-        (f"ENVIRONMENT_NAME: {environment}\n", f"ENVIRONMENT_NAME: {new_environment}\n"),
+        (f"environment: {environment}\n", f"environment: {new_environment}\n"),
     )
     _set_default(team / "infra" / "bootstrap.yaml", "DefaultBranch", new_branch)
     _set_default(team / "infra" / "bootstrap.yaml", "ApplyEnvironment", new_environment)
