@@ -1,0 +1,130 @@
+"""A rule's week as the chart draws it: seven local days, each with its on-bars and DST note.
+
+Pure. Every time comes from reconciler.timeline (on-windows, hours, notes) and timeengine (the
+zone's offset changes): this module only cuts the windows into local days.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta, tzinfo
+
+from reconciler import timeengine, timeline
+from reconciler.model import Rule
+
+WEEK_DAYS = 7
+MONTH_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Bar:
+    """Part of an on-window within one local day, in wall-clock hours (0 to 24)."""
+
+    start: float
+    end: float
+    text: str  # "08:00-19:00" (an en dash)
+
+
+@dataclass(frozen=True)
+class Day:
+    date: str  # YYYY-MM-DD, local
+    label: str  # "Mon 30 Nov"
+    bars: tuple[Bar, ...]
+    on_hours: float
+    dst: str | None  # "clocks go forward (23-hour day)" on a day the offset changes
+
+
+@dataclass(frozen=True)
+class Week:
+    start: str  # local midnight, ISO 8601 with offset
+    days: tuple[Day, ...]
+    on_hours: float
+    notes: tuple[str, ...]
+
+
+def local_midnight(rule: Rule, now: datetime) -> datetime:
+    """The start of today in the rule's zone: where its week and its month begin."""
+    zone = timeengine.zone(rule.timezone)
+    return datetime.combine(now.astimezone(zone).date(), time(0), tzinfo=zone)
+
+
+def week_of(rule: Rule, now: datetime) -> Week:
+    start = local_midnight(rule, now)
+    end = _day_start(start, WEEK_DAYS)
+    windows = timeline.on_windows(rule, start, end)
+    changes = timeengine.offset_changes(rule.timezone, start, end)
+    days = tuple(_day(start, n, windows, changes) for n in range(WEEK_DAYS))
+    return Week(
+        start=start.isoformat(),
+        days=days,
+        on_hours=round(sum(day.on_hours for day in days), 2),
+        notes=tuple(timeline.notes(rule, start, end)),
+    )
+
+
+def hours_off(rule: Rule, now: datetime, *, days: int) -> float | None:
+    """Hours off in the `days` local days from today; None where the rule alone does not say
+    (disabled, or only a start or only a stop: something else turns the fleet on or off)."""
+    if not rule.enabled or rule.start is None or rule.stop is None:
+        return None
+    start = local_midnight(rule, now)
+    end = _day_start(start, days)
+    total = (end - start).total_seconds() / 3600
+    return round(total - timeline.on_hours(rule, start, end), 2)
+
+
+def _day_start(week_start: datetime, n: int) -> datetime:
+    """Local midnight n days on (wall-clock days: 23 or 25 hours long across a DST change).
+
+    In UTC: Python subtracts two times of one zone as wall clocks, which would make every day
+    24 hours long."""
+    midnight = datetime.combine(week_start.date() + timedelta(days=n), time(0), week_start.tzinfo)
+    return midnight.astimezone(UTC)
+
+
+def _day(
+    week_start: datetime,
+    n: int,
+    windows: list[timeline.Window],
+    changes: list[timeengine.OffsetChange],
+) -> Day:
+    start, end = _day_start(week_start, n), _day_start(week_start, n + 1)
+    zone = week_start.tzinfo
+    bars = []
+    seconds = 0.0
+    for window in windows:
+        lo, hi = max(window.start, start), min(window.stop, end)
+        if lo < hi:
+            seconds += (hi - lo).total_seconds()
+            bars.append(_bar(lo, hi, start, end, zone))
+    length = (end - start).total_seconds() / 3600
+    dst = None
+    if any(start <= change.instant < end for change in changes):
+        direction = "forward" if length < 24 else "back"
+        dst = f"clocks go {direction} ({length:g}-hour day)"
+    return Day(
+        date=start.astimezone(zone).date().isoformat(),
+        label=f"{start.astimezone(zone):%a %d %b}",
+        bars=tuple(bars),
+        on_hours=round(seconds / 3600, 2),
+        dst=dst,
+    )
+
+
+def _bar(
+    lo: datetime, hi: datetime, day_start: datetime, day_end: datetime, zone: tzinfo | None
+) -> Bar:
+    a, b = lo.astimezone(zone), hi.astimezone(zone)
+    start = 0.0 if lo == day_start else _wall_hours(a)
+    end = 24.0 if hi == day_end else _wall_hours(b)
+    text = f"{_clock(start)}\u2013{_clock(end)}"
+    return Bar(start=start, end=max(end, start), text=text)
+
+
+def _wall_hours(moment: datetime) -> float:
+    return moment.hour + moment.minute / 60
+
+
+def _clock(hours: float) -> str:
+    whole = round(hours * 60)
+    return f"{whole // 60:02d}:{whole % 60:02d}"
