@@ -76,11 +76,16 @@ def run(
     read = (
         "offline: no run log read"
         if offline
-        else f"{report.runs_total} runs and {len(report.applies)} applies in the last {days} days"
+        else f"{_count_of(report.runs_total, 'run', 'runs')} and "
+        f"{_count_of(len(report.applies), 'apply', 'applies')} in the last {days} days"
     )
     output.err(f"report: {len(rules)} rules, {read}; {len(site)} files, {size / 1024:.0f} KiB")
     output.out(str(target / "index.html"))
     return 0
+
+
+def _count_of(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 def _now() -> datetime:
