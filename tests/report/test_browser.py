@@ -24,7 +24,7 @@ from reconciler.report.render import pages, write_site
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = os.environ.get("OUROBOROS_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM = os.environ.get("OUROBOROS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 OPT_OUT = "OUROBOROS_SKIP_BROWSER_TEST"
 FLAGS = [
     "--headless",
