@@ -14,6 +14,8 @@ from reconciler.model import Rule
 
 WEEK_DAYS = 7
 MONTH_DAYS = 30
+# A day with more firings than this (a rate() rule) is summed up, not drawn one by one.
+MARKS_MAX = 8
 
 
 @dataclass(frozen=True)
@@ -26,12 +28,24 @@ class Bar:
 
 
 @dataclass(frozen=True)
+class Mark:
+    """A firing within one local day, in wall-clock hours."""
+
+    hour: float
+    action: str
+    text: str  # "stop 19:00", "stop 19:00 (skipped: Christmas Day)"
+    skipped: bool
+
+
+@dataclass(frozen=True)
 class Day:
     date: str  # YYYY-MM-DD, local
     label: str  # "Mon 30 Nov"
     bars: tuple[Bar, ...]
     on_hours: float
     dst: str | None  # "clocks go forward (23-hour day)" on a day the offset changes
+    marks: tuple[Mark, ...]  # empty when there are more than MARKS_MAX
+    firings: str  # "start 08:00, stop 19:00", or "288 firings"
 
 
 @dataclass(frozen=True)
@@ -51,9 +65,12 @@ def local_midnight(rule: Rule, now: datetime) -> datetime:
 def week_of(rule: Rule, now: datetime) -> Week:
     start = local_midnight(rule, now)
     end = _day_start(start, WEEK_DAYS)
-    windows = timeline.on_windows(rule, start, end)
-    changes = timeengine.offset_changes(rule.timezone, start, end)
-    days = tuple(_day(start, n, windows, changes) for n in range(WEEK_DAYS))
+    times = _Times(
+        timeline.on_windows(rule, start, end),
+        timeengine.offset_changes(rule.timezone, start, end),
+        timeline.firings(rule, start, end),
+    )
+    days = tuple(_day(start, n, times) for n in range(WEEK_DAYS))
     return Week(
         start=start.isoformat(),
         days=days,
@@ -82,24 +99,29 @@ def _day_start(week_start: datetime, n: int) -> datetime:
     return midnight.astimezone(UTC)
 
 
-def _day(
-    week_start: datetime,
-    n: int,
-    windows: list[timeline.Window],
-    changes: list[timeengine.OffsetChange],
-) -> Day:
+@dataclass(frozen=True)
+class _Times:
+    """What the timeline says about the whole week, before it is cut into days."""
+
+    windows: list[timeline.Window]
+    changes: list[timeengine.OffsetChange]
+    firings: list[timeline.Firing]
+
+
+def _day(week_start: datetime, n: int, times: _Times) -> Day:
     start, end = _day_start(week_start, n), _day_start(week_start, n + 1)
     zone = week_start.tzinfo
     bars = []
     seconds = 0.0
-    for window in windows:
+    for window in times.windows:
         lo, hi = max(window.start, start), min(window.stop, end)
         if lo < hi:
             seconds += (hi - lo).total_seconds()
             bars.append(_bar(lo, hi, start, end, zone))
+    marks, summary = _marks([f for f in times.firings if start <= f.utc < end])
     length = (end - start).total_seconds() / 3600
     dst = None
-    if any(start <= change.instant < end for change in changes):
+    if any(start <= change.instant < end for change in times.changes):
         direction = "forward" if length < 24 else "back"
         dst = f"clocks go {direction} ({length:g}-hour day)"
     return Day(
@@ -108,7 +130,24 @@ def _day(
         bars=tuple(bars),
         on_hours=round(seconds / 3600, 2),
         dst=dst,
+        marks=marks,
+        firings=summary,
     )
+
+
+def _marks(firings: list[timeline.Firing]) -> tuple[tuple[Mark, ...], str]:
+    """The day's firings to draw, and in words."""
+    if len(firings) > MARKS_MAX:
+        return (), f"{len(firings):,} firings"
+    marks = tuple(_mark(f) for f in firings)
+    return marks, ", ".join(m.text for m in marks)
+
+
+def _mark(firing: timeline.Firing) -> Mark:
+    text = f"{firing.action} {firing.local:%H:%M}"
+    if firing.skipped:
+        text += f" (skipped: {firing.skipped})"
+    return Mark(_wall_hours(firing.local), firing.action, text, firing.skipped is not None)
 
 
 def _bar(

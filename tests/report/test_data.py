@@ -320,3 +320,24 @@ def test_target_counts_come_from_the_saved_preview() -> None:
     assert (
         build_report([BERLIN], now=NOW, days=7, targets={}, targets_from="p").targets_from is None
     )
+
+
+def test_each_day_names_its_firings_and_marks_them() -> None:
+    day = week.week_of(BERLIN, NOW).days[0]
+    assert day.firings == "start 08:00, stop 19:00"
+    assert [(m.hour, m.action, m.skipped) for m in day.marks] == [
+        (8.0, "start", False),
+        (19.0, "stop", False),
+    ]
+    assert week.week_of(BERLIN, NOW).days[1].firings == ""
+    nightly = rule("nightly", start=None, stop="cron(30 22 * * ? *)")
+    days = week.week_of(nightly, NOW).days
+    assert [d.firings for d in days] == ["stop 22:30"] * 7
+    assert [d.bars for d in days] == [()] * 7
+
+
+def test_a_rate_rule_is_summed_up_not_drawn() -> None:
+    often = rule("often", start="rate(5 minutes)", stop="cron(0 19 * * ? *)")
+    day = week.week_of(often, NOW).days[1]
+    assert day.marks == ()
+    assert day.firings == "289 firings"  # 288 starts from midnight, one stop

@@ -184,8 +184,8 @@ def test_a_rule_page_has_its_definition_firings_week_and_runs() -> None:
         "Filters tag:Environment = dev",
         "Targets 12 (from plan.json)",
         "stop 2026-03-27 19:00 +01:00 2026-03-27 18:00 UTC",
-        "Sun 29 Mar off all day 0 clocks go forward (23-hour day)",
-        "Mon 30 Mar 08:00\u201319:00 11",
+        "Sun 29 Mar none off all day 0 clocks go forward (23-hour day)",
+        "Mon 30 Mar start 08:00, stop 19:00 08:00\u201319:00 11",
         "On for 55 hours in these 7 days. Off: 112 h in the next 7 days, 488 h in the next 30.",
     ):
         assert expected in words
@@ -195,6 +195,9 @@ def test_a_rule_page_has_its_definition_firings_week_and_runs() -> None:
     bars = svg.findall(".//{http://www.w3.org/2000/svg}rect[@class='on']")
     assert len(bars) == 5
     assert (bars[0].get("x"), bars[0].get("width")) == ("304.0", "286.0")  # 08:00 for 11 h
+    fires = svg.findall(".//{http://www.w3.org/2000/svg}line[@class='fire stop']")
+    assert [f.get("x1") for f in fires] == ["590.0"] * 5  # 19:00
+    assert fires[0].find("{http://www.w3.org/2000/svg}title").text == "stop 19:00"
     assert tree.find(".//h:table[@class='week-table']", NS) is not None
     back = tree.find(".//h:p[@class='back']/h:a", NS)
     assert back.get("href") == "../index.html#rules"
@@ -225,3 +228,11 @@ def test_write_site_writes_every_file(tmp_path: Path) -> None:
         "index.html",
         "rules/dev-office-hours.html",
     ]
+
+
+def test_a_disabled_rule_has_no_week_chart() -> None:
+    site = pages(online())
+    tree = parse(site["rules/build-agents.html"])
+    words = " ".join(" ".join(tree.itertext()).split())
+    assert "Disabled: nothing fires, so the rule turns nothing on or off this week." in words
+    assert tree.find(".//{http://www.w3.org/2000/svg}svg") is None
