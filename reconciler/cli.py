@@ -444,6 +444,51 @@ def report(
 
 @cli.command()
 @click.option(
+    "--days", type=int, default=7, show_default=True, help="How many days to show (1-366)."
+)
+@click.option(
+    "--rule",
+    "names",
+    multiple=True,
+    metavar="NAME",
+    help="Only this rule (repeatable) [default: every rule].",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option(
+    "--start",
+    metavar="ISO8601",
+    default=None,
+    help="Start here instead of now (no offset: UTC), e.g. 2026-12-07.",
+)
+@click.option(
+    "--rules",
+    "rules",
+    metavar="DIR",
+    default=None,
+    help=f"Directory of rule files [default: ./{DEFAULT_RULES_DIR}].",
+)
+@click.pass_context
+def timeline(
+    ctx: click.Context,
+    days: int,
+    names: tuple[str, ...],
+    fmt: str,
+    start: str | None,
+    rules: str | None,
+) -> None:
+    """Show every firing of the rules in the next days, in local time and UTC, with a week
+    grid per rule, DST notes and the hours each rule keeps its instances on. Reads no AWS.
+    """
+    from reconciler.commands import timeline as command
+
+    p = _paths(ctx, rules, None)
+    ctx.exit(command.run(rules_dir=_rules_dir(p), days=days, names=names, fmt=fmt, start=start))
+
+
+@cli.command()
+@click.option(
     "--days", type=int, default=7, show_default=True, help="How many days of firings to play."
 )
 @click.option(

@@ -12,10 +12,14 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from reconciler.ansi import style
 from reconciler.checks import escape_controls
+from reconciler.model import INSTANCE_ACTIONS, Rule
 from reconciler.plan import (
     CREATE,
     DELETE,
@@ -27,6 +31,8 @@ from reconciler.plan import (
 )
 from reconciler.planfile import to_document
 from reconciler.resources import FunctionSpec, Resource, ScheduleSpec, TableSpec
+from reconciler.timeengine import zone
+from reconciler.timelineview import build, week_grid
 
 # GitHub rejects a comment over 65,536 characters; keep a margin for the workflow's own
 # header and marker around the plan.
@@ -293,3 +299,76 @@ def render_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT) -> str:
     if shown_details < len(plan.changes):
         parts.append(_md_cut_note(shown_rows, shown_details, total))
     return "".join(parts)
+
+
+# Markdown: the week grid of each changed rule (reconcile timeline's, DESIGN.md §11)
+
+
+def changed_rules(plan: Plan) -> list[str]:
+    """The rules the plan creates or updates a schedule of, in plan order."""
+    names = []
+    for change in plan.changes:
+        if change.kind == "schedule" and change.action in (CREATE, UPDATE) and change.desired:
+            assert isinstance(change.desired, ScheduleSpec)
+            name = _json_object(change.desired.input).get("rule")
+            if isinstance(name, str):
+                names.append(name)
+    return list(dict.fromkeys(names))
+
+
+def rules_of(schedules: Sequence[ScheduleSpec]) -> dict[str, Rule]:
+    """The rules as their schedules state them: what fires when, where and in which zone."""
+    found: dict[str, Rule] = {}
+    for schedule in schedules:
+        event = _json_object(schedule.input)
+        name, action = event.get("rule"), event.get("action")
+        if not isinstance(name, str) or action not in INSTANCE_ACTIONS:
+            continue
+        rule = found.get(name) or Rule(
+            name=name,
+            accounts=tuple(event.get("accounts") or ()),
+            regions=tuple(event.get("regions") or ()),
+            targets=tuple((k, tuple(v)) for k, v in (event.get("targets") or {}).items()),
+            timezone=schedule.timezone,
+            enabled=schedule.state == "ENABLED",
+        )
+        if action == "start":
+            found[name] = replace(rule, start=schedule.expression)
+        else:
+            found[name] = replace(rule, stop=schedule.expression)
+    return found
+
+
+def render_markdown_week_grids(
+    plan: Plan, schedules: Sequence[ScheduleSpec], now: datetime, *, budget: int = MARKDOWN_LIMIT
+) -> str:
+    """A collapsible week grid (this local day and the 6 after it) per changed rule, as many
+    as fit in `budget` characters; the rest are named with the command that shows them."""
+    rules = rules_of(schedules)
+    names = [name for name in changed_rules(plan) if name in rules]
+    if not names:
+        return ""
+    text = "\n### The week ahead of each changed rule\n\n"
+    for shown, name in enumerate(names):
+        block = _md_week_grid(rules[name], now)
+        if len(text) + len(block) > budget - 200:
+            rest = " ".join(f"--rule {n}" for n in names[shown:])
+            return text + f"{len(names) - shown} more: `reconcile timeline {rest}`\n"
+        text += block
+    return text
+
+
+def _md_week_grid(rule: Rule, now: datetime) -> str:
+    where = zone(rule.timezone)
+    today = now.astimezone(where).date()
+    start = datetime.combine(today, time(), where)
+    end = datetime.combine(today + timedelta(days=7), time(), where)
+    timeline = build(rule, start, end)
+    hours = "disabled" if not rule.enabled else f"on {timeline.on_hours:g} hours"
+    body = "\n".join(week_grid(rule, start, end, timeline.windows))
+    fence = _fence(body)
+    return (
+        f"<details><summary><code>{html.escape(rule.name)}</code> "
+        f"({html.escape(rule.timezone)}): {hours} in the week from {today:%a %Y-%m-%d}"
+        f"</summary>\n\n{fence}text\n{body}\n{fence}\n\n</details>\n"
+    )

@@ -134,7 +134,8 @@ def state_at(
     *,
     rate_from: datetime | None = None,
 ) -> str | None:
-    """ "on" or "off" after every firing that acts at or before `when`; None if none ever did.
+    """The rule's state after every firing that acts at or before `when`: "on" or "off", or
+    None if none ever did.
 
     rate() counts from `rate_from` (default `when`: a rate has not fired yet).
     """
@@ -248,6 +249,9 @@ def _expression_notes(rule: Rule, action: str, start: datetime, end: datetime) -
             f"{start.astimezone(UTC).strftime('%Y-%m-%dT%H:%MZ')}"
         ]
     if expr.at is not None:
+        gap = timeengine.dst_gap_warning(expr, rule.timezone)
+        if gap is not None:
+            return [f"{action}: {gap}"]
         when = expr.at.replace(tzinfo=timeengine.zone(rule.timezone))
         if not start <= when < end:
             side = "before" if when < start else "after"
@@ -271,8 +275,8 @@ def _change_note(tz: str, change: timeengine.OffsetChange) -> str:
     length = 24 + (change.before - change.after).total_seconds() / 3600
     return (
         f"{change.wall_before:%Y-%m-%d}: clocks go {direction} in {tz} "
-        f"({change.wall_before:%H:%M} → {change.wall_after:%H:%M}, UTC{_offset(change.before)} → "
-        f"UTC{_offset(change.after)}), a {length:g}-hour day; fire times keep their local time"
+        f"({change.wall_before:%H:%M} to {change.wall_after:%H:%M}, UTC{_offset(change.before)} "
+        f"to UTC{_offset(change.after)}), a {length:g}-hour day; fire times keep their local time"
     )
 
 
@@ -286,8 +290,8 @@ def _offset(delta: timedelta) -> str:
 def _affected_note(rule: Rule, action: str, change: timeengine.OffsetChange) -> str | None:
     """The local times of one action that the change skips (gap) or repeats (fall back)."""
     text = rule.expression(action)
-    if text is None or text.lstrip().startswith("rate"):
-        return None
+    if text is None or not timeengine.normalise(text).startswith("cron("):
+        return None  # rate() has no wall time; an at() in a gap is an expression note
     lo, hi = sorted((change.wall_before, change.wall_after))
     times = [wall for wall in _minutes(lo, hi) if timeengine.names_wall_minute(text, wall)]
     if not times:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -11,7 +12,15 @@ from recon_support import NOW, rule, settings
 
 from reconciler.desired import DesiredState, build_desired
 from reconciler.plan import Plan, make_plan
-from reconciler.render import MARKDOWN_LIMIT, render_json, render_markdown, render_text
+from reconciler.render import (
+    MARKDOWN_LIMIT,
+    changed_rules,
+    render_json,
+    render_markdown,
+    render_markdown_week_grids,
+    render_text,
+    rules_of,
+)
 from reconciler.resources import LiveState
 
 
@@ -315,3 +324,66 @@ def test_a_deleted_schedule_ouroboros_did_not_create_is_marked_in_every_format()
         "its Input is not an Ouroboros executor event"
     )
     assert "not_created_by_ouroboros" not in changes["gone-stop"]
+
+
+# The week grid of each changed rule (reconcile timeline's), embedded in the Markdown plan
+
+TUESDAY = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+OFFICE = rule("office", timezone="Europe/Berlin")
+OFFICE_GRID = """\
+
+### The week ahead of each changed rule
+
+<details><summary><code>office</code> (Europe/Berlin): on 55 hours in the week from Tue 2026-12-01</summary>
+
+```text
+                00  02  04  06  08  10  12  14  16  18  20  22
+Tue 2026-12-01  ................######################..........
+Wed 2026-12-02  ................######################..........
+Thu 2026-12-03  ................######################..........
+Fri 2026-12-04  ................######################..........
+Sat 2026-12-05  ................................................
+Sun 2026-12-06  ................................................
+Mon 2026-12-07  ................######################..........
+                # on  . off  blank: outside the window, or a time that does not exist
+```
+
+</details>
+"""
+
+
+def test_markdown_week_grid_of_a_created_rule() -> None:
+    state = want(OFFICE)
+    plan = make_plan(state, LiveState(None, (), None, None))
+    assert render_markdown_week_grids(plan, state.schedules, TUESDAY) == OFFICE_GRID
+
+
+def test_week_grids_only_for_rules_with_a_created_or_updated_schedule() -> None:
+    old = want(OFFICE, rule("same"), rule("gone"))
+    new = want(dataclasses.replace(OFFICE, stop="cron(0 18 ? * MON-FRI *)"), rule("same"))
+    plan = make_plan(new, live_of(old))
+    assert changed_rules(plan) == ["office"]
+    text = render_markdown_week_grids(plan, new.schedules, TUESDAY)
+    assert "(Europe/Berlin): on 50 hours in the week from Tue 2026-12-01" in text
+    assert text.count("<details>") == 1
+    assert render_markdown_week_grids(make_plan(new, live_of(new)), new.schedules, TUESDAY) == ""
+
+
+def test_rules_of_reads_back_what_the_schedules_say() -> None:
+    paused = rule("paused", start=None, enabled=False, timezone="America/New_York")
+    found = rules_of(want(OFFICE, paused).schedules)
+    assert [(r.name, r.start, r.stop, r.timezone, r.enabled) for r in found.values()] == [
+        ("office", OFFICE.start, OFFICE.stop, "Europe/Berlin", True),
+        ("paused", None, paused.stop, "America/New_York", False),
+    ]
+    assert found["office"].targets == OFFICE.targets
+    assert found["office"].accounts == OFFICE.accounts
+    assert found["office"].regions == OFFICE.regions
+
+
+def test_week_grids_that_do_not_fit_are_named_with_the_command() -> None:
+    state = want(OFFICE, rule("second"), rule("third"))
+    plan = make_plan(state, LiveState(None, (), None, None))
+    text = render_markdown_week_grids(plan, state.schedules, TUESDAY, budget=1300)
+    assert text.count("<details>") == 1
+    assert text.endswith("2 more: `reconcile timeline --rule second --rule third`\n")

@@ -80,7 +80,7 @@ def test_a_time_in_the_spring_gap_is_no_firing_and_a_note_says_so() -> None:
         ("start", "2027-03-29T02:30:00+02:00", "2027-03-29T00:30:00+00:00", None),
     ]
     assert notes(NIGHTLY_0230, utc(2027, 3, 27), utc(2027, 3, 30))[1:] == [
-        "2027-03-28: clocks go forward in Europe/Berlin (02:00 → 03:00, UTC+01:00 → UTC+02:00), "
+        "2027-03-28: clocks go forward in Europe/Berlin (02:00 to 03:00, UTC+01:00 to UTC+02:00), "
         "a 23-hour day; fire times keep their local time",
         "2027-03-28: start 02:30 does not exist in Europe/Berlin: skipped",
     ]
@@ -94,7 +94,7 @@ def test_a_repeated_time_in_the_autumn_fires_once_on_its_first_pass() -> None:
         ("start", "2026-10-26T02:30:00+01:00", "2026-10-26T01:30:00+00:00", None),
     ]
     assert notes(NIGHTLY_0230, utc(2026, 10, 24), utc(2026, 10, 27))[1:] == [
-        "2026-10-25: clocks go back in Europe/Berlin (03:00 → 02:00, UTC+02:00 → UTC+01:00), "
+        "2026-10-25: clocks go back in Europe/Berlin (03:00 to 02:00, UTC+02:00 to UTC+01:00), "
         "a 25-hour day; fire times keep their local time",
         "2026-10-25: start 02:30 happens twice in Europe/Berlin: fires once, on the first pass "
         "(02:30+02:00 = 00:30 UTC)",
@@ -110,7 +110,7 @@ def test_new_york_across_its_spring_change() -> None:
         ("stop", "2027-03-15T18:30:00-04:00", "2027-03-15T22:30:00+00:00", None),
     ]
     assert notes(NEW_YORK, utc(2027, 3, 12), utc(2027, 3, 16)) == [
-        "2027-03-14: clocks go forward in America/New_York (02:00 → 03:00, UTC-05:00 → "
+        "2027-03-14: clocks go forward in America/New_York (02:00 to 03:00, UTC-05:00 to "
         "UTC-04:00), a 23-hour day; fire times keep their local time"
     ]
 
@@ -132,7 +132,7 @@ def test_new_york_autumn_repeated_times_in_the_one_am_hour() -> None:
         "05:45",
     ]
     assert notes(every_quarter, *window) == [
-        "2026-11-01: clocks go back in America/New_York (02:00 → 01:00, UTC-04:00 → "
+        "2026-11-01: clocks go back in America/New_York (02:00 to 01:00, UTC-04:00 to "
         "UTC-05:00), a 25-hour day; fire times keep their local time",
         "2026-11-01: start 01:00, 01:15, 01:30 and 01:45 happen twice in America/New_York: "
         "fires once, on the first pass (01:00-04:00 = 05:00 UTC)",
@@ -363,3 +363,15 @@ def test_windows_are_empty_for_a_window_that_ends_before_it_starts() -> None:
 def test_notes_in_a_zone_without_dst_are_empty() -> None:
     in_utc = dataclasses.replace(BERLIN, timezone="UTC")
     assert notes(in_utc, utc(2027, 3, 1), utc(2027, 4, 1)) == []
+
+
+def test_an_at_in_the_spring_gap_never_fires_and_says_so() -> None:
+    lost = rule("lost", timezone="Europe/Berlin", start="at(2027-03-28T02:30:00)", stop=None)
+    for window in [(utc(2027, 3, 27), utc(2027, 3, 29)), (utc(2027, 4, 1), utc(2027, 4, 2))]:
+        assert firings(lost, *window) == []
+        assert notes(lost, *window)[1] == (
+            "start: 02:30 does not exist on 2027-03-28 in Europe/Berlin (clocks go forward from "
+            "02:00 to 03:00), so at(2027-03-28T02:30:00) never fires; write a time that exists, "
+            "such as 03:00"
+        )
+    assert len(notes(lost, utc(2027, 3, 27), utc(2027, 3, 29))) == 3  # + the clock change

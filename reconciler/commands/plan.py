@@ -26,7 +26,14 @@ from reconciler.package import ExecutorPackage, build_executor_zip
 from reconciler.plan import Plan, PlanError, PlanMismatch, make_plan
 from reconciler.planfile import from_document
 from reconciler.regions import partition_of_arn
-from reconciler.render import mass_delete_warning, render_json, render_markdown, render_text
+from reconciler.render import (
+    MARKDOWN_LIMIT,
+    mass_delete_warning,
+    render_json,
+    render_markdown,
+    render_markdown_week_grids,
+    render_text,
+)
 from reconciler.settings import load_settings
 
 
@@ -130,7 +137,12 @@ def run(
     if output.is_tty(sys.stderr):
         output.err(f"Reading live state in {desired.settings.region}...")
     plan = make_plan(desired, read_live(clients, desired.settings))
-    output.out(render(plan, fmt), nl=False)
+    text = render(plan, fmt)
+    if fmt == "markdown":  # the reviewer sees each changed rule's week (reconcile timeline)
+        text += render_markdown_week_grids(
+            plan, desired.schedules, datetime.now(UTC), budget=MARKDOWN_LIMIT - len(text)
+        )
+    output.out(text, nl=False)
     unfinished = unfinished_apply(clients.dynamodb, desired.settings.log_table)
     if unfinished:
         output.err(f"warning: {unfinished}")

@@ -138,7 +138,9 @@ def test_json_and_markdown_go_alone_to_stdout(project: Path) -> None:
     assert markdown.stdout.startswith(
         "## Ouroboros plan\n\n**6 to create, 0 to update, 0 to delete**"
     )
-    assert markdown.stdout.count("<details>") == 6
+    # one per change, then the week grid of each of the two rules whose schedules it creates
+    assert markdown.stdout.count("<details>") == 8
+    assert "\n### The week ahead of each changed rule\n" in markdown.stdout
 
 
 def test_drift_is_planned_as_an_update_and_apply_puts_it_back(project: Path, endpoint: str) -> None:
