@@ -263,3 +263,25 @@ def test_printed_the_filter_and_links_back_are_left_out(browser: Browser, site: 
     assert pdf.startswith(b"%PDF")
     assert len(pdf) > 10_000
     assert problems.found == []
+
+
+def test_the_page_policy_refuses_inline_script(browser: Browser, site: Path) -> None:
+    # Defence in depth behind the escaping: were markup ever to get through, the page's
+    # Content-Security-Policy runs no inline script and loads nothing from elsewhere.
+    page, problems = open_page(browser, (site / "index.html").as_uri())
+    page.evaluate(
+        """() => {
+            const s = document.createElement("script");
+            s.textContent = "window.injected = true";
+            document.body.appendChild(s);
+            const i = document.createElement("img");
+            i.src = "https://example.com/x.png";
+            document.body.appendChild(i);
+        }"""
+    )
+    page.wait_for_timeout(200)
+    assert page.evaluate("window.injected === undefined")
+    console = [p for p in problems.found if p.startswith("console: ")]
+    assert len(console) == 2
+    assert all("violates the following Content Security Policy" in p for p in console), console
+    assert "failed: https://example.com/x.png" in problems.found
