@@ -141,20 +141,42 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
+def chromium(path: str) -> str:
+    """The browser to drive: skipped only on request, and a loud failure when it is missing."""
     if os.environ.get(OPT_OUT) == "1":
         pytest.skip(f"{OPT_OUT}=1: the browser test is left out on purpose")
-    if shutil.which(CHROMIUM) is None:
+    if shutil.which(path) is None:
         pytest.fail(
-            f"no Chromium at {CHROMIUM}: the report's browser test needs one. Install Debian's "
+            f"no Chromium at {path}: the report's browser test needs one. Install Debian's "
             "(`sudo apt-get install -y chromium`; .ci/run does this), or point "
             f"OUROBOROS_CHROMIUM at another; {OPT_OUT}=1 leaves the test out",
             pytrace=False,
         )
+    return path
+
+
+def test_without_chromium_the_test_fails_saying_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(OPT_OUT, raising=False)
+    with pytest.raises(pytest.fail.Exception) as failed:
+        chromium("/nonexistent/chromium")
+    assert str(failed.value) == (
+        "no Chromium at /nonexistent/chromium: the report's browser test needs one. Install "
+        "Debian's (`sudo apt-get install -y chromium`; .ci/run does this), or point "
+        f"OUROBOROS_CHROMIUM at another; {OPT_OUT}=1 leaves the test out"
+    )
+    monkeypatch.setenv(OPT_OUT, "1")
+    with pytest.raises(pytest.skip.Exception):
+        chromium("/nonexistent/chromium")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    executable = chromium(CHROMIUM)
     with sync_playwright() as playwright:
         # Playwright gives every launch a fresh profile (--user-data-dir in a new temp dir).
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        launched = playwright.chromium.launch(executable_path=executable, args=FLAGS)
         yield launched
         launched.close()
 
@@ -209,6 +231,12 @@ def test_the_index_in_chromium_filters_sorts_and_has_no_errors(
     assert visible_rule_names(page) == rules
     page.click("#rule-table thead th:nth-child(1) button")
     assert visible_rule_names(page) == rules[::-1]
+    page.click("#rule-table thead th:nth-child(6) button")  # next firing: in time, not as text
+    assert visible_rule_names(page)[:3] == [
+        "dev-us-office-hours",  # 07:30 in New York: 11:30 UTC
+        "integration-month-end",  # 23:00 in Sydney: 12:00 UTC
+        "dev-office-hours",  # 19:00 in Berlin: 18:00 UTC
+    ]
     assert problems.found == []
 
 
