@@ -17,6 +17,7 @@ from typing import Any
 from reconciler import logview, runlog, timeengine
 from reconciler.model import INSTANCE_ACTIONS, Rule
 from reconciler.report.week import MONTH_DAYS, WEEK_DAYS, Week, hours_off, week_of
+from reconciler.timeline import SkipHook
 
 NEXT_FIRINGS = 3
 # The index lists the newest runs only; each rule's page lists all of its own.
@@ -149,8 +150,12 @@ def build_report(
     targets_from: str | None = None,
     verify: Sequence[Missed] | None = None,
     repo_url: str | None = None,
+    skip: SkipHook | None = None,
 ) -> Report:
-    """`entries` None means offline: rules and times only, no run log or apply history."""
+    """`entries` None means offline: rules and times only, no run log or apply history.
+
+    `skip` is the timeline's hook for firings that do nothing (a rule's holiday calendar).
+    """
     known = {rule.name for rule in rules}
     runs = [_run_row(e, known) for e in entries or () if e.get("kind") == runlog.KIND_RUN]
     runs.sort(key=lambda r: (r.time, r.rule, r.action, r.where), reverse=True)
@@ -167,7 +172,7 @@ def build_report(
         days=days,
         log_source=log_source if entries is not None else None,
         rules=tuple(
-            _rule_view(rule, now, by_rule.get(rule.name, []), (targets or {}).get(rule.name))
+            _rule_view(rule, now, by_rule.get(rule.name, []), (targets or {}).get(rule.name), skip)
             for rule in sorted(rules, key=lambda r: r.name)
         ),
         runs=tuple(runs[:INDEX_RUNS_MAX]),
@@ -181,9 +186,13 @@ def build_report(
 
 
 def _rule_view(
-    rule: Rule, now: datetime, runs: Sequence[RunRow], target_count: int | None
+    rule: Rule,
+    now: datetime,
+    runs: Sequence[RunRow],
+    target_count: int | None,
+    skip: SkipHook | None,
 ) -> RuleView:
-    week = week_of(rule, now)
+    week = week_of(rule, now, skip)
     return RuleView(
         name=rule.name,
         page=rule_page(rule.name),
@@ -203,8 +212,8 @@ def _rule_view(
         source=f"{rule.location.file}:{rule.location.line}" if rule.location else None,
         next_firings=tuple(next_firings(rule, now)),
         week=week,
-        off_week=hours_off(rule, now, days=WEEK_DAYS),
-        off_month=hours_off(rule, now, days=MONTH_DAYS),
+        off_week=hours_off(rule, now, days=WEEK_DAYS, skip=skip),
+        off_month=hours_off(rule, now, days=MONTH_DAYS, skip=skip),
         target_count=target_count,
         runs=tuple(runs),
         last_status=runs[0].status if runs else None,

@@ -62,13 +62,14 @@ def local_midnight(rule: Rule, now: datetime) -> datetime:
     return datetime.combine(now.astimezone(zone).date(), time(0), tzinfo=zone)
 
 
-def week_of(rule: Rule, now: datetime) -> Week:
+def week_of(rule: Rule, now: datetime, skip: timeline.SkipHook | None = None) -> Week:
+    """`skip` vetoes firings (a holiday calendar): they are marked, and act on nothing."""
     start = local_midnight(rule, now)
     end = _day_start(start, WEEK_DAYS)
     times = _Times(
-        timeline.on_windows(rule, start, end),
+        timeline.on_windows(rule, start, end, skip),
         timeengine.offset_changes(rule.timezone, start, end),
-        timeline.firings(rule, start, end),
+        timeline.firings(rule, start, end, skip),
     )
     days = tuple(_day(start, n, times) for n in range(WEEK_DAYS))
     return Week(
@@ -79,7 +80,9 @@ def week_of(rule: Rule, now: datetime) -> Week:
     )
 
 
-def hours_off(rule: Rule, now: datetime, *, days: int) -> float | None:
+def hours_off(
+    rule: Rule, now: datetime, *, days: int, skip: timeline.SkipHook | None = None
+) -> float | None:
     """Hours off in the `days` local days from today; None where the rule alone does not say
     (disabled, or only a start or only a stop: something else turns the fleet on or off)."""
     if not rule.enabled or rule.start is None or rule.stop is None:
@@ -87,7 +90,7 @@ def hours_off(rule: Rule, now: datetime, *, days: int) -> float | None:
     start = local_midnight(rule, now)
     end = _day_start(start, days)
     total = (end - start).total_seconds() / 3600
-    return round(total - timeline.on_hours(rule, start, end), 2)
+    return round(total - timeline.on_hours(rule, start, end, skip), 2)
 
 
 def _day_start(week_start: datetime, n: int) -> datetime:

@@ -341,3 +341,15 @@ def test_a_rate_rule_is_summed_up_not_drawn() -> None:
     day = week.week_of(often, NOW).days[1]
     assert day.marks == ()
     assert day.firings == "289 firings"  # 288 starts from midnight, one stop
+
+
+def test_a_calendar_skip_is_marked_and_turns_nothing_on() -> None:
+    def holiday(_rule: Any, firing: Any) -> str | None:
+        return "Good Friday" if firing.local.date().isoformat() == "2026-03-27" else None
+
+    report = build_report([BERLIN], now=NOW, days=7, skip=holiday)
+    friday = report.rules[0].week.days[0]
+    assert friday.firings == "start 08:00 (skipped: Good Friday), stop 19:00 (skipped: Good Friday)"
+    assert [m.skipped for m in friday.marks] == [True, True]
+    assert friday.bars == ()
+    assert report.rules[0].off_week == 112 + 11
