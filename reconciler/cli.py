@@ -411,6 +411,13 @@ def logs(
     default=None,
     help="A JSON plan saved with `reconcile plan --out`: each rule's target count.",
 )
+@click.option(
+    "--verify",
+    "verify_file",
+    metavar="FILE",
+    default=None,
+    help="The output of `reconcile verify --format json`: missed, failed and late firings.",
+)
 @_path_options
 @click.pass_context
 def report(
@@ -419,6 +426,7 @@ def report(
     offline: bool,
     days: int,
     plan_file: str | None,
+    verify_file: str | None,
     rules: str | None,
     settings: str | None,
 ) -> None:
@@ -438,6 +446,7 @@ def report(
             offline=offline,
             days=days,
             plan_file=plan_file,
+            verify_file=verify_file,
         )
     )
 

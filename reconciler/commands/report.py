@@ -3,7 +3,9 @@
 Every rule with its next firings, its week and its hours off, the runs of the last `--days`
 days from the log table, failed runs at the top, and the apply history. `--offline` reads no
 AWS at all: rules and times only, and the page says so. `--plan FILE` (a JSON plan saved with
-`reconcile plan --out`) adds each rule's target count from the plan's preview.
+`reconcile plan --out`) adds each rule's target count from the plan's preview, and `--verify
+FILE` (the JSON of `reconcile verify --format json`) its missed, failed and late firings at the
+top of the page.
 
 The page is one index.html, a page per rule and two asset files; it needs no server (file://,
 GitHub Pages, an S3 website).
@@ -28,7 +30,7 @@ from reconciler.errors import FatalError
 from reconciler.loader import load_rules
 from reconciler.model import Rule, Settings
 from reconciler.regions import partition_of_arn
-from reconciler.report.data import build_report
+from reconciler.report.data import Missed, build_report
 from reconciler.report.render import pages, write_site
 from reconciler.settings import load_settings
 
@@ -44,6 +46,7 @@ def run(
     offline: bool = False,
     days: int = 7,
     plan_file: str | None = None,
+    verify_file: str | None = None,
     now: datetime | None = None,
 ) -> int:
     if not 1 <= days <= MAX_DAYS:
@@ -58,6 +61,7 @@ def run(
         else _read_log(settings, settings_path, now, days)
     )
     targets = _targets(plan_file) if plan_file else None
+    verify = _findings(verify_file) if verify_file else None
     report = build_report(
         rules,
         now=now,
@@ -66,7 +70,7 @@ def run(
         log_source=source,
         targets=targets,
         targets_from=plan_file,
-        verify=None,  # `reconcile verify`'s missed firings: not in this version
+        verify=verify,
         repo_url=_repo_url(),
     )
     site = pages(report)
@@ -170,16 +174,7 @@ def _read_log(
 
 def _targets(plan_file: str) -> dict[str, int]:
     """Each rule's target count from a saved JSON plan's preview (`rules[].targets.count`)."""
-    try:
-        with open(plan_file, encoding="utf-8") as fh:
-            document = json.load(fh)
-    except OSError as exc:
-        raise FatalError(f"--plan {plan_file}: {exc.strerror or exc}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise FatalError(
-            f"--plan {plan_file} is not a JSON plan: save one with "
-            "`reconcile plan --format json --out FILE`"
-        ) from None
+    document = _json_file(plan_file, "--plan", "`reconcile plan --format json --out FILE`")
     counts = {}
     entries = document.get("rules") if isinstance(document, Mapping) else None
     for entry in entries if isinstance(entries, list) else []:
@@ -189,6 +184,43 @@ def _targets(plan_file: str) -> dict[str, int]:
     if not counts:
         output.err(f"note: --plan {plan_file} holds no target counts; the report shows none")
     return counts
+
+
+VERIFY_BUCKETS = ("missed", "failed", "late")
+
+
+def _findings(verify_file: str) -> list[Missed]:
+    """The missed, failed and late firings of `reconcile verify --format json` (DESIGN.md §11)."""
+    document = _json_file(verify_file, "--verify", "`reconcile verify --format json > FILE`")
+    if not isinstance(document, Mapping) or not all(
+        isinstance(document.get(bucket), list) for bucket in VERIFY_BUCKETS
+    ):
+        raise FatalError(
+            f"--verify {verify_file} is not the JSON of `reconcile verify --format json`: "
+            f"it needs the lists {', '.join(VERIFY_BUCKETS)}"
+        )
+    return [
+        Missed(
+            str(f.get("rule", "")),
+            str(f.get("action", "")),
+            str(f.get("scheduled_time", "")),
+            bucket,
+            str(f.get("detail", "")),
+        )
+        for bucket in VERIFY_BUCKETS
+        for f in document[bucket]
+        if isinstance(f, Mapping)
+    ]
+
+
+def _json_file(path: str, option: str, how: str) -> Any:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except OSError as exc:
+        raise FatalError(f"{option} {path}: {exc.strerror or exc}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise FatalError(f"{option} {path} is not JSON: save it with {how}") from None
 
 
 def _count(entry: object) -> int | None:

@@ -255,7 +255,7 @@ def test_a_plan_without_a_preview_is_noted(project: Path) -> None:
     result = reconcile("--out", "site", "--offline", "--plan", "plan.json")
     assert (result.exit_code, result.stderr) == (
         1,
-        "error: --plan plan.json is not a JSON plan: save one with "
+        "error: --plan plan.json is not JSON: save it with "
         "`reconcile plan --format json --out FILE`\n",
     )
 
@@ -282,3 +282,56 @@ def test_apply_records_link_to_the_repository_in_github_actions(
     assert reconcile("--out", "site").exit_code == 0
     html = (project / "site" / "index.html").read_text()
     assert '<a href="https://github.com/acme/schedules/commit/0f3c2a9e5b7d1c4e">' in html
+
+
+VERIFY = {
+    "expected": 10,
+    "ok": 7,
+    "missed": [
+        {
+            "rule": "dev-office-hours",
+            "action": "start",
+            "scheduled_time": "2026-11-27T07:00:00Z",
+            "detail": "no run in the log",
+        }
+    ],
+    "failed": [],
+    "late": [
+        {
+            "rule": "build-agents",
+            "action": "stop",
+            "scheduled_time": "2026-11-26T22:00:00Z",
+            "detail": "first run started 4m after the scheduled time",
+        }
+    ],
+}
+
+
+def test_verify_findings_head_the_page(project: Path, ddb: Any) -> None:
+    put_run(ddb, "dev-office-hours", "2026-11-26T18:00:00Z", status="failed", detail="AccessDenied")
+    (project / "verify.json").write_text(json.dumps(VERIFY))
+    result = reconcile("--out", "site", "--verify", "verify.json")
+    assert result.exit_code == 0, result.output
+    index = words(project / "site" / "index.html")
+    found = index.split("Failed or missed firings", 1)[1].split("Rules", 1)[0]
+    assert found.startswith(" 3 firings that did not go as planned in the last 7 days ")
+    assert "2026-11-27 07:00 UTC dev-office-hours start missed no run in the log" in found
+    assert "2026-11-26 22:00 UTC build-agents stop late first run started 4m after" in found
+    assert "2026-11-26 18:00 UTC dev-office-hours stop failed" in found
+    assert "include those reconcile verify found" in found
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[]", "it needs the lists missed, failed, late"),
+        ('{"missed": []}', "it needs the lists missed, failed, late"),
+        ("nope", "is not JSON: save it with `reconcile verify --format json > FILE`"),
+    ],
+)
+def test_a_bad_verify_file_is_refused(project: Path, text: str, message: str) -> None:
+    (project / "verify.json").write_text(text)
+    result = reconcile("--out", "site", "--offline", "--verify", "verify.json")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: --verify verify.json ")
+    assert message in result.stderr
