@@ -16,7 +16,7 @@ from typing import Any
 
 from reconciler import logview, runlog, timeengine
 from reconciler.model import INSTANCE_ACTIONS, Rule
-from reconciler.report.week import MONTH_DAYS, WEEK_DAYS, Week, hours_off, week_of
+from reconciler.report.week import Week, times_of
 from reconciler.timeline import SkipHook
 
 NEXT_FIRINGS = 3
@@ -192,7 +192,7 @@ def _rule_view(
     target_count: int | None,
     skip: SkipHook | None,
 ) -> RuleView:
-    week = week_of(rule, now, skip)
+    times = times_of(rule, now, skip)
     return RuleView(
         name=rule.name,
         page=rule_page(rule.name),
@@ -211,9 +211,9 @@ def _rule_view(
         max_instances=rule.max_instances,
         source=f"{rule.location.file}:{rule.location.line}" if rule.location else None,
         next_firings=tuple(next_firings(rule, now)),
-        week=week,
-        off_week=hours_off(rule, now, days=WEEK_DAYS, skip=skip),
-        off_month=hours_off(rule, now, days=MONTH_DAYS, skip=skip),
+        week=times.week,
+        off_week=times.off_week,
+        off_month=times.off_month,
         target_count=target_count,
         runs=tuple(runs),
         last_status=runs[0].status if runs else None,

@@ -62,12 +62,52 @@ def local_midnight(rule: Rule, now: datetime) -> datetime:
     return datetime.combine(now.astimezone(zone).date(), time(0), tzinfo=zone)
 
 
-def week_of(rule: Rule, now: datetime, skip: timeline.SkipHook | None = None) -> Week:
-    """`skip` vetoes firings (a holiday calendar): they are marked, and act on nothing."""
+@dataclass(frozen=True)
+class RuleTimes:
+    """A rule's week and its hours off over the next 7 and 30 days, from one timeline read."""
+
+    week: Week
+    off_week: float | None
+    off_month: float | None
+
+
+def times_of(rule: Rule, now: datetime, skip: timeline.SkipHook | None = None) -> RuleTimes:
+    """`skip` vetoes firings (a holiday calendar): they are marked, and act on nothing.
+
+    The 30 days' on-windows are read once: the week and both sums are cut from them."""
     start = local_midnight(rule, now)
-    end = _day_start(start, WEEK_DAYS)
+    week_end, month_end = _day_start(start, WEEK_DAYS), _day_start(start, MONTH_DAYS)
+    windows = timeline.on_windows(rule, start, month_end, skip)
+    return RuleTimes(
+        week=_week(rule, start, week_end, windows, skip),
+        off_week=_off(rule, start, week_end, windows),
+        off_month=_off(rule, start, month_end, windows),
+    )
+
+
+def week_of(rule: Rule, now: datetime, skip: timeline.SkipHook | None = None) -> Week:
+    return times_of(rule, now, skip).week
+
+
+def hours_off(
+    rule: Rule, now: datetime, *, days: int, skip: timeline.SkipHook | None = None
+) -> float | None:
+    """Hours off in the `days` local days from today; None where the rule alone does not say
+    (disabled, or only a start or only a stop: something else turns the fleet on or off)."""
+    start = local_midnight(rule, now)
+    end = _day_start(start, days)
+    return _off(rule, start, end, timeline.on_windows(rule, start, end, skip))
+
+
+def _week(
+    rule: Rule,
+    start: datetime,
+    end: datetime,
+    windows: list[timeline.Window],
+    skip: timeline.SkipHook | None,
+) -> Week:
     times = _Times(
-        timeline.on_windows(rule, start, end, skip),
+        windows,
         timeengine.offset_changes(rule.timezone, start, end),
         timeline.firings(rule, start, end, skip),
     )
@@ -80,17 +120,19 @@ def week_of(rule: Rule, now: datetime, skip: timeline.SkipHook | None = None) ->
     )
 
 
-def hours_off(
-    rule: Rule, now: datetime, *, days: int, skip: timeline.SkipHook | None = None
+def _off(
+    rule: Rule, start: datetime, end: datetime, windows: list[timeline.Window]
 ) -> float | None:
-    """Hours off in the `days` local days from today; None where the rule alone does not say
-    (disabled, or only a start or only a stop: something else turns the fleet on or off)."""
     if not rule.enabled or rule.start is None or rule.stop is None:
         return None
-    start = local_midnight(rule, now)
-    end = _day_start(start, days)
     total = (end - start).total_seconds() / 3600
-    return round(total - timeline.on_hours(rule, start, end, skip), 2)
+    return round(total - _on_hours(windows, start, end), 2)
+
+
+def _on_hours(windows: list[timeline.Window], start: datetime, end: datetime) -> float:
+    """The windows' hours within [start, end), rounded to the minute as timeline.on_hours."""
+    seconds = sum(max((min(w.stop, end) - max(w.start, start)).total_seconds(), 0) for w in windows)
+    return round(round(seconds / 60) / 60, 2)
 
 
 def _day_start(week_start: datetime, n: int) -> datetime:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from recon_support import rule
 
+from reconciler import timeline
 from reconciler.report import data, week
 from reconciler.report.data import Missed, build_report
 
@@ -353,3 +354,26 @@ def test_a_calendar_skip_is_marked_and_turns_nothing_on() -> None:
     assert [m.skipped for m in friday.marks] == [True, True]
     assert friday.bars == ()
     assert report.rules[0].off_week == 112 + 11
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        {"start": "cron(0 8 ? * MON-FRI *)", "stop": "cron(0 19 ? * MON-FRI *)"},
+        {"start": "cron(0 22 ? * MON *)", "stop": "cron(0 6 ? * TUE *)"},
+        {"start": "cron(0 5 ? * 2#1 *)", "stop": "cron(0 23 ? * 6L *)"},
+        {"start": "rate(7 hours)", "stop": "cron(0 19 * * ? *)"},
+    ],
+)
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "Australia/Sydney", "America/Santiago"])
+def test_the_hours_cut_from_one_read_are_the_timelines_own(
+    shape: dict[str, str], zone: str
+) -> None:
+    shown = rule("shape", timezone=zone, **shape)
+    times = week.times_of(shown, NOW)
+    start = week.local_midnight(shown, NOW)
+    for days, off in ((7, times.off_week), (30, times.off_month)):
+        end = (start.replace(tzinfo=None) + timedelta(days=days)).replace(tzinfo=start.tzinfo)
+        total = (end.astimezone(UTC) - start.astimezone(UTC)).total_seconds() / 3600
+        assert off == round(total - timeline.on_hours(shown, start, end), 2)
+    assert times.week == week.week_of(shown, NOW)
