@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from reconciler.cli import cli
 from reconciler.loader import load_rules
 from reconciler.report.data import build_report
 from reconciler.report.render import pages, write_site
@@ -313,3 +315,20 @@ def test_the_page_policy_refuses_inline_script(browser: Browser, site: Path) -> 
     assert len(console) == 2
     assert all("violates the following Content Security Policy" in p for p in console), console
     assert "failed: https://example.com/x.png" in problems.found
+
+
+def test_the_commands_offline_report_of_the_examples_in_chromium(
+    browser: Browser, tmp_path: Path
+) -> None:
+    out = tmp_path / "report"
+    result = CliRunner().invoke(
+        cli,
+        ["report", "--out", str(out), "--offline", "--rules", str(ROOT / "schedules")],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    page, problems = open_page(browser, Path(result.stdout.strip()).as_uri())
+    assert page.inner_text(".banner").startswith("Offline report: rules and their times only.")
+    assert len(visible_rule_names(page)) == len(load_rules([str(ROOT / "schedules")]).rules)
+    assert page.locator("#runs").count() == 0
+    assert problems.found == []
