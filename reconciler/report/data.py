@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -156,16 +156,10 @@ def build_report(
 
     `skip` is the timeline's hook for firings that do nothing (a rule's holiday calendar).
     """
-    known = {rule.name for rule in rules}
-    runs = [_run_row(e, known) for e in entries or () if e.get("kind") == runlog.KIND_RUN]
-    runs.sort(key=lambda r: (r.time, r.rule, r.action, r.where), reverse=True)
+    runs = _runs(entries or (), {rule.name for rule in rules})
     by_rule: dict[str, list[RunRow]] = {}
     for run in runs:
         by_rule.setdefault(run.rule, []).append(run)
-    applies = [
-        _apply_row(e, _repo(repo_url)) for e in entries or () if e.get("kind") == runlog.KIND_APPLY
-    ]
-    applies.sort(key=lambda a: a.time, reverse=True)
     return Report(
         generated_at=runlog.iso_z(now),
         offline=entries is None,
@@ -178,11 +172,23 @@ def build_report(
         runs=tuple(runs[:INDEX_RUNS_MAX]),
         runs_total=len(runs),
         run_counts=tuple(sorted(Counter(r.status for r in runs).items())),
-        applies=tuple(applies),
+        applies=_applies(entries or (), _repo(repo_url)),
         attention=tuple(_attention(runs, verify or ())),
         verified=verify is not None,
         targets_from=targets_from if targets else None,
     )
+
+
+def _runs(entries: Iterable[Mapping[str, Any]], known: set[str]) -> list[RunRow]:
+    """The executor's runs, newest first."""
+    runs = [_run_row(e, known) for e in entries if e.get("kind") == runlog.KIND_RUN]
+    return sorted(runs, key=lambda r: (r.time, r.rule, r.action, r.where), reverse=True)
+
+
+def _applies(entries: Iterable[Mapping[str, Any]], repo_url: str | None) -> tuple[ApplyRow, ...]:
+    """The apply records, newest first."""
+    applies = [_apply_row(e, repo_url) for e in entries if e.get("kind") == runlog.KIND_APPLY]
+    return tuple(sorted(applies, key=lambda a: a.time, reverse=True))
 
 
 def _rule_view(
