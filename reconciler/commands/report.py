@@ -30,7 +30,7 @@ from reconciler.errors import FatalError
 from reconciler.loader import load_rules
 from reconciler.model import Rule, Settings
 from reconciler.regions import partition_of_arn
-from reconciler.report.data import Missed, build_report
+from reconciler.report.data import Missed, Report, build_report
 from reconciler.report.render import pages, write_site
 from reconciler.settings import load_settings
 
@@ -55,13 +55,14 @@ def run(
     now = now or _now()
     settings = _settings(settings_path, required=not offline)
     rules = _rules(rules_dir, settings)
+    # The files first: a bad --plan or --verify fails before any AWS call.
+    targets = _targets(plan_file) if plan_file else None
+    verify = _findings(verify_file) if verify_file else None
     entries, source = (
         (None, None)
         if offline or settings is None
         else _read_log(settings, settings_path, now, days)
     )
-    targets = _targets(plan_file) if plan_file else None
-    verify = _findings(verify_file) if verify_file else None
     report = build_report(
         rules,
         now=now,
@@ -73,19 +74,26 @@ def run(
         verify=verify,
         repo_url=_repo_url(),
     )
+    _write(report, target)
+    return 0
+
+
+def _write(report: Report, target: Path) -> None:
+    """The site into `target` (an earlier report's pages replaced); its path on stdout."""
     site = pages(report)
     _clear(target)
     write_site(site, target)
     size = sum(len(text.encode()) for text in site.values())
     read = (
         "offline: no run log read"
-        if offline
+        if report.offline
         else f"{_count_of(report.runs_total, 'run', 'runs')} and "
-        f"{_count_of(len(report.applies), 'apply', 'applies')} in the last {days} days"
+        f"{_count_of(len(report.applies), 'apply', 'applies')} in the last {report.days} days"
     )
-    output.err(f"report: {len(rules)} rules, {read}; {len(site)} files, {size / 1024:.0f} KiB")
+    output.err(
+        f"report: {len(report.rules)} rules, {read}; {len(site)} files, {size / 1024:.0f} KiB"
+    )
     output.out(str(target / "index.html"))
-    return 0
 
 
 def _count_of(n: int, one: str, many: str) -> str:
