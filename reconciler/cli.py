@@ -394,6 +394,65 @@ def logs(
 
 @cli.command()
 @click.option(
+    "--out", "out", metavar="DIR", required=True, help="Directory to write the site into."
+)
+@click.option(
+    "--offline",
+    is_flag=True,
+    help="Read no AWS: rules and their times only (the page says so).",
+)
+@click.option(
+    "--days", type=int, default=7, show_default=True, help="Days of runs and applies to show."
+)
+@click.option(
+    "--plan",
+    "plan_file",
+    metavar="FILE",
+    default=None,
+    help="A JSON plan saved with `reconcile plan --out`: each rule's target count.",
+)
+@click.option(
+    "--verify",
+    "verify_file",
+    metavar="FILE",
+    default=None,
+    help="The output of `reconcile verify --format json`: missed, failed and late firings.",
+)
+@_path_options
+@click.pass_context
+def report(
+    ctx: click.Context,
+    out: str,
+    offline: bool,
+    days: int,
+    plan_file: str | None,
+    verify_file: str | None,
+    rules: str | None,
+    settings: str | None,
+) -> None:
+    """Write a static report site: every rule, its week, its recent runs and the apply history.
+
+    Needs no server to read (file://, GitHub Pages, an S3 website). Reads the log table with
+    your AWS credentials, or nothing with --offline.
+    """
+    from reconciler.commands import report as command
+
+    p = _paths(ctx, rules, settings)
+    ctx.exit(
+        command.run(
+            rules_dir=_rules_dir(p),
+            settings_path=p.settings,
+            out=out,
+            offline=offline,
+            days=days,
+            plan_file=plan_file,
+            verify_file=verify_file,
+        )
+    )
+
+
+@cli.command()
+@click.option(
     "--days", type=int, default=7, show_default=True, help="How many days to show (1-366)."
 )
 @click.option(

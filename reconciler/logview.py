@@ -102,11 +102,12 @@ def _row(entry: Mapping[str, Any]) -> tuple[str, ...]:
         str(entry.get("acted_count", len(entry.get("acted", [])))),
         str(entry.get("skipped_count", len(entry.get("skipped", [])))),
         str(entry.get("error_count", len(entry.get("errors", [])))),
-        _run_detail(entry),
+        run_detail(entry),
     )
 
 
-def _run_detail(entry: Mapping[str, Any]) -> str:
+def run_detail(entry: Mapping[str, Any]) -> str:
+    """What a run did beyond its counts: its error or detail, skip reasons, hibernations, retries."""
     parts: list[str] = []
     if entry.get("detail"):
         parts.append(str(entry["detail"]))

@@ -466,6 +466,7 @@ def test_plan_role_trusts_the_plan_and_drift_workflows_with_the_customised_subje
             f"{OIDC_HOST}:sub": [
                 f"{prefix}:pull_request:" + _workflow_ref("reusable-plan.yml", "refs/pull/*/merge"),
                 f"{prefix}:ref:refs/heads/main:" + _workflow_ref("drift.yml", "refs/heads/main"),
+                f"{prefix}:ref:refs/heads/main:" + _workflow_ref("report.yml", "refs/heads/main"),
             ]
         },
     }
@@ -480,7 +481,7 @@ def test_the_subject_form_is_a_choice_of_two() -> None:
     ("role", "names"),
     # apply.yml and plan.yml call the reusable workflows (dogfooding): GitHub names the called
     # workflow in job_workflow_ref, at the caller's ref.
-    [("ApplyRole", {"reusable-apply.yml"}), ("PlanRole", {"reusable-plan.yml", "drift.yml"})],
+    [("ApplyRole", {"reusable-apply.yml"}), ("PlanRole", {"reusable-plan.yml", "drift.yml", "report.yml"})],
 )
 def test_the_pinned_workflows_are_the_ones_that_assume_the_role(role: str, names: set[str]) -> None:
     # A renamed workflow file would lock its jobs out: the names in the trust policy must be the
@@ -1123,6 +1124,8 @@ def test_the_apply_and_plan_roles_allow_every_call_of_apply_and_plan(
         recorder.on = True
         _reconcile("plan", "--detailed-exitcode", "--format", "markdown", "--out", "plan.json")
         planned = recorder.take()
+        _reconcile("report", "--out", "site")  # the nightly report, with the plan role too
+        planned += recorder.take()
         _reconcile("apply", "--yes")
         applied += recorder.take()
     operations = {f"{c.service}:{c.operation}" for c in applied}
@@ -1146,6 +1149,7 @@ def test_the_apply_and_plan_roles_allow_every_call_of_apply_and_plan(
         "scheduler:GetSchedule",
         "lambda:GetFunction",
         "dynamodb:DescribeTable",
+        "dynamodb:Query",
     }
     assert denied(roles["PlanRole"], planned) == []
 

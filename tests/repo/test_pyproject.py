@@ -23,6 +23,7 @@ IMPORT_NAME = {
     "croniter": "croniter",
     "tzdata": None,  # zoneinfo's data where the system has none (Windows, slim containers)
     "moto": "moto",
+    "jinja2": "jinja2",  # reconcile report
 }
 BUNDLED_WITH_BOTO3 = {"botocore"}
 

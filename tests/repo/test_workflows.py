@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"
 REPORT_JS = ROOT / ".github" / "scripts" / "report.js"
 BIN = Path(sys.executable).parent
-NAMES = ("plan.yml", "apply.yml", "drift.yml", "plan-comment.yml")
+NAMES = ("plan.yml", "apply.yml", "drift.yml", "plan-comment.yml", "report.yml")
 PIN = re.compile(
     r"^\s*(?:-\s+)?uses:\s+(?P<action>[\w.-]+/[\w./-]+)@(?P<sha>[0-9a-f]{40})\s+#\s+(?P<version>v\d+\.\d+\.\d+)\s*$"
 )
@@ -109,7 +109,7 @@ def writes(job: dict[str, Any]) -> set[str]:
 # Linters.
 
 
-def test_the_four_workflows_are_there() -> None:
+def test_the_five_workflows_are_there() -> None:
     # Beside them: the reusable ones and release.yml (tests/repo/test_reusable_workflows.py).
     own = [p.name for p in WORKFLOWS.glob("*.yml") if not p.name.startswith("reusable-")]
     assert sorted(set(own) - {"release.yml"}) == sorted(NAMES)
@@ -220,6 +220,8 @@ def test_every_action_is_pinned_to_a_commit_with_its_version() -> None:
         "actions/upload-artifact",
         "actions/download-artifact",
         "actions/github-script",
+        "actions/upload-pages-artifact",
+        "actions/deploy-pages",
     }
 
 
@@ -345,10 +347,11 @@ def test_triggers() -> None:
     assert load("plan-comment.yml")["on"] == {
         "workflow_run": {"workflows": [load("plan.yml")["name"]], "types": ["completed"]}
     }
-    drift = load("drift.yml")["on"]
-    assert set(drift) == {"schedule", "workflow_dispatch"}
-    (cron,) = drift["schedule"]
-    assert re.fullmatch(r"\d+ \d+ \* \* \*", cron["cron"])  # nightly
+    for nightly in ("drift.yml", "report.yml"):
+        on = load(nightly)["on"]
+        assert set(on) == {"schedule", "workflow_dispatch"}
+        (cron,) = on["schedule"]
+        assert re.fullmatch(r"\d+ \d+ \* \* \*", cron["cron"])  # nightly
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -465,6 +468,8 @@ def test_concurrency() -> None:
     assert drift["cancel-in-progress"] is False
     assert drift["group"] != apply["group"]  # a drift run must never replace a pending apply
     # Posting is never cancelled half-way; a stale run is recognised by its head commit instead.
+    report = load("report.yml")["concurrency"]
+    assert report == {"group": "ouroboros-report", "cancel-in-progress": False}
     poster = load("plan-comment.yml")["jobs"]["comment"]["concurrency"]
     assert poster["cancel-in-progress"] is False
     assert poster["group"].startswith("ouroboros-plan-comment-")
@@ -490,6 +495,7 @@ def _aws_steps(name: str) -> list[tuple[str, dict[str, Any]]]:
         ("plan.yml", "plan", "AWS_PLAN_ROLE_ARN"),
         ("apply.yml", "apply", "AWS_APPLY_ROLE_ARN"),
         ("drift.yml", "drift", "AWS_PLAN_ROLE_ARN"),
+        ("report.yml", "build", "AWS_PLAN_ROLE_ARN"),
     ],
 )
 def test_one_oidc_role_per_workflow(name: str, job: str, variable: str) -> None:
@@ -611,6 +617,8 @@ def test_the_commands_the_workflows_run_exist_with_those_flags() -> None:
         "plan --detailed-exitcode --format markdown --out plan.json",  # drift.yml's own job
         f"apply --yes {paths}",
         f"apply --yes --allow-mass-delete {paths}",
+        "report --out report --days 7",
+        "report --out report --offline",
     }
 
 
@@ -1532,3 +1540,50 @@ def test_a_teams_copy_keeps_these_tests_green(tmp_path: Path) -> None:
     passed = re.search(r"\b(\d+) passed", done.stdout)
     assert passed, done.stdout[-3000:]
     assert int(passed[1]) >= 20  # the selection still finds the tests that read the repository
+
+
+# ---------------------------------------------------------------------------------------------
+# The nightly report (report.yml): built with the plan role, kept as an artifact, on Pages when
+# the repository opts in.
+
+
+def test_report_jobs_permissions() -> None:
+    jobs = load("report.yml")["jobs"]
+    assert writes(jobs["build"]) == {"id-token"}
+    assert writes(jobs["deploy"]) == {"pages", "id-token"}
+    assert jobs["deploy"]["needs"] == "build"
+    assert jobs["deploy"]["environment"]["name"] == "github-pages"
+
+
+@pytest.mark.parametrize(
+    ("aws", "call", "warning"),
+    [
+        ("success", "report --out report --days 7", False),
+        ("failure", "report --out report --offline", True),
+    ],
+)
+def test_report_is_offline_without_the_role(
+    runner: Any, aws: str, call: str, warning: bool
+) -> None:
+    status, _, out = runner(step("report.yml", "build", "Report")["run"], AWS_OUTCOME=aws)
+    assert status == 0
+    assert (runner.work.parent / "calls").read_text().splitlines() == [call]
+    assert ("::warning::Could not assume the plan role" in out) is warning
+
+
+def test_report_site_is_an_artifact_always_and_on_pages_when_opted_in() -> None:
+    keep = step("report.yml", "build", "Keep the site as an artifact")
+    assert keep["uses"].startswith("actions/upload-artifact@")
+    assert (keep["with"]["path"], keep["with"]["if-no-files-found"]) == ("report/", "error")
+    assert "if" not in keep
+    pages = step("report.yml", "build", "Hand the site to Pages")
+    assert pages["uses"].startswith("actions/upload-pages-artifact@")
+    assert pages["with"]["path"] == "report/"
+    opted_in = "vars.OUROBOROS_REPORT_PAGES == 'true'"
+    assert pages["if"] == opted_in
+    deploy = load("report.yml")["jobs"]["deploy"]
+    assert deploy["if"] == opted_in
+    (only,) = deploy["steps"]
+    assert only["uses"].startswith("actions/deploy-pages@")
+    assert deploy["environment"]["url"] == "${{ steps.deployment.outputs.page_url }}"
+    assert only["id"] == "deployment"
