@@ -481,7 +481,10 @@ def test_the_subject_form_is_a_choice_of_two() -> None:
     ("role", "names"),
     # apply.yml and plan.yml call the reusable workflows (dogfooding): GitHub names the called
     # workflow in job_workflow_ref, at the caller's ref.
-    [("ApplyRole", {"reusable-apply.yml"}), ("PlanRole", {"reusable-plan.yml", "drift.yml", "report.yml"})],
+    [
+        ("ApplyRole", {"reusable-apply.yml"}),
+        ("PlanRole", {"reusable-plan.yml", "drift.yml", "report.yml"}),
+    ],
 )
 def test_the_pinned_workflows_are_the_ones_that_assume_the_role(role: str, names: set[str]) -> None:
     # A renamed workflow file would lock its jobs out: the names in the trust policy must be the

@@ -31,7 +31,7 @@ from reconciler.cli import cli
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"
 BIN = Path(sys.executable).parent
-OWN = ("plan.yml", "apply.yml", "drift.yml", "plan-comment.yml")
+OWN = ("plan.yml", "apply.yml", "drift.yml", "plan-comment.yml", "report.yml")
 REUSABLE = tuple(release.REUSABLE_WORKFLOWS.values())
 RELEASE = "release.yml"
 # This repository's jobs that call the reusable workflows (dogfooding), and the one they call.
