@@ -89,12 +89,9 @@ _ID_FILTERS = {
     "aurora": "db-cluster-id",
     "asg": "asg-name",
 }
-# Engines whose DB instances StopDBInstance can stop (Aurora's belong to clusters).
+# Engines whose DB instances StopDBInstance can stop (Aurora's belong to clusters; RDS Custom
+# for Oracle cannot be stopped).
 RDS_ENGINES = (
-    "custom-oracle-ee",
-    "custom-oracle-ee-cdb",
-    "custom-oracle-se2",
-    "custom-oracle-se2-cdb",
     "custom-sqlserver-dev",
     "custom-sqlserver-ee",
     "custom-sqlserver-se",

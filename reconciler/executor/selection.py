@@ -99,7 +99,7 @@ def skip_reason(
         return Skip(
             instance.id,
             AUTOSCALING,
-            f"member of Auto Scaling group {instance.asg}: scale the group instead",
+            f"member of Auto Scaling group {instance.asg}: schedule the group with `resource: asg`",
         )
     if instance.root_device_type == "instance-store":
         return Skip(
