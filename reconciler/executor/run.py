@@ -46,6 +46,12 @@ RETRYABLE_CODES = ec2.THROTTLE_CODES | {
     "ConnectTimeoutError",
     "ReadTimeoutError",
     "ConnectionClosedError",
+    # RDS: the DB instance or cluster is between states; Auto Scaling: a scaling activity or
+    # another update is under way. A retry describes it again and acts or skips with a reason.
+    "InvalidDBInstanceState",
+    "InvalidDBClusterStateFault",
+    "ScalingActivityInProgress",
+    "ResourceContention",
 }
 
 
