@@ -115,8 +115,7 @@ _ENGINES = {"rds": RDS_ENGINES, "aurora": AURORA_ENGINES}
 # DB instance and cluster identifiers: a letter, then letters, digits and single hyphens, at
 # most 63, stored in lower case. Wildcard patterns are checked for their characters only.
 DB_ID_MAX = 63
-_DB_ID_RE = re.compile(r"^[a-z](-?[a-z0-9])*$")
-_DB_ID_PATTERN_RE = re.compile(r"^[a-z0-9*?-]+$")
+_DB_ID_RE = re.compile(r"^[a-z*?](-?[a-z0-9*?])*$")
 ASG_NAME_MAX = 255
 
 # Patterns are applied with fullmatch: `$` alone would accept a trailing newline ("dev\n"),
@@ -244,7 +243,7 @@ def check_filter_value(
 
 
 def _check_db_identifier(name: str, value: str, path: Path) -> list[Problem]:
-    if value.lower() != value and _DB_ID_PATTERN_RE.fullmatch(value.lower()):
+    if value.lower() != value and _DB_ID_RE.fullmatch(value.lower()):
         return [
             Problem(
                 path,
@@ -252,14 +251,15 @@ def _check_db_identifier(name: str, value: str, path: Path) -> list[Problem]:
                 f"'{value.lower()}'",
             )
         ]
-    shape = (
-        "a letter, then letters, digits and single hyphens, at most 63 characters, "
-        "not ending in a hyphen (* and ? are wildcards)"
-    )
-    if len(value) > DB_ID_MAX or not _DB_ID_PATTERN_RE.fullmatch(value):
-        return [Problem(path, f"'{value}' is not a valid {name}: expected {shape}")]
-    if "*" not in value and "?" not in value and not _DB_ID_RE.fullmatch(value):
-        return [Problem(path, f"'{value}' is not a valid {name}: expected {shape}")]
+    if len(value) > DB_ID_MAX or not _DB_ID_RE.fullmatch(value):
+        return [
+            Problem(
+                path,
+                f"'{value}' is not a valid {name}: expected a letter, then letters, digits and "
+                "single hyphens, at most 63 characters, not ending in a hyphen (* and ? are "
+                "wildcards)",
+            )
+        ]
     return []
 
 
@@ -277,7 +277,7 @@ def _check_engine(value: str, path: Path, resource: str) -> list[Problem]:
             )
         ]
     hint = ""
-    if close := difflib.get_close_matches(value, engines, n=1, cutoff=0.6):
+    if close := difflib.get_close_matches(value, engines, n=1, cutoff=0.5):
         hint = f" (did you mean '{close[0]}'?)"
     return [
         Problem(
@@ -585,15 +585,16 @@ def check_event(event: object) -> list[Problem]:
         )
     if "hibernate" in event and not isinstance(event["hibernate"], bool):
         problems.append(Problem(("hibernate",), "hibernate must be true or false"))
-    if "resource" in event:
-        problems += check_resource(event["resource"])
-        problems += check_hibernate(event["resource"], event.get("hibernate"))
+    unknown_resource = check_resource(event.get("resource", DEFAULT_RESOURCE))
+    problems += unknown_resource
+    if not unknown_resource:
+        problems += check_hibernate(event.get("resource"), event.get("hibernate"))
     resource = event_resource(event)
     if "accounts" in event:
         problems += check_accounts(event["accounts"])
     if "regions" in event:
         problems += check_regions(event["regions"])
-    if "targets" in event:
+    if "targets" in event and not unknown_resource:  # an unknown kind has no filters to check
         targeted = check_targets(event["targets"], resource=resource)
         problems += targeted
         if not targeted:
