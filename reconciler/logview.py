@@ -12,7 +12,7 @@ from typing import Any
 
 from reconciler import checks, runlog
 from reconciler.ansi import style
-from reconciler.executor import selection
+from reconciler.executor import asgselect, dbselect, selection
 
 _STATUS_COLOURS = {
     "ok": "green",
@@ -24,6 +24,13 @@ _STATUS_COLOURS = {
 }
 # The executor's skip reasons (selection), as the DETAIL column words them.
 _SKIP_WORDS = {
+    asgselect.NOT_STOPPED_BY_US: "not stopped by Ouroboros",
+    dbselect.CLUSTER_MEMBER: "cluster member",
+    dbselect.READ_REPLICA: "read replica",
+    dbselect.HAS_REPLICAS: "with read replicas",
+    dbselect.CANNOT_STOP: "cannot be stopped",
+    dbselect.GLOBAL_DATABASE: "global database",
+    dbselect.STATUS: "busy",
     selection.TERMINATED: "terminated",
     selection.AUTOSCALING: "Auto Scaling",
     selection.INSTANCE_STORE: "instance-store",
@@ -106,8 +113,14 @@ def _row(entry: Mapping[str, Any]) -> tuple[str, ...]:
     )
 
 
+_IDS_SHOWN = 3  # identifiers of a non-EC2 run named in DETAIL; the JSON has them all
+
+
 def _run_detail(entry: Mapping[str, Any]) -> str:
     parts: list[str] = []
+    resource = entry.get("resource")
+    if resource and entry.get("acted"):
+        parts.append(_acted_ids(str(resource), entry))
     if entry.get("detail"):
         parts.append(str(entry["detail"]))
     elif entry.get("errors"):
@@ -128,6 +141,16 @@ def _run_detail(entry: Mapping[str, Any]) -> str:
     if int(entry.get("attempts", 1)) > 1:
         parts.append(f"attempt {entry['attempts']}{_earlier(entry.get('history', []))}")
     return "; ".join(parts)
+
+
+def _acted_ids(resource: str, entry: Mapping[str, Any]) -> str:
+    """`rds dev-db-1, dev-db-2 (+3 more)`: which DB instances, clusters or groups it acted on
+    (an EC2 run's instance ids are in the JSON; a database's name is what people look for)."""
+    acted = [str(i) for i in entry.get("acted", [])]
+    count = int(entry.get("acted_count", len(acted)))
+    shown = ", ".join(acted[:_IDS_SHOWN])
+    more = count - min(len(acted), _IDS_SHOWN)
+    return f"{resource} {shown}" + (f" (+{more} more)" if more > 0 else "")
 
 
 def _earlier(history: Sequence[Mapping[str, Any]]) -> str:
