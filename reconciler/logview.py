@@ -37,6 +37,12 @@ _SKIP_WORDS = {
     selection.SPOT_ONE_TIME: "one-time Spot",
 }
 _ALREADY = {"stop": "already stopped", "start": "already running"}
+# A started DB instance or cluster is "available"; a stopped group is at zero capacity.
+_ALREADY_BY_RESOURCE = {
+    ("rds", "start"): "already available",
+    ("aurora", "start"): "already available",
+    ("asg", "stop"): "already at zero",
+}
 HEADERS = (
     "TIME (UTC)",
     "RULE",
@@ -130,7 +136,7 @@ def _run_detail(entry: Mapping[str, Any]) -> str:
     if skips and entry.get("status") != "refused":
         words = {
             **_SKIP_WORDS,
-            selection.IN_TARGET_STATE: _ALREADY.get(str(entry.get("action")), ""),
+            selection.IN_TARGET_STATE: _already(entry),
         }
         parts.append(
             "skipped: " + ", ".join(f"{n} {words.get(r) or r}" for r, n in sorted(skips.items()))
@@ -141,6 +147,12 @@ def _run_detail(entry: Mapping[str, Any]) -> str:
     if int(entry.get("attempts", 1)) > 1:
         parts.append(f"attempt {entry['attempts']}{_earlier(entry.get('history', []))}")
     return "; ".join(parts)
+
+
+def _already(entry: Mapping[str, Any]) -> str:
+    action = str(entry.get("action"))
+    key = (str(entry.get("resource", "ec2")), action)
+    return _ALREADY_BY_RESOURCE.get(key) or _ALREADY.get(action, "")
 
 
 def _acted_ids(resource: str, entry: Mapping[str, Any]) -> str:

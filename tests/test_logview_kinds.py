@@ -55,3 +55,23 @@ def test_the_detail_names_what_a_non_ec2_run_acted_on(over: dict[str, Any], deta
     text = logview.render_text([_entry(**over)])
     row = text.splitlines()[1]
     assert row.rstrip().endswith(detail) if detail else row.rstrip().endswith("0")
+
+
+@pytest.mark.parametrize(
+    ("resource", "action", "words"),
+    [
+        ("rds", "start", "already available"),
+        ("aurora", "start", "already available"),
+        ("asg", "stop", "already at zero"),
+        ("rds", "stop", "already stopped"),
+        (None, "start", "already running"),
+    ],
+)
+def test_already_in_state_is_said_in_each_kinds_words(
+    resource: str | None, action: str, words: str
+) -> None:
+    skip = {"id": "x", "reason": "in-target-state", "detail": "..."}
+    entry = _entry(action=action, acted=[], acted_count=0, skipped=[skip])
+    if resource:
+        entry["resource"] = resource
+    assert logview.render_text([entry]).splitlines()[1].rstrip().endswith(f"1 {words}")
