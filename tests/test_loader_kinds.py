@@ -4,6 +4,7 @@ by the loader (FILE:LINE:COL, did-you-mean), the schema (if/then on resource), t
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -255,3 +256,51 @@ def test_the_executor_refuses_an_event_that_does_not_fit_its_resource(
     rds_rule = make_rule("db", resource="rds", targets=(("db-instance-id", ("dev-db",)),))
     event = {**desired.executor_event(rds_rule, "stop", make_settings()), **change}
     assert [str(p) for p in checks.check_event(event)] == [problem]
+
+
+SEVEN = """\
+version: 1
+rules:
+  - name: r
+    resource: {resource}
+    timezone: Europe/Berlin
+    accounts: ["123456789012"]
+    regions: [eu-west-1]
+    targets: {{tag:Environment: dev}}
+{times}
+"""
+
+
+@pytest.mark.parametrize(
+    ("resource", "times", "warning"),
+    [
+        (
+            "rds",
+            "    stop: at(2026-12-23T19:00:00)",
+            "9:11: warning: stop: AWS starts a stopped DB instance by itself after 7 days, and "
+            "after the stop on 2026-12-23 19:00 (Europe/Berlin) the rule does not fire again: "
+            "it runs again from 2026-12-30; make the stop fire at least weekly",
+        ),
+        (
+            "aurora",
+            "    stop: cron(0 19 23 12 ? *)\n    start: cron(0 7 7 1 ? *)",
+            "9:11: warning: stop: AWS starts a stopped DB cluster by itself after 7 days, and "
+            "after the stop on 2026-12-23 19:00 (Europe/Berlin) the rule does not fire for 14 "
+            "days: it runs again from 2026-12-30; make the stop fire at least weekly",
+        ),
+        ("rds", "    stop: cron(0 19 ? * MON-FRI *)", None),
+        ("rds", "    stop: cron(0 19 ? * FRI *)\n    start: cron(0 7 ? * MON *)", None),
+        ("ec2", "    stop: at(2026-12-23T19:00:00)", None),
+        ("asg", "    stop: at(2026-12-23T19:00:00)", None),
+    ],
+)
+def test_a_database_stopped_for_more_than_seven_days_is_a_warning(
+    tmp_path: Path, resource: str, times: str, warning: str | None
+) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text(SEVEN.format(resource=resource, times=times), encoding="utf-8")
+
+    result = load_rules([str(path)], now=datetime(2026, 11, 27, 12, 0, tzinfo=UTC))
+
+    assert result.ok
+    assert [d.text() for d in result.diagnostics] == ([f"{path}:{warning}"] if warning else [])
