@@ -17,13 +17,12 @@ where a semantic check has a better-worded message for the same value.
 from __future__ import annotations
 
 import functools
-import itertools
 import os
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from reconciler import checks, timeengine
+from reconciler import autostart, checks, timeengine
 from reconciler import regions as regions_data
 from reconciler.diagnostics import Diagnostic, Severity, has_errors, sort_diagnostics
 from reconciler.model import DEFAULT_MAX_INSTANCES, Location, Rule
@@ -661,17 +660,10 @@ def _timing_problems(base: Path, rule: Mapping[str, object], context: _Context) 
             found += _firing_problems(path, action, result, tz, context)
     if len(parsed) == 2:
         found += _start_stop_problems(base, parsed["start"], parsed["stop"], tz, tz_ok, context)
-    if tz_ok and "stop" in parsed and rule.get("resource") in _RESTARTED_AFTER_7_DAYS:
+    if tz_ok and "stop" in parsed and rule.get("resource") in autostart.RESTARTED_KINDS:
         assert isinstance(tz, str)
         found += _seven_day_problems(base, str(rule["resource"]), parsed, tz, context)
     return found
-
-
-# RDS starts a stopped DB instance (and Aurora a stopped cluster) by itself after 7 days.
-_RESTARTED_AFTER_7_DAYS = {"rds": "DB instance", "aurora": "DB cluster"}
-_AUTO_START = timedelta(days=7)
-_HORIZON = timedelta(days=60)
-_FIRES_MAX = 5000  # per expression: a rate(1 minute) has no week-long gap to find anyway
 
 
 def _seven_day_problems(
@@ -683,30 +675,10 @@ def _seven_day_problems(
 ) -> list[_Problem]:
     """A warning when, after one of the next stops, nothing fires for more than 7 days: AWS
     starts the database again on day 7, and it runs (and costs) until the rule's next firing."""
-    until = context.now + _HORIZON + _AUTO_START
-    fires: dict[str, list[datetime]] = {}
-    for action, expr in parsed.items():
-        times = itertools.islice(timeengine.iter_fires(expr, tz, context.now), _FIRES_MAX)
-        fires[action] = list(itertools.takewhile(lambda t: t <= until, times))
-    events = sorted([*fires.get("start", []), *fires["stop"]])
-    for stop in fires["stop"]:
-        if stop > context.now + _HORIZON:
-            break
-        later = [t for t in events if t > stop]
-        if later and later[0] - stop <= _AUTO_START:
-            continue
-        what = _RESTARTED_AFTER_7_DAYS[resource]
-        after = f"for {(later[0] - stop).days} days" if later else "again"
-        return [
-            _Problem(
-                (*base, "stop"),
-                f"stop: AWS starts a stopped {what} by itself after 7 days, and after the stop "
-                f"on {stop:%Y-%m-%d %H:%M} ({tz}) the rule does not fire {after}: it runs "
-                f"again from {stop + _AUTO_START:%Y-%m-%d}; make the stop fire at least weekly",
-                "warning",
-            )
-        ]
-    return []
+    long_stop = autostart.first_long_stop(parsed, tz, context.now)
+    if long_stop is None:
+        return []
+    return [_Problem((*base, "stop"), f"stop: {long_stop.message(resource, tz)}", "warning")]
 
 
 def _start_stop_problems(
