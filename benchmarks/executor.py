@@ -9,18 +9,26 @@ and the Start/StopInstances calls (and the ids in each), and times each scenario
 3. stop through the real handler, as five rules of 1,000 instances each (max_instances 1000);
 4. the same five occurrences delivered again: logged no-ops, no EC2 call at all.
 
+Then, in the same (account, region), the other kinds (DESIGN.md §9), one pass each with the
+cap raised to the count: 1,000 RDS DB instances stopped (resource: rds, a tag filter, which RDS
+cannot apply: every page is read) and 500 Auto Scaling groups stopped and started again
+(resource: asg, two calls per group: the saved-capacity tag and the resize).
+Target: ceil(N / 100) Describe pages (MaxRecords' limit), one Stop call per DB instance, two
+calls per group.
+
 Target: ceil(N / 1000) describe pages and ceil(N / 1000) start/stop calls of 1,000 ids.
 
 moto pages DescribeInstances by reservation, AWS by item; the fleet is launched one instance
 per reservation so that both readings give pages of 1,000 instances. Wall times are mostly
 moto's (it filters the whole fleet for every page); the call counts are what carry to AWS.
 
-    python benchmarks/executor.py [--instances 5000]
+    python benchmarks/executor.py [--instances 5000] [--db-instances 1000] [--groups 500]
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import dataclasses
 import json
@@ -67,6 +75,11 @@ class Counter:
     describe_pages: int = 0
     change_calls: list[tuple[str, int]] = field(default_factory=list)  # (operation, ids)
     in_calls_s: float = 0.0  # inside AWS calls (here: moto serving them), all services
+    # RDS and Auto Scaling calls by operation (the other kinds' pages and calls).
+    operations: collections.Counter[str] = field(default_factory=collections.Counter)
+
+    def count_kind(self, event_name: str, **_: Any) -> None:
+        self.operations[event_name.rsplit(".", 1)[-1]] += 1
 
     def count(self, params: dict[str, Any], event_name: str, **_: Any) -> None:
         operation = event_name.rsplit(".", 1)[-1]
@@ -101,6 +114,8 @@ def counted() -> Iterator[Counter]:
     def session() -> boto3.session.Session:
         made = original()
         made.events.register("provide-client-params.ec2", counter.count)
+        made.events.register("provide-client-params.rds", counter.count_kind)
+        made.events.register("provide-client-params.auto-scaling", counter.count_kind)
         made.events.register("before-call", counter.call_started)
         made.events.register("after-call", counter.call_ended)
         return made
@@ -112,7 +127,9 @@ def counted() -> Iterator[Counter]:
         credentials.new_session = original
 
 
-def occurrence(rule: str, action: str, targets: dict[str, str], cap: int) -> Occurrence:
+def occurrence(
+    rule: str, action: str, targets: dict[str, str], cap: int, resource: str = "ec2"
+) -> Occurrence:
     return Occurrence(
         rule=rule,
         action=action,
@@ -125,6 +142,7 @@ def occurrence(rule: str, action: str, targets: dict[str, str], cap: int) -> Occ
         schedule_arn=f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/ouroboros/{rule}-{action}",
         scheduled_time=WHEN,
         execution_id=str(uuid.uuid4()),
+        resource=resource,
     )
 
 
@@ -181,8 +199,9 @@ def launch(n: int) -> float:
     return time.perf_counter() - started
 
 
-def one_pass(action: str, n: int) -> tuple[Counter, float, dict[str, Any]]:
-    occ = occurrence("bench", action, {"tag:Environment": "bench"}, cap=n)
+def one_pass(action: str, n: int, resource: str = "ec2") -> tuple[Counter, float, dict[str, Any]]:
+    rule = "bench" if resource == "ec2" else f"bench-{resource}"
+    occ = occurrence(rule, action, {"tag:Environment": "bench"}, cap=n, resource=resource)
     with counted() as counter:
         started = time.perf_counter()
         env = handler.environment(occ, Context(), CONFIG)
@@ -222,10 +241,106 @@ def calls_text(counter: Counter) -> str:
     return f"{len(counter.change_calls)} {operation} ({per_call} ids each)"
 
 
+KIND_PAGE = 100  # DescribeDBInstances' and DescribeAutoScalingGroups' MaxRecords limit
+BENCH_TAG = {"Key": "Environment", "Value": "bench"}
+
+
+def create_db_instances(n: int) -> float:
+    rds = boto3.client("rds", region_name=REGION)
+    started = time.perf_counter()
+    for i in range(n):
+        rds.create_db_instance(
+            DBInstanceIdentifier=f"bench-db-{i:04d}",
+            DBInstanceClass="db.t3.micro",
+            Engine="postgres",
+            AllocatedStorage=20,
+            MasterUsername="admin",
+            MasterUserPassword="benchmark1",
+            Tags=[BENCH_TAG],
+        )
+    return time.perf_counter() - started
+
+
+def create_groups(n: int) -> float:
+    boto3.client("ec2", region_name=REGION).create_launch_template(
+        LaunchTemplateName="bench",
+        LaunchTemplateData={"ImageId": "ami-12c6146b", "InstanceType": "t3.micro"},
+    )
+    autoscaling = boto3.client("autoscaling", region_name=REGION)
+    started = time.perf_counter()
+    for i in range(n):
+        name = f"bench-asg-{i:04d}"
+        autoscaling.create_auto_scaling_group(
+            AutoScalingGroupName=name,
+            LaunchTemplate={"LaunchTemplateName": "bench"},
+            MinSize=1,
+            DesiredCapacity=1,
+            MaxSize=2,
+            AvailabilityZones=[f"{REGION}a"],
+            Tags=[{**BENCH_TAG, "ResourceId": name, "ResourceType": "auto-scaling-group"}],
+        )
+    return time.perf_counter() - started
+
+
+def kinds(db_instances: int, groups: int) -> bool:
+    """The other kinds in the same (account, region); True when every target is met."""
+    print(
+        f"\nOther kinds in {ACCOUNT}/{REGION}: {db_instances:,} RDS DB instances, {groups:,} ASGs"
+    )
+    setup = create_db_instances(db_instances) + create_groups(groups)
+    print(f"setup: created in {setup:.1f} s\n")
+    runs = [
+        (
+            f"rds stop, one pass (cap {db_instances:,})",
+            "rds",
+            "stop",
+            db_instances,
+            "DescribeDBInstances",
+            {"StopDBInstance": db_instances},
+        ),
+        (
+            f"asg stop, one pass (cap {groups:,})",
+            "asg",
+            "stop",
+            groups,
+            "DescribeAutoScalingGroups",
+            {"CreateOrUpdateTags": groups, "UpdateAutoScalingGroup": groups},
+        ),
+        (
+            f"asg start, one pass (cap {groups:,})",
+            "asg",
+            "start",
+            groups,
+            "DescribeAutoScalingGroups",
+            {"UpdateAutoScalingGroup": groups, "DeleteTags": groups},
+        ),
+    ]
+    header = f"{'scenario (per account and region)':<36}{'describe pages':>15}  {'calls':<52}{'wall':>8}  status"
+    print(header)
+    print("-" * len(header))
+    met = True
+    for name, resource, action, n, describe, expected in runs:
+        counter, wall, summary = one_pass(action, n, resource)
+        pages = counter.operations[describe]
+        calls = {op: c for op, c in counter.operations.items() if op != describe}
+        text = ", ".join(f"{c:,} {op}" for op, c in sorted(calls.items()))
+        print(f"{name:<36}{pages:>15}  {text:<52}{wall:>7.1f}s  {summary['status']}")
+        met = met and pages == math.ceil(n / KIND_PAGE) and calls == expected
+        met = met and summary["status"] == "ok"
+    print(
+        f"\ntarget: one Describe page per {KIND_PAGE} resources, one Stop call per DB instance, "
+        f"two calls per group: {'met' if met else 'MISSED'}"
+    )
+    return met
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--instances", type=int, default=5000)
-    n = parser.parse_args().instances
+    parser.add_argument("--db-instances", type=int, default=1000)
+    parser.add_argument("--groups", type=int, default=500)
+    args = parser.parse_args()
+    n = args.instances
     target = math.ceil(n / PAGE)
     with mock_aws():
         boto3.client("dynamodb", region_name=REGION).create_table(
@@ -280,7 +395,8 @@ def main() -> int:
             f"{'met' if met else 'MISSED'}; repeated delivery makes no EC2 call: "
             f"{'yes' if no_op else 'NO'}"
         )
-        return 0 if met and no_op else 1
+        kinds_met = kinds(args.db_instances, args.groups)
+        return 0 if met and no_op and kinds_met else 1
 
 
 if __name__ == "__main__":

@@ -58,6 +58,66 @@ FILTER_NAMES_HELP = "instance-id, tag:<key>, tag-key, private-ip-address, vpc-id
     "instance-type, availability-zone"
 )
 
+# --- Kinds of resource (DESIGN.md §9) -------------------------------------------------------------
+
+DEFAULT_RESOURCE = "ec2"
+RESOURCES = ("ec2", "rds", "aurora", "asg")
+# Each kind's fixed filter names (tag:<key> is allowed for all of them).
+RESOURCE_FILTER_NAMES: dict[str, tuple[str, ...]] = {
+    "ec2": FIXED_FILTER_NAMES,
+    "rds": ("db-instance-id", "engine", "tag-key"),
+    "aurora": ("db-cluster-id", "engine", "tag-key"),
+    "asg": ("asg-name", "tag-key"),
+}
+_FILTERS_HELP = {
+    "ec2": FILTER_NAMES_HELP,
+    "rds": "db-instance-id, engine, tag:<key>, tag-key",
+    "aurora": "db-cluster-id, engine, tag:<key>, tag-key",
+    "asg": "asg-name, tag:<key>, tag-key",
+}
+# What the log and messages call one resource of each kind.
+RESOURCE_NOUNS = {
+    "ec2": "instance",
+    "rds": "DB instance",
+    "aurora": "DB cluster",
+    "asg": "Auto Scaling group",
+}
+# The identifier filter of each kind: the one a user writing another kind's means.
+_ID_FILTERS = {
+    "ec2": "instance-id",
+    "rds": "db-instance-id",
+    "aurora": "db-cluster-id",
+    "asg": "asg-name",
+}
+# Engines whose DB instances StopDBInstance can stop (Aurora's belong to clusters; RDS Custom
+# for Oracle cannot be stopped).
+RDS_ENGINES = (
+    "custom-sqlserver-dev",
+    "custom-sqlserver-ee",
+    "custom-sqlserver-se",
+    "custom-sqlserver-web",
+    "db2-ae",
+    "db2-se",
+    "mariadb",
+    "mysql",
+    "oracle-ee",
+    "oracle-ee-cdb",
+    "oracle-se2",
+    "oracle-se2-cdb",
+    "postgres",
+    "sqlserver-ee",
+    "sqlserver-ex",
+    "sqlserver-se",
+    "sqlserver-web",
+)
+AURORA_ENGINES = ("aurora-mysql", "aurora-postgresql")
+_ENGINES = {"rds": RDS_ENGINES, "aurora": AURORA_ENGINES}
+# DB instance and cluster identifiers: a letter, then letters, digits and single hyphens, at
+# most 63, stored in lower case. Wildcard patterns are checked for their characters only.
+DB_ID_MAX = 63
+_DB_ID_RE = re.compile(r"^[a-z*?](-?[a-z0-9*?])*$")
+ASG_NAME_MAX = 255
+
 # Patterns are applied with fullmatch: `$` alone would accept a trailing newline ("dev\n"),
 # which a quoted or block YAML scalar can carry.
 
@@ -94,7 +154,9 @@ def _escape_one(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
-def check_filter_name(name: object, path: Path = ()) -> list[Problem]:
+def check_filter_name(
+    name: object, path: Path = (), resource: str = DEFAULT_RESOURCE
+) -> list[Problem]:
     if not isinstance(name, str):
         return [Problem(path, f"filter name must be a string, not {_kind(name)}")]
     if name.startswith("tag:"):
@@ -106,19 +168,33 @@ def check_filter_name(name: object, path: Path = ()) -> list[Problem]:
         if any(ord(ch) < 0x20 or ch == "\x7f" for ch in key) or key.strip() != key:
             return [Problem(path, f"tag key {key!r} has control characters or surrounding spaces")]
         return []
-    if name not in FIXED_FILTER_NAMES:
-        hint = ""
-        if name.lower() in FIXED_FILTER_NAMES:
-            hint = f" (filter names are case-sensitive: did you mean '{name.lower()}'?)"
-        elif name == "tag-value":
-            hint = " (use tag:<key> with the value instead)"
-        elif close := difflib.get_close_matches(name, FIXED_FILTER_NAMES, n=1, cutoff=0.8):
-            hint = f" (did you mean '{close[0]}'?)"
-        return [Problem(path, f"unknown filter '{name}'{hint}; allowed: {FILTER_NAMES_HELP}")]
+    names = RESOURCE_FILTER_NAMES.get(resource, FIXED_FILTER_NAMES)
+    if name not in names:
+        hint = _filter_hint(name, names, resource)
+        which = "" if resource == DEFAULT_RESOURCE else f" for resource {resource}"
+        allowed = _FILTERS_HELP.get(resource, FILTER_NAMES_HELP)
+        return [Problem(path, f"unknown filter '{name}'{which}{hint}; allowed: {allowed}")]
     return []
 
 
-def check_filter_value(name: str, value: object, path: Path = ()) -> list[Problem]:
+def _filter_hint(name: str, names: Sequence[str], resource: str) -> str:
+    if name.lower() in names:
+        return f" (filter names are case-sensitive: did you mean '{name.lower()}'?)"
+    if name == "tag-value":
+        return " (use tag:<key> with the value instead)"
+    if name in _ID_FILTERS.values() and resource in _ID_FILTERS:
+        return f" (did you mean '{_ID_FILTERS[resource]}'?)"
+    if close := difflib.get_close_matches(name, names, n=1, cutoff=0.8):
+        return f" (did you mean '{close[0]}'?)"
+    owners = [r for r, fixed in RESOURCE_FILTER_NAMES.items() if name in fixed]
+    if owners:
+        return f" (it is a filter of resource: {owners[0]})"
+    return ""
+
+
+def check_filter_value(
+    name: str, value: object, path: Path = (), resource: str = DEFAULT_RESOURCE
+) -> list[Problem]:
     """One value of a known filter."""
     if not isinstance(value, str):
         return [
@@ -131,11 +207,17 @@ def check_filter_value(name: str, value: object, path: Path = ()) -> list[Proble
         return [
             Problem(path, f"tag value is {len(value)} characters; the limit is {TAG_VALUE_MAX}")
         ]
-    everything = matches_everything(name, value)
+    everything = matches_everything(name, value, resource)
     if everything is not None:
         return [Problem(path, everything)]
     if name.startswith("tag:"):
         return []
+    if name in ("db-instance-id", "db-cluster-id"):
+        return _check_db_identifier(name, value, path)
+    if name == "engine":
+        return _check_engine(value, path, resource)
+    if name == "asg-name":
+        return _check_asg_name(value, path)
     if name in _ID_RES:
         pattern, shape = _ID_RES[name]
         if not pattern.fullmatch(value):
@@ -160,7 +242,60 @@ def check_filter_value(name: str, value: object, path: Path = ()) -> list[Proble
     return []
 
 
-def matches_everything(name: str, value: str) -> str | None:
+def _check_db_identifier(name: str, value: str, path: Path) -> list[Problem]:
+    if value.lower() != value and _DB_ID_RE.fullmatch(value.lower()):
+        return [
+            Problem(
+                path,
+                f"'{value}' is not a valid {name}: AWS stores identifiers in lower case; write "
+                f"'{value.lower()}'",
+            )
+        ]
+    if len(value) > DB_ID_MAX or not _DB_ID_RE.fullmatch(value):
+        return [
+            Problem(
+                path,
+                f"'{value}' is not a valid {name}: expected a letter, then letters, digits and "
+                "single hyphens, at most 63 characters, not ending in a hyphen (* and ? are "
+                "wildcards)",
+            )
+        ]
+    return []
+
+
+def _check_engine(value: str, path: Path, resource: str) -> list[Problem]:
+    engines = _ENGINES.get(resource, ())
+    regex = _wildcard_regex(value)
+    if any(regex.fullmatch(engine) for engine in engines):
+        return []
+    if resource == "rds" and any(regex.fullmatch(e) for e in AURORA_ENGINES):
+        return [
+            Problem(
+                path,
+                f"'{value}' is an Aurora engine: Aurora DB instances are stopped with their "
+                "cluster; write a rule with resource: aurora",
+            )
+        ]
+    hint = ""
+    if close := difflib.get_close_matches(value, engines, n=1, cutoff=0.5):
+        hint = f" (did you mean '{close[0]}'?)"
+    return [
+        Problem(
+            path,
+            f"'{value}' is not an engine {resource} can stop{hint}; one of: {', '.join(engines)}",
+        )
+    ]
+
+
+def _check_asg_name(value: str, path: Path) -> list[Problem]:
+    if len(value) > ASG_NAME_MAX:
+        return [Problem(path, f"asg-name is {len(value)} characters; the limit is {ASG_NAME_MAX}")]
+    if any(ord(ch) < 0x20 or ch == "\x7f" for ch in value):
+        return [Problem(path, f"asg-name {value!r} has control characters")]
+    return []
+
+
+def matches_everything(name: str, value: str, resource: str = DEFAULT_RESOURCE) -> str | None:
     """Why the pattern `value` selects every instance the filter `name` could select, or None.
 
     EC2 filter values take `*` (any run of characters) and `?` (one character). A pattern
@@ -174,6 +309,16 @@ def matches_everything(name: str, value: str) -> str | None:
         return (
             f"'{value}' matches every value of tag '{key}'; name the values to act on, or "
             f"write tag-key: {key} if every instance with that tag is meant"
+        )
+    if name == "engine" and _matches_every_engine(value, resource):
+        return (
+            f"'{value}' matches every {resource} engine; name the engines to act on, or leave "
+            "the engine filter out"
+        )
+    if resource != DEFAULT_RESOURCE and not literal:
+        return (
+            f"'{value}' matches every {RESOURCE_NOUNS.get(resource, resource)}; name the {name} "
+            "values to act on"
         )
     if not literal or literal == _EVERY_VALUE_HAS.get(name):
         if literal and name == "instance-type":
@@ -189,6 +334,12 @@ def matches_everything(name: str, value: str) -> str | None:
             "eu-west-1a"
         )
     return None
+
+
+def _matches_every_engine(pattern: str, resource: str) -> bool:
+    engines = _ENGINES.get(resource, ())
+    regex = _wildcard_regex(pattern)
+    return len(engines) > 1 and all(regex.fullmatch(e) for e in engines)
 
 
 def _names_a_region(pattern: str) -> bool:
@@ -276,7 +427,9 @@ def _listing(regions: Sequence[str]) -> str:
     return "every region of the rule"
 
 
-def check_targets(targets: object, path: Path = ("targets",)) -> list[Problem]:
+def check_targets(
+    targets: object, path: Path = ("targets",), resource: str = DEFAULT_RESOURCE
+) -> list[Problem]:
     """`targets`: a non-empty mapping of filter name to a string or a non-empty list of strings."""
     if not isinstance(targets, Mapping):
         return [
@@ -289,22 +442,24 @@ def check_targets(targets: object, path: Path = ("targets",)) -> list[Problem]:
             Problem(
                 path,
                 "targets is empty: a rule must name at least one filter, "
-                "an unfiltered rule would act on every instance",
+                f"an unfiltered rule would act on every {RESOURCE_NOUNS.get(resource, 'instance')}",
             )
         ]
     problems: list[Problem] = []
     for name, values in targets.items():
-        name_problems = check_filter_name(name, (*path, str(name)))
+        name_problems = check_filter_name(name, (*path, str(name)), resource)
         problems += name_problems
         if name_problems:
             continue
-        problems += check_filter_values(name, values, (*path, name))
+        problems += check_filter_values(name, values, (*path, name), resource)
     return problems
 
 
-def check_filter_values(name: str, values: object, path: Path) -> list[Problem]:
+def check_filter_values(
+    name: str, values: object, path: Path, resource: str = DEFAULT_RESOURCE
+) -> list[Problem]:
     if isinstance(values, str):
-        return check_filter_value(name, values, path)
+        return check_filter_value(name, values, path, resource)
     if not isinstance(values, Sequence):
         return [
             Problem(
@@ -322,7 +477,7 @@ def check_filter_values(name: str, values: object, path: Path) -> list[Problem]:
     problems: list[Problem] = []
     seen: set[object] = set()
     for i, value in enumerate(values):
-        problems += check_filter_value(name, value, (*path, i))
+        problems += check_filter_value(name, value, (*path, i), resource)
         if isinstance(value, str):
             if value in seen:
                 problems.append(Problem((*path, i), f"'{value}' is listed twice under '{name}'"))
@@ -361,6 +516,37 @@ def check_max_instances(value: object, path: Path = ("max_instances",)) -> list[
     return []
 
 
+def check_resource(value: object, path: Path = ("resource",)) -> list[Problem]:
+    if isinstance(value, str) and value in RESOURCES:
+        return []
+    hint = ""
+    if isinstance(value, str) and (
+        close := difflib.get_close_matches(value.lower(), RESOURCES, n=1, cutoff=0.6)
+    ):
+        hint = f" (did you mean '{close[0]}'?)"
+    return [Problem(path, f"resource {value!r} is not one of {', '.join(RESOURCES)}{hint}")]
+
+
+def check_hibernate(
+    resource: object, hibernate: object, path: Path = ("hibernate",)
+) -> list[Problem]:
+    """Hibernation is an EC2 feature: a rule for another kind asking for it is a mistake."""
+    if hibernate is True and resource in RESOURCES and resource != DEFAULT_RESOURCE:
+        return [
+            Problem(path, f"hibernate applies to ec2 only; remove it from this {resource} rule")
+        ]
+    return []
+
+
+def event_resource(event: Mapping[str, Any]) -> str:
+    """The event's kind of resource; absent means ec2 (events from before §9)."""
+    value = event.get("resource", DEFAULT_RESOURCE)
+    return value if isinstance(value, str) and value in RESOURCES else DEFAULT_RESOURCE
+
+
+# The optional event keys: absent = their default (an EC2 event stays byte-identical).
+OPTIONAL_EVENT_KEYS = ("execution_id", "resource")
+
 EVENT_KEYS = (
     "version",
     "rule",
@@ -374,6 +560,7 @@ EVENT_KEYS = (
     "schedule_arn",
     "scheduled_time",
     "execution_id",
+    "resource",
 )
 
 
@@ -385,7 +572,7 @@ def check_event(event: object) -> list[Problem]:
     unknown = sorted(str(k) for k in event if k not in EVENT_KEYS)
     if unknown:
         problems.append(Problem((), f"unknown event keys: {', '.join(unknown)}"))
-    missing = [k for k in EVENT_KEYS if k not in event and k != "execution_id"]
+    missing = [k for k in EVENT_KEYS if k not in event and k not in OPTIONAL_EVENT_KEYS]
     if missing:
         problems.append(Problem((), f"missing event keys: {', '.join(missing)}"))
     if "version" in event and not (type(event["version"]) is int and event["version"] == 1):
@@ -398,12 +585,17 @@ def check_event(event: object) -> list[Problem]:
         )
     if "hibernate" in event and not isinstance(event["hibernate"], bool):
         problems.append(Problem(("hibernate",), "hibernate must be true or false"))
+    unknown_resource = check_resource(event.get("resource", DEFAULT_RESOURCE))
+    problems += unknown_resource
+    if not unknown_resource:
+        problems += check_hibernate(event.get("resource"), event.get("hibernate"))
+    resource = event_resource(event)
     if "accounts" in event:
         problems += check_accounts(event["accounts"])
     if "regions" in event:
         problems += check_regions(event["regions"])
-    if "targets" in event:
-        targeted = check_targets(event["targets"])
+    if "targets" in event and not unknown_resource:  # an unknown kind has no filters to check
+        targeted = check_targets(event["targets"], resource=resource)
         problems += targeted
         if not targeted:
             problems += check_zones(event["targets"], event.get("regions"))

@@ -83,8 +83,12 @@ def function_arn(settings: Settings) -> str:
 
 
 def executor_event(rule: Rule, action: str, settings: Settings) -> dict[str, object]:
-    """The §6 event, with Scheduler's context-attribute placeholders."""
-    return {
+    """The §6 event, with Scheduler's context-attribute placeholders.
+
+    `resource` (§9) is sent only for kinds other than ec2, so an EC2 rule's Input stays
+    byte-identical to the one deployed before kinds existed (no phantom update).
+    """
+    event: dict[str, object] = {
         "version": EVENT_VERSION,
         "rule": rule.name,
         "action": action,
@@ -98,6 +102,9 @@ def executor_event(rule: Rule, action: str, settings: Settings) -> dict[str, obj
         "scheduled_time": SCHEDULED_TIME_PLACEHOLDER,
         "execution_id": EXECUTION_ID_PLACEHOLDER,
     }
+    if rule.resource != checks.DEFAULT_RESOURCE:
+        event["resource"] = rule.resource
+    return event
 
 
 def schedule_description(rule: Rule, action: str) -> str:

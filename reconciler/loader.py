@@ -16,12 +16,13 @@ where a semantic check has a better-worded message for the same value.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from reconciler import checks, timeengine
+from reconciler import autostart, checks, timeengine
 from reconciler import regions as regions_data
 from reconciler.diagnostics import Diagnostic, Severity, has_errors, sort_diagnostics
 from reconciler.model import DEFAULT_MAX_INSTANCES, Location, Rule
@@ -49,6 +50,7 @@ RULE_KEYS = (
     "stop",
     "hibernate",
     "max_instances",
+    "resource",
 )
 REQUIRED_RULE_KEYS = ("name", "accounts", "regions", "targets")
 FORMAT_VERSION = 1
@@ -517,12 +519,17 @@ def _semantic_problems(
         ("name", checks.check_rule_name),
         ("accounts", checks.check_accounts),
         ("regions", checks.check_regions),
-        ("targets", checks.check_targets),
+        ("targets", functools.partial(checks.check_targets, resource=_resource(rule))),
         ("max_instances", checks.check_max_instances),
+        ("resource", checks.check_resource),
     ]
+    resource_problems = checks.check_resource(rule.get("resource", checks.DEFAULT_RESOURCE))
     for key, check in shared:
-        if key in rule:
+        # An unknown resource has no filter names to check the targets against.
+        if key in rule and not (key == "targets" and resource_problems):
             found += [_Problem((*base, *p.path), p.message) for p in check(rule[key])]
+    hibernate = checks.check_hibernate(rule.get("resource"), rule.get("hibernate"))
+    found += [_Problem((*base, *p.path), p.message) for p in hibernate]
     found += _zone_problems(base, rule)
     found += _description_problems(base, rule)
     found += _region_problems(base, rule, context)
@@ -532,10 +539,15 @@ def _semantic_problems(
     return found
 
 
+def _resource(rule: Mapping[str, object]) -> str:
+    """The rule's kind of resource, for its filters (an invalid one is reported on its own)."""
+    return checks.event_resource(rule)
+
+
 def _zone_problems(base: Path, rule: Mapping[str, object]) -> list[_Problem]:
     """availability-zone values against the rule's regions (after the targets' own checks)."""
     targets = rule.get("targets")
-    if checks.check_targets(targets):
+    if checks.check_targets(targets, resource=_resource(rule)):
         return []
     zones = checks.check_zones(targets, rule.get("regions"))
     return [_Problem((*base, *p.path), p.message) for p in zones]
@@ -648,7 +660,25 @@ def _timing_problems(base: Path, rule: Mapping[str, object], context: _Context) 
             found += _firing_problems(path, action, result, tz, context)
     if len(parsed) == 2:
         found += _start_stop_problems(base, parsed["start"], parsed["stop"], tz, tz_ok, context)
+    if tz_ok and "stop" in parsed and rule.get("resource") in autostart.RESTARTED_KINDS:
+        assert isinstance(tz, str)
+        found += _seven_day_problems(base, str(rule["resource"]), parsed, tz, context)
     return found
+
+
+def _seven_day_problems(
+    base: Path,
+    resource: str,
+    parsed: Mapping[str, timeengine.Expression],
+    tz: str,
+    context: _Context,
+) -> list[_Problem]:
+    """A warning when, after one of the next stops, nothing fires for more than 7 days: AWS
+    starts the database again on day 7, and it runs (and costs) until the rule's next firing."""
+    long_stop = autostart.first_long_stop(parsed, tz, context.now)
+    if long_stop is None:
+        return []
+    return [_Problem((*base, "stop"), f"stop: {long_stop.message(resource, tz)}", "warning")]
 
 
 def _start_stop_problems(
@@ -733,6 +763,7 @@ def _build_rule(display: str, doc: Document, base: Path, rule: Mapping[str, obje
         hibernate=bool(rule.get("hibernate", False)),
         max_instances=max_instances,
         location=Location(display, pos.line, pos.col),
+        resource=_resource(rule),
     )
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from reconciler import checks, runlog
 from reconciler.ansi import style
-from reconciler.executor import selection
+from reconciler.executor import asgselect, dbselect, selection
 
 _STATUS_COLOURS = {
     "ok": "green",
@@ -24,12 +24,25 @@ _STATUS_COLOURS = {
 }
 # The executor's skip reasons (selection), as the DETAIL column words them.
 _SKIP_WORDS = {
+    asgselect.NOT_STOPPED_BY_US: "not stopped by Ouroboros",
+    dbselect.CLUSTER_MEMBER: "cluster member",
+    dbselect.READ_REPLICA: "read replica",
+    dbselect.HAS_REPLICAS: "with read replicas",
+    dbselect.CANNOT_STOP: "cannot be stopped",
+    dbselect.GLOBAL_DATABASE: "global database",
+    dbselect.STATUS: "busy",
     selection.TERMINATED: "terminated",
     selection.AUTOSCALING: "Auto Scaling",
     selection.INSTANCE_STORE: "instance-store",
     selection.SPOT_ONE_TIME: "one-time Spot",
 }
 _ALREADY = {"stop": "already stopped", "start": "already running"}
+# A started DB instance or cluster is "available"; a stopped group is at zero capacity.
+_ALREADY_BY_RESOURCE = {
+    ("rds", "start"): "already available",
+    ("aurora", "start"): "already available",
+    ("asg", "stop"): "already at zero",
+}
 HEADERS = (
     "TIME (UTC)",
     "RULE",
@@ -106,9 +119,15 @@ def _row(entry: Mapping[str, Any]) -> tuple[str, ...]:
     )
 
 
+_IDS_SHOWN = 3  # identifiers of a non-EC2 run named in DETAIL; the JSON has them all
+
+
 def run_detail(entry: Mapping[str, Any]) -> str:
     """What a run did beyond its counts: its error or detail, skip reasons, hibernations, retries."""
     parts: list[str] = []
+    resource = entry.get("resource")
+    if resource and entry.get("acted"):
+        parts.append(_acted_ids(str(resource), entry))
     if entry.get("detail"):
         parts.append(str(entry["detail"]))
     elif entry.get("errors"):
@@ -118,7 +137,7 @@ def run_detail(entry: Mapping[str, Any]) -> str:
     if skips and entry.get("status") != "refused":
         words = {
             **_SKIP_WORDS,
-            selection.IN_TARGET_STATE: _ALREADY.get(str(entry.get("action")), ""),
+            selection.IN_TARGET_STATE: _already(entry),
         }
         parts.append(
             "skipped: " + ", ".join(f"{n} {words.get(r) or r}" for r, n in sorted(skips.items()))
@@ -129,6 +148,22 @@ def run_detail(entry: Mapping[str, Any]) -> str:
     if int(entry.get("attempts", 1)) > 1:
         parts.append(f"attempt {entry['attempts']}{_earlier(entry.get('history', []))}")
     return "; ".join(parts)
+
+
+def _already(entry: Mapping[str, Any]) -> str:
+    action = str(entry.get("action"))
+    key = (str(entry.get("resource", "ec2")), action)
+    return _ALREADY_BY_RESOURCE.get(key) or _ALREADY.get(action, "")
+
+
+def _acted_ids(resource: str, entry: Mapping[str, Any]) -> str:
+    """`rds dev-db-1, dev-db-2 (+3 more)`: which DB instances, clusters or groups it acted on
+    (an EC2 run's instance ids are in the JSON; a database's name is what people look for)."""
+    acted = [str(i) for i in entry.get("acted", [])]
+    count = int(entry.get("acted_count", len(acted)))
+    shown = ", ".join(acted[:_IDS_SHOWN])
+    more = count - min(len(acted), _IDS_SHOWN)
+    return f"{resource} {shown}" + (f" (+{more} more)" if more > 0 else "")
 
 
 def _earlier(history: Sequence[Mapping[str, Any]]) -> str:

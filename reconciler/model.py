@@ -46,6 +46,9 @@ class Rule:
     hibernate: bool = False
     max_instances: int = DEFAULT_MAX_INSTANCES
     location: Location | None = field(default=None, compare=False)
+    # What the targets select (DESIGN.md §9): ec2 instances, rds DB instances, aurora DB
+    # clusters or asg Auto Scaling groups.
+    resource: str = "ec2"
 
     def expression(self, action: str) -> str | None:
         return self.start if action == "start" else self.stop

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from itertools import takewhile
 
-from reconciler import timeengine
+from reconciler import autostart, timeengine
 from reconciler.model import INSTANCE_ACTIONS, Rule
 
 ON = "on"
@@ -271,7 +271,27 @@ def notes(rule: Rule, start: datetime, end: datetime) -> list[str]:
     for action in INSTANCE_ACTIONS:
         found += _expression_notes(rule, action, start, end)
     found += _dst_notes(rule, start, end)
+    found += _autostart_notes(rule, start)
     return found
+
+
+def _autostart_notes(rule: Rule, start: datetime) -> list[str]:
+    """RDS and Aurora start a stopped database by themselves after seven days."""
+    what = autostart.RESTARTED_KINDS.get(rule.resource)
+    if what is None or rule.stop is None:
+        return []
+    expressions = {
+        action: timeengine.parse(timeengine.normalise(text), now=_EARLIEST)
+        for action in INSTANCE_ACTIONS
+        if (text := rule.expression(action)) is not None
+    }
+    long_stop = autostart.first_long_stop(expressions, rule.timezone, start)
+    if long_stop is not None:
+        return [long_stop.message(rule.resource, rule.timezone)]
+    return [
+        f"AWS starts a stopped {what} by itself after 7 days; this rule fires at least weekly, "
+        "so its next stop stops it again"
+    ]
 
 
 def _one_action_notes(rule: Rule) -> list[str]:

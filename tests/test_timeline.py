@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from recon_support import rule
 
+from reconciler import timeline
 from reconciler.loader import load_rules
 from reconciler.model import Rule
 from reconciler.timeline import (
@@ -401,3 +402,35 @@ def test_an_at_in_the_spring_gap_never_fires_and_says_so() -> None:
             "such as 03:00"
         )
     assert len(notes(lost, utc(2027, 3, 27), utc(2027, 3, 29))) == 3  # + the clock change
+
+
+def test_an_rds_rule_says_aws_restarts_a_stopped_database_after_seven_days() -> None:
+    # A weekday stop fires at least weekly: a restarted database is stopped again.
+    weekly = Rule(
+        name="dev-db",
+        accounts=("111111111111",),
+        regions=("eu-west-1",),
+        targets=(("tag:env", ("dev",)),),
+        start="cron(0 8 ? * MON-FRI *)",
+        stop="cron(0 18 ? * MON-FRI *)",
+        timezone="Europe/Berlin",
+        resource="rds",
+    )
+    start = datetime(2026, 12, 1, tzinfo=UTC)
+    assert timeline.notes(weekly, start, start + timedelta(days=7))[-1] == (
+        "AWS starts a stopped DB instance by itself after 7 days; this rule fires at least "
+        "weekly, so its next stop stops it again"
+    )
+    # A monthly stop leaves the cluster to AWS for weeks.
+    monthly = dataclasses.replace(weekly, resource="aurora", start=None, stop="cron(0 18 1 * ? *)")
+    assert timeline.notes(monthly, start, start + timedelta(days=7))[-1] == (
+        "AWS starts a stopped DB cluster by itself after 7 days, and after the stop on "
+        "2026-12-01 18:00 (Europe/Berlin) the rule does not fire for 31 days: it runs again "
+        "from 2026-12-08; make the stop fire at least weekly"
+    )
+    assert not any(
+        "7 days" in n
+        for n in timeline.notes(
+            dataclasses.replace(weekly, resource="ec2"), start, start + timedelta(days=7)
+        )
+    )

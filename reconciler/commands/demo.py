@@ -91,6 +91,43 @@ rules:
     start: cron(0 6 ? * MON *)
     max_instances: 5
 """,
+    "schedules/databases.yaml": f"""\
+# yaml-language-server: $schema=../schemas/rules.schema.json
+version: 1
+rules:
+  - name: dev-databases
+    description: Dev RDS databases follow office hours (RDS restarts a stopped one after 7 days)
+    resource: rds
+    timezone: Europe/Berlin
+    accounts: ["{HUB}"]
+    regions: [{HOME_REGION}]
+    targets:
+      tag:Environment: dev
+    start: cron(30 7 ? * MON-FRI *)
+    stop: cron(30 19 ? * MON-FRI *)
+
+  - name: dev-aurora
+    description: The dev Aurora cluster, same hours
+    resource: aurora
+    timezone: Europe/Berlin
+    accounts: ["{HUB}"]
+    regions: [{HOME_REGION}]
+    targets:
+      db-cluster-id: "dev-*"
+    start: cron(30 7 ? * MON-FRI *)
+    stop: cron(30 19 ? * MON-FRI *)
+
+  - name: dev-web-groups
+    description: Dev Auto Scaling groups scale to 0 at night and back in the morning
+    resource: asg
+    timezone: Europe/Berlin
+    accounts: ["{HUB}"]
+    regions: [{HOME_REGION}]
+    targets:
+      tag:Environment: dev
+    start: cron(30 7 ? * MON-FRI *)
+    stop: cron(30 19 ? * MON-FRI *)
+""",
 }
 
 
@@ -204,6 +241,8 @@ def _loop(days: int, start: datetime, own_rules: bool) -> bool:
             f"  {seed.account} {seed.region:<10} {ids[seed.name]}  {seed.name:<12} "
             f"{state:<8} {tags}{extra}"
         )
+
+    _seed_databases_and_groups()
 
     _heading("1. The rules (schedules/*.yaml), then reconcile validate")
     for name in sorted(RULE_FILES) if not own_rules else []:
@@ -368,6 +407,89 @@ def _seed_fleet() -> dict[str, str]:
             ec2.stop_instances(InstanceIds=[instance_id])
         ids[seed.name] = instance_id
     return ids
+
+
+# --- Databases and Auto Scaling groups (DESIGN.md §9) ------------------------------------------
+
+
+def _seed_databases_and_groups() -> None:
+    """RDS DB instances, an Aurora cluster and Auto Scaling groups in the home account and
+    region, some already stopped (by Ouroboros, for the group), so one day shows both ways."""
+    rds = client_in(HOME_REGION, "rds")
+    login = {"MasterUsername": "admin", "MasterUserPassword": "demo-password"}
+    dev = [{"Key": "Environment", "Value": "dev"}]
+    for name, engine, stopped in (
+        ("dev-postgres", "postgres", False),
+        ("dev-mysql", "mysql", True),
+    ):
+        rds.create_db_instance(
+            DBInstanceIdentifier=name,
+            DBInstanceClass="db.t3.micro",
+            Engine=engine,
+            AllocatedStorage=20,
+            Tags=dev,
+            **login,
+        )
+        if stopped:
+            rds.stop_db_instance(DBInstanceIdentifier=name)
+    rds.create_db_instance(
+        DBInstanceIdentifier="reporting",
+        DBInstanceClass="db.t3.micro",
+        Engine="postgres",
+        AllocatedStorage=20,
+        **login,
+    )
+    rds.create_db_instance_read_replica(
+        DBInstanceIdentifier="dev-reporting-replica",
+        SourceDBInstanceIdentifier="reporting",
+        Tags=dev,
+    )
+    rds.create_db_cluster(
+        DBClusterIdentifier="dev-aurora", Engine="aurora-postgresql", Tags=dev, **login
+    )
+    rds.stop_db_cluster(DBClusterIdentifier="dev-aurora")
+    _seed_groups()
+    output.out(
+        f"  {HUB} {HOME_REGION:<10} RDS dev-postgres (available), dev-mysql (stopped), "
+        "dev-reporting-replica (read replica of reporting)"
+    )
+    output.out(f"  {HUB} {HOME_REGION:<10} Aurora dev-aurora (stopped)")
+    output.out(
+        f"  {HUB} {HOME_REGION:<10} Auto Scaling web (min 1, desired 2, max 4), dev-batch "
+        "(scaled to 0 by Ouroboros: ouroboros:saved-capacity=min=1,desired=1,max=3)"
+    )
+
+
+def _seed_groups() -> None:
+    client_in(HOME_REGION, "ec2").create_launch_template(
+        LaunchTemplateName="demo-web",
+        LaunchTemplateData={"ImageId": DEMO_AMI, "InstanceType": "t3.micro"},
+    )
+    autoscaling = client_in(HOME_REGION, "autoscaling")
+    groups: tuple[tuple[str, tuple[int, int, int], dict[str, str]], ...] = (
+        ("web", (1, 2, 4), {}),
+        ("dev-batch", (0, 0, 3), {"ouroboros:saved-capacity": "min=1,desired=1,max=3"}),
+    )
+    for name, (low, desired, high), extra in groups:
+        tags = {"Environment": "dev", **extra}
+        autoscaling.create_auto_scaling_group(
+            AutoScalingGroupName=name,
+            LaunchTemplate={"LaunchTemplateName": "demo-web"},
+            MinSize=low,
+            DesiredCapacity=desired,
+            MaxSize=high,
+            AvailabilityZones=[f"{HOME_REGION}a"],
+            Tags=[
+                {
+                    "Key": k,
+                    "Value": v,
+                    "ResourceId": name,
+                    "ResourceType": "auto-scaling-group",
+                    "PropagateAtLaunch": False,
+                }
+                for k, v in tags.items()
+            ],
+        )
 
 
 # --- Playing the schedules ---------------------------------------------------------------------

@@ -102,6 +102,10 @@ class Clients:
     def client(
         self, service: Literal["sts"], region: str, account: str | None = None
     ) -> STSClient: ...
+    @overload
+    def client(
+        self, service: Literal["rds", "autoscaling"], region: str, account: str | None = None
+    ) -> Any: ...
     def client(self, service: str, region: str, account: str | None = None) -> Any:
         """A client in `account` (default: the executor's own) and `region`."""
         credentials = {} if account is None else self._credentials_for(account)

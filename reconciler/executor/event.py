@@ -45,6 +45,7 @@ class Occurrence:
     schedule_arn: str
     scheduled_time: str  # UTC with a Z: the log's sort keys depend on this exact form
     execution_id: str
+    resource: str = checks.DEFAULT_RESOURCE  # DESIGN.md §9: absent from the event = ec2
 
     @property
     def pairs(self) -> list[tuple[str, str]]:
@@ -75,6 +76,7 @@ def parse_event(event: object, default_execution_id: str = "") -> Occurrence:
         schedule_arn=event["schedule_arn"],
         scheduled_time=runlog.iso_z(runlog.parse_instant(event["scheduled_time"])),
         execution_id=execution_id,
+        resource=checks.event_resource(event),
     )
 
 

@@ -8,19 +8,17 @@ import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from reconciler import checks
 from reconciler.executor import ec2
 from reconciler.executor.claims import DUPLICATE, RETRY, Claim, Claims, LogTableError
 from reconciler.executor.credentials import Clients
 from reconciler.executor.event import Occurrence
-from reconciler.executor.selection import Instance, select
+from reconciler.executor.kinds import KINDS, Kind
 from reconciler.runlog import RUNNING
-
-if TYPE_CHECKING:  # boto3-stubs (the dev extra); without them these are Any
-    from mypy_boto3_ec2 import EC2Client
 
 log = logging.getLogger("ouroboros.executor")
 
@@ -48,6 +46,12 @@ RETRYABLE_CODES = ec2.THROTTLE_CODES | {
     "ConnectTimeoutError",
     "ReadTimeoutError",
     "ConnectionClosedError",
+    # RDS: the DB instance or cluster is between states; Auto Scaling: a scaling activity or
+    # another update is under way. A retry describes it again and acts or skips with a reason.
+    "InvalidDBInstanceState",
+    "InvalidDBClusterStateFault",
+    "ScalingActivityInProgress",
+    "ResourceContention",
 }
 
 
@@ -139,20 +143,20 @@ def _work(occ: Occurrence, account: str, region: str, env: Environment, claim: C
     if env.tuning.time_left() <= 0:
         work.errors.append(ec2.not_attempted(""))
         return work
+    kind = KINDS[occ.resource]
     try:
-        client = env.clients.client("ec2", region, account)
-        instances = _resolve(client, occ, claim, env.tuning, work)
-        persistent, unread = _persistent_spot(client, occ, instances)
-        selection = select(instances, occ.action, persistent, unread)
-        work.skipped = [s.as_log() for s in selection.skipped]
-        work.would_act = len(selection.act)
-        if len(selection.act) > occ.max_instances:
+        client = env.clients.client(kind.service, region, account)
+        resources = _resolve(kind, client, occ, claim, env.tuning, work)
+        picked = kind.select(client, occ, resources)
+        work.skipped = [s.as_log() for s in picked.skipped]
+        work.would_act = len(picked.act)
+        if len(picked.act) > occ.max_instances:
             work.refused = (
-                f"{len(selection.act)} instances to {occ.action}, more than max_instances "
+                f"{len(picked.act)} {_nouns(occ)} to {occ.action}, more than max_instances "
                 f"({occ.max_instances}): acted on none"
             )
             return work
-        outcome = ec2.change_state(client, occ.action, selection.act, occ.hibernate, env.tuning)
+        outcome = kind.change_state(client, occ, picked.act, env.tuning)
     except (ClientError, BotoCoreError) as exc:
         work.errors.append(ec2.error_entry("", exc))
         return work
@@ -165,34 +169,23 @@ def _work(occ: Occurrence, account: str, region: str, env: Environment, claim: C
     return work
 
 
+def _nouns(occ: Occurrence) -> str:
+    """What the refusal counts: "instances" for ec2 (as before kinds), else the kind's noun."""
+    return f"{checks.RESOURCE_NOUNS.get(occ.resource, 'resource')}s"
+
+
 def _resolve(
-    client: EC2Client, occ: Occurrence, claim: Claim, tuning: ec2.Tuning, work: _Work
-) -> list[Instance]:
-    """The instances to consider: all matches, or on a retry just the ones that failed."""
+    kind: Kind, client: Any, occ: Occurrence, claim: Claim, tuning: ec2.Tuning, work: _Work
+) -> list[Any]:
+    """The resources to consider: all matches, or on a retry just the ones that failed."""
     retry_ids = _failed_ids(claim.previous) if claim.state == RETRY else None
     if retry_ids:
-        instances, work.pages = ec2.describe_ids(client, occ.targets, retry_ids, tuning.page_size)
-        work.matched = int((claim.previous or {}).get("matched", len(instances)))
+        resources, work.pages = kind.describe(client, occ.targets, retry_ids, tuning)
+        work.matched = int((claim.previous or {}).get("matched", len(resources)))
     else:
-        filters = ec2.build_filters(occ.targets)
-        instances, work.pages = ec2.describe(client, filters, tuning.page_size)
-        work.matched = len(instances)
-    return instances
-
-
-def _persistent_spot(
-    client: EC2Client, occ: Occurrence, instances: Sequence[Instance]
-) -> tuple[frozenset[str], str | None]:
-    """The persistent Spot requests among the instances', and why they could not be read."""
-    request_ids = [i.spot_request_id for i in instances if i.spot and i.spot_request_id]
-    if occ.action != "stop" or not request_ids:
-        return frozenset(), None
-    try:
-        return ec2.persistent_spot_requests(client, request_ids), None
-    except ClientError as exc:
-        # Unknown request type: treat as one-time, the safe reading (skipped, not stopped).
-        log.warning("cannot read Spot requests: %s", ec2.error_message(exc))
-        return frozenset(), ec2.error_code(exc)
+        resources, work.pages = kind.describe(client, occ.targets, None, tuning)
+        work.matched = len(resources)
+    return resources
 
 
 def _failed_ids(previous: Mapping[str, Any] | None) -> list[str] | None:
@@ -233,6 +226,8 @@ def _finalise(occ: Occurrence, work: _Work, claim: Claim, duration_ms: int) -> d
         "duration_ms": duration_ms,
         "describe_pages": work.pages,
     }
+    if occ.resource != checks.DEFAULT_RESOURCE:
+        record["resource"] = occ.resource  # an EC2 record stays as it was before kinds
     if occ.hibernate and occ.action == "stop":
         hibernated = _merge(earlier.get("hibernated", []), work.hibernated)
         notes = [

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 ASG_TAG = "aws:autoscaling:groupName"
@@ -32,6 +32,9 @@ class Instance:
     spot: bool = False
     spot_request_id: str | None = None
     hibernation_configured: bool = False
+    # Every kind's described resource has an id and its tags (compare=False: equality and
+    # hashing stay those of the fields above).
+    tags: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> Instance:
@@ -45,6 +48,7 @@ class Instance:
             spot=data.get("InstanceLifecycle") == "spot",
             spot_request_id=data.get("SpotInstanceRequestId"),
             hibernation_configured=bool(data.get("HibernationOptions", {}).get("Configured")),
+            tags={k: v for k, v in tags.items() if isinstance(k, str) and isinstance(v, str)},
         )
 
 
@@ -99,7 +103,7 @@ def skip_reason(
         return Skip(
             instance.id,
             AUTOSCALING,
-            f"member of Auto Scaling group {instance.asg}: scale the group instead",
+            f"member of Auto Scaling group {instance.asg}: schedule the group with `resource: asg`",
         )
     if instance.root_device_type == "instance-store":
         return Skip(

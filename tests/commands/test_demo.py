@@ -38,9 +38,9 @@ def test_demo_runs_the_whole_loop_without_an_account() -> None:
     out = result.output
     assert result.exit_code == 0, out
     # validate, plan, apply, and a second plan that finds nothing to do
-    assert "3 rules in 2 files and ouroboros.yaml: valid" in out
-    assert "Plan: 8 to create, 0 to update, 0 to delete." in out
-    assert "Apply complete: 8 created, 0 updated, 0 deleted." in out
+    assert "6 rules in 3 files and ouroboros.yaml: valid" in out
+    assert "Plan: 14 to create, 0 to update, 0 to delete." in out
+    assert "Apply complete: 14 created, 0 updated, 0 deleted." in out
     assert "No changes." in out
     assert "exit code 0" in out
     # firings through the real executor: across accounts and regions, with every outcome shown
@@ -52,10 +52,21 @@ def test_demo_runs_the_whole_loop_without_an_account() -> None:
     assert "222222222222/eu-west-1  ok: stopped dev-api-1, dev-api-2" in out
     assert "skipped dev-asg-a (member of Auto Scaling group web" in out
     assert "refused: 6 instances to stop, more than max_instances (5): acted on none" in out
+    # A dev database, an Aurora cluster and Auto Scaling groups started and stopped (§9)
+    assert "dev-databases-start  ok\n    123456789012/eu-west-1  ok: started dev-mysql" in out
+    assert (
+        "ok: stopped dev-postgres, dev-mysql; skipped dev-reporting-replica (read replica of "
+        "reporting: AWS cannot stop a read replica)"
+    ) in out
+    assert "dev-aurora-start  ok\n    123456789012/eu-west-1  ok: started dev-aurora" in out
+    assert "dev-aurora-stop  ok\n    123456789012/eu-west-1  ok: stopped dev-aurora" in out
+    assert "dev-web-groups-start  ok\n    123456789012/eu-west-1  ok: started dev-batch" in out
+    assert "dev-web-groups-stop  ok\n    123456789012/eu-west-1  ok: stopped web, dev-batch" in out
+    assert "rds dev-postgres, dev-mysql; skipped: 1 read replica" in out
     # the run log, read back from DynamoDB: the apply record and every run
     assert "(apply)" in out
-    assert "8 created, 0 updated, 0 deleted" in out
-    assert "10 entries: 2 duplicate, 7 ok, 1 refused" in out
+    assert "14 created, 0 updated, 0 deleted" in out
+    assert "16 entries: 2 duplicate, 13 ok, 1 refused" in out
 
 
 @pytest.mark.usefixtures("no_credentials")

@@ -489,7 +489,10 @@ def test_every_skip_reason(world: World) -> None:
     assert {s["id"]: (s["reason"], s["detail"]) for s in item["skipped"]} == {
         stopped: ("in-target-state", "already stopped"),
         terminated: ("terminated", "terminated: nothing to stop"),
-        asg: ("autoscaling", "member of Auto Scaling group web-asg: scale the group instead"),
+        asg: (
+            "autoscaling",
+            "member of Auto Scaling group web-asg: schedule the group with `resource: asg`",
+        ),
         store: ("instance-store", "instance-store root device: cannot be stopped or started"),
         spot_once: (
             "spot-one-time",

@@ -32,13 +32,13 @@ def _i(state: str = "running", **over: Any) -> Instance:
             _i(asg="web-asg"),
             "stop",
             "autoscaling",
-            "member of Auto Scaling group web-asg: scale the group instead",
+            "member of Auto Scaling group web-asg: schedule the group with `resource: asg`",
         ),
         (
             _i("stopped", asg="web-asg"),
             "start",
             "autoscaling",
-            "member of Auto Scaling group web-asg: scale the group instead",
+            "member of Auto Scaling group web-asg: schedule the group with `resource: asg`",
         ),
         (
             _i(root_device_type="instance-store"),

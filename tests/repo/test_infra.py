@@ -18,6 +18,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -59,6 +60,7 @@ IDS = {"GitHubOwnerId": "5544123", "GitHubRepositoryId": "821093847"}
 
 # The only actions that may have Resource "*": the API has no resource type for them.
 WILDCARD_ONLY = {
+    "autoscaling:DescribeAutoScalingGroups",
     "ec2:DescribeInstances",
     "ec2:DescribeSpotInstanceRequests",
     "scheduler:ListSchedules",
@@ -769,6 +771,11 @@ def test_resources_stay_in_the_stacks_account_and_region() -> None:
                         assert region == REGION, (name, resource)
 
 
+def _supported(key: str, keys: set[str]) -> bool:
+    """`key` is one of `keys`, whose ${TagKey}-style parts stand for any tag key."""
+    return any(re.fullmatch(re.sub(r"\\\$\\\{[^}]+\\\}", ".+", re.escape(k)), key) for k in keys)
+
+
 def test_condition_keys_are_supported_by_their_actions() -> None:
     for stack in every_stack():
         for name, role in stack.roles().items():
@@ -776,7 +783,7 @@ def test_condition_keys_are_supported_by_their_actions() -> None:
                 for operator in s.get("Condition", {}).values():
                     for key in operator:
                         for action in as_list(s["Action"]):
-                            assert key in condition_keys(action), (name, action, key)
+                            assert _supported(key, condition_keys(action)), (name, action, key)
 
 
 def test_plan_role_is_read_only() -> None:
@@ -887,6 +894,8 @@ class Call:
     params: dict[str, Any]
     region: str
     account: str
+    # The tag keys the resource carried when called (for aws:ResourceTag conditions).
+    resource_tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -902,10 +911,18 @@ class Recorder:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.calls: list[Call] = []
         self.on = False
+        self._looking = threading.local()
         original = BaseClient._make_api_call
 
         def record(client: Any, operation: str, params: dict[str, Any]) -> Any:
-            if self.on:
+            if self.on and not getattr(self._looking, "up", False):
+                # The lookup of the resource's tags is the test's call, not the code's; the
+                # executor's pairs run in threads, hence a per-thread flag.
+                self._looking.up = True
+                try:
+                    tags = self._group_tags(client, operation, params)
+                finally:
+                    self._looking.up = False
                 self.calls.append(
                     Call(
                         client.meta.service_model.signing_name,
@@ -913,11 +930,20 @@ class Recorder:
                         dict(params),
                         client.meta.region_name,
                         self._account(client),
+                        tags,
                     )
                 )
             return original(client, operation, params)
 
         monkeypatch.setattr(BaseClient, "_make_api_call", record)
+
+    @staticmethod
+    def _group_tags(client: Any, operation: str, params: dict[str, Any]) -> tuple[str, ...]:
+        if operation != "UpdateAutoScalingGroup":
+            return ()
+        name = params["AutoScalingGroupName"]
+        groups = client.describe_auto_scaling_groups(AutoScalingGroupNames=[name])
+        return tuple(t["Key"] for g in groups["AutoScalingGroups"] for t in g.get("Tags", []))
 
     @staticmethod
     def _account(client: Any) -> str:
@@ -978,7 +1004,41 @@ def needs(call: Call) -> list[Need]:
         ]
     if (s, op) == ("sts", "AssumeRole"):
         return [Need(action, p["RoleArn"])]
+    if s == "rds":
+        return [_rds_need(action, p, region, account)]
+    if s == "autoscaling":
+        return _autoscaling_needs(action, p, region, account, call.resource_tags)
     raise AssertionError(f"map {action} to its IAM resources here, and grant it in infra/")
+
+
+def _rds_need(action: str, p: Mapping[str, Any], region: str, account: str) -> Need:
+    # A Describe without an identifier is authorised against every DB instance / cluster.
+    if "Cluster" in action:
+        return Need(
+            action, f"arn:aws:rds:{region}:{account}:cluster:{p.get('DBClusterIdentifier', '*')}"
+        )
+    return Need(action, f"arn:aws:rds:{region}:{account}:db:{p.get('DBInstanceIdentifier', '*')}")
+
+
+_GROUP_ID = "6f0b1c2d-3e4f-5a6b-7c8d-9e0f1a2b3c4d"  # a group's id is in its ARN: any will do
+
+
+def _autoscaling_needs(
+    action: str, p: Mapping[str, Any], region: str, account: str, tags: tuple[str, ...]
+) -> list[Need]:
+    if action == "autoscaling:DescribeAutoScalingGroups":
+        return [Need(action, "*")]
+
+    def arn(name: str) -> str:
+        return (
+            f"arn:aws:autoscaling:{region}:{account}:autoScalingGroup:{_GROUP_ID}:"
+            f"autoScalingGroupName/{name}"
+        )
+
+    if action == "autoscaling:UpdateAutoScalingGroup":
+        context = tuple((f"aws:ResourceTag/{k}", "present") for k in tags)
+        return [Need(action, arn(p["AutoScalingGroupName"]), context)]
+    return [Need(action, arn(t["ResourceId"]), (("aws:TagKeys", t["Key"]),)) for t in p["Tags"]]
 
 
 def _iam_match(pattern: str, value: str) -> bool:
@@ -996,7 +1056,9 @@ def allows(role: Mapping[str, Any], need: Need) -> bool:
             continue
         conditions_hold = all(
             (operator == "StringEquals" and context.get(key) in as_list(expected))
+            or (operator == "ForAllValues:StringEquals" and context.get(key) in as_list(expected))
             or (operator == "Bool" and context.get(key) == expected)
+            or (operator == "Null" and (key in context) == (expected == "false"))
             for operator, pairs in s.get("Condition", {}).items()
             for key, expected in pairs.items()
         )
@@ -1306,3 +1368,133 @@ def test_the_organization_id_parameter_is_checked(template: Path) -> None:
     assert re.fullmatch(pattern, ORG)
     assert re.fullmatch(pattern, "")
     assert not re.fullmatch(pattern, "o-ABC")
+
+
+def test_the_executor_and_target_roles_allow_every_call_of_each_kind(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """rds, aurora and asg rules stop and start in both accounts; every call is granted."""
+    from reconciler import runlog
+    from reconciler.executor import handler
+    from reconciler.executor.trust import PLACEHOLDERS
+
+    home = Stack(BOOTSTRAP, account=MOTO_ACCOUNT, **GITHUB).roles()
+    target = Stack(TARGET, account=OTHER, HomeAccountId=MOTO_ACCOUNT).roles()["TargetRole"]
+    monkeypatch.setenv("OUROBOROS_LOG_TABLE", "ouroboros-runs")
+    monkeypatch.setenv("OUROBOROS_SCHEDULE_GROUP", "ouroboros")
+    monkeypatch.setenv("OUROBOROS_TARGET_ROLE", "ouroboros-target")
+    recorder = Recorder(monkeypatch)
+    firings = (
+        ("stop", "2026-11-27T19:00:00Z", "cron(0 19 ? * MON-FRI *)"),
+        ("start", "2026-11-30T08:00:00Z", "cron(0 8 ? * MON-FRI *)"),
+    )
+    with mock_aws():
+        boto3.client("dynamodb", region_name=REGION).create_table(
+            TableName="ouroboros-runs", **runlog.TABLE_DEFINITION
+        )
+        scheduler = boto3.client("scheduler", region_name=REGION)
+        scheduler.create_schedule_group(Name="ouroboros")
+        for kind in ("rds", "aurora", "asg"):
+            for action, when, expression in firings:
+                scheduler.create_schedule(
+                    Name=f"dev-{kind}-{action}",
+                    GroupName="ouroboros",
+                    ScheduleExpression=expression,
+                    FlexibleTimeWindow={"Mode": "OFF"},
+                    Target={
+                        "Arn": _LambdaContext.invoked_function_arn,
+                        "RoleArn": f"arn:aws:iam::{MOTO_ACCOUNT}:role/ouroboros-scheduler",
+                        "Input": json.dumps({**_kind_event(kind, action, when), **PLACEHOLDERS}),
+                    },
+                )
+        for account in (MOTO_ACCOUNT, OTHER):
+            _kinds_fleet(account)
+        recorder.on = True
+        for kind in ("rds", "aurora", "asg"):
+            for action, when, _ in firings:
+                tuning = dataclasses.replace(handler.TUNING, now=functools.partial(_instant, when))
+                result = handler.handle(_kind_event(kind, action, when), _LambdaContext(), tuning)
+                assert result["status"] == "ok", result
+                assert all(p["acted"] == 1 for p in result["pairs"]), result
+        calls = recorder.take()
+    made = {(c.account, f"{c.service}:{c.operation}") for c in calls}
+    new_calls = {
+        "rds:DescribeDBInstances",
+        "rds:StopDBInstance",
+        "rds:StartDBInstance",
+        "rds:DescribeDBClusters",
+        "rds:StopDBCluster",
+        "rds:StartDBCluster",
+        "autoscaling:DescribeAutoScalingGroups",
+        "autoscaling:CreateOrUpdateTags",
+        "autoscaling:UpdateAutoScalingGroup",
+        "autoscaling:DeleteTags",
+    }
+    assert {(a, c) for a in (MOTO_ACCOUNT, OTHER) for c in new_calls} <= made
+    assert denied(home["ExecutorRole"], [c for c in calls if c.account == MOTO_ACCOUNT]) == []
+    assert denied(target, [c for c in calls if c.account == OTHER]) == []
+    # The grants are no wider than used: without the saved-capacity tag, no resize.
+    resize = next(c for c in calls if c.operation == "UpdateAutoScalingGroup")
+    untagged = dataclasses.replace(resize, resource_tags=())
+    assert [n.action for n in denied(target, [untagged])] == ["autoscaling:UpdateAutoScalingGroup"]
+    other_tag = Call(
+        "autoscaling",
+        "CreateOrUpdateTags",
+        {"Tags": [{"ResourceId": "dev-web", "Key": "Environment", "Value": "prod"}]},
+        REGION,
+        OTHER,
+    )
+    assert [n.action for n in denied(target, [other_tag])] == ["autoscaling:CreateOrUpdateTags"]
+
+
+def _kind_event(kind: str, action: str, when: str) -> dict[str, Any]:
+    return {
+        **_event(action, when),
+        "rule": f"dev-{kind}",
+        "resource": kind,
+        "schedule_arn": (
+            f"arn:aws:scheduler:{REGION}:{MOTO_ACCOUNT}:schedule/ouroboros/dev-{kind}-{action}"
+        ),
+        "execution_id": f"exec-{kind}-{action}",
+    }
+
+
+def _kinds_fleet(account: str) -> None:
+    """One dev DB instance, one Aurora cluster and one Auto Scaling group in the account."""
+    credentials: dict[str, str] = {}
+    if account != MOTO_ACCOUNT:
+        assumed = boto3.client("sts", region_name=REGION).assume_role(
+            RoleArn=f"arn:aws:iam::{account}:role/test-setup", RoleSessionName="setup"
+        )["Credentials"]
+        credentials = {
+            "aws_access_key_id": assumed["AccessKeyId"],
+            "aws_secret_access_key": assumed["SecretAccessKey"],
+            "aws_session_token": assumed["SessionToken"],
+        }
+    dev = [{"Key": "Environment", "Value": "dev"}]
+    rds = boto3.client("rds", region_name=REGION, **credentials)
+    login = {"MasterUsername": "admin", "MasterUserPassword": "password123"}
+    rds.create_db_instance(
+        DBInstanceIdentifier="dev-db",
+        DBInstanceClass="db.t3.micro",
+        Engine="postgres",
+        AllocatedStorage=20,
+        Tags=dev,
+        **login,
+    )
+    rds.create_db_cluster(
+        DBClusterIdentifier="dev-aurora", Engine="aurora-postgresql", Tags=dev, **login
+    )
+    boto3.client("ec2", region_name=REGION, **credentials).create_launch_template(
+        LaunchTemplateName="web",
+        LaunchTemplateData={"ImageId": "ami-12c6146b", "InstanceType": "t3.micro"},
+    )
+    boto3.client("autoscaling", region_name=REGION, **credentials).create_auto_scaling_group(
+        AutoScalingGroupName="dev-web",
+        LaunchTemplate={"LaunchTemplateName": "web"},
+        MinSize=1,
+        DesiredCapacity=1,
+        MaxSize=2,
+        AvailabilityZones=[f"{REGION}a"],
+        Tags=[{**t, "ResourceId": "dev-web", "ResourceType": "auto-scaling-group"} for t in dev],
+    )

@@ -1,0 +1,56 @@
+"""Client-side filter matching for the kinds whose Describe call cannot filter by everything.
+
+Pure. RDS filters neither by tag nor by wildcard, Auto Scaling by no wildcard: the executor
+asks AWS for what it can filter server-side and applies the whole rule here, with the same
+meaning as EC2's filters (AND across filters, OR within a list, `*` any run of characters,
+`?` one character, case-sensitive).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping, Sequence
+
+Targets = Sequence[tuple[str, Sequence[str]]]
+
+
+def is_pattern(value: str) -> bool:
+    return "*" in value or "?" in value
+
+
+@functools.cache
+def wildcard(pattern: str) -> re.Pattern[str]:
+    return re.compile("".join({"*": ".*", "?": "."}.get(ch, re.escape(ch)) for ch in pattern))
+
+
+def any_match(patterns: Sequence[str], value: str | None) -> bool:
+    return value is not None and any(wildcard(p).fullmatch(value) for p in patterns)
+
+
+def matches(targets: Targets, fields: Mapping[str, str | None], tags: Mapping[str, str]) -> bool:
+    """Whether a resource with these filter fields (db-instance-id, engine, ...) and tags
+    matches every filter of the rule."""
+    for name, values in targets:
+        if name.startswith("tag:"):
+            ok = any_match(values, tags.get(name[len("tag:") :]))
+        elif name == "tag-key":
+            ok = any(any_match(values, key) for key in tags)
+        else:
+            ok = any_match(values, fields.get(name))
+        if not ok:
+            return False
+    return True
+
+
+def exact_values(targets: Targets, name: str) -> list[str] | None:
+    """The values of filter `name` when none is a pattern (server-side filterable), else None."""
+    for filter_name, values in targets:
+        if filter_name == name and not any(is_pattern(v) for v in values):
+            return list(values)
+    return None
+
+
+def tags_of(tag_list: Sequence[Mapping[str, str]] | None) -> dict[str, str]:
+    """A TagList ([{"Key": k, "Value": v}]) as a mapping."""
+    return {t["Key"]: t.get("Value", "") for t in tag_list or () if "Key" in t}
