@@ -280,7 +280,7 @@ def _autostart_notes(rule: Rule, start: datetime) -> list[str]:
     what = autostart.RESTARTED_KINDS.get(rule.resource)
     if what is None or rule.stop is None:
         return []
-    expressions = {
+    expressions: dict[str, timeengine.Expression] = {
         action: timeengine.parse(timeengine.normalise(text), now=_EARLIEST)
         for action in INSTANCE_ACTIONS
         if (text := rule.expression(action)) is not None
