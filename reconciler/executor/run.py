@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from reconciler.executor import ec2
+from reconciler.executor import ec2, verify_start
 from reconciler.executor.claims import DUPLICATE, RETRY, Claim, Claims, LogTableError
 from reconciler.executor.credentials import Clients
 from reconciler.executor.event import Occurrence
@@ -153,6 +153,8 @@ def _work(occ: Occurrence, account: str, region: str, env: Environment, claim: C
             )
             return work
         outcome = ec2.change_state(client, occ.action, selection.act, occ.hibernate, env.tuning)
+        if occ.action == "start":  # a start AWS accepted can still fall back to stopped
+            outcome = verify_start.confirm_started(client, outcome, env.tuning)
     except (ClientError, BotoCoreError) as exc:
         work.errors.append(ec2.error_entry("", exc))
         return work
