@@ -26,7 +26,7 @@ from reconciler.plan import (
     not_created_by_ouroboros,
 )
 from reconciler.planfile import to_document
-from reconciler.resources import FunctionSpec, Resource, ScheduleSpec, TableSpec
+from reconciler.resources import FunctionSpec, QueueSpec, Resource, ScheduleSpec, TableSpec
 
 # GitHub rejects a comment over 65,536 characters; keep a margin for the workflow's own
 # header and marker around the plan.
@@ -103,6 +103,8 @@ def brief_fields(resource: Resource) -> list[tuple[str, Any]]:
         return [
             (k, v) for k, v in resource.fields().items() if k != "Schema"
         ]  # the schema is fixed by ouroboros; the JSON plan shows it
+    if isinstance(resource, QueueSpec):
+        return list(resource.fields().items())
     return []
 
 

@@ -351,6 +351,5 @@ def test_dead_letter_queue_must_be_an_sqs_name(settings_file: Path) -> None:
     with pytest.raises(SettingsError) as caught:
         load_settings("ouroboros.yaml")
     assert str(caught.value).endswith(
-        "error: 'lost.fifo' is not an SQS queue name: 1-80 letters, digits, hyphens and "
-        "underscores"
+        "error: 'lost.fifo' is not an SQS queue name: 1-80 letters, digits, hyphens and underscores"
     )
