@@ -30,7 +30,7 @@ from reconciler.aws import WRITE_WORKERS, Clients, describe_aws_exception, retry
 from reconciler.awserror import error_code, error_message, gone_is_done
 from reconciler.checks import escape_controls
 from reconciler.errors import FatalError, InternalError
-from reconciler.live import read_function, read_schedule
+from reconciler.live import read_function, read_invoke_config, read_schedule
 from reconciler.package import ExecutorPackage
 from reconciler.plan import CREATE, DELETE, UPDATE, Change
 from reconciler.resources import (
@@ -41,6 +41,7 @@ from reconciler.resources import (
     SCHEDULE,
     SCHEDULE_GROUP,
     FunctionSpec,
+    InvokeConfig,
     QueueSpec,
     Resource,
     ScheduleSpec,
@@ -251,6 +252,12 @@ def put_invoke_config(lambda_: LambdaClient, spec: FunctionSpec) -> None:
             lambda_.delete_function_event_invoke_config(FunctionName=spec.name)
         return
     lambda_.put_function_event_invoke_config(FunctionName=spec.name, **spec.invoke.to_api())
+    # moto keeps the first configuration put and appends later ones: check, and replace it
+    # there. On AWS the put has replaced it and this is one read.
+    if InvokeConfig.from_api(read_invoke_config(lambda_, spec.name)) != spec.invoke:
+        with gone_is_done():
+            lambda_.delete_function_event_invoke_config(FunctionName=spec.name)
+        lambda_.put_function_event_invoke_config(FunctionName=spec.name, **spec.invoke.to_api())
 
 
 def update_function(

@@ -69,7 +69,19 @@ def teardown(settings: Settings, live: LiveState, *, include_logs: bool) -> Tear
     elif function is not None:
         whose = f"serves schedule group {serves}" if serves else "is not an Ouroboros executor"
         kept.append(f"executor {function.name} is kept: it {whose} (its description says so)")
-    if live.queue is not None:
+    kept_sends_there = (
+        function is not None
+        and serves != settings.schedule_group
+        and live.queue is not None
+        and function.invoke is not None
+        and function.invoke.on_failure == live.queue.arn
+    )
+    if live.queue is not None and kept_sends_there:
+        kept.append(
+            f"dead-letter queue {live.queue.name} is kept: the kept executor sends its "
+            "failures there"
+        )
+    elif live.queue is not None:
         changes.append(Change(DELETE, DEAD_LETTER_QUEUE, live.queue.name, before=live.queue))
     table_in_use = (
         function is not None
