@@ -13,7 +13,7 @@ Choices made here, and why:
   on-failure destination point at one SQS queue (SSE on, 14 days' retention, SQS's
   maximum), so an invoke Scheduler gave up on, and an event Lambda's own retries could not
   get through, both land there; `reconcile verify` reads it. Lambda retries an event twice
-  and drops it after RETRY_MAX_EVENT_AGE_S, as Scheduler does: a start an hour late does harm.
+  within 15 minutes (INVOKE_MAX_EVENT_AGE_S), the slack the executor's trust check allows.
 - at() schedules are one-time, with ActionAfterCompletion NONE: the executor reads the
   schedule that sent an event before acting on it (its trust boundary), and Scheduler's DELETE
   could remove it before the invocation runs. One whose time has passed is left out of the
@@ -51,6 +51,9 @@ EVENT_VERSION = 1
 RETRY_MAX_EVENT_AGE_S = 3600
 RETRY_MAX_ATTEMPTS = 10
 INVOKE_MAX_RETRIES = 2  # Lambda's own retries of a failed executor run (its maximum)
+# Lambda's retries end 15 minutes after the event arrived: the executor's trust check refuses
+# an event older than Scheduler's hour plus these 15 minutes (executor/trust.py).
+INVOKE_MAX_EVENT_AGE_S = 900
 QUEUE_RETENTION_S = 14 * 86400  # SQS's maximum
 # EventBridge Scheduler fills these context attributes in at each invocation (§6).
 SCHEDULE_ARN_PLACEHOLDER = "<aws.scheduler.schedule-arn>"
@@ -180,7 +183,7 @@ def desired_function(settings: Settings, code_sha256: str) -> FunctionSpec:
         description=executor_description(settings.schedule_group),
         invoke=InvokeConfig(
             max_retry_attempts=INVOKE_MAX_RETRIES,
-            max_event_age_s=RETRY_MAX_EVENT_AGE_S,
+            max_event_age_s=INVOKE_MAX_EVENT_AGE_S,
             on_failure=queue_arn(settings),
         ),
     )

@@ -764,7 +764,7 @@ def test_apply_creates_the_queue_and_points_schedules_and_executor_at_it(aws: Cl
         config["MaximumRetryAttempts"],
         config["MaximumEventAgeInSeconds"],
         config["DestinationConfig"],
-    ) == (2, 3600, {"OnFailure": {"Destination": QUEUE_ARN}})
+    ) == (2, 900, {"OnFailure": {"Destination": QUEUE_ARN}})
 
 
 def test_queue_and_invoke_config_drift_is_planned_and_put_back(aws: Clients) -> None:

@@ -505,7 +505,7 @@ def test_every_schedule_and_the_executor_send_lost_firings_to_the_queue() -> Non
     arn = "arn:aws:sqs:eu-west-1:123456789012:ouroboros-dead-letters"
     assert state.queue == QueueSpec("ouroboros-dead-letters", arn, 14 * 86400, encrypted=True)
     assert {s.dead_letter_arn for s in state.schedules} == {arn}
-    assert state.function.invoke == InvokeConfig(2, 3600, arn)
+    assert state.function.invoke == InvokeConfig(2, 900, arn)
 
 
 def test_a_queue_drifted_by_hand_is_an_update() -> None:
@@ -527,7 +527,7 @@ def test_an_invoke_config_drifted_or_removed_is_an_executor_update() -> None:
     plan = make_plan(state, deployed(state, function=fewer))
     assert [(f.field, f.before, f.after) for f in plan.changes[0].diff] == [
         ("EventInvokeConfig.MaximumRetryAttempts", 0, 2),
-        ("EventInvokeConfig.MaximumEventAgeInSeconds", 21600, 3600),
+        ("EventInvokeConfig.MaximumEventAgeInSeconds", 21600, 900),
     ]
     removed = dataclasses.replace(state.function, invoke=None)
     plan = make_plan(state, deployed(state, function=removed))
