@@ -16,6 +16,8 @@ Run: `python benchmarks/verify.py` (`--rules N` for another size); exits 1 when 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import math
 import os
@@ -133,7 +135,7 @@ def run_item(rule: str, action: str, when: str, status: str, started: str) -> di
 
 
 def write(items: list[dict[str, Any]]) -> None:
-    client = boto3.client("dynamodb", region_name=REGION)
+    client: Any = boto3.client("dynamodb", region_name=REGION)
     for start in range(0, len(items), 25):
         batch = [{"PutRequest": {"Item": runlog.to_item(i)}} for i in items[start : start + 25]]
         client.batch_write_item(RequestItems={TABLE: batch})
@@ -158,13 +160,12 @@ def main() -> int:
         clock = datetime.now(UTC).replace(microsecond=0) + timedelta(days=DAYS + 1)
         since = clock - timedelta(days=DAYS)
         expected, injected = fill_log(settings_path, since, clock)
-        output: list[str] = []
-        command.output.out = lambda text="", nl=True: output.append(text)  # type: ignore[assignment]
-        command.output.err = lambda text="", nl=True: None  # type: ignore[assignment]
+        stdout, stderr = io.StringIO(), io.StringIO()
         started = time.perf_counter()
-        code = command.run(settings_path=settings_path, since="7d", fmt="json", now=clock)
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            code = command.run(settings_path=settings_path, since="7d", fmt="json", now=clock)
         elapsed = time.perf_counter() - started
-    document = json.loads(output[0])
+    document = json.loads(stdout.getvalue())
     requests: dict[str, int] = document["requests"]
     schedules = 2 * count
     checks = {

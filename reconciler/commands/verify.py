@@ -53,6 +53,8 @@ if TYPE_CHECKING:  # boto3-stubs (the dev extra); without them these are Any
 
 EXIT_FINDINGS = 2
 PEEK_RECEIVES = 5  # ReceiveMessage calls of up to 10 messages each
+# After an apply that touched every schedule, each has a note: the text shows the first ones.
+NOTES_SHOWN = 10
 
 
 class RequestCounter:
@@ -253,7 +255,11 @@ def render_text(verdict: Verdict, settings: Settings) -> str:
     ):
         lines += [_finding_line(bucket, f) for f in findings]
     lines += _queue_lines(verdict.queue)
-    lines += [f"note: {n}" for n in verdict.notes]
+    lines += [f"note: {n}" for n in verdict.notes[:NOTES_SHOWN]]
+    if len(verdict.notes) > NOTES_SHOWN:
+        lines.append(
+            f"note: {len(verdict.notes) - NOTES_SHOWN} more notes (--format json lists them all)"
+        )
     return "\n".join(checks.escape_controls(line) for line in lines) + "\n"
 
 

@@ -18,6 +18,8 @@ from recon_support import ACCOUNT, LOG_TABLE, REGION, SETTINGS_YAML, create_role
 from reconciler import runlog
 from reconciler.cli import cli
 from reconciler.commands import verify
+from reconciler.model import Settings
+from reconciler.verify import Verdict
 
 # The command's clock, months after the schedules were made (today, on moto): every schedule
 # has existed for the whole window. 2027-03-28 is the day Europe/Berlin skips 02:00-03:00.
@@ -250,4 +252,30 @@ def test_verify_without_a_deployment_says_apply_first(
     assert result.stderr.strip() == (
         f"error: schedule group ouroboros not found in {REGION}: nothing is deployed there; "
         "run `reconcile apply` first, or check region and schedule_group"
+    )
+
+
+def test_text_shows_the_first_ten_notes_and_counts_the_rest() -> None:
+    notes = tuple(
+        f"rule r{i} start: the schedule is DISABLED: no firing expected" for i in range(12)
+    )
+    verdict = Verdict(
+        since=CLOCK, until=CLOCK, expected=0, ok=0, missed=(), failed=(), late=(), notes=notes
+    )
+    lines = verify.render_text(verdict, load_settings_text()).splitlines()
+    assert lines[1:] == [
+        *(f"note: {n}" for n in notes[:10]),
+        "note: 2 more notes (--format json lists them all)",
+    ]
+
+
+def load_settings_text() -> Settings:
+    return Settings(
+        region=REGION,
+        schedule_group="ouroboros",
+        function_name="ouroboros-executor",
+        executor_role_arn=f"arn:aws:iam::{ACCOUNT}:role/ouroboros-executor",
+        scheduler_role_arn=f"arn:aws:iam::{ACCOUNT}:role/ouroboros-scheduler",
+        target_role_name="ouroboros-target",
+        log_table=LOG_TABLE,
     )
