@@ -39,8 +39,8 @@ def test_demo_runs_the_whole_loop_without_an_account() -> None:
     assert result.exit_code == 0, out
     # validate, plan, apply, and a second plan that finds nothing to do
     assert "3 rules in 2 files and ouroboros.yaml: valid" in out
-    assert "Plan: 8 to create, 0 to update, 0 to delete." in out
-    assert "Apply complete: 8 created, 0 updated, 0 deleted." in out
+    assert "Plan: 9 to create, 0 to update, 0 to delete." in out
+    assert "Apply complete: 9 created, 0 updated, 0 deleted." in out
     assert "No changes." in out
     assert "exit code 0" in out
     # firings through the real executor: across accounts and regions, with every outcome shown
@@ -54,7 +54,7 @@ def test_demo_runs_the_whole_loop_without_an_account() -> None:
     assert "refused: 6 instances to stop, more than max_instances (5): acted on none" in out
     # the run log, read back from DynamoDB: the apply record and every run
     assert "(apply)" in out
-    assert "8 created, 0 updated, 0 deleted" in out
+    assert "9 created, 0 updated, 0 deleted" in out
     assert "10 entries: 2 duplicate, 7 ok, 1 refused" in out
 
 
