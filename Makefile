@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/plan.py
 	$(BIN)/python benchmarks/executor.py
 	$(BIN)/python benchmarks/report.py
+	$(BIN)/python benchmarks/verify.py
 
 # Mutation testing of the boundary modules (minutes; not part of `make test`): each module's
 # score and surviving mutants. Configured in pyproject.toml's [tool.mutmut].

@@ -1,8 +1,9 @@
 """Apply: makes a plan's changes in AWS (the other writers: destroy.py deletes a deployment,
 lock.py holds the apply lock, runlog.py records an apply).
 
-Changes run in the plan's order: the log table, then the executor (code and configuration,
-waiting until Lambda reports it active and updated), then the schedule group, then schedule
+Changes run in the plan's order: the log table, the dead-letter queue, then the executor
+(code, configuration and asynchronous-invoke configuration, waiting until Lambda reports it
+active and updated), then the schedule group, then schedule
 creates and updates (concurrently, bounded), and deletes last. A failure in the table, the
 executor or the group stops everything after it, since the schedules depend on them. A
 failed schedule change stops new ones from starting and skips every delete (a rename must
@@ -16,11 +17,12 @@ it into `Terminated` in the main thread.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, Literal, cast
+from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
 from botocore.exceptions import ClientError
 
@@ -28,15 +30,19 @@ from reconciler.aws import WRITE_WORKERS, Clients, describe_aws_exception, retry
 from reconciler.awserror import error_code, error_message, gone_is_done
 from reconciler.checks import escape_controls
 from reconciler.errors import FatalError, InternalError
-from reconciler.live import read_function, read_schedule
+from reconciler.live import read_function, read_invoke_config, read_schedule
 from reconciler.package import ExecutorPackage
 from reconciler.plan import CREATE, DELETE, UPDATE, Change
 from reconciler.resources import (
+    DEAD_LETTER_QUEUE,
     EXECUTOR,
+    INVOKE_FIELDS,
     LOG_TABLE,
     SCHEDULE,
     SCHEDULE_GROUP,
     FunctionSpec,
+    InvokeConfig,
+    QueueSpec,
     Resource,
     ScheduleSpec,
     TableSpec,
@@ -185,6 +191,24 @@ def update_table(dynamodb: DynamoDBClient, change: Change, spec: TableSpec) -> N
     )
 
 
+# The dead-letter queue
+
+
+def create_queue(sqs: Any, spec: QueueSpec) -> None:
+    """CreateQueue is idempotent for the same attributes; one that exists otherwise is set."""
+    try:
+        sqs.create_queue(QueueName=spec.name, Attributes=spec.attributes())
+    except ClientError as exc:
+        if error_code(exc) not in ("QueueAlreadyExists", "QueueNameExists"):
+            raise
+        update_queue(sqs, spec)
+
+
+def update_queue(sqs: Any, spec: QueueSpec) -> None:
+    url = sqs.get_queue_url(QueueName=spec.name)["QueueUrl"]
+    sqs.set_queue_attributes(QueueUrl=url, Attributes=spec.attributes())
+
+
 # The executor
 
 
@@ -215,6 +239,25 @@ def create_function(
     lambda_.get_waiter("function_active_v2").wait(
         FunctionName=spec.name, WaiterConfig=_WAIT_FUNCTION
     )
+    put_invoke_config(lambda_, spec)
+
+
+def put_invoke_config(lambda_: LambdaClient, spec: FunctionSpec) -> None:
+    """Retries, event age and the on-failure destination of Scheduler's asynchronous invokes.
+
+    Put, not Update: it replaces the whole configuration, so nothing set by hand survives.
+    """
+    if spec.invoke is None:
+        with gone_is_done():
+            lambda_.delete_function_event_invoke_config(FunctionName=spec.name)
+        return
+    lambda_.put_function_event_invoke_config(FunctionName=spec.name, **spec.invoke.to_api())
+    # moto keeps the first configuration put and appends later ones: check, and replace it
+    # there. On AWS the put has replaced it and this is one read.
+    if InvokeConfig.from_api(read_invoke_config(lambda_, spec.name)) != spec.invoke:
+        with gone_is_done():
+            lambda_.delete_function_event_invoke_config(FunctionName=spec.name)
+        lambda_.put_function_event_invoke_config(FunctionName=spec.name, **spec.invoke.to_api())
 
 
 def update_function(
@@ -225,10 +268,12 @@ def update_function(
         zip_bytes = _zip_for(spec, package)
         _wait_updated(lambda_, spec.name)
         lambda_.update_function_code(FunctionName=spec.name, ZipFile=zip_bytes)
-    if any(f.field != "CodeSha256" for f in change.diff):
+    if any(f.field not in ("CodeSha256", *INVOKE_FIELDS) for f in change.diff):
         _wait_updated(lambda_, spec.name)
         lambda_.update_function_configuration(**spec.configuration())
     _wait_updated(lambda_, spec.name)
+    if any(f.field in INVOKE_FIELDS for f in change.diff):
+        put_invoke_config(lambda_, spec)
 
 
 # The schedule group and the schedules
@@ -273,6 +318,9 @@ def _ours_or_raise(
     """A create met an existing resource: done if it is exactly the one sent, else an error."""
     if there is None:  # deleted again since: nothing to compare, the error stands
         raise exc
+    if isinstance(there, FunctionSpec) and isinstance(sent, FunctionSpec):
+        # The invoke configuration is put after the create: the first attempt never got to it.
+        there = dataclasses.replace(there, invoke=sent.invoke)
     if there != sent:
         wanted, found = sent.fields(), there.fields()
         differing = ", ".join(f for f in wanted if wanted[f] != found.get(f))
@@ -310,6 +358,11 @@ def apply_change(
             create_table(clients.dynamodb, desired)
         else:
             update_table(clients.dynamodb, change, desired)
+    elif change.kind == DEAD_LETTER_QUEUE and isinstance(desired, QueueSpec):
+        if change.action == CREATE:
+            create_queue(clients.sqs, desired)
+        else:
+            update_queue(clients.sqs, desired)
     elif change.kind == EXECUTOR and isinstance(desired, FunctionSpec):
         if change.action == CREATE:
             create_function(clients.lambda_, desired, package)

@@ -224,12 +224,13 @@ def client_in(
 
 @dataclass(frozen=True)
 class Clients:
-    """The three services the reconciler talks to, all in the home region."""
+    """The services the reconciler talks to, all in the home region."""
 
     region: str
     scheduler: EventBridgeSchedulerClient
     lambda_: LambdaClient
     dynamodb: DynamoDBClient
+    sqs: Any  # no SQS stubs in the dev extra: untyped, like any client without them
 
 
 def make_clients(region: str, tuning: RetryTuning = RetryTuning()) -> Clients:
@@ -239,6 +240,7 @@ def make_clients(region: str, tuning: RetryTuning = RetryTuning()) -> Clients:
         scheduler=make_client(session, "scheduler", tuning),
         lambda_=make_client(session, "lambda", tuning),
         dynamodb=make_client(session, "dynamodb", tuning),
+        sqs=make_client(session, "sqs", tuning),
     )
 
 

@@ -498,6 +498,33 @@ def timeline(
 
 @cli.command()
 @click.option(
+    "--since", default="24h", show_default=True, help="Duration (30m, 24h, 7d) or ISO 8601."
+)
+@click.option("--until", "until", default=None, help="Duration ago or ISO 8601 [default: now].")
+@click.option("--rule", "rules", metavar="NAME", multiple=True, help="Only this rule (repeatable).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@_settings_option  # no --rules: what is checked is what is deployed
+@click.pass_context
+def verify(
+    ctx: click.Context,
+    since: str,
+    until: str | None,
+    rules: tuple[str, ...],
+    fmt: str,
+    settings: str | None,
+) -> None:
+    """Check that every firing of the deployed schedules ran: exit 2 if one was missed,
+    failed or late."""
+    from reconciler.commands import verify as command
+
+    p = _paths(ctx, None, settings)
+    ctx.exit(command.run(settings_path=p.settings, since=since, until=until, rules=rules, fmt=fmt))
+
+
+@cli.command()
+@click.option(
     "--days", type=int, default=7, show_default=True, help="How many days of firings to play."
 )
 @click.option(

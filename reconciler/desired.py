@@ -9,6 +9,11 @@ Choices made here, and why:
   and the CodeSha256-style "phantom change" cannot happen for the Input either.
 - RetryPolicy is explicit: 3600 s and 10 attempts. AWS's default keeps retrying for 24 hours,
   and a start or stop delivered many hours late does harm (instances started at night).
+- Nothing is lost without a trace: every schedule's DeadLetterConfig and the executor's
+  on-failure destination point at one SQS queue (SSE on, 14 days' retention, SQS's
+  maximum), so an invoke Scheduler gave up on, and an event Lambda's own retries could not
+  get through, both land there; `reconcile verify` reads it. Lambda retries an event twice
+  within 15 minutes (INVOKE_MAX_EVENT_AGE_S), the slack the executor's trust check allows.
 - at() schedules are one-time, with ActionAfterCompletion NONE: the executor reads the
   schedule that sent an event before acting on it (its trust boundary), and Scheduler's DELETE
   could remove it before the invocation runs. One whose time has passed is left out of the
@@ -31,6 +36,8 @@ from reconciler.package import HANDLER, RUNTIME
 from reconciler.resources import (
     FunctionSpec,
     GroupSpec,
+    InvokeConfig,
+    QueueSpec,
     ScheduleSpec,
     TableSpec,
     canonical_expression,
@@ -43,6 +50,11 @@ from reconciler.timeengine import iter_fires
 EVENT_VERSION = 1
 RETRY_MAX_EVENT_AGE_S = 3600
 RETRY_MAX_ATTEMPTS = 10
+INVOKE_MAX_RETRIES = 2  # Lambda's own retries of a failed executor run (its maximum)
+# Lambda's retries end 15 minutes after the event arrived: the executor's trust check refuses
+# an event older than Scheduler's hour plus these 15 minutes (executor/trust.py).
+INVOKE_MAX_EVENT_AGE_S = 900
+QUEUE_RETENTION_S = 14 * 86400  # SQS's maximum
 # EventBridge Scheduler fills these context attributes in at each invocation (§6).
 SCHEDULE_ARN_PLACEHOLDER = "<aws.scheduler.schedule-arn>"
 SCHEDULED_TIME_PLACEHOLDER = "<aws.scheduler.scheduled-time>"
@@ -58,27 +70,52 @@ class DesiredState:
     schedules: tuple[ScheduleSpec, ...]  # sorted by name
     function: FunctionSpec
     table: TableSpec
+    queue: QueueSpec
     notes: tuple[str, ...] = field(default=(), compare=False)
 
     def fingerprint(self) -> str:
-        return fingerprint(self.group, self.schedules, self.function, self.table)
+        return fingerprint(self.group, self.schedules, self.function, self.table, self.queue)
 
 
 def schedule_name(rule: str, action: str) -> str:
     return f"{rule}-{action}"
 
 
-def function_arn(settings: Settings) -> str:
-    """The executor's ARN: its account and partition are the execution role's."""
+def _home(settings: Settings) -> re.Match[str]:
+    """The partition and account of the deployment: the execution role's."""
     match = _ROLE_ARN_RE.match(settings.executor_role_arn)
     if match is None:
         raise FatalError(
             f"{at(settings.location)}executor.role_arn {settings.executor_role_arn!r} is not an "
             "IAM role ARN (arn:aws:iam::<account>:role/<name>): fix it in the settings file"
         )
+    return match
+
+
+def function_arn(settings: Settings) -> str:
+    """The executor's ARN: its account and partition are the execution role's."""
+    match = _home(settings)
     return (
         f"arn:{match['partition']}:lambda:{settings.region}:{match['account']}:"
         f"function:{settings.function_name}"
+    )
+
+
+def queue_arn(settings: Settings) -> str:
+    """The dead-letter queue's ARN, in the executor's account and the home region."""
+    match = _home(settings)
+    return (
+        f"arn:{match['partition']}:sqs:{settings.region}:{match['account']}:"
+        f"{settings.dead_letter_queue}"
+    )
+
+
+def desired_queue(settings: Settings) -> QueueSpec:
+    return QueueSpec(
+        name=settings.dead_letter_queue,
+        arn=queue_arn(settings),
+        retention_s=QUEUE_RETENTION_S,
+        encrypted=True,
     )
 
 
@@ -136,6 +173,7 @@ def desired_schedule(
         max_event_age_s=RETRY_MAX_EVENT_AGE_S,
         max_retry_attempts=RETRY_MAX_ATTEMPTS,
         action_after_completion="NONE",
+        dead_letter_arn=queue_arn(settings),
     )
 
 
@@ -150,6 +188,11 @@ def desired_function(settings: Settings, code_sha256: str) -> FunctionSpec:
         environment=tuple(sorted(executor_environment(settings).items())),
         code_sha256=code_sha256,
         description=executor_description(settings.schedule_group),
+        invoke=InvokeConfig(
+            max_retry_attempts=INVOKE_MAX_RETRIES,
+            max_event_age_s=INVOKE_MAX_EVENT_AGE_S,
+            on_failure=queue_arn(settings),
+        ),
     )
 
 
@@ -227,6 +270,7 @@ def build_desired(
         schedules=tuple(sorted(schedules, key=lambda s: s.name)),
         function=desired_function(settings, code_sha256),
         table=desired_table(settings),
+        queue=desired_queue(settings),
         notes=tuple(notes),
     )
 

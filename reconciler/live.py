@@ -18,7 +18,14 @@ from reconciler.aws import READ_WORKERS, Clients
 from reconciler.awserror import error_code
 from reconciler.errors import FatalError
 from reconciler.model import Settings
-from reconciler.resources import FunctionSpec, GroupSpec, LiveState, ScheduleSpec, TableSpec
+from reconciler.resources import (
+    FunctionSpec,
+    GroupSpec,
+    LiveState,
+    QueueSpec,
+    ScheduleSpec,
+    TableSpec,
+)
 
 if TYPE_CHECKING:  # boto3-stubs (the dev extra); without them these are Any
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -26,7 +33,14 @@ if TYPE_CHECKING:  # boto3-stubs (the dev extra); without them these are Any
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
 
 LIST_PAGE_SIZE = 100  # the API's maximum (moto's default page is 50)
-_NOT_FOUND = frozenset({"ResourceNotFoundException"})
+_NOT_FOUND = frozenset(
+    {
+        "ResourceNotFoundException",
+        # SQS's answer for a queue that does not exist (JSON and query protocols)
+        "AWS.SimpleQueueService.NonExistentQueue",
+        "QueueDoesNotExist",
+    }
+)
 
 
 def _absent(exc: ClientError) -> bool:
@@ -89,7 +103,31 @@ def read_function(lambda_: LambdaClient, name: str) -> FunctionSpec | None:
         if _absent(exc):
             return None
         raise
-    return FunctionSpec.from_api(response["Configuration"])
+    return FunctionSpec.from_api(
+        {**response["Configuration"], "EventInvokeConfig": read_invoke_config(lambda_, name)}
+    )
+
+
+def read_invoke_config(lambda_: LambdaClient, name: str) -> dict[str, Any] | None:
+    """The function's asynchronous-invoke configuration (unqualified), or None when unset."""
+    try:
+        config = lambda_.get_function_event_invoke_config(FunctionName=name)
+    except ClientError as exc:
+        if _absent(exc):
+            return None
+        raise
+    return dict(config)
+
+
+def read_queue(sqs: Any, name: str) -> QueueSpec | None:
+    try:
+        url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
+    except ClientError as exc:
+        if _absent(exc):
+            return None
+        raise
+    return QueueSpec.from_api({"QueueName": name, "Attributes": attributes.get("Attributes", {})})
 
 
 def read_table(dynamodb: DynamoDBClient, name: str) -> TableSpec | None:
@@ -132,10 +170,15 @@ def read_live(clients: Clients, settings: Settings, *, workers: int = READ_WORKE
     try:
         function = pool.submit(read_function, clients.lambda_, settings.function_name)
         table = pool.submit(read_table, clients.dynamodb, settings.log_table)
+        queue = pool.submit(read_queue, clients.sqs, settings.dead_letter_queue)
         group = read_group(clients.scheduler, settings.schedule_group)
         schedules = read_schedules(clients.scheduler, group.name, pool) if group else ()
         return LiveState(
-            group=group, schedules=schedules, function=function.result(), table=table.result()
+            group=group,
+            schedules=schedules,
+            function=function.result(),
+            table=table.result(),
+            queue=queue.result(),
         )
     finally:
         # On a failure, do not start the gets still queued: the first error is the answer.

@@ -14,6 +14,7 @@ DEFAULT_MAX_DELETE_COUNT = 10
 DEFAULT_MAX_DELETE_FRACTION = 0.25
 # The group EventBridge Scheduler gives every account: never ours to own (or delete from).
 RESERVED_GROUP = "default"
+DEAD_LETTER_SUFFIX = "-dead-letters"
 # What a rule's schedules tell the executor to do (not a plan's create/update/delete).
 InstanceAction = Literal["start", "stop"]
 INSTANCE_ACTIONS: tuple[InstanceAction, ...] = ("start", "stop")
@@ -78,4 +79,10 @@ class Settings:
     # organisation the target roles' trust policies require (documentation for the templates).
     allowed_accounts: tuple[str, ...] | None = None
     organization_id: str | None = None
+    # The SQS queue every lost firing lands in (issue 12); None: <schedule_group>-dead-letters.
+    dead_letter_queue_name: str | None = None
     location: Location | None = field(default=None, compare=False)
+
+    @property
+    def dead_letter_queue(self) -> str:
+        return self.dead_letter_queue_name or f"{self.schedule_group}{DEAD_LETTER_SUFFIX}"

@@ -1,8 +1,8 @@
 """The plan: a pure function of the desired and the live state.
 
 No AWS in here (the import-linter contracts keep boto3, botocore and click out). A plan is an
-ordered list of changes, in the order apply makes them: the log table, the executor, the
-schedule group, schedule creates and updates by name, and deletes last. An update carries a
+ordered list of changes, in the order apply makes them: the log table, the dead-letter
+queue, the executor, the schedule group, schedule creates and updates by name, and deletes last. An update carries a
 field-level diff; an update always sends the whole desired object, as AWS replaces it.
 
 A plan is also a document, the JSON plan of DESIGN.md §7 that `plan --out` saves and
@@ -25,6 +25,7 @@ from reconciler.desired import DesiredState, described_group, function_arn
 from reconciler.errors import FatalError
 from reconciler.model import Settings
 from reconciler.resources import (
+    DEAD_LETTER_QUEUE,
     EXECUTOR,
     KINDS,
     LOG_TABLE,
@@ -271,7 +272,8 @@ def _fresh_deployment_notes(desired: DesiredState, live: LiveState) -> tuple[str
 
 
 def order_changes(changes: Sequence[Change]) -> tuple[Change, ...]:
-    """Apply's order: table, executor, group, schedule creates and updates by name, deletes."""
+    """Apply's order: table, queue, executor, group, schedule creates and updates by name,
+    deletes."""
 
     def key(change: Change) -> tuple[int, int, str]:
         is_delete = change.kind == SCHEDULE and change.action == DELETE
@@ -283,6 +285,9 @@ def order_changes(changes: Sequence[Change]) -> tuple[Change, ...]:
 def make_plan(desired: DesiredState, live: LiveState) -> Plan:
     table = _compare(LOG_TABLE, desired.table.name, live.table, desired.table)
     _check_table(table)
+    # A queue of another name is not this one (live.py reads it by name; a test may not).
+    live_queue = live.queue if live.queue and live.queue.name == desired.queue.name else None
+    queue = _compare(DEAD_LETTER_QUEUE, desired.queue.name, live_queue, desired.queue)
     executor = _compare(EXECUTOR, desired.function.name, live.function, desired.function)
     group = _compare(SCHEDULE_GROUP, desired.group.name, live.group, desired.group)
     live_by_name = {s.name: s for s in live.schedules}
@@ -293,10 +298,10 @@ def make_plan(desired: DesiredState, live: LiveState) -> Plan:
         for s in live.schedules
         if s.name not in wanted_names
     ]
-    head = [c for c in (table, executor, group) if c is not None]
+    head = [c for c in (table, queue, executor, group) if c is not None]
     body = [c for c in upserts if c is not None]
     changes = order_changes([*head, *body, *deletes])
-    total = 3 + len(desired.schedules)
+    total = 4 + len(desired.schedules)
     resources = live_resources(live)
     return Plan(
         settings=desired.settings,
@@ -332,6 +337,7 @@ def resource_fingerprint(resource: Resource) -> str:
 def live_resources(live: LiveState) -> tuple[tuple[str, str], ...]:
     """Each live resource's fingerprint, by "<kind> <name>", sorted."""
     found: list[tuple[str, Resource]] = [(LOG_TABLE, r) for r in (live.table,) if r is not None]
+    found += [(DEAD_LETTER_QUEUE, r) for r in (live.queue,) if r is not None]
     found += [(EXECUTOR, r) for r in (live.function,) if r is not None]
     found += [(SCHEDULE_GROUP, r) for r in (live.group,) if r is not None]
     found += [(SCHEDULE, r) for r in live.schedules]

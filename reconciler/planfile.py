@@ -31,6 +31,7 @@ from reconciler import checks
 from reconciler.desired import (
     SCHEDULE_ARN_PLACEHOLDER,
     desired_function,
+    desired_queue,
     desired_schedule,
     desired_table,
     function_arn,
@@ -59,6 +60,7 @@ from reconciler.plan import (
 )
 from reconciler.regions import partition_of_arn, region_problem
 from reconciler.resources import (
+    DEAD_LETTER_QUEUE,
     EXECUTOR,
     KINDS,
     LOG_TABLE,
@@ -66,6 +68,7 @@ from reconciler.resources import (
     SCHEDULE_GROUP,
     FunctionSpec,
     GroupSpec,
+    QueueSpec,
     Resource,
     ScheduleSpec,
     TableSpec,
@@ -84,6 +87,8 @@ def _problem(resource: Resource, settings: Settings) -> str | None:
         return _mismatch(desired_function(settings, resource.code_sha256), resource)
     if isinstance(resource, TableSpec):
         return _mismatch(desired_table(settings), resource)
+    if isinstance(resource, QueueSpec):
+        return _mismatch(desired_queue(settings), resource)
     return _mismatch(GroupSpec(settings.schedule_group), resource)
 
 
@@ -316,6 +321,7 @@ def _check_owned(settings: Settings, changes: Sequence[Change]) -> None:
         raise PlanError("its schedule_group is 'default', which ouroboros never manages")
     owned = {
         LOG_TABLE: settings.log_table,
+        DEAD_LETTER_QUEUE: settings.dead_letter_queue,
         EXECUTOR: settings.function_name,
         SCHEDULE_GROUP: settings.schedule_group,
     }

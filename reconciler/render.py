@@ -30,7 +30,7 @@ from reconciler.plan import (
     not_created_by_ouroboros,
 )
 from reconciler.planfile import to_document
-from reconciler.resources import FunctionSpec, Resource, ScheduleSpec, TableSpec
+from reconciler.resources import FunctionSpec, QueueSpec, Resource, ScheduleSpec, TableSpec
 from reconciler.timeengine import zone
 from reconciler.timelineview import build, on_phrase, week_grid
 
@@ -109,6 +109,8 @@ def brief_fields(resource: Resource) -> list[tuple[str, Any]]:
         return [
             (k, v) for k, v in resource.fields().items() if k != "Schema"
         ]  # the schema is fixed by ouroboros; the JSON plan shows it
+    if isinstance(resource, QueueSpec):
+        return list(resource.fields().items())
     return []
 
 

@@ -19,12 +19,15 @@ from typing import Any, Final, Literal
 
 from reconciler.timeengine import normalise
 
-ResourceKind = Literal["log_table", "executor", "schedule_group", "schedule"]
+ResourceKind = Literal["log_table", "dead_letter_queue", "executor", "schedule_group", "schedule"]
 SCHEDULE: Final = "schedule"
 SCHEDULE_GROUP: Final = "schedule_group"
 EXECUTOR: Final = "executor"
 LOG_TABLE: Final = "log_table"
-KINDS: tuple[ResourceKind, ...] = (LOG_TABLE, EXECUTOR, SCHEDULE_GROUP, SCHEDULE)
+DEAD_LETTER_QUEUE: Final = "dead_letter_queue"
+# Apply's order: what a later kind points at exists first (schedules and the executor's
+# on-failure destination name the queue's ARN).
+KINDS: tuple[ResourceKind, ...] = (LOG_TABLE, DEAD_LETTER_QUEUE, EXECUTOR, SCHEDULE_GROUP, SCHEDULE)
 
 # What EventBridge Scheduler (and moto) fill in when a schedule has no RetryPolicy.
 AWS_DEFAULT_MAX_EVENT_AGE_S = 86400
@@ -203,6 +206,9 @@ class FunctionSpec:
     # Layer version ARNs. Ouroboros ships none; a layer added by hand runs its code beside the
     # executor's (and can shadow boto3), so it is drift like any other.
     layers: tuple[str, ...] = ()
+    # The asynchronous-invoke configuration (PutFunctionEventInvokeConfig); None: none set,
+    # which means Lambda's defaults (2 retries, 6 hours) and a failed event dropped.
+    invoke: InvokeConfig | None = None
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> FunctionSpec:
@@ -225,6 +231,7 @@ class FunctionSpec:
             code_sha256=str(data.get("CodeSha256", "")),
             description=_opt_str(data.get("Description")),
             layers=layers,
+            invoke=InvokeConfig.from_api(data.get("EventInvokeConfig")),
         )
 
     def configuration(self) -> dict[str, Any]:
@@ -245,7 +252,10 @@ class FunctionSpec:
         return config
 
     def to_api(self) -> dict[str, Any]:
-        return {**self.configuration(), "CodeSha256": self.code_sha256}
+        api = {**self.configuration(), "CodeSha256": self.code_sha256}
+        if self.invoke is not None:
+            api["EventInvokeConfig"] = self.invoke.to_api()
+        return api
 
     def fields(self) -> dict[str, Any]:
         fields: dict[str, Any] = {
@@ -262,7 +272,52 @@ class FunctionSpec:
         env = dict(self.environment)
         for key in names:
             fields[f"Environment.Variables.{key}"] = env[key]
+        invoke = self.invoke.to_api() if self.invoke else {}
+        fields[INVOKE_RETRIES] = invoke.get("MaximumRetryAttempts")
+        fields[INVOKE_AGE] = invoke.get("MaximumEventAgeInSeconds")
+        fields[INVOKE_ON_FAILURE] = (
+            invoke.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        )
         return fields
+
+
+INVOKE_RETRIES = "EventInvokeConfig.MaximumRetryAttempts"
+INVOKE_AGE = "EventInvokeConfig.MaximumEventAgeInSeconds"
+INVOKE_ON_FAILURE = "EventInvokeConfig.DestinationConfig.OnFailure.Destination"
+INVOKE_FIELDS = (INVOKE_RETRIES, INVOKE_AGE, INVOKE_ON_FAILURE)
+
+
+@dataclass(frozen=True)
+class InvokeConfig:
+    """How Lambda retries an asynchronous invoke (Scheduler's), and where a failure goes."""
+
+    max_retry_attempts: int | None
+    max_event_age_s: int | None
+    on_failure: str | None  # a destination ARN (the dead-letter queue)
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any] | None) -> InvokeConfig | None:
+        """From GetFunctionEventInvokeConfig's answer (or a saved plan); None stays None."""
+        if not data:
+            return None
+        failure = ((data.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+        retries, age = data.get("MaximumRetryAttempts"), data.get("MaximumEventAgeInSeconds")
+        return cls(
+            max_retry_attempts=None if retries is None else int(retries),
+            max_event_age_s=None if age is None else int(age),
+            on_failure=_opt_str(failure),
+        )
+
+    def to_api(self) -> dict[str, Any]:
+        """PutFunctionEventInvokeConfig's parameters, less the function name."""
+        api: dict[str, Any] = {}
+        if self.max_retry_attempts is not None:
+            api["MaximumRetryAttempts"] = self.max_retry_attempts
+        if self.max_event_age_s is not None:
+            api["MaximumEventAgeInSeconds"] = self.max_event_age_s
+        if self.on_failure:
+            api["DestinationConfig"] = {"OnFailure": {"Destination": self.on_failure}}
+        return api
 
 
 @dataclass(frozen=True)
@@ -343,7 +398,48 @@ class GroupSpec:
         return {"Name": self.name}
 
 
-Resource = ScheduleSpec | FunctionSpec | TableSpec | GroupSpec
+@dataclass(frozen=True)
+class QueueSpec:
+    """The dead-letter queue: SQS, encrypted at rest, keeping messages as long as SQS can."""
+
+    name: str
+    arn: str
+    retention_s: int
+    encrypted: bool  # SQS-managed keys or a KMS key: either is encryption at rest
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> QueueSpec:
+        """From GetQueueAttributes' Attributes plus QueueName (or a saved plan's to_api)."""
+        attributes = data.get("Attributes") or {}
+        encrypted = str(attributes.get("SqsManagedSseEnabled", "")).lower() == "true" or bool(
+            attributes.get("KmsMasterKeyId")
+        )
+        return cls(
+            name=str(data["QueueName"]),
+            arn=str(attributes.get("QueueArn", "")),
+            retention_s=int(attributes.get("MessageRetentionPeriod", 345600)),
+            encrypted=encrypted,
+        )
+
+    def attributes(self) -> dict[str, str]:
+        """CreateQueue / SetQueueAttributes attributes (the ARN is AWS's, never set)."""
+        attributes = {"MessageRetentionPeriod": str(self.retention_s)}
+        if self.encrypted:
+            attributes["SqsManagedSseEnabled"] = "true"
+        return attributes
+
+    def to_api(self) -> dict[str, Any]:
+        return {"QueueName": self.name, "Attributes": {**self.attributes(), "QueueArn": self.arn}}
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "QueueArn": self.arn,
+            "MessageRetentionPeriod": self.retention_s,
+            "Encrypted": self.encrypted,
+        }
+
+
+Resource = ScheduleSpec | FunctionSpec | TableSpec | GroupSpec | QueueSpec
 
 
 def resource_from_api(kind: str, data: Mapping[str, Any]) -> Resource:
@@ -355,6 +451,8 @@ def resource_from_api(kind: str, data: Mapping[str, Any]) -> Resource:
         return TableSpec.from_api(data)
     if kind == SCHEDULE_GROUP:
         return GroupSpec(name=str(data["Name"]))
+    if kind == DEAD_LETTER_QUEUE:
+        return QueueSpec.from_api(data)
     raise ValueError(f"unknown resource kind {kind!r}")
 
 
@@ -366,10 +464,15 @@ class LiveState:
     schedules: tuple[ScheduleSpec, ...]  # sorted by name; only the owned group's
     function: FunctionSpec | None
     table: TableSpec | None
+    queue: QueueSpec | None = None
 
     def fingerprint(self, *, include_table: bool = True) -> str:
         return fingerprint(
-            self.group, self.schedules, self.function, self.table if include_table else None
+            self.group,
+            self.schedules,
+            self.function,
+            self.table if include_table else None,
+            self.queue,
         )
 
 
@@ -378,6 +481,7 @@ def fingerprint(
     schedules: tuple[ScheduleSpec, ...],
     function: FunctionSpec | None,
     table: TableSpec | None,
+    queue: QueueSpec | None = None,
 ) -> str:
     """sha256 of a state in canonical JSON: equal states, equal fingerprints."""
     document = {
@@ -386,4 +490,6 @@ def fingerprint(
         "executor": function.to_api() if function else None,
         "log_table": table.to_api() if table else None,
     }
+    if queue is not None:  # absent rather than null: a state without one keeps its print
+        document["dead_letter_queue"] = queue.to_api()
     return hashlib.sha256(canonical_json(document).encode("utf-8")).hexdigest()

@@ -65,6 +65,9 @@ INLINE_PATTERN_HELP = {
     "log_table": (
         "'{value}' is not a DynamoDB table name: 3-255 letters, digits, underscores, dots and hyphens"
     ),
+    "dead_letter_queue": (
+        "'{value}' is not an SQS queue name: 1-80 letters, digits, hyphens and underscores"
+    ),
     "organization_id": (
         "'{value}' is not an AWS Organizations id: o- and 10-32 lower-case letters and digits "
         "(`aws organizations describe-organization` shows it)"

@@ -156,6 +156,8 @@ def as_document(settings: Settings) -> dict[str, object]:
         value["allowed_accounts"] = list(settings.allowed_accounts)
     if settings.organization_id is not None:
         value["organization_id"] = settings.organization_id
+    if settings.dead_letter_queue_name is not None:
+        value["dead_letter_queue"] = settings.dead_letter_queue_name
     return value
 
 
@@ -255,6 +257,9 @@ def _build(display: str, doc: Document, value: Mapping[str, object]) -> Settings
         ),
         allowed_accounts=_optional_strings(value.get("allowed_accounts")),
         organization_id=str(value["organization_id"]) if "organization_id" in value else None,
+        dead_letter_queue_name=(
+            str(value["dead_letter_queue"]) if "dead_letter_queue" in value else None
+        ),
         location=Location(display, pos.line, pos.col),
     )
 

@@ -15,6 +15,7 @@ import pytest
 from botocore.retries import standard
 from moto import mock_aws
 from recon_support import (
+    ACCOUNT,
     GROUP,
     REGION,
     Fault,
@@ -80,9 +81,10 @@ def test_apply_then_plan_has_no_changes(aws: Clients) -> None:
     state = desired([rule("dev", timezone="Europe/Berlin"), rule("ops", start=None)], PACKAGE)
     result = converge(aws, state)
     assert result.outcome == "ok"
-    assert result.summary() == "6 created, 0 updated, 0 deleted"
+    assert result.summary() == "7 created, 0 updated, 0 deleted"
     assert [r.line() for r in result.results] == [
         "+ created log_table ouroboros-runs",
+        "+ created dead_letter_queue ouroboros-dead-letters",
         "+ created executor ouroboros-executor",
         "+ created schedule_group ouroboros",
         "+ created schedule dev-start",
@@ -401,6 +403,7 @@ def test_a_failed_executor_stops_the_schedules(aws: Clients) -> None:
     result = converge(aws, state)
     assert [r.status for r in result.results] == [
         DONE,
+        DONE,
         FAILED,
         NOT_ATTEMPTED,
         NOT_ATTEMPTED,
@@ -440,7 +443,7 @@ def test_an_apply_stops_when_told_to(aws: Clients) -> None:
         progress=lambda r: done.append(r.change.kind),
         should_continue=lambda: "schedule_group" not in done,
     )
-    assert [r.status for r in result.results] == [DONE] * 3 + [NOT_ATTEMPTED] * 4
+    assert [r.status for r in result.results] == [DONE] * 4 + [NOT_ATTEMPTED] * 4
     assert result.outcome == "partial"
     assert result.first_error is None
 
@@ -458,6 +461,7 @@ def test_ctrl_c_in_the_executor_step_marks_it_unknown_and_starts_nothing_else(
     assert result.interrupted
     assert [(r.change.kind, r.status, r.error) for r in result.results] == [
         ("log_table", DONE, None),
+        ("dead_letter_queue", DONE, None),
         ("executor", FAILED, INTERRUPTED_IN_FLIGHT),
         ("schedule_group", NOT_ATTEMPTED, None),
         ("schedule", NOT_ATTEMPTED, None),
@@ -562,8 +566,9 @@ def test_sigterm_in_the_executor_step_marks_it_unknown(aws: Clients) -> None:
     aws.lambda_.meta.events.register_first("before-send.lambda.CreateFunction", terminate)
     result = converge(aws, desired([rule("a")], PACKAGE))
     assert (result.interrupted, result.stopped_by) == (True, "SIGTERM")
-    assert [(r.change.kind, r.status, r.error) for r in result.results][:3] == [
+    assert [(r.change.kind, r.status, r.error) for r in result.results][:4] == [
         ("log_table", DONE, None),
+        ("dead_letter_queue", DONE, None),
         (
             "executor",
             FAILED,
@@ -684,7 +689,7 @@ def test_an_executor_create_that_meets_someone_elses_fails_saying_so(aws: Client
         Code={"ZipFile": PACKAGE.zip_bytes},
     )
     result = apply_changes(aws, plan.changes, group=GROUP, package=PACKAGE)
-    assert [r.status for r in result.results][:3] == [DONE, FAILED, NOT_ATTEMPTED]
+    assert [r.status for r in result.results][:4] == [DONE, DONE, FAILED, NOT_ATTEMPTED]
     assert result.first_error == (
         "executor ouroboros-executor already exists and is not the one this apply sent (it "
         "differs in MemorySize): someone else created it meanwhile (another apply, or by hand); "
@@ -731,3 +736,74 @@ def test_a_change_apply_cannot_make_is_a_bug_that_stops_apply(aws: Clients, kind
     bogus = Change("update", kind, "x")  # an update without a desired object
     with pytest.raises(InternalError, match=f"^cannot update {kind} x: not supported$"):
         apply_changes(aws, [bogus], group=GROUP, package=PACKAGE)
+
+
+# The dead-letter queue and the executor's asynchronous-invoke configuration (issue 12)
+
+QUEUE = "ouroboros-dead-letters"
+QUEUE_ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{QUEUE}"
+
+
+def _queue_attributes(aws: Clients) -> dict[str, str]:
+    url = aws.sqs.get_queue_url(QueueName=QUEUE)["QueueUrl"]
+    return dict(aws.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"])
+
+
+def test_apply_creates_the_queue_and_points_schedules_and_executor_at_it(aws: Clients) -> None:
+    state = desired([rule("a")], PACKAGE)
+    assert converge(aws, state).outcome == "ok"
+    attributes = _queue_attributes(aws)
+    assert (attributes["MessageRetentionPeriod"], attributes["SqsManagedSseEnabled"]) == (
+        "1209600",
+        "true",
+    )
+    schedule = aws.scheduler.get_schedule(Name="a-start", GroupName=GROUP)
+    assert schedule["Target"]["DeadLetterConfig"] == {"Arn": QUEUE_ARN}
+    config = aws.lambda_.get_function_event_invoke_config(FunctionName="ouroboros-executor")
+    assert (
+        config["MaximumRetryAttempts"],
+        config["MaximumEventAgeInSeconds"],
+        config["DestinationConfig"],
+    ) == (2, 900, {"OnFailure": {"Destination": QUEUE_ARN}})
+
+
+def test_queue_and_invoke_config_drift_is_planned_and_put_back(aws: Clients) -> None:
+    state = desired([rule("a")], PACKAGE)
+    converge(aws, state)
+    url = aws.sqs.get_queue_url(QueueName=QUEUE)["QueueUrl"]
+    aws.sqs.set_queue_attributes(
+        QueueUrl=url,
+        Attributes={"MessageRetentionPeriod": "60", "SqsManagedSseEnabled": "false"},
+    )
+    # Removed by hand: failed events would be dropped again.
+    aws.lambda_.delete_function_event_invoke_config(FunctionName="ouroboros-executor")
+    plan = plan_for(aws, state)
+    assert [(c.action, c.kind, [f.field for f in c.diff]) for c in plan.changes] == [
+        ("update", "dead_letter_queue", ["MessageRetentionPeriod", "Encrypted"]),
+        (
+            "update",
+            "executor",
+            [
+                "EventInvokeConfig.MaximumRetryAttempts",
+                "EventInvokeConfig.MaximumEventAgeInSeconds",
+                "EventInvokeConfig.DestinationConfig.OnFailure.Destination",
+            ],
+        ),
+    ]
+    assert converge(aws, state).outcome == "ok"
+    assert _queue_attributes(aws)["MessageRetentionPeriod"] == "1209600"
+    assert_converged(aws, state)
+
+
+def test_a_queue_that_exists_with_other_attributes_is_set_on_create(aws: Clients) -> None:
+    aws.sqs.create_queue(QueueName=QUEUE, Attributes={"MessageRetentionPeriod": "60"})
+    state = desired([], PACKAGE)
+    plan = plan_for(aws, state)
+    live_queue = [c for c in plan.changes if c.kind == "dead_letter_queue"]
+    assert [c.action for c in live_queue] == ["update"]
+    # Created between the plan and the apply: the create sets it as planned all the same.
+    aws.sqs.delete_queue(QueueUrl=aws.sqs.get_queue_url(QueueName=QUEUE)["QueueUrl"])
+    fresh = plan_for(aws, state)
+    aws.sqs.create_queue(QueueName=QUEUE, Attributes={"MessageRetentionPeriod": "60"})
+    assert apply_changes(aws, fresh.changes, group=GROUP, package=PACKAGE).outcome == "ok"
+    assert _queue_attributes(aws)["MessageRetentionPeriod"] == "1209600"

@@ -63,6 +63,7 @@ def test_one_schedule_per_rule_and_action_with_every_field() -> None:
                 "MaximumEventAgeInSeconds": RETRY_MAX_EVENT_AGE_S,
                 "MaximumRetryAttempts": RETRY_MAX_ATTEMPTS,
             },
+            "DeadLetterConfig": {"Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:ouroboros-dead-letters"},
         },
         "ActionAfterCompletion": "NONE",
     }

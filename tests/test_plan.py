@@ -25,7 +25,14 @@ from reconciler.plan import (
     resource_fingerprint,
 )
 from reconciler.planfile import from_document, to_document
-from reconciler.resources import GroupSpec, LiveState, ScheduleSpec, TableSpec
+from reconciler.resources import (
+    GroupSpec,
+    InvokeConfig,
+    LiveState,
+    QueueSpec,
+    ScheduleSpec,
+    TableSpec,
+)
 
 SHA = "c2hhMjU2LW9mLXRoZS16aXA="
 
@@ -43,6 +50,7 @@ def deployed(state: DesiredState, **overrides: Any) -> LiveState:
         "schedules": state.schedules,
         "function": state.function,
         "table": state.table,
+        "queue": state.queue,
     }
     values.update(overrides)
     return LiveState(**values)
@@ -59,13 +67,14 @@ def test_nothing_deployed_creates_everything_in_apply_order() -> None:
     plan = make_plan(want(rule("b"), rule("a", start=None)), EMPTY)
     assert actions(plan) == [
         (CREATE, "log_table", "ouroboros-runs"),
+        (CREATE, "dead_letter_queue", "ouroboros-dead-letters"),
         (CREATE, "executor", "ouroboros-executor"),
         (CREATE, "schedule_group", "ouroboros"),
         (CREATE, "schedule", "a-stop"),
         (CREATE, "schedule", "b-start"),
         (CREATE, "schedule", "b-stop"),
     ]
-    assert plan.summary() == {"create": 6, "update": 0, "delete": 0, "unchanged": 0}
+    assert plan.summary() == {"create": 7, "update": 0, "delete": 0, "unchanged": 0}
     assert plan.managed_schedules == 0
     assert plan.mass_delete is None
 
@@ -74,7 +83,7 @@ def test_a_converged_state_plans_nothing() -> None:
     state = want(rule("a"), rule("b"))
     plan = make_plan(state, deployed(state))
     assert plan.changes == ()
-    assert plan.summary() == {"create": 0, "update": 0, "delete": 0, "unchanged": 7}
+    assert plan.summary() == {"create": 0, "update": 0, "delete": 0, "unchanged": 8}
     assert not plan.has_changes
 
 
@@ -133,7 +142,7 @@ def test_a_schedule_edited_by_hand_is_an_update_with_a_field_diff(
         assert [f.field for f in change.diff] == ["Target.Input"]
     else:
         assert list(change.diff) == expected
-    assert plan.unchanged == 4
+    assert plan.unchanged == 5
 
 
 def test_an_input_change_is_diffed_key_by_key() -> None:
@@ -258,6 +267,8 @@ def test_a_changed_schedule_group_says_the_old_groups_schedules_are_left_behind(
     # Only the new group is read: it is empty, and the executor still names the old group.
     plan = make_plan(moved, deployed(old, group=None, schedules=()))
     assert actions(plan) == [
+        # The queue's default name follows the group: a new queue, named for the new group.
+        (CREATE, "dead_letter_queue", "ouroboros-2-dead-letters"),
         (UPDATE, "executor", "ouroboros-executor"),
         (CREATE, "schedule_group", "ouroboros-2"),
         (CREATE, "schedule", "a-start"),
@@ -347,6 +358,7 @@ def test_the_live_fingerprint_is_recorded() -> None:
     assert plan.live_resources == live_resources(live)
     assert dict(plan.live_resources) == {
         "log_table ouroboros-runs": resource_fingerprint(state.table),
+        "dead_letter_queue ouroboros-dead-letters": resource_fingerprint(state.queue),
         "executor ouroboros-executor": resource_fingerprint(state.function),
         "schedule_group ouroboros": resource_fingerprint(state.group),
         "schedule a-start": resource_fingerprint(state.schedules[0]),
@@ -370,7 +382,7 @@ def test_the_document_has_the_pinned_top_level_first() -> None:
     doc = to_document(_mixed_plan())
     assert list(doc)[:3] == ["format_version", "summary", "changes"]
     assert doc["format_version"] == 1
-    assert doc["summary"] == {"create": 2, "update": 1, "delete": 2, "unchanged": 3}
+    assert doc["summary"] == {"create": 2, "update": 1, "delete": 2, "unchanged": 4}
     assert [list(c)[:3] for c in doc["changes"]] == [["action", "kind", "name"]] * 5
     update = next(c for c in doc["changes"] if c["action"] == "update")
     assert update["diff"] == [
@@ -486,3 +498,49 @@ def test_the_planning_core_never_imports_boto3() -> None:
 
 def test_group_spec_fields() -> None:
     assert GroupSpec("g").to_api() == {"Name": "g"}
+
+
+def test_every_schedule_and_the_executor_send_lost_firings_to_the_queue() -> None:
+    state = want(rule("a"))
+    arn = "arn:aws:sqs:eu-west-1:123456789012:ouroboros-dead-letters"
+    assert state.queue == QueueSpec("ouroboros-dead-letters", arn, 14 * 86400, encrypted=True)
+    assert {s.dead_letter_arn for s in state.schedules} == {arn}
+    assert state.function.invoke == InvokeConfig(2, 900, arn)
+
+
+def test_a_queue_drifted_by_hand_is_an_update() -> None:
+    state = want(rule("a"))
+    drifted = dataclasses.replace(state.queue, retention_s=345600, encrypted=False)
+    plan = make_plan(state, deployed(state, queue=drifted))
+    assert actions(plan) == [(UPDATE, "dead_letter_queue", "ouroboros-dead-letters")]
+    assert list(plan.changes[0].diff) == [
+        FieldChange("MessageRetentionPeriod", 345600, 1209600),
+        FieldChange("Encrypted", False, True),
+    ]
+
+
+def test_an_invoke_config_drifted_or_removed_is_an_executor_update() -> None:
+    state = want(rule("a"))
+    fewer = dataclasses.replace(
+        state.function, invoke=InvokeConfig(0, 21600, state.function.invoke.on_failure)
+    )
+    plan = make_plan(state, deployed(state, function=fewer))
+    assert [(f.field, f.before, f.after) for f in plan.changes[0].diff] == [
+        ("EventInvokeConfig.MaximumRetryAttempts", 0, 2),
+        ("EventInvokeConfig.MaximumEventAgeInSeconds", 21600, 900),
+    ]
+    removed = dataclasses.replace(state.function, invoke=None)
+    plan = make_plan(state, deployed(state, function=removed))
+    assert [f.field for f in plan.changes[0].diff] == [
+        "EventInvokeConfig.MaximumRetryAttempts",
+        "EventInvokeConfig.MaximumEventAgeInSeconds",
+        "EventInvokeConfig.DestinationConfig.OnFailure.Destination",
+    ]
+
+
+def test_a_schedule_without_its_dead_letter_config_is_an_update() -> None:
+    state = want(rule("a"))
+    bare = tuple(dataclasses.replace(s, dead_letter_arn=None) for s in state.schedules)
+    plan = make_plan(state, deployed(state, schedules=bare))
+    assert actions(plan) == [(UPDATE, "schedule", "a-start"), (UPDATE, "schedule", "a-stop")]
+    assert [f.field for f in plan.changes[0].diff] == ["Target.DeadLetterConfig.Arn"]

@@ -33,6 +33,7 @@ def _plan() -> Plan:
         schedules=old.schedules,
         function=dataclasses.replace(old.function, memory_mb=128),
         table=old.table,
+        queue=old.queue,
     )
     return make_plan(_want(rule("a", stop="rate(2 hours)")), live)
 
@@ -148,7 +149,11 @@ def _deleting(kept: int, gone: int, **limits: Any) -> Plan:
     old = build_desired(rules, config, code_sha256=SHA, now=NOW)
     new = build_desired(rules[:kept], config, code_sha256=SHA, now=NOW)
     live = LiveState(
-        group=old.group, schedules=old.schedules, function=old.function, table=old.table
+        group=old.group,
+        schedules=old.schedules,
+        function=old.function,
+        table=old.table,
+        queue=old.queue,
     )
     return make_plan(new, live)
 
@@ -221,6 +226,7 @@ def _delete_of(**changes: Any) -> dict[str, Any]:
         schedules=(*state.schedules, stranger),
         function=state.function,
         table=state.table,
+        queue=state.queue,
     )
     doc = _document(make_plan(state, live))
     [change] = doc["changes"]
@@ -307,8 +313,9 @@ def test_a_fresh_deployment_reads_back_with_every_part_of_its_rules() -> None:
         rule("b"),
         allowed_accounts=("123456789012",),
     )
-    assert [(c.action, c.kind) for c in plan.changes][:3] == [
+    assert [(c.action, c.kind) for c in plan.changes][:4] == [
         ("create", "log_table"),
+        ("create", "dead_letter_queue"),
         ("create", "executor"),
         ("create", "schedule_group"),
     ]
@@ -320,7 +327,7 @@ def test_a_fresh_deployment_reads_back_with_every_part_of_its_rules() -> None:
 def test_a_description_over_the_limit_cannot_have_come_from_a_rule() -> None:
     plan = _fresh(rule("a", description="d" * 257))
     message = _mismatch(_document(plan))
-    assert message.startswith("change 4 (create schedule a-start): its Description is ")
+    assert message.startswith("change 5 (create schedule a-start): its Description is ")
 
 
 @pytest.mark.parametrize("text", ["[1]", '"event"', "not json"])
@@ -371,7 +378,7 @@ def test_a_create_of_a_resource_that_was_live_is_refused_even_with_fingerprints_
     doc["summary"]["unchanged"] += 1
     doc["managed_schedules"] += 1  # the count of live schedules is checked too
     assert _mismatch(doc) == (
-        "change 4 (create schedule a-start): the schedule was live when the plan was made"
+        "change 5 (create schedule a-start): the schedule was live when the plan was made"
     )
 
 
@@ -383,6 +390,7 @@ def test_an_update_of_a_schedule_whose_target_drifted_is_not_marked() -> None:
         schedules=(drifted, *state.schedules[1:]),
         function=state.function,
         table=state.table,
+        queue=state.queue,
     )
     [change] = _document(make_plan(state, live))["changes"]
     assert change["action"] == "update"

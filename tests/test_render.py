@@ -34,6 +34,7 @@ def live_of(state: DesiredState, **overrides: Any) -> LiveState:
         "schedules": state.schedules,
         "function": state.function,
         "table": state.table,
+        "queue": state.queue,
     }
     return LiveState(**(values | overrides))
 
@@ -89,13 +90,19 @@ def test_text_for_a_first_deploy_shows_what_each_resource_is() -> None:
     assert '      + CodeSha256: "c2hh"' in text
     assert '      + Runtime: "python3.12"' in text
     assert "  + create schedule_group ouroboros" in text
-    assert text.endswith("Plan: 3 to create, 0 to update, 0 to delete.\n")
+    assert text.splitlines()[6:10] == [
+        "  + create dead_letter_queue ouroboros-dead-letters",
+        '      + QueueArn: "arn:aws:sqs:eu-west-1:123456789012:ouroboros-dead-letters"',
+        "      + MessageRetentionPeriod: 1209600",
+        "      + Encrypted: true",
+    ]
+    assert text.endswith("Plan: 4 to create, 0 to update, 0 to delete.\n")
 
 
 def test_text_without_changes() -> None:
     state = want(rule("a"))
     assert render_text(make_plan(state, live_of(state))) == (
-        "No changes. The live state matches the rules (5 resources unchanged).\n"
+        "No changes. The live state matches the rules (6 resources unchanged).\n"
     )
 
 
@@ -186,7 +193,7 @@ def test_json_is_the_document_with_the_pinned_top_level() -> None:
         "managed_schedules",
         "fingerprints",
     ]
-    assert doc["summary"] == {"create": 1, "update": 2, "delete": 1, "unchanged": 2}
+    assert doc["summary"] == {"create": 1, "update": 2, "delete": 1, "unchanged": 3}
     assert [(c["action"], c["kind"], c["name"]) for c in doc["changes"]] == [
         ("update", "executor", "ouroboros-executor"),
         ("update", "schedule", "a-stop"),
@@ -200,7 +207,7 @@ def test_json_is_the_document_with_the_pinned_top_level() -> None:
 MIXED_MARKDOWN_HEAD = """\
 ## Ouroboros plan
 
-**1 to create, 2 to update, 1 to delete** (2 unchanged; schedule group `ouroboros` in `eu-west-1`)
+**1 to create, 2 to update, 1 to delete** (3 unchanged; schedule group `ouroboros` in `eu-west-1`)
 
 | Action | Kind | Name |
 | --- | --- | --- |
@@ -239,7 +246,7 @@ def test_markdown_has_a_summary_table_and_collapsible_details() -> None:
 def test_markdown_without_changes() -> None:
     state = want(rule("a"))
     assert render_markdown(make_plan(state, live_of(state))) == (
-        "## Ouroboros plan\n\n**No changes. The live state matches the rules (5 resources "
+        "## Ouroboros plan\n\n**No changes. The live state matches the rules (6 resources "
         "unchanged).** (schedule group `ouroboros` in `eu-west-1`)\n"
     )
 
@@ -282,7 +289,7 @@ def test_a_medium_plan_lists_every_change_but_cuts_the_details() -> None:
     assert len(text) <= MARKDOWN_LIMIT
     assert text.count("| + create | schedule |") == 300
     assert "so details are shown for " in text
-    assert " of 303 changes" in text
+    assert " of 304 changes" in text
 
 
 def test_a_small_limit_is_respected() -> None:

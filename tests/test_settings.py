@@ -260,7 +260,7 @@ def test_every_problem_is_listed(settings_file: Path) -> None:
         "ouroboros.yaml:2:1: error: unknown key 'extra' in the settings file; allowed: version, "
         "region, schedule_group, executor, scheduler_role_arn, target_role_name, log_table, "
         "log_retention_days, max_delete_count, max_delete_fraction, allowed_accounts, "
-        "organization_id\n"
+        "dead_letter_queue, organization_id\n"
         "ouroboros.yaml:3:9: error: 'eu-west' is not an AWS region name such as eu-west-1\n"
         "ouroboros.yaml:10:12: error: 'x' is not a DynamoDB table name: 3-255 letters, digits, "
         "underscores, dots and hyphens"
@@ -333,4 +333,23 @@ def test_a_directory_is_not_a_settings_file(tmp_path: Path) -> None:
         load_settings(str(tmp_path))
     assert str(caught.value) == (
         f"settings file {tmp_path} is a directory; --settings expects a file"
+    )
+
+
+def test_dead_letter_queue_defaults_to_the_group_name(settings_file: Path) -> None:
+    settings_file.write_text(MINIMAL)
+    assert load_settings("ouroboros.yaml").dead_letter_queue == "ouroboros-dead-letters"
+
+
+def test_dead_letter_queue_can_be_named(settings_file: Path) -> None:
+    settings_file.write_text(MINIMAL + "dead_letter_queue: lost-firings\n")
+    assert load_settings("ouroboros.yaml").dead_letter_queue == "lost-firings"
+
+
+def test_dead_letter_queue_must_be_an_sqs_name(settings_file: Path) -> None:
+    settings_file.write_text(MINIMAL + "dead_letter_queue: lost.fifo\n")
+    with pytest.raises(SettingsError) as caught:
+        load_settings("ouroboros.yaml")
+    assert str(caught.value).endswith(
+        "error: 'lost.fifo' is not an SQS queue name: 1-80 letters, digits, hyphens and underscores"
     )

@@ -26,6 +26,8 @@ const DRIFT_LABEL = 'ouroboros-drift';
 const MASS_DELETE_LABEL = 'allow-mass-delete';
 const DEPENDABOT = 'dependabot[bot]';
 const DRIFT_TITLE = 'Ouroboros drift: live AWS differs from the default branch';
+// The same issue when only `reconcile verify` found something (no drift in the plan).
+const VERIFY_TITLE = 'Ouroboros: scheduled firings missed, failed or late';
 // GitHub refuses a comment or an issue body longer than 65,536 characters.
 const BODY_LIMIT = 65000;
 const LOG_TAIL = 20000;
@@ -211,18 +213,32 @@ function applyBody(i) {
 }
 
 function driftBody(i) {
-  const parts = [
-    DRIFT_MARKER,
-    '## Live AWS differs from the default branch',
-    '',
-    'The nightly `reconcile plan` found changes: someone edited a schedule, the executor or the log ' +
-      'table by hand, or an apply did not finish. Either run the **apply** workflow on the default ' +
-      'branch (Actions → apply → Run workflow) to put AWS back to what the repository says, or ' +
-      'change the rules in a pull request to keep what is live. This issue is updated every night ' +
-      'while the drift lasts and closed when it is gone.',
-    '',
-    withoutTitle(i.planMd),
-  ];
+  const parts = [DRIFT_MARKER];
+  if (i.planMd) {
+    parts.push(
+      '## Live AWS differs from the default branch',
+      '',
+      'The nightly `reconcile plan` found changes: someone edited a schedule, the executor or the log ' +
+        'table by hand, or an apply did not finish. Either run the **apply** workflow on the default ' +
+        'branch (Actions → apply → Run workflow) to put AWS back to what the repository says, or ' +
+        'change the rules in a pull request to keep what is live. This issue is updated every night ' +
+        'while the drift lasts and closed when it is gone.',
+      '',
+      withoutTitle(i.planMd),
+    );
+  }
+  if (i.verifyText) {
+    parts.push(
+      '## Firings missed, failed or late in the last 24 hours',
+      '',
+      'The nightly `reconcile verify` matched every firing the deployed schedules should have made ' +
+        'with the run log, and these did not run as they should (the dead-letter queue, if it holds ' +
+        'anything, is listed too). `reconcile logs --rule NAME` shows a rule\'s runs in full. This ' +
+        'issue is closed when a night finds neither drift nor such firings.',
+      '',
+      fence(tail(i.verifyText)),
+    );
+  }
   const notes = [`Last seen ${i.when}`, `commit ${i.sha.slice(0, 7)}`, `[run](${i.runUrl})`];
   return cap(parts.join('\n') + footer(notes), i.runUrl);
 }
@@ -414,19 +430,29 @@ async function drift({ github, context, core }) {
   const repo = context.repo;
   const runUrl = runUrlOf(context);
   const planExit = env.PLAN_EXIT || '';
-  if (env.AWS_OUTCOME !== 'success' || (planExit !== '0' && planExit !== '2')) {
+  // '' when the verify step did not run (a workflow without it): nothing to report from it.
+  const verifyExit = env.VERIFY_EXIT || '';
+  const verifyRan = verifyExit !== '';
+  if (
+    env.AWS_OUTCOME !== 'success' ||
+    (planExit !== '0' && planExit !== '2') ||
+    (verifyRan && verifyExit !== '0' && verifyExit !== '2')
+  ) {
     const why =
       env.AWS_OUTCOME !== 'success'
         ? 'could not assume the plan role (check AWS_PLAN_ROLE_ARN, AWS_REGION and the trust policy for the default branch)'
-        : `the plan failed (exit ${planExit || 'unknown'})`;
+        : planExit !== '0' && planExit !== '2'
+          ? `the plan failed (exit ${planExit || 'unknown'})`
+          : `the verify failed (exit ${verifyExit})`;
+    const errors = planExit !== '0' && planExit !== '2' ? 'plan.err' : 'verify.err';
     await core.summary
       .addRaw(`## Drift check failed\n\nThe drift check did not run to the end: ${why}.\n\n`, true)
-      .addRaw(fence(tail(readText('plan.err') || '(no output)')), true)
+      .addRaw(fence(tail(readText(errors) || '(no output)')), true)
       .write();
     return { status: 'error' };
   }
   const existing = await openDriftIssue(github, repo);
-  if (planExit === '0') {
+  if (planExit === '0' && verifyExit !== '2') {
     await core.summary.addRaw('## No drift\n\nLive AWS matches the default branch.\n', true).write();
     if (!existing) return { status: 'in-sync' };
     await github.rest.issues.createComment({
@@ -438,7 +464,8 @@ async function drift({ github, context, core }) {
     return { status: 'in-sync', action: 'closed', number: existing.number };
   }
   const body = driftBody({
-    planMd: readText('plan.md'),
+    planMd: planExit === '2' ? readText('plan.md') : '',
+    verifyText: verifyExit === '2' ? readText('verify.txt') : '',
     when: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
     sha: context.sha,
     runUrl,
@@ -457,7 +484,8 @@ async function drift({ github, context, core }) {
     return { status: 'drift', action: changed ? 'updated-changed' : 'updated', number: existing.number };
   }
   await ensureLabel(github, repo);
-  const { data } = await github.rest.issues.create({ ...repo, title: DRIFT_TITLE, body, labels: [DRIFT_LABEL] });
+  const title = planExit === '2' ? DRIFT_TITLE : VERIFY_TITLE;
+  const { data } = await github.rest.issues.create({ ...repo, title, body, labels: [DRIFT_LABEL] });
   return { status: 'drift', action: 'created', number: data.number };
 }
 

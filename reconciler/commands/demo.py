@@ -540,7 +540,14 @@ def _play(firings: list[Firing], ids: Mapping[str, str]) -> None:
     with _lambda_environment(function.get("Environment", {}).get("Variables", {})):
         for index, firing in enumerate(firings):
             # The executor refuses an occurrence that has not fired yet: play it at its time.
-            tuning = dataclasses.replace(executor.TUNING, now=functools.partial(_at, firing.when))
+            # moto starts instances at once: no wait to see that a start stuck; the metric
+            # lines are for CloudWatch, not for this transcript.
+            tuning = dataclasses.replace(
+                executor.TUNING,
+                now=functools.partial(_at, firing.when),
+                sleep=lambda _s: None,
+                emit=lambda _line: None,
+            )
             context = _Context(function["FunctionArn"])
             event = _substitute(firing.input, firing, context.aws_request_id)
             _print_firing(dynamodb, firing, executor.handle(event, context, tuning), names)

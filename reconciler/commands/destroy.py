@@ -2,7 +2,8 @@
 
 What it removes, in this order, all in the settings' home region and named by the settings:
 every schedule in its schedule group (nothing fires after that), the group, the executor,
-and the log table only with --include-logs (the run log and apply records live there). The
+the dead-letter queue (with any messages still in it), and the log table only with
+--include-logs (the run log and apply records live there). The
 same confirmation rules as apply; the apply lock is taken when the table exists, so a
 destroy never runs beside an apply.
 
@@ -18,10 +19,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from botocore.exceptions import ClientError
+
 from reconciler import audit, output
 from reconciler.apply import DONE, FAILED, NOT_ATTEMPTED, ChangeResult, apply_changes
 from reconciler.aws import Clients, describe_aws_exception
-from reconciler.awserror import gone_is_done
+from reconciler.awserror import error_code, gone_is_done
 from reconciler.checks import escape_controls
 from reconciler.commands.apply import confirm, make_lock
 from reconciler.commands.plan import connect
@@ -30,7 +33,14 @@ from reconciler.live import read_live
 from reconciler.lock import parse_duration
 from reconciler.model import Settings
 from reconciler.plan import DELETE, Change, not_created_by_ouroboros
-from reconciler.resources import EXECUTOR, LOG_TABLE, SCHEDULE, SCHEDULE_GROUP, LiveState
+from reconciler.resources import (
+    DEAD_LETTER_QUEUE,
+    EXECUTOR,
+    LOG_TABLE,
+    SCHEDULE,
+    SCHEDULE_GROUP,
+    LiveState,
+)
 from reconciler.runlog import TABLE_ENV
 from reconciler.settings import load_settings
 
@@ -59,6 +69,20 @@ def teardown(settings: Settings, live: LiveState, *, include_logs: bool) -> Tear
     elif function is not None:
         whose = f"serves schedule group {serves}" if serves else "is not an Ouroboros executor"
         kept.append(f"executor {function.name} is kept: it {whose} (its description says so)")
+    kept_sends_there = (
+        function is not None
+        and serves != settings.schedule_group
+        and live.queue is not None
+        and function.invoke is not None
+        and function.invoke.on_failure == live.queue.arn
+    )
+    if live.queue is not None and kept_sends_there:
+        kept.append(
+            f"dead-letter queue {live.queue.name} is kept: the kept executor sends its "
+            "failures there"
+        )
+    elif live.queue is not None:
+        changes.append(Change(DELETE, DEAD_LETTER_QUEUE, live.queue.name, before=live.queue))
     table_in_use = (
         function is not None
         and serves != settings.schedule_group
@@ -107,6 +131,16 @@ def delete_function(clients: Clients, name: str) -> None:
         clients.lambda_.delete_function(FunctionName=name)
 
 
+def delete_queue(clients: Clients, name: str) -> None:
+    try:
+        url = clients.sqs.get_queue_url(QueueName=name)["QueueUrl"]
+    except ClientError as exc:
+        if error_code(exc) in ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"):
+            return  # already gone: done
+        raise
+    clients.sqs.delete_queue(QueueUrl=url)
+
+
 def delete_table(clients: Clients, name: str) -> None:
     with gone_is_done():
         clients.dynamodb.delete_table(TableName=name)
@@ -118,6 +152,7 @@ def delete_table(clients: Clients, name: str) -> None:
 _DELETERS: dict[str, Callable[[Clients, str], None]] = {
     SCHEDULE_GROUP: delete_group,
     EXECUTOR: delete_function,
+    DEAD_LETTER_QUEUE: delete_queue,
     LOG_TABLE: delete_table,
 }
 

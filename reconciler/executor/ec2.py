@@ -58,7 +58,8 @@ class Tuning:
     stopping short records what was not sent (NOT_ATTEMPTED_CODE) for a retry to finish.
 
     `now` is the wall clock the trust check compares `scheduled_time` with (the demo plays
-    future days on it).
+    future days on it). `emit` prints the metric line (the demo, which plays on moto, keeps
+    its output for people).
     """
 
     batch_size: int = 1000
@@ -71,6 +72,8 @@ class Tuning:
     reserve_s: float = 10.0
     clock: Callable[[], float] = time.monotonic
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    # Where the per-firing metric line goes (executor/metrics.py): stdout, as EMF wants.
+    emit: Callable[[str], None] = lambda line: print(line, flush=True)
 
     def time_left(self) -> float:
         """Seconds until the reserve begins (negative once inside it)."""

@@ -27,7 +27,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from reconciler import runlog
-from reconciler.executor import credentials, ec2, run, trust
+from reconciler.executor import credentials, ec2, metrics, run, trust
 from reconciler.executor.claims import Claims, LogTableError
 from reconciler.executor.event import EventRefused, Occurrence, parse_event
 
@@ -163,6 +163,8 @@ def execute(occ: Occurrence, env: run.Environment) -> dict[str, Any]:
         "pairs": [r.summary() for r in results],
     }
     log.info(json.dumps(summary))
+    # stdout, not the logger: Lambda's log format prefixes lines, and EMF wants bare JSON.
+    env.tuning.emit(metrics.emf_line(summary, occ.schedule_arn, int(time.time() * 1000)))
     retry = [r for r in results if r.retryable]
     if retry:
         where = ", ".join(

@@ -15,7 +15,7 @@ from typing import Any, Final, Literal, Protocol
 
 from botocore.exceptions import ClientError
 
-from reconciler.executor import asg, ec2, rds
+from reconciler.executor import asg, ec2, rds, verify_start
 from reconciler.executor.asgselect import asg_skip_reason
 from reconciler.executor.dbselect import aurora_skip_reason, rds_skip_reason
 from reconciler.executor.event import Occurrence
@@ -68,7 +68,10 @@ class Ec2:
     def change_state(
         self, client: Any, occ: Occurrence, resources: Sequence[Any], tuning: ec2.Tuning
     ) -> ec2.Outcome:
-        return ec2.change_state(client, occ.action, resources, occ.hibernate, tuning)
+        outcome = ec2.change_state(client, occ.action, resources, occ.hibernate, tuning)
+        if occ.action == "start":  # a start AWS accepted can still fall back to stopped
+            outcome = verify_start.confirm_started(client, outcome, tuning)
+        return outcome
 
 
 def _persistent_spot(

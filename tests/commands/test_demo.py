@@ -39,8 +39,8 @@ def test_demo_runs_the_whole_loop_without_an_account() -> None:
     assert result.exit_code == 0, out
     # validate, plan, apply, and a second plan that finds nothing to do
     assert "6 rules in 3 files and ouroboros.yaml: valid" in out
-    assert "Plan: 14 to create, 0 to update, 0 to delete." in out
-    assert "Apply complete: 14 created, 0 updated, 0 deleted." in out
+    assert "Plan: 15 to create, 0 to update, 0 to delete." in out
+    assert "Apply complete: 15 created, 0 updated, 0 deleted." in out
     assert "No changes." in out
     assert "exit code 0" in out
     # firings through the real executor: across accounts and regions, with every outcome shown
@@ -65,7 +65,7 @@ def test_demo_runs_the_whole_loop_without_an_account() -> None:
     assert "rds dev-postgres, dev-mysql; skipped: 1 read replica" in out
     # the run log, read back from DynamoDB: the apply record and every run
     assert "(apply)" in out
-    assert "14 created, 0 updated, 0 deleted" in out
+    assert "15 created, 0 updated, 0 deleted" in out
     assert "16 entries: 2 duplicate, 13 ok, 1 refused" in out
 
 

@@ -73,6 +73,7 @@ LISTING = (
     "  - delete schedule dev-stop\n"
     "  - delete schedule_group ouroboros\n"
     "  - delete executor ouroboros-executor\n"
+    "  - delete dead_letter_queue ouroboros-dead-letters\n"
 )
 
 
@@ -85,7 +86,7 @@ def test_destroy_asks_like_apply_and_keeps_the_log_table_by_default(
         f"{LISTING}\n"
         "Note: log table ouroboros-runs is kept, with its run log: add --include-logs to delete "
         "it too\n"
-        "Destroy: 4 to delete.\n"
+        "Destroy: 5 to delete.\n"
     )
     assert refused.stderr == (
         "error: refusing to destroy without confirmation: stdin is not a terminal; review the "
@@ -106,10 +107,12 @@ def test_destroy_asks_like_apply_and_keeps_the_log_table_by_default(
         "  - deleted schedule dev-stop\n"
         "  - deleted schedule_group ouroboros\n"
         "  - deleted executor ouroboros-executor\n"
-        "\nDestroy complete: 4 deleted.\n"
+        "  - deleted dead_letter_queue ouroboros-dead-letters\n"
+        "\nDestroy complete: 5 deleted.\n"
     )
     assert GROUP not in groups()
     assert functions() == set()
+    assert client("sqs").list_queues().get("QueueUrls", []) == []
     assert tables() == {"ouroboros-runs"}
     # The lock was taken in the kept table and released.
     assert "Item" not in client("dynamodb").get_item(
@@ -163,16 +166,34 @@ def test_destroy_with_the_old_settings_spares_the_new_deployment(project: Path) 
         f"arn:aws:sns:{REGION}:{ACCOUNT}:reports)\n"
         "  - delete schedule dev-start\n"
         "  - delete schedule dev-stop\n"
-        "  - delete schedule_group ouroboros\n\n"
+        "  - delete schedule_group ouroboros\n"
+        "  - delete dead_letter_queue ouroboros-dead-letters\n\n"
         "Note: executor ouroboros-executor is kept: it serves schedule group fleet (its "
         "description says so)\n"
         "Note: log table ouroboros-runs is kept: the kept executor still logs to it\n"
-        "Destroy: 4 to delete.\n"
+        "Destroy: 5 to delete.\n"
     )
     assert GROUP not in groups()
     assert schedules("fleet") == {"dev-start", "dev-stop"}
     assert functions() == {"ouroboros-executor"}
     assert tables() == {"ouroboros-runs"}
+    assert reconcile("plan", "--detailed-exitcode").exit_code == 0
+
+
+def test_destroy_keeps_a_queue_the_new_deployment_sends_its_failures_to(project: Path) -> None:
+    shared = "dead_letter_queue: ouroboros-dead-letters\n"
+    (project / "old.yaml").write_text(SETTINGS_YAML + shared)
+    (project / "ouroboros.yaml").write_text(
+        SETTINGS_YAML.replace(f"group: {GROUP}", "group: fleet") + shared
+    )
+    assert reconcile("apply", "--yes").exit_code == 0
+    done = reconcile("destroy", "--settings", "old.yaml", "--yes")
+    assert done.exit_code == 0, done.output
+    assert (
+        "Note: dead-letter queue ouroboros-dead-letters is kept: the kept executor sends its "
+        "failures there\n"
+    ) in done.stdout
+    assert len(client("sqs").list_queues()["QueueUrls"]) == 1
     assert reconcile("plan", "--detailed-exitcode").exit_code == 0
 
 

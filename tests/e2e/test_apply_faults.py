@@ -115,15 +115,16 @@ def test_sigterm_part_way_reports_records_releases_the_lock_and_exits_143(
     assert "\n  + created schedule a-stop\n" in stopped.stdout
     assert "\n    not attempted: create schedule b-start\n" in stopped.stdout
     assert stopped.stdout.endswith(
-        "\nApply interrupted: 5 created, 0 updated, 0 deleted; 0 failed, 4 not attempted.\n"
+        "\nApply interrupted: 6 created, 0 updated, 0 deleted; 0 failed, 4 not attempted.\n"
     )
     assert stopped.stderr == (
         # The trace of each change made (stdout is not a terminal), then the error.
-        "[1/9] + created log_table ouroboros-runs\n"
-        "[2/9] + created executor ouroboros-executor\n"
-        "[3/9] + created schedule_group ouroboros\n"
-        "[4/9] + created schedule a-start\n"
-        "[5/9] + created schedule a-stop\n"
+        "[1/10] + created log_table ouroboros-runs\n"
+        "[2/10] + created dead_letter_queue ouroboros-dead-letters\n"
+        "[3/10] + created executor ouroboros-executor\n"
+        "[4/10] + created schedule_group ouroboros\n"
+        "[5/10] + created schedule a-start\n"
+        "[6/10] + created schedule a-stop\n"
         "error: interrupted (SIGTERM): no change was started after it\n"
         "What was done above is live; run `reconcile apply` again to finish.\n"
     )
@@ -162,7 +163,7 @@ def test_sigterm_while_the_apply_record_is_written_does_not_lose_it(
     assert applied.stdout.endswith("\nApply complete: 2 created, 0 updated, 0 deleted.\n")
     assert sorted(r["summary"] for r in apply_records(endpoint)) == [
         "2 created, 0 updated, 0 deleted",
-        "5 created, 0 updated, 0 deleted",
+        "6 created, 0 updated, 0 deleted",
     ]
     assert lock_item(endpoint) is None
 

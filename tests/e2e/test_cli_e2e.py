@@ -98,19 +98,20 @@ def test_plan_apply_and_plan_again(project: Path, endpoint: str) -> None:
         "Ouroboros will make these changes in eu-west-1 (schedule group ouroboros):\n"
     )
     assert "  + create schedule dev-office-hours-start\n" in first.stdout
-    assert first.stdout.endswith("Plan: 6 to create, 0 to update, 0 to delete.\n")
+    assert first.stdout.endswith("Plan: 7 to create, 0 to update, 0 to delete.\n")
     assert live_names(endpoint) == set()  # plan writes nothing
 
     applied = reconcile("apply", "--yes")
     assert applied.exit_code == 0, applied.output
     assert applied.stdout.endswith(
         "  + created log_table ouroboros-runs\n"
+        "  + created dead_letter_queue ouroboros-dead-letters\n"
         "  + created executor ouroboros-executor\n"
         "  + created schedule_group ouroboros\n"
         "  + created schedule dev-office-hours-start\n"
         "  + created schedule dev-office-hours-stop\n"
         "  + created schedule nightly-stop-stop\n"
-        "\nApply complete: 6 created, 0 updated, 0 deleted.\n"
+        "\nApply complete: 7 created, 0 updated, 0 deleted.\n"
     )
     assert live_names(endpoint) == {
         "dev-office-hours-start",
@@ -119,7 +120,7 @@ def test_plan_apply_and_plan_again(project: Path, endpoint: str) -> None:
     }
     again = reconcile("plan", "--detailed-exitcode")
     assert again.exit_code == 0, again.output
-    assert again.stdout == "No changes. The live state matches the rules (6 resources unchanged).\n"
+    assert again.stdout == "No changes. The live state matches the rules (7 resources unchanged).\n"
     dry = reconcile("--dry-run")
     assert (dry.exit_code, dry.stdout) == (0, again.stdout)
     noop = reconcile("apply")  # nothing to confirm when nothing changes
@@ -131,15 +132,20 @@ def test_json_and_markdown_go_alone_to_stdout(project: Path) -> None:
     as_json = reconcile("plan", "--format", "json")
     assert as_json.exit_code == 0, as_json.output
     doc = json.loads(as_json.stdout)
-    assert doc["summary"] == {"create": 6, "update": 0, "delete": 0, "unchanged": 0}
-    assert [c["kind"] for c in doc["changes"][:3]] == ["log_table", "executor", "schedule_group"]
+    assert doc["summary"] == {"create": 7, "update": 0, "delete": 0, "unchanged": 0}
+    assert [c["kind"] for c in doc["changes"][:4]] == [
+        "log_table",
+        "dead_letter_queue",
+        "executor",
+        "schedule_group",
+    ]
     markdown = reconcile("plan", "--format", "markdown", "--detailed-exitcode")
     assert markdown.exit_code == 2
     assert markdown.stdout.startswith(
-        "## Ouroboros plan\n\n**6 to create, 0 to update, 0 to delete**"
+        "## Ouroboros plan\n\n**7 to create, 0 to update, 0 to delete**"
     )
-    # one per change, then the week grid of each of the two rules whose schedules it creates
-    assert markdown.stdout.count("<details>") == 8
+    # one per change (the queue's too), then the week grid of each of the two rules whose schedules it creates
+    assert markdown.stdout.count("<details>") == 9
     assert "\n### The week ahead of each changed rule\n" in markdown.stdout
 
 
@@ -232,7 +238,7 @@ def test_an_edited_saved_plan_is_refused_and_nothing_is_applied(
     refused = reconcile("apply", "plan.json", "--yes")
     assert refused.exit_code == 1
     assert refused.stderr == (
-        "error: plan.json: change 6 (create schedule nightly-stop-stop): its Input is not a valid "
+        "error: plan.json: change 7 (create schedule nightly-stop-stop): its Input is not a valid "
         "executor event: targets.tag:Name.0: filter value for 'tag:Name' is empty; refusing to "
         "apply it: make a new plan with `reconcile plan --out FILE`\n"
     )
@@ -328,7 +334,7 @@ def test_confirmation_on_a_terminal_and_refusal_without_one(
         "error: refusing to apply without confirmation: stdin is not a terminal; review the "
         "plan above, then run again with --yes\n"
     )
-    assert "Plan: 6 to create" in refused.stdout
+    assert "Plan: 7 to create" in refused.stdout
     monkeypatch.setattr(output, "stdin_is_tty", lambda: True)
     declined = reconcile("apply", stdin="no\n")
     assert declined.exit_code == 1
@@ -401,7 +407,7 @@ def test_every_apply_leaves_an_audit_record(
     assert first["commit"] == "0123456789abcdef0123456789abcdef01234567"
     assert first["pr_number"] == 42
     assert first["outcome"] == "ok"
-    assert first["summary"] == "6 created, 0 updated, 0 deleted"
+    assert first["summary"] == "7 created, 0 updated, 0 deleted"
     table = dict(first["changes"][0])
     # Each change also carries its field-level diff (here: what the table was created with).
     assert {"field": "BillingMode", "after": '"PAY_PER_REQUEST"'} in table.pop("diff")
@@ -412,7 +418,7 @@ def test_every_apply_leaves_an_audit_record(
         "result": "done",
     }
     assert "worktree" not in first  # not run in a git repository
-    assert len(first["changes"]) == 6
+    assert len(first["changes"]) == 7
     assert isinstance(first["duration_ms"], int)
     assert first["expires_at"] > 0
     assert (second["summary"], second["changes"], second["outcome"]) == ("no changes", [], "ok")
@@ -448,16 +454,17 @@ def test_a_failure_part_way_reports_and_exits_1_and_a_rerun_converges(
     )
     assert "\n    not attempted: create schedule nightly-stop-stop\n" in failed.stdout
     assert (
-        "\nApply partial: 4 created, 0 updated, 0 deleted; 1 failed, 1 not attempted.\n"
+        "\nApply partial: 5 created, 0 updated, 0 deleted; 1 failed, 1 not attempted.\n"
         in failed.stdout
     )
     assert failed.stderr == (
         # Off a terminal, each change is traced as it is made (a killed CI job keeps them).
-        "[1/6] + created log_table ouroboros-runs\n"
-        "[2/6] + created executor ouroboros-executor\n"
-        "[3/6] + created schedule_group ouroboros\n"
-        "[4/6] + created schedule dev-office-hours-start\n"
-        "[5/6] ! failed to create schedule dev-office-hours-stop: AWS CreateSchedule failed "
+        "[1/7] + created log_table ouroboros-runs\n"
+        "[2/7] + created dead_letter_queue ouroboros-dead-letters\n"
+        "[3/7] + created executor ouroboros-executor\n"
+        "[4/7] + created schedule_group ouroboros\n"
+        "[5/7] + created schedule dev-office-hours-start\n"
+        "[6/7] ! failed to create schedule dev-office-hours-stop: AWS CreateSchedule failed "
         "with ValidationException: Invalid target\n"
         "error: AWS CreateSchedule failed with ValidationException: Invalid target\n"
         "What was done above is live; run `reconcile apply` again to converge once the cause "
@@ -497,7 +504,7 @@ def test_ctrl_c_part_way_reports_records_releases_the_lock_and_exits_130(
     assert "\n  + created schedule dev-office-hours-stop\n" in stopped.stdout
     assert "\n    not attempted: create schedule nightly-stop-stop\n" in stopped.stdout
     assert stopped.stdout.endswith(
-        "\nApply interrupted: 5 created, 0 updated, 0 deleted; 0 failed, 1 not attempted.\n"
+        "\nApply interrupted: 6 created, 0 updated, 0 deleted; 0 failed, 1 not attempted.\n"
     )
     assert without_trace(stopped.stderr) == (
         "error: interrupted (Ctrl-C): no change was started after it\n"
@@ -525,7 +532,7 @@ def test_a_lock_that_cannot_be_released_after_a_good_apply_is_a_warning(
     monkeypatch.setattr("reconciler.commands.plan.make_clients", no_delete_item)
     applied = reconcile("apply", "--yes")
     assert applied.exit_code == 0, applied.output
-    assert applied.stdout.endswith("\nApply complete: 6 created, 0 updated, 0 deleted.\n")
+    assert applied.stdout.endswith("\nApply complete: 7 created, 0 updated, 0 deleted.\n")
     assert without_trace(applied.stderr) == (
         "warning: the apply lock was not released (AWS DeleteItem failed with "
         "AccessDeniedException: not authorized to DeleteItem: the role in use lacks a "
@@ -630,7 +637,7 @@ def test_reconcile_with_no_command_applies(project: Path, endpoint: str) -> None
     assert "refusing to apply without confirmation" in refused.stderr
     applied = reconcile("--yes")
     assert applied.exit_code == 0, applied.output
-    assert applied.stdout.endswith("Apply complete: 6 created, 0 updated, 0 deleted.\n")
+    assert applied.stdout.endswith("Apply complete: 7 created, 0 updated, 0 deleted.\n")
     assert len(live_names(endpoint)) == 3
 
 
@@ -638,16 +645,17 @@ def test_off_a_terminal_apply_traces_each_change_as_it_is_made(project: Path) ->
     applied = reconcile("apply", "--yes")
     assert applied.exit_code == 0, applied.output
     trace = applied.stderr.splitlines()
-    assert trace[:3] == [
-        "[1/6] + created log_table ouroboros-runs",
-        "[2/6] + created executor ouroboros-executor",
-        "[3/6] + created schedule_group ouroboros",
+    assert trace[:4] == [
+        "[1/7] + created log_table ouroboros-runs",
+        "[2/7] + created dead_letter_queue ouroboros-dead-letters",
+        "[3/7] + created executor ouroboros-executor",
+        "[4/7] + created schedule_group ouroboros",
     ]
     # The schedules are written concurrently: numbered in the order they finish.
-    assert [line.split("] ")[0] for line in trace[3:]] == ["[4/6", "[5/6", "[6/6"]
-    assert sorted(line.split("] ")[1] for line in trace[3:]) == [
+    assert [line.split("] ")[0] for line in trace[4:]] == ["[5/7", "[6/7", "[7/7"]
+    assert sorted(line.split("] ")[1] for line in trace[4:]) == [
         "+ created schedule dev-office-hours-start",
         "+ created schedule dev-office-hours-stop",
         "+ created schedule nightly-stop-stop",
     ]
-    assert len(trace) == 6
+    assert len(trace) == 7

@@ -53,7 +53,7 @@ def test_apply_piped_into_head_finishes_and_reports_on_stderr(project: Path, end
     assert "Traceback" not in err
     assert "Exception ignored" not in err
     assert "note: stdout was closed; the rest of the output goes to stderr\n" in err
-    assert err.endswith("\nApply complete: 5 created, 0 updated, 0 deleted.\n")
+    assert err.endswith("\nApply complete: 6 created, 0 updated, 0 deleted.\n")
     scheduler = boto3.client("scheduler", region_name=REGION, endpoint_url=endpoint)
     names = {s["Name"] for s in scheduler.list_schedules(GroupName=GROUP)["Schedules"]}
     assert names == {"web-start", "web-stop"}

@@ -368,6 +368,52 @@ def test_start_acts_on_stopped_instances(world: World) -> None:
     assert world.hooks.ops("sts.AssumeRole") == []
 
 
+def test_a_start_that_falls_back_to_stopped_is_a_failed_start_with_its_reason(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good, bad = world.launch(count=2)
+    world.ec2().stop_instances(InstanceIds=[good, bad])
+    event = deployed_event(action="start")
+    # moto starts at once; AWS can start, then stop the instance again (KMS, capacity).
+    describes = world.hooks.ops
+    original = world.hooks._patch
+
+    def fall_back(parsed: dict[str, Any], **kw: Any) -> None:
+        original(parsed, **kw)
+        if len(describes("ec2.DescribeInstances")) > 1:  # the looks after StartInstances
+            for reservation in parsed.get("Reservations", []):
+                for instance in reservation["Instances"]:
+                    if instance["InstanceId"] == bad:
+                        instance["State"] = {"Code": 80, "Name": "stopped"}
+                        instance["StateReason"] = {
+                            "Code": "Client.InternalError",
+                            "Message": "Client.InternalError: Client error on launch",
+                        }
+
+    world.hooks._patch = fall_back  # type: ignore[method-assign]
+    summary = handler(event, LambdaContext())
+    assert summary["status"] == "partial"
+    item = world.run_for()
+    assert (item["acted"], item["status"]) == ([good], "partial")
+    assert item["errors"] == [
+        {
+            "id": bad,
+            "code": "Client.InternalError",
+            "message": "started, then fell back to stopped (Client.InternalError: Client error "
+            "on launch): often an EBS volume encrypted with a KMS key the account or the "
+            "instance cannot use: check the key's policy and grants, and that the key is enabled",
+        }
+    ]
+    looks = describes("ec2.DescribeInstances")[1:]  # one look: nothing stayed pending
+    assert [(f["Name"], sorted(f["Values"])) for p in looks for f in p["Filters"]] == [
+        ("instance-id", sorted([good, bad]))
+    ]
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(m["Rule"], m["Action"], m["Acted"], m["Failed"], m["Status"]) for m in emf] == [
+        ("dev-office-hours", "start", 1, 1, "partial")
+    ]
+
+
 def test_own_account_falls_back_to_get_caller_identity(world: World) -> None:
     world.launch()
     context = LambdaContext(invoked_function_arn="")

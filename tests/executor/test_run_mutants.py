@@ -90,6 +90,10 @@ class FakeEC2:
         for instance_id in params["InstanceIds"]:
             if instance_id in self.bad:
                 raise _error(self.bad[instance_id])
+        if operation == "start_instances":  # as EC2 (and moto): started means running
+            for instance in self.instances:
+                if instance["InstanceId"] in params["InstanceIds"]:
+                    instance["State"] = {"Name": "running"}
         return {key: [{"InstanceId": i} for i in params["InstanceIds"]]}
 
     def operations(self) -> list[str]:
@@ -280,7 +284,8 @@ def test_the_page_size_comes_from_the_tuning() -> None:
 def test_start_starts() -> None:
     fake = FakeEC2([_instance("i-1", "stopped"), _instance("i-2", "running")])
     result = _pair(fake, _occ(action="start"))
-    assert fake.operations() == ["describe_instances", "start_instances"]
+    # The last look checks that the start stuck (verify_start).
+    assert fake.operations() == ["describe_instances", "start_instances", "describe_instances"]
     assert result.record["acted"] == ["i-1"]
     assert result.record["skipped"][0]["reason"] == "in-target-state"
 

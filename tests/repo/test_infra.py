@@ -639,8 +639,47 @@ def test_scheduler_role_is_for_the_owned_group_only() -> None:
             "Effect": "Allow",
             "Action": "lambda:InvokeFunction",
             "Resource": f"arn:aws:lambda:{REGION}:{HOME}:function:ouroboros-executor",
-        }
+        },
+        {
+            # An invoke Scheduler gave up on goes to the dead-letter queue (issue 12).
+            "Sid": "DeadLetterAnInvokeThatFailed",
+            "Effect": "Allow",
+            "Action": "sqs:SendMessage",
+            "Resource": f"arn:aws:sqs:{REGION}:{HOME}:ouroboros-dead-letters",
+        },
     ]
+
+
+def test_the_executor_sends_failed_events_to_exactly_the_dead_letter_queue() -> None:
+    roles = Stack(BOOTSTRAP, **GITHUB, DeadLetterQueue="lost").roles()
+    sends = [
+        (name, s["Resource"])
+        for name, role in roles.items()
+        for s in permission_statements(role)
+        if "sqs:SendMessage" in as_list(s["Action"])
+    ]
+    queue = f"arn:aws:sqs:{REGION}:{HOME}:lost"
+    assert sorted(sends) == [("ExecutorRole", queue), ("SchedulerRole", queue)]
+
+
+def test_the_alarms_exist_only_with_a_topic() -> None:
+    assert "FailedFiringsAlarm" not in Stack(BOOTSTRAP, **GITHUB).resources()
+    topic = f"arn:aws:sns:{REGION}:{HOME}:oncall"
+    resources = Stack(BOOTSTRAP, **GITHUB, AlarmTopicArn=topic).resources()
+    failed = resources["FailedFiringsAlarm"]["Properties"]
+    assert (failed["Namespace"], failed["MetricName"], failed["Dimensions"]) == (
+        "Ouroboros",
+        "Failed",
+        [{"Name": "ScheduleGroup", "Value": "ouroboros"}],
+    )
+    assert (failed["Threshold"], failed["ComparisonOperator"], failed["AlarmActions"]) == (
+        0,
+        "GreaterThanThreshold",
+        [topic],
+    )
+    letters = resources["DeadLettersAlarm"]["Properties"]
+    assert letters["Dimensions"] == [{"Name": "QueueName", "Value": "ouroboros-dead-letters"}]
+    assert letters["MetricName"] == "ApproximateNumberOfMessagesVisible"
 
 
 def test_executor_role_is_for_lambda_and_assumes_the_target_role_by_name() -> None:
@@ -1008,6 +1047,9 @@ def needs(call: Call) -> list[Need]:
         return [_rds_need(action, p, region, account)]
     if s == "autoscaling":
         return _autoscaling_needs(action, p, region, account, call.resource_tags)
+    if s == "sqs":
+        name = p.get("QueueName") or str(p["QueueUrl"]).rsplit("/", 1)[1]
+        return [Need(action, f"arn:aws:sqs:{region}:{account}:{name}")]
     raise AssertionError(f"map {action} to its IAM resources here, and grant it in infra/")
 
 
@@ -1193,6 +1235,9 @@ def test_the_apply_and_plan_roles_allow_every_call_of_apply_and_plan(
         planned += recorder.take()
         _reconcile("apply", "--yes")
         applied += recorder.take()
+        # The nightly drift job runs verify with the plan role too.
+        _reconcile("verify", "--since", "7d")
+        planned += recorder.take()
     operations = {f"{c.service}:{c.operation}" for c in applied}
     # The run really covered create, update and delete of every kind it manages.
     assert operations >= {
@@ -1203,6 +1248,8 @@ def test_the_apply_and_plan_roles_allow_every_call_of_apply_and_plan(
         "lambda:CreateFunction",
         "lambda:UpdateFunctionCode",
         "lambda:UpdateFunctionConfiguration",
+        "lambda:PutFunctionEventInvokeConfig",
+        "sqs:CreateQueue",
         "scheduler:CreateScheduleGroup",
         "scheduler:CreateSchedule",
         "scheduler:UpdateSchedule",
@@ -1213,9 +1260,12 @@ def test_the_apply_and_plan_roles_allow_every_call_of_apply_and_plan(
         "scheduler:ListSchedules",
         "scheduler:GetSchedule",
         "lambda:GetFunction",
+        "lambda:GetFunctionEventInvokeConfig",
         "dynamodb:DescribeTable",
+        "sqs:GetQueueAttributes",
         "dynamodb:Query",
     }
+    assert not any(c.operation in ("Scan", "DeleteMessage") for c in planned)
     assert denied(roles["PlanRole"], planned) == []
 
 

@@ -295,13 +295,21 @@ def test_every_reconcile_command_passes_the_settings_and_the_rules() -> None:
             words = shlex.split(line)[1:]
             cut = next((i for i, w in enumerate(words) if w in {"|", "||", ">", "2>&1"}), None)
             args = words[:cut]
-            assert args[-4:] == ["--rules", "$OUROBOROS_RULES", "--settings", "$OUROBOROS_SETTINGS"]
+            if args[0] == "verify":  # checks what is deployed: it reads no rules
+                assert args[-2:] == ["--settings", "$OUROBOROS_SETTINGS"]
+            else:
+                assert args[-4:] == [
+                    "--rules",
+                    "$OUROBOROS_RULES",
+                    "--settings",
+                    "$OUROBOROS_SETTINGS",
+                ]
             parent = cli.make_context("reconcile", [])
             command = cli.get_command(parent, args[0])
             assert command is not None
             command.make_context(args[0], args[1:], parent=parent)  # the flags exist
             seen.add(args[0])
-    assert seen == {"validate", "plan", "apply"}
+    assert seen == {"validate", "plan", "apply", "verify"}
     for name in sorted(set(REUSABLE) - {"reusable-plan-comment.yml"}):
         (job,) = load(name)["jobs"].values()
         assert job["env"]["OUROBOROS_SETTINGS"] == "${{ inputs.settings }}"

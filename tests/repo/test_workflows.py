@@ -619,6 +619,7 @@ def test_the_commands_the_workflows_run_exist_with_those_flags() -> None:
         f"apply --yes --allow-mass-delete {paths}",
         "report --out report --days 7",
         "report --out report --offline",
+        "verify --since 24h",
     }
 
 
@@ -892,19 +893,34 @@ def test_apply_verdict(runner: Any, aws: str, apply: str, code: int, message: st
 
 
 @pytest.mark.parametrize(
-    ("aws", "plan", "code", "message"),
+    ("aws", "plan", "verify", "code", "message"),
     [
-        ("failure", "", 1, "Could not assume the plan role"),
-        ("success", "0", 0, "No drift."),
-        ("success", "2", 1, "::error::Drift: live AWS differs"),
-        ("success", "1", 1, "reconcile plan failed (exit 1)"),
+        ("failure", "", "", 1, "Could not assume the plan role"),
+        ("success", "0", "0", 0, "No drift."),
+        ("success", "0", "0", 0, "Every firing of the last 24 hours ran."),
+        ("success", "2", "0", 1, "::error::Drift: live AWS differs"),
+        ("success", "1", "0", 1, "reconcile plan failed (exit 1)"),
+        ("success", "0", "2", 1, "::error::Firings missed, failed or late in the last 24 hours"),
+        ("success", "0", "1", 1, "reconcile verify failed (exit 1)"),
+        ("success", "2", "2", 1, "::error::Drift: live AWS differs"),
     ],
 )
-def test_drift_verdict(runner: Any, aws: str, plan: str, code: int, message: str) -> None:
+def test_drift_verdict(
+    runner: Any, aws: str, plan: str, verify: str, code: int, message: str
+) -> None:
     script = step("drift.yml", "drift", "Verdict")["run"]
-    status, _, out = runner(script, AWS_OUTCOME=aws, PLAN_EXIT=plan)
+    status, _, out = runner(script, AWS_OUTCOME=aws, PLAN_EXIT=plan, VERIFY_EXIT=verify)
     assert status == code
     assert message in out
+
+
+def test_the_drift_job_verifies_the_last_24_hours() -> None:
+    verify = step("drift.yml", "drift", "Verify the last 24 hours of firings")
+    assert verify["if"] == "steps.aws.outcome == 'success'"
+    assert "reconcile verify --since 24h > verify.txt 2> verify.err" in verify["run"]
+    for name in ("Open, update or close the drift issue", "Verdict"):
+        env = step("drift.yml", "drift", name)["env"]
+        assert env["VERIFY_EXIT"] == "${{ steps.verify.outputs.exitcode }}"
 
 
 def test_artifacts_upload_the_file_the_plan_writes() -> None:
@@ -1587,3 +1603,62 @@ def test_report_site_is_an_artifact_always_and_on_pages_when_opted_in() -> None:
     assert only["uses"].startswith("actions/deploy-pages@")
     assert deploy["environment"]["url"] == "${{ steps.deployment.outputs.page_url }}"
     assert only["id"] == "deployment"
+
+
+VERIFY_REPORT = {
+    "verify.txt": "Firings from 2026-11-28T04:23:00Z to 2026-11-29T04:23:00Z: 4 expected, 3 ok, "
+    "1 missed, 0 failed, 0 late\n  missed  2026-11-28T07:00:00Z  dev start: no run in the log\n"
+}
+
+
+def test_missed_firings_alone_open_the_issue_with_the_verify_report(node: Any) -> None:
+    result = node(
+        {"entry": "drift"}, VERIFY_REPORT, AWS_OUTCOME="success", PLAN_EXIT="0", VERIFY_EXIT="2"
+    )
+    assert names(result) == ["listForRepo", "getLabel", "createLabel", "create"]
+    created = result["calls"][3]["params"]
+    assert created["title"] == "Ouroboros: scheduled firings missed, failed or late"
+    assert created["body"].startswith("<!-- ouroboros-drift -->\n## Firings missed, failed or late")
+    assert "missed  2026-11-28T07:00:00Z  dev start: no run in the log" in created["body"]
+    assert "## Live AWS differs" not in created["body"]
+
+
+def test_drift_and_missed_firings_share_the_issue(node: Any) -> None:
+    files = {**DRIFT_PLAN, **VERIFY_REPORT}
+    result = node({"entry": "drift"}, files, AWS_OUTCOME="success", PLAN_EXIT="2", VERIFY_EXIT="2")
+    created = result["calls"][3]["params"]
+    assert created["title"] == "Ouroboros drift: live AWS differs from the default branch"
+    assert "| update | schedule | dev-stop |" in created["body"]
+    assert "dev start: no run in the log" in created["body"]
+
+
+def test_the_issue_stays_open_while_firings_are_missed(node: Any) -> None:
+    state = {"issues": [_drift_issue("<!-- ouroboros-drift -->\nold plan")]}
+    result = node(
+        {"entry": "drift", "state": state},
+        VERIFY_REPORT,
+        AWS_OUTCOME="success",
+        PLAN_EXIT="0",
+        VERIFY_EXIT="2",
+    )
+    assert names(result) == ["listForRepo", "update", "createComment"]
+
+
+def test_the_issue_closes_when_neither_drift_nor_misses(node: Any) -> None:
+    state = {"issues": [_drift_issue("<!-- ouroboros-drift -->\nold plan")]}
+    result = node(
+        {"entry": "drift", "state": state},
+        {},
+        AWS_OUTCOME="success",
+        PLAN_EXIT="0",
+        VERIFY_EXIT="0",
+    )
+    assert names(result) == ["listForRepo", "createComment", "update"]
+
+
+def test_a_failed_verify_is_a_failed_check(node: Any) -> None:
+    files = {"verify.err": "error: log table ouroboros-runs not found in eu-west-1"}
+    result = node({"entry": "drift"}, files, AWS_OUTCOME="success", PLAN_EXIT="0", VERIFY_EXIT="1")
+    assert result["result"] == {"status": "error"}
+    assert "the verify failed (exit 1)" in result["summary"]
+    assert "log table ouroboros-runs not found" in result["summary"]
