@@ -83,8 +83,9 @@ def function_arn(settings: Settings) -> str:
 
 
 def executor_event(rule: Rule, action: str, settings: Settings) -> dict[str, object]:
-    """The §6 event, with Scheduler's context-attribute placeholders."""
-    return {
+    """The §6 event, with Scheduler's context-attribute placeholders; a rule with a calendar
+    carries its definition, so the executor decides at fire time without reading a file."""
+    event: dict[str, object] = {
         "version": EVENT_VERSION,
         "rule": rule.name,
         "action": action,
@@ -98,6 +99,9 @@ def executor_event(rule: Rule, action: str, settings: Settings) -> dict[str, obj
         "scheduled_time": SCHEDULED_TIME_PLACEHOLDER,
         "execution_id": EXECUTION_ID_PLACEHOLDER,
     }
+    if rule.calendar_spec is not None:
+        event["calendar"] = rule.calendar_spec.as_event()
+    return event
 
 
 def schedule_description(rule: Rule, action: str) -> str:

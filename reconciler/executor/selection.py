@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Final, Literal
+
+from reconciler.executor import decisions, filters
 
 ASG_TAG = "aws:autoscaling:groupName"
 
@@ -14,13 +17,21 @@ GONE_STATES = ("shutting-down", "terminated")
 
 # Machine-readable skip reasons (the log's `reason`); each skip also carries readable `detail`.
 SkipReason = Literal[
-    "terminated", "in-target-state", "autoscaling", "instance-store", "spot-one-time"
+    "terminated",
+    "in-target-state",
+    "autoscaling",
+    "instance-store",
+    "spot-one-time",
+    "override",
+    "held-on",
 ]
 TERMINATED: Final = "terminated"
 IN_TARGET_STATE: Final = "in-target-state"
 AUTOSCALING: Final = "autoscaling"
 INSTANCE_STORE: Final = "instance-store"
 SPOT_ONE_TIME: Final = "spot-one-time"
+OVERRIDE: Final = "override"
+HELD_ON: Final = "held-on"
 
 
 @dataclass(frozen=True)
@@ -32,11 +43,14 @@ class Instance:
     spot: bool = False
     spot_request_id: str | None = None
     hibernation_configured: bool = False
+    # What the fire-time decisions read: the tags, and the attributes filters name (§3).
+    tags: Mapping[str, str] = field(default_factory=dict, hash=False)
+    attributes: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> Instance:
         """From one DescribeInstances `Instances` element."""
-        tags = {t.get("Key"): t.get("Value") for t in data.get("Tags", [])}
+        tags = {str(t.get("Key")): str(t.get("Value", "")) for t in data.get("Tags", [])}
         return cls(
             id=data["InstanceId"],
             state=data.get("State", {}).get("Name", "unknown"),
@@ -45,6 +59,8 @@ class Instance:
             spot=data.get("InstanceLifecycle") == "spot",
             spot_request_id=data.get("SpotInstanceRequestId"),
             hibernation_configured=bool(data.get("HibernationOptions", {}).get("Configured")),
+            tags=tags,
+            attributes=filters.ec2_attributes(data),
         )
 
 
@@ -62,6 +78,15 @@ class Skip:
 class Selection:
     act: tuple[Instance, ...]
     skipped: tuple[Skip, ...]
+    notes: tuple[dict[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class FireContext:
+    """The firing's own decisions (§12): its scheduled time, and the rules holding on now."""
+
+    at: datetime
+    holders: tuple[decisions.Holder, ...] = ()
 
 
 def select(
@@ -69,20 +94,39 @@ def select(
     action: str,
     persistent_spot_requests: frozenset[str],
     spot_requests_unread: str | None = None,
+    fire: FireContext | None = None,
 ) -> Selection:
     """Sort instances into act and skip; the first reason that applies wins.
 
     `spot_requests_unread` is why the Spot requests could not be read, if they could not.
+    With `fire`, an override tag and (at a stop) another rule holding an instance on skip it.
     """
     act: list[Instance] = []
     skipped: list[Skip] = []
+    notes: list[dict[str, str]] = []
     for instance in instances:
         skip = skip_reason(instance, action, persistent_spot_requests, spot_requests_unread)
+        if skip is None and fire is not None:
+            skip, note = fire_skip(instance, action, fire)
+            if note is not None and skip is None:
+                notes.append({"id": instance.id, "note": note})
         if skip is None:
             act.append(instance)
         else:
             skipped.append(skip)
-    return Selection(tuple(act), tuple(skipped))
+    return Selection(tuple(act), tuple(skipped), tuple(notes))
+
+
+def fire_skip(instance: Instance, action: str, fire: FireContext) -> tuple[Skip | None, str | None]:
+    """The override, then the union: a skip, and a note (an override that has expired)."""
+    override = decisions.override(instance.tags, fire.at)
+    if override.skip is not None:
+        return Skip(instance.id, OVERRIDE, override.skip), None
+    if action == "stop" and fire.holders:
+        holder = decisions.held_by(fire.holders, instance.tags, instance.attributes)
+        if holder is not None:
+            return Skip(instance.id, HELD_ON, holder.reason()), override.note
+    return None, override.note
 
 
 def skip_reason(

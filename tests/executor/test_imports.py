@@ -1,5 +1,6 @@
-"""The executor ships alone: its zip holds reconciler/__init__.py, awserror.py, checks.py, runlog.py,
-timeengine.py and reconciler/executor/*.py, beside the Lambda runtime's standard library and boto3. Prove that
+"""The executor ships alone: its zip holds reconciler/__init__.py, awserror.py, calendars.py,
+checks.py, runlog.py, timeengine.py and reconciler/executor/*.py, and the vendored holidays and
+tzdata, beside the Lambda runtime's standard library and boto3. Prove that
 nothing else is needed, statically (every import statement) and by importing and running it
 with the CLI's dependencies blocked."""
 
@@ -16,12 +17,13 @@ from pathlib import Path
 import pytest
 
 import reconciler
-from reconciler.package import build_executor_zip
+from reconciler.package import build_executor_zip, vendored_sources
 
 PACKAGE = Path(reconciler.__file__).parent
 SHIPPED = [
     PACKAGE / "__init__.py",
     PACKAGE / "awserror.py",
+    PACKAGE / "calendars.py",
     PACKAGE / "checks.py",
     PACKAGE / "runlog.py",
     PACKAGE / "timeengine.py",
@@ -30,12 +32,14 @@ SHIPPED = [
 ALLOWED_OWN = {
     "reconciler",
     "reconciler.awserror",
+    "reconciler.calendars",
     "reconciler.checks",
     "reconciler.runlog",
     "reconciler.timeengine",
     "reconciler.executor",
 }
-ALLOWED_THIRD_PARTY = {"boto3", "botocore"}
+# holidays is vendored into the zip (package.vendored_sources); the runtime has the rest.
+ALLOWED_THIRD_PARTY = {"boto3", "botocore", "holidays"}
 
 
 def _type_only(tree: ast.AST) -> set[ast.AST]:
@@ -68,6 +72,7 @@ def _allowed(name: str) -> bool:
     if top == "reconciler":
         inside = (
             "reconciler.executor.",
+            "reconciler.calendars.",
             "reconciler.checks.",
             "reconciler.runlog.",
             "reconciler.timeengine.",
@@ -93,8 +98,8 @@ BLOCKER = textwrap.dedent(
     """
     import importlib.abc, sys
 
-    ALLOWED = {"reconciler", "reconciler.awserror", "reconciler.checks", "reconciler.runlog",
-               "reconciler.timeengine", "reconciler.executor"}
+    ALLOWED = {"reconciler", "reconciler.awserror", "reconciler.calendars", "reconciler.checks",
+               "reconciler.runlog", "reconciler.timeengine", "reconciler.executor"}
     BLOCKED = ("click", "yaml", "jsonschema", "croniter", "moto")
 
     class Blocker(importlib.abc.MetaPathFinder):
@@ -142,7 +147,9 @@ PROGRAM = textwrap.dedent(
 
 def test_the_zip_ships_exactly_these_files() -> None:
     names = zipfile.ZipFile(io.BytesIO(build_executor_zip().zip_bytes)).namelist()
-    assert names == sorted(path.relative_to(PACKAGE.parent).as_posix() for path in SHIPPED)
+    own = [n for n in names if n.startswith("reconciler/")]
+    assert own == sorted(path.relative_to(PACKAGE.parent).as_posix() for path in SHIPPED)
+    assert [n for n in names if n not in own] == [name for name, _ in vendored_sources()]
 
 
 def test_the_shipped_files_import_and_run_with_everything_else_blocked(tmp_path: Path) -> None:
