@@ -31,7 +31,8 @@ from reconciler.resources import ScheduleSpec
 _spec = importlib.util.spec_from_file_location(
     "handler_world", Path(__file__).with_name("test_handler.py")
 )
-assert _spec is not None and _spec.loader is not None
+assert _spec is not None
+assert _spec.loader is not None
 hw = importlib.util.module_from_spec(_spec)
 sys.modules["handler_world"] = hw  # dataclasses look their module up while it is built
 _spec.loader.exec_module(hw)
