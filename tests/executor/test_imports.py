@@ -170,3 +170,43 @@ def test_the_shipped_files_import_and_run_with_everything_else_blocked(tmp_path:
         "OUROBOROS_LOG_TABLE is not set: the function needs its log table name",
         "[]",
     ]
+
+
+ZONES_AND_HOLIDAYS = textwrap.dedent(
+    """
+    import pathlib, sys, zoneinfo
+    from datetime import UTC, datetime
+    root = pathlib.Path(sys.argv[1])
+    import holidays, tzdata
+    from reconciler.calendars import Calendar, skip_reason_at
+    for module in (holidays, tzdata):
+        assert pathlib.Path(module.__file__).is_relative_to(root), module.__file__
+    print(zoneinfo.ZoneInfo("Australia/Sydney").utcoffset(datetime(2026, 11, 27)))
+    christmas_eve_late = datetime(2026, 12, 24, 23, 30, tzinfo=UTC)
+    print(skip_reason_at(Calendar("de-by", "DE", "BY", timezone="Europe/Berlin"), christmas_eve_late))
+    """
+)
+
+
+def test_the_zip_resolves_zones_and_holidays_without_system_zone_data(tmp_path: Path) -> None:
+    # The python3.12 runtime may have no /usr/share/zoneinfo: the zip's tzdata must serve,
+    # and its holidays (with each country's own-language names) must be the ones imported.
+    task = tmp_path / "task"
+    zipfile.ZipFile(io.BytesIO(build_executor_zip().zip_bytes)).extractall(task)
+    script = task / "zones.py"
+    script.write_text(ZONES_AND_HOLIDAYS, encoding="utf-8")
+    no_zones = tmp_path / "no-zoneinfo"
+    no_zones.mkdir()
+    proc = subprocess.run(
+        [sys.executable, str(script), str(task)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=task,
+        env={"PYTHONTZPATH": str(no_zones), "PATH": "/usr/bin:/bin"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [
+        "11:00:00",
+        "calendar de-by: 2026-12-25 is a public holiday in DE-BY (Erster Weihnachtstag)",
+    ]
