@@ -23,7 +23,11 @@ AT = datetime(2026, 11, 27, 19, 0, tzinfo=UTC)  # a Friday
             None,
             "override until 2026-11-27T19:59:00+01:00 expired: acted on as usual",
         ),
-        ("2026-11-27T19:00:00Z", None, "override until 2026-11-27T19:00:00Z expired: acted on as usual"),
+        (
+            "2026-11-27T19:00:00Z",
+            None,
+            "override until 2026-11-27T19:00:00Z expired: acted on as usual",
+        ),
     ],
 )
 def test_override(value: str, skip: str | None, note: str | None) -> None:
@@ -62,7 +66,9 @@ def _entry(name: str, start: str | None, stop: str | None, **fields: object) -> 
 
 
 def _holders(*rules: RuleEntry, at: datetime = AT) -> list[str]:
-    found = decisions.holders(Manifest("t", rules), "firing", "ec2", "123456789012", "eu-west-1", at)
+    found = decisions.holders(
+        Manifest("t", rules), "firing", "ec2", "123456789012", "eu-west-1", at
+    )
     return [h.reason() for h in found]
 
 
@@ -72,18 +78,21 @@ def test_a_rule_inside_its_window_holds_until_its_next_stop() -> None:
 
 
 def test_who_does_not_hold() -> None:
-    assert _holders(
-        _entry("closed", "cron(0 8 ? * MON-FRI *)", "cron(0 17 ? * MON-FRI *)"),
-        _entry("stop-only", None, "cron(0 23 * * ? *)"),
-        _entry("firing", "cron(0 18 * * ? *)", "cron(0 23 * * ? *)"),  # itself
-        _entry("other-kind", "cron(0 18 * * ? *)", "cron(0 23 * * ? *)", resource="rds"),
-        _entry(
-            "other-region", "cron(0 18 * * ? *)", "cron(0 23 * * ? *)", regions=("us-east-1",)
-        ),
-        # Stopping at the same minute: neither may keep the other's resources up.
-        _entry("same-time", "cron(0 18 * * ? *)", "cron(0 19 * * ? *)"),
-        _entry("rate", "rate(1 hour)", "cron(0 23 * * ? *)"),
-    ) == []
+    assert (
+        _holders(
+            _entry("closed", "cron(0 8 ? * MON-FRI *)", "cron(0 17 ? * MON-FRI *)"),
+            _entry("stop-only", None, "cron(0 23 * * ? *)"),
+            _entry("firing", "cron(0 18 * * ? *)", "cron(0 23 * * ? *)"),  # itself
+            _entry("other-kind", "cron(0 18 * * ? *)", "cron(0 23 * * ? *)", resource="rds"),
+            _entry(
+                "other-region", "cron(0 18 * * ? *)", "cron(0 23 * * ? *)", regions=("us-east-1",)
+            ),
+            # Stopping at the same minute: neither may keep the other's resources up.
+            _entry("same-time", "cron(0 18 * * ? *)", "cron(0 19 * * ? *)"),
+            _entry("rate", "rate(1 hour)", "cron(0 23 * * ? *)"),
+        )
+        == []
+    )
 
 
 def test_a_start_its_calendar_skipped_does_not_hold() -> None:
@@ -126,7 +135,9 @@ def test_the_manifest_round_trips_and_is_compact() -> None:
 def test_a_manifest_of_another_version_is_unreadable() -> None:
     item = manifest.encode(Manifest("t", ()))
     item["version"] = {"N": "2"}
-    with pytest.raises(manifest.ManifestUnreadable, match="version 2, this executor reads version 1"):
+    with pytest.raises(
+        manifest.ManifestUnreadable, match="version 2, this executor reads version 1"
+    ):
         manifest.decode(item)
 
 

@@ -49,11 +49,7 @@ def fleet(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, list[dict[str,
                     }
                 ],
             )
-        described = [
-            i
-            for r in client.describe_instances()["Reservations"]
-            for i in r["Instances"]
-        ]
+        described = [i for r in client.describe_instances()["Reservations"] for i in r["Instances"]]
         yield client, described
 
 
