@@ -82,9 +82,39 @@ class Holder:
         return f"held on by rule {self.rule.name}{when}"
 
 
+class Holders:
+    """The rules holding on, indexed for matching: a rule with a `tag:K` filter can only match
+    a resource tagged K, so each resource is only matched against the holders keyed on one of
+    its tag keys (and those without a tag filter) instead of all of them."""
+
+    def __init__(self, found: Sequence[Holder] = ()) -> None:
+        self.found = tuple(found)
+        self._unkeyed: list[tuple[int, Holder]] = []
+        self._by_tag: dict[str, list[tuple[int, Holder]]] = {}
+        for order, holder in enumerate(self.found):
+            key = next((n[4:] for n, _ in holder.rule.targets if n.startswith("tag:")), None)
+            if key is None:
+                self._unkeyed.append((order, holder))
+            else:
+                self._by_tag.setdefault(key, []).append((order, holder))
+
+    def __bool__(self) -> bool:
+        return bool(self.found)
+
+    def held_by(self, tags: Mapping[str, str], attributes: Mapping[str, str]) -> Holder | None:
+        """The first holder (in manifest order) whose filters match the resource."""
+        candidates = list(self._unkeyed)
+        for key in tags:
+            candidates += self._by_tag.get(key, ())
+        for _, holder in sorted(candidates, key=lambda c: c[0]):
+            if filters.matches(holder.rule.targets, tags, attributes):
+                return holder
+        return None
+
+
 def holders(
     manifest: Manifest, firing_rule: str, resource: str, account: str, region: str, at: datetime
-) -> tuple[Holder, ...]:
+) -> Holders:
     """The enabled rules (both start and stop, same kind, this account and region) holding on
     at `at`. Computed once per (account, region); each resource is then only matched."""
     found: list[Holder] = []
@@ -102,14 +132,7 @@ def holders(
         held, until = holds_until(rule.start, rule.stop, rule.timezone, rule.calendar, at)
         if held:
             found.append(Holder(rule, until))
-    return tuple(found)
-
-
-def held_by(
-    found: Sequence[Holder], tags: Mapping[str, str], attributes: Mapping[str, str]
-) -> Holder | None:
-    """The first holder whose filters match the resource."""
-    return next((h for h in found if filters.matches(h.rule.targets, tags, attributes)), None)
+    return Holders(found)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -86,7 +86,7 @@ class FireContext:
     """The firing's own decisions (§12): its scheduled time, and the rules holding on now."""
 
     at: datetime
-    holders: tuple[decisions.Holder, ...] = ()
+    holders: decisions.Holders = field(default_factory=decisions.Holders)
 
 
 def select(
@@ -123,7 +123,7 @@ def fire_skip(instance: Instance, action: str, fire: FireContext) -> tuple[Skip 
     if override.skip is not None:
         return Skip(instance.id, OVERRIDE, override.skip), None
     if action == "stop" and fire.holders:
-        holder = decisions.held_by(fire.holders, instance.tags, instance.attributes)
+        holder = fire.holders.held_by(instance.tags, instance.attributes)
         if holder is not None:
             return Skip(instance.id, HELD_ON, holder.reason()), override.note
     return None, override.note

@@ -69,7 +69,7 @@ def _holders(*rules: RuleEntry, at: datetime = AT) -> list[str]:
     found = decisions.holders(
         Manifest("t", rules), "firing", "ec2", "123456789012", "eu-west-1", at
     )
-    return [h.reason() for h in found]
+    return [h.reason() for h in found.found]
 
 
 def test_a_rule_inside_its_window_holds_until_its_next_stop() -> None:
@@ -112,8 +112,27 @@ def test_held_by_matches_the_filters() -> None:
     found = decisions.holders(
         Manifest("t", (late,)), "firing", "ec2", "123456789012", "eu-west-1", AT
     )
-    assert decisions.held_by(found, {"Environment": "dev"}, {}) == found[0]
-    assert decisions.held_by(found, {"Environment": "prod"}, {}) is None
+    assert found.held_by({"Environment": "dev"}, {}) == found.found[0]
+    assert found.held_by({"Environment": "prod"}, {}) is None
+    assert found.held_by({"Team": "dev"}, {}) is None
+
+
+def test_the_first_matching_holder_in_manifest_order_wins() -> None:
+    by_type = _entry(
+        "by-type",
+        "cron(0 18 * * ? *)",
+        "cron(0 22 * * ? *)",
+        targets=(("instance-type", ("t3.*",)),),
+    )
+    by_tag = _entry("by-tag", "cron(0 18 * * ? *)", "cron(0 23 * * ? *)")
+    found = decisions.holders(
+        Manifest("t", (by_tag, by_type)), "firing", "ec2", "123456789012", "eu-west-1", AT
+    )
+    tags, attributes = {"Environment": "dev"}, {"instance-type": "t3.micro"}
+    held = found.held_by(tags, attributes)
+    assert held is not None
+    assert held.rule.name == "by-tag"
+    assert found.held_by({}, attributes) == found.found[1]
 
 
 def test_the_manifest_round_trips_and_is_compact() -> None:
