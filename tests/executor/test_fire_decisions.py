@@ -345,3 +345,19 @@ def test_an_unreadable_manifest_is_warned_about_and_the_stop_acts_as_before(
     assert world.run_for()["warning"].startswith(
         "the manifest is unreadable: cannot decode it (error: Error -3 while decompressing"
     )
+
+
+def test_a_calendar_in_another_zone_than_its_schedule_is_refused(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Only a hand-made schedule can do this: the loader puts the rule's zone in the calendar.
+    (instance,) = world.launch()
+    odd = Calendar("x", dates=("2026-01-01",), timezone="UTC")
+    rule = _rule(timezone="Europe/Berlin", stop="cron(0 20 ? * MON-FRI *)", calendar_spec=odd)
+    schedules = _deploy([rule])
+    summary = _fire(monkeypatch, _named(schedules, "dev-office-hours-stop"), "2026-11-27T19:00:00Z")
+    assert summary["status"] == "refused"
+    assert summary["problems"] == [
+        "calendar: its time zone UTC is not the schedule's (Europe/Berlin)"
+    ]
+    assert world.state(instance) == "running"
