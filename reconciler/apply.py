@@ -510,5 +510,5 @@ def write_manifest(
         if isinstance(event, dict) and "rule" in event and "action" in event:
             entries.append((event, spec.expression, spec.timezone, spec.state == "ENABLED"))
     built = manifest.build(entries, written_at)
-    manifest.write(dynamodb, table, built)
+    dynamodb.put_item(TableName=table, Item=manifest.encode(built))
     return built

@@ -106,8 +106,17 @@ def environment(
         clients=clients,
         claims=claims,
         tuning=tuning,
-        load_manifest=lambda: manifest.read(dynamodb, config.table),
+        load_manifest=lambda: read_manifest(dynamodb, config.table),
     )
+
+
+def read_manifest(client: Any, table: str) -> manifest.Manifest | None:
+    """The rules' manifest (§12), None if there is none; ManifestUnreadable if unusable."""
+    try:
+        item = client.get_item(TableName=table, Key=manifest.KEY, ConsistentRead=True).get("Item")
+    except (ClientError, BotoCoreError) as exc:
+        raise manifest.ManifestUnreadable(f"cannot read it: {exc}") from exc
+    return manifest.decode(item) if item else None
 
 
 def _untrusted(

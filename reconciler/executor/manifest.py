@@ -1,4 +1,5 @@
-"""The manifest: every enabled rule's filters and expressions, for the union check (§12).
+"""The manifest: every enabled rule's filters and expressions, for the union check (§12). Pure
+(the format; apply.write_manifest writes it, the handler reads it).
 
 `reconcile apply` writes it to the log table (one item, key MANIFEST/MANIFEST) after the
 schedules, from the schedules it leaves live; the executor reads it once per stop firing. The
@@ -13,14 +14,9 @@ import json
 import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-
-from botocore.exceptions import BotoCoreError, ClientError
+from typing import Any
 
 from reconciler.calendars import Calendar
-
-if TYPE_CHECKING:  # boto3-stubs (the dev extra)
-    from mypy_boto3_dynamodb import DynamoDBClient
 
 VERSION = 1
 KEY = {"pk": {"S": "MANIFEST"}, "sk": {"S": "MANIFEST"}}
@@ -166,19 +162,6 @@ def decode(item: Mapping[str, Any]) -> Manifest:
         raise
     except (KeyError, TypeError, ValueError, zlib.error) as exc:
         raise ManifestUnreadable(f"cannot decode it ({type(exc).__name__}: {exc})") from exc
-
-
-def read(client: DynamoDBClient, table: str) -> Manifest | None:
-    """The manifest, None if there is none; ManifestUnreadable if it cannot be used."""
-    try:
-        item = client.get_item(TableName=table, Key=KEY, ConsistentRead=True).get("Item")
-    except (ClientError, BotoCoreError) as exc:
-        raise ManifestUnreadable(f"cannot read it: {exc}") from exc
-    return decode(item) if item else None
-
-
-def write(client: DynamoDBClient, table: str, manifest: Manifest) -> None:
-    client.put_item(TableName=table, Item=encode(manifest))
 
 
 def _targets(value: Mapping[str, Any]) -> tuple[tuple[str, tuple[str, ...]], ...]:

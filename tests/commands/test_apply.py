@@ -69,6 +69,7 @@ def test_apply_writes_the_manifest_of_enabled_rules_and_rewrites_it(project: Pat
 
     from reconciler.calendars import Calendar
     from reconciler.executor import manifest
+    from reconciler.executor.handler import read_manifest
 
     create_roles()
     (project / "calendars").mkdir()
@@ -77,7 +78,7 @@ def test_apply_writes_the_manifest_of_enabled_rules_and_rewrites_it(project: Pat
     first = CliRunner().invoke(cli, ["apply", "--yes"])
     assert first.exit_code == 0, first.output
     dynamodb = boto3.client("dynamodb", region_name=REGION)
-    found = manifest.read(dynamodb, "ouroboros-runs")
+    found = read_manifest(dynamodb, "ouroboros-runs")
     assert found is not None
     assert found.rules == (
         manifest.RuleEntry(
@@ -96,4 +97,4 @@ def test_apply_writes_the_manifest_of_enabled_rules_and_rewrites_it(project: Pat
     dynamodb.delete_item(TableName="ouroboros-runs", Key=manifest.KEY)
     again = CliRunner().invoke(cli, ["apply", "--yes"])
     assert again.exit_code == 0, again.output
-    assert manifest.read(dynamodb, "ouroboros-runs") is not None
+    assert read_manifest(dynamodb, "ouroboros-runs") is not None
