@@ -92,9 +92,14 @@ def _year(country: str, subdivision: str | None, year: int) -> Any:
     """One year of one place's holidays, named in the country's own language (the names
     `holidays` ships in its source, the same with or without its translations installed)."""
     import holidays  # first use only: see the module's docstring
+    from holidays.version import __version__
 
-    language = getattr(holidays, country).default_language
-    return holidays.country_holidays(country, subdiv=subdivision, years=year, language=language)
+    entity = getattr(holidays, country, None) if country.isalpha() else None
+    if entity is None:
+        raise LookupError(f"holidays {__version__} knows no country {country!r}")
+    return holidays.country_holidays(
+        country, subdiv=subdivision, years=year, language=entity.default_language
+    )
 
 
 # --------------------------------------------------------------------------------------------

@@ -71,7 +71,7 @@ class Decided:
     repeat delivery reads nothing)."""
 
     def __init__(self, occ: Occurrence, env: Environment) -> None:
-        self.calendar_skip = _calendar_skip(occ)
+        self.calendar_skip, self.calendar_warning = _calendar_skip(occ)
         self._occ = occ
         self._env = env
         self._lock = threading.Lock()
@@ -85,12 +85,18 @@ class Decided:
             return self._union
 
 
-def _calendar_skip(occ: Occurrence) -> str | None:
+def _calendar_skip(occ: Occurrence) -> tuple[str | None, str | None]:
+    """(why the calendar skips this firing, why the calendar could not be read)."""
     try:
-        return decisions.calendar_skip(occ.calendar, occ.scheduled_time)
-    except Exception as exc:  # an unknown country here must not stop the fleet's firing
-        log.warning("calendar %s cannot be read here: %s", occ.calendar, exc)
-        return None
+        return decisions.calendar_skip(occ.calendar, occ.scheduled_time), None
+    except Exception as exc:  # e.g. a country this executor's `holidays` does not know
+        name = occ.calendar.name if occ.calendar else ""
+        warning = (
+            f"calendar {name} cannot be read here ({type(exc).__name__}: {exc}): acted as "
+            "without it; apply again to update the executor"
+        )
+        log.warning(warning)
+        return None, warning
 
 
 def _load_union(occ: Occurrence, env: Environment) -> tuple[Manifest | None, str | None]:
@@ -207,8 +213,9 @@ def process_pair(
         return PairResult(account, region, SKIPPED, record)
     work = _work(occ, account, region, env, claim, decided)
     record = _finalise(occ, work, claim, _ms_since(started))
-    if work.warning:
-        record["warning"] = work.warning
+    warnings = [w for w in (decided.calendar_warning, work.warning) if w]
+    if warnings:
+        record["warning"] = "; ".join(warnings)
     env.claims.finish(occ, account, region, claim, record)
     return PairResult(account, region, record["status"], record, _retryable(record))
 

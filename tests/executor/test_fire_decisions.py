@@ -7,6 +7,7 @@ tests/executor/test_handler.py's.
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import json
 import sys
@@ -361,3 +362,23 @@ def test_a_calendar_in_another_zone_than_its_schedule_is_refused(
         "calendar: its time zone UTC is not the schedule's (Europe/Berlin)"
     ]
     assert world.state(instance) == "running"
+
+
+def test_a_country_the_executor_does_not_know_acts_as_without_a_calendar_and_warns(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The loader refuses an unknown country; an executor with an older `holidays` than the
+    # one that validated may still meet one: it acts as without the calendar, and says so.
+    (instance,) = world.launch()
+    unknown = Calendar("atlantis", country="XA", timezone="UTC")
+    schedules = _deploy([_rule(calendar="atlantis", calendar_spec=unknown)])
+    summary = _fire(monkeypatch, _named(schedules, "dev-office-hours-stop"), "2026-11-27T19:00:00Z")
+    assert summary["status"] == "ok"
+    assert world.state(instance) == "stopped"
+    version = importlib.metadata.version("holidays")
+    assert world.run_for()["warning"] == (
+        f"calendar atlantis cannot be read here (LookupError: holidays {version} knows no "
+        "country 'XA'): acted as without it; apply again to update the executor; there is no "
+        "manifest (apply writes it); stopped without the union check (other rules' on-windows "
+        "not honoured): run reconcile apply"
+    )
