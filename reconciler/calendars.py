@@ -138,17 +138,19 @@ def check_place(country: object, subdivision: object) -> list[tuple[str, str]]:
 
 
 def _nearest(value: str, known: Sequence[str] | Mapping[str, Any]) -> str:
-    """Up to three codes: the same but for case, then one letter off (a typo in a code), then
-    what difflib finds alike."""
+    """The code that differs only in case; else up to three: one letter off (a typo in a
+    code), then what difflib finds alike."""
     names = list(known)
     wanted = value.upper()
     same = [n for n in names if n.upper() == wanted]
+    if same:  # only the case is wrong
+        return f": did you mean {same[0]}?"
     one_off = sorted(
         (n for n in names if len(n) == len(wanted) and _differing(n.upper(), wanted) == 1),
         key=lambda n: (n[0] != wanted[:1], n),
     )
     alike = difflib.get_close_matches(wanted, names, n=3, cutoff=0.4)
-    close = list(dict.fromkeys([*same, *one_off, *alike]))[:3]
+    close = list(dict.fromkeys([*one_off, *alike]))[:3]
     return f": did you mean {' or '.join(close)}?" if close else ""
 
 

@@ -133,3 +133,7 @@ def test_a_calendar_needs_a_country_or_dates(tmp_path: Path) -> None:
     assert loaded.by_name == {"empty": None}
     assert len(loaded.diagnostics) == 1
     assert "country" in loaded.diagnostics[0].message
+
+
+def test_a_code_in_the_wrong_case_names_only_the_right_one() -> None:
+    assert check_place("us", None) == [("country", "unknown country 'us': did you mean US?")]
