@@ -226,10 +226,11 @@ def five_rules(n: int, again: bool = False) -> tuple[Counter, float, list[dict[s
 # --- the union check (issue 13) ------------------------------------------------------------
 
 
-def manifest_rules(n: int, firing: str = "bench") -> tuple[RuleEntry, ...]:
+def manifest_rules(n: int, firing: str = "bench", hold_bench: bool = True) -> tuple[RuleEntry, ...]:
     """n rules like a big organisation's: the firing rule, most windows closed at WHEN (Friday
     19:00 UTC), a tenth holding on now with filters matching no bench instance, and one holding
-    Shard 0 on; a spread of zones and expressions."""
+    Shard 0 on (with `hold_bench`; else a shard no instance has); a spread of zones and
+    expressions."""
     zones = ("UTC", "Europe/Berlin", "America/New_York", "Australia/Sydney", "Asia/Tokyo")
     rules = [
         RuleEntry(
@@ -247,7 +248,7 @@ def manifest_rules(n: int, firing: str = "bench") -> tuple[RuleEntry, ...]:
             "ec2",
             (ACCOUNT,),
             (REGION,),
-            (("tag:Environment", ("bench",)), ("tag:Shard", ("0",))),
+            (("tag:Environment", ("bench",)), ("tag:Shard", ("0" if hold_bench else "none",))),
             "UTC",
             "cron(0 18 ? * MON-FRI *)",
             "cron(0 23 ? * MON-FRI *)",
@@ -317,8 +318,24 @@ def union_check(n_rules: int, n_instances: int) -> tuple[float, float, int]:
     return total, baseline, len(with_union.skipped)
 
 
-def write_manifest(n_rules: int) -> None:
-    item = encode_manifest(Manifest("bench", manifest_rules(n_rules)))
+def write_manifest(n_rules: int, shards: int) -> None:
+    """The manifest the moto passes read: holding no bench instance on (the passes' targets
+    count every instance), with the five shard rules so their firings find it fresh."""
+    shard_rules = tuple(
+        RuleEntry(
+            f"bench-shard-{k}",
+            "ec2",
+            (ACCOUNT,),
+            (REGION,),
+            (("tag:Shard", (str(k),)),),
+            "UTC",
+            None,
+            "cron(0 19 * * ? *)",
+        )
+        for k in range(shards)
+    )
+    rules = manifest_rules(n_rules - shards, hold_bench=False) + shard_rules
+    item = encode_manifest(Manifest("bench", rules))
     boto3.client("dynamodb", region_name=REGION).put_item(TableName=TABLE, Item=item)
 
 
@@ -372,7 +389,7 @@ def main() -> int:
         print(f"setup: {n:,} instances launched in {setup:.1f} s (one per reservation)\n")
 
         rows: list[tuple[str, Counter, float, str]] = []
-        write_manifest(args.rules)  # so the stop passes run the union check for real
+        write_manifest(args.rules, target)  # so the stop passes run the union check for real
         stop, wall, summary = one_pass("stop", n)
         rows.append((f"stop, one pass (cap {n:,})", stop, wall, summary["status"]))
         start, wall, summary = one_pass("start", n)
