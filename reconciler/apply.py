@@ -18,8 +18,9 @@ it into `Terminated` in the main thread.
 from __future__ import annotations
 
 import dataclasses
+import json
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal, cast
@@ -30,6 +31,7 @@ from reconciler.aws import WRITE_WORKERS, Clients, describe_aws_exception, retry
 from reconciler.awserror import error_code, error_message, gone_is_done
 from reconciler.checks import escape_controls
 from reconciler.errors import FatalError, InternalError
+from reconciler.executor import manifest
 from reconciler.live import read_function, read_invoke_config, read_schedule
 from reconciler.package import ExecutorPackage
 from reconciler.plan import CREATE, DELETE, UPDATE, Change
@@ -530,3 +532,36 @@ def apply_changes(
         interrupted=interrupted is not None,
         stopped_by=interrupted or CTRL_C,
     )
+
+
+def schedules_after(
+    live: Iterable[ScheduleSpec], results: Iterable[ChangeResult]
+) -> list[ScheduleSpec]:
+    """The schedules live once the done changes are made (the manifest describes these)."""
+    by_name = {s.name: s for s in live}
+    for result in results:
+        change = result.change
+        if result.status != DONE or change.kind != SCHEDULE:
+            continue
+        if change.action == DELETE:
+            by_name.pop(change.name, None)
+        elif isinstance(change.desired, ScheduleSpec):
+            by_name[change.name] = change.desired
+    return [by_name[name] for name in sorted(by_name)]
+
+
+def write_manifest(
+    dynamodb: DynamoDBClient, table: str, schedules: Iterable[ScheduleSpec], written_at: str
+) -> manifest.Manifest:
+    """The executor's manifest of enabled rules (§12), from the schedules now live."""
+    entries = []
+    for spec in schedules:
+        try:
+            event = json.loads(spec.input or "")
+        except ValueError:
+            continue  # not a schedule of ours: the executor would refuse its events anyway
+        if isinstance(event, dict) and "rule" in event and "action" in event:
+            entries.append((event, spec.expression, spec.timezone, spec.state == "ENABLED"))
+    built = manifest.build(entries, written_at)
+    dynamodb.put_item(TableName=table, Item=manifest.encode(built))
+    return built

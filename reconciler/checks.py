@@ -16,6 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler.calendars import check_event_calendar
+
 RULE_NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
 ACCOUNT_RE = re.compile(r"^[0-9]{12}$")
 # eu-west-1, us-gov-west-1, cn-north-1, ap-southeast-3, eusc-de-east-1, us-isob-east-1.
@@ -544,9 +546,6 @@ def event_resource(event: Mapping[str, Any]) -> str:
     return value if isinstance(value, str) and value in RESOURCES else DEFAULT_RESOURCE
 
 
-# The optional event keys: absent = their default (an EC2 event stays byte-identical).
-OPTIONAL_EVENT_KEYS = ("execution_id", "resource")
-
 EVENT_KEYS = (
     "version",
     "rule",
@@ -561,7 +560,11 @@ EVENT_KEYS = (
     "scheduled_time",
     "execution_id",
     "resource",
+    "calendar",
 )
+# The optional event keys: absent = their default (an EC2 event without a calendar stays
+# byte-identical); a rule's calendar (§12) only when it has one.
+OPTIONAL_EVENT_KEYS = ("execution_id", "resource", "calendar")
 
 
 def check_event(event: object) -> list[Problem]:
@@ -569,7 +572,7 @@ def check_event(event: object) -> list[Problem]:
     if not isinstance(event, Mapping):
         return [Problem((), f"the event must be a JSON object, not {_kind(event)}")]
     problems: list[Problem] = []
-    unknown = sorted(str(k) for k in event if k not in EVENT_KEYS)
+    unknown = sorted(str(k) for k in event if k not in EVENT_KEYS + OPTIONAL_EVENT_KEYS)
     if unknown:
         problems.append(Problem((), f"unknown event keys: {', '.join(unknown)}"))
     missing = [k for k in EVENT_KEYS if k not in event and k not in OPTIONAL_EVENT_KEYS]
@@ -608,6 +611,8 @@ def check_event(event: object) -> list[Problem]:
     for key in ("schedule_arn", "scheduled_time", "execution_id"):
         if key in event and (not isinstance(event[key], str) or not event[key]):
             problems.append(Problem((key,), f"{key} must be a non-empty string"))
+    if "calendar" in event:
+        problems += [Problem(("calendar",), p) for p in check_event_calendar(event["calendar"])]
     return problems
 
 

@@ -342,11 +342,18 @@ def destroy(
 @click.option("--timezone", "tz", default="UTC", show_default=True, help="IANA time zone.")
 @click.option("--after", metavar="ISO8601", help="Start after this instant [default: now].")
 @click.option("--count", "-n", type=int, default=5, show_default=True)
-def next_(expression: str, tz: str, after: str | None, count: int) -> None:
+@click.option(
+    "--calendar",
+    metavar="NAME|FILE",
+    help="Mark the fire times a calendar skips (calendars/NAME.yaml, or a calendar file).",
+)
+def next_(expression: str, tz: str, after: str | None, count: int, calendar: str | None) -> None:
     """Print the next fire times of an EventBridge Scheduler expression."""
     from reconciler.commands import next as command
 
-    click.get_current_context().exit(command.run(expression, tz=tz, after=after, count=count))
+    click.get_current_context().exit(
+        command.run(expression, tz=tz, after=after, count=count, calendar=calendar)
+    )
 
 
 @cli.command()

@@ -123,7 +123,8 @@ def executor_event(rule: Rule, action: str, settings: Settings) -> dict[str, obj
     """The §6 event, with Scheduler's context-attribute placeholders.
 
     `resource` (§9) is sent only for kinds other than ec2, so an EC2 rule's Input stays
-    byte-identical to the one deployed before kinds existed (no phantom update).
+    byte-identical to the one deployed before kinds existed (no phantom update). A rule with a
+    calendar carries its definition, so the executor decides at fire time without a file.
     """
     event: dict[str, object] = {
         "version": EVENT_VERSION,
@@ -141,6 +142,8 @@ def executor_event(rule: Rule, action: str, settings: Settings) -> dict[str, obj
     }
     if rule.resource != checks.DEFAULT_RESOURCE:
         event["resource"] = rule.resource
+    if rule.calendar_spec is not None:
+        event["calendar"] = rule.calendar_spec.as_event()
     return event
 
 

@@ -19,11 +19,12 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from reconciler import autostart, checks, timeengine
 from reconciler import regions as regions_data
+from reconciler.calendarfiles import Calendars, load_calendars
 from reconciler.diagnostics import Diagnostic, Severity, has_errors, sort_diagnostics
 from reconciler.model import DEFAULT_MAX_INSTANCES, Location, Rule
 from reconciler.schema import (
@@ -51,6 +52,7 @@ RULE_KEYS = (
     "hibernate",
     "max_instances",
     "resource",
+    "calendar",
 )
 REQUIRED_RULE_KEYS = ("name", "accounts", "regions", "targets")
 FORMAT_VERSION = 1
@@ -79,6 +81,7 @@ def load_rules(
     partition: str | None = None,
     allowed_accounts: Collection[str] | None = None,
     now: datetime | None = None,
+    calendars_dir: str | None = None,
 ) -> LoadResult:
     """Load and check rule files. Each path is a file or a directory (searched recursively for
     *.yaml/*.yml, sorted). A missing path, or a directory without rule files (unless
@@ -86,10 +89,16 @@ def load_rules(
     `partition` is the settings' (aws, aws-cn, ...): a region of another one is an error.
     With `allowed_accounts` (the settings'), a rule naming any other account is an error.
     `now` (default: the clock) dates the past-year and DST-gap checks.
+    `calendars_dir` (default: calendars/ beside the first rules directory) holds the
+    calendars rules name with `calendar:`.
     """
     files, diagnostics = discover(paths, allow_empty=allow_empty)
     allowed = frozenset(allowed_accounts) if allowed_accounts is not None else None
-    context = _Context(now=now or _clock(), partition=partition, allowed_accounts=allowed)
+    calendars = load_calendars(calendars_dir or default_calendars_dir(paths))
+    diagnostics += calendars.diagnostics
+    context = _Context(
+        now=now or _clock(), partition=partition, allowed_accounts=allowed, calendars=calendars
+    )
     checked = [_check_file(display, fs_path, context) for display, fs_path in files]
     for result in checked:
         diagnostics += result.diagnostics
@@ -99,6 +108,15 @@ def load_rules(
         rule for result in checked for rule in result.rules if rule.name not in duplicated
     )
     return LoadResult(rules, tuple(sort_diagnostics(diagnostics)), tuple(d for d, _ in files))
+
+
+def default_calendars_dir(paths: Sequence[str]) -> str:
+    """calendars/ beside the rules: ./schedules -> ./calendars (a file: beside its folder)."""
+    if not paths:
+        return "calendars"
+    first = os.path.abspath(paths[0])
+    folder = first if os.path.isdir(first) else os.path.dirname(first)
+    return os.path.join(os.path.dirname(folder), "calendars")
 
 
 # --------------------------------------------------------------------------------------------
@@ -242,6 +260,7 @@ class _Context:
     expressions: dict[str, timeengine.Expression | str] = field(default_factory=dict)
     warnings: dict[tuple[str, str], str | None] = field(default_factory=dict)
     zones: dict[str, str | None] = field(default_factory=dict)
+    calendars: Calendars = field(default_factory=lambda: Calendars("calendars"))
 
     def parse(self, text: str) -> timeengine.Expression | str:
         """The parsed expression, or the error message."""
@@ -472,7 +491,11 @@ def _check_rule(
             report.path(sp.path, sp.message, at_key=sp.at_key)
     if report.errors() > before:
         return None
-    return _build_rule(display, doc, base, value)
+    rule = _build_rule(display, doc, base, value)
+    calendar = context.calendars.by_name.get(rule.calendar or "")
+    if calendar is not None:
+        rule = replace(rule, calendar_spec=calendar.in_zone(rule.timezone))
+    return rule
 
 
 def _check_rule_keys(index: int, rule: Mapping[str, object], report: _Reporter) -> None:
@@ -536,12 +559,23 @@ def _semantic_problems(
     found += _timing_problems(base, rule, context)
     found += _event_bounds(base, rule)
     found += _disallowed_accounts(base, rule.get("accounts"), context.allowed_accounts)
+    found += _calendar_problems(base, rule, context.calendars)
     return found
 
 
 def _resource(rule: Mapping[str, object]) -> str:
     """The rule's kind of resource, for its filters (an invalid one is reported on its own)."""
     return checks.event_resource(rule)
+
+
+def _calendar_problems(
+    base: Path, rule: Mapping[str, object], calendars: Calendars
+) -> list[_Problem]:
+    name = rule.get("calendar")
+    if not isinstance(name, str):
+        return []  # the schema reports a calendar that is not a name
+    problem = calendars.problem(name)
+    return [] if problem is None else [_Problem((*base, "calendar"), problem)]
 
 
 def _zone_problems(base: Path, rule: Mapping[str, object]) -> list[_Problem]:
@@ -762,6 +796,7 @@ def _build_rule(display: str, doc: Document, base: Path, rule: Mapping[str, obje
         timezone=str(rule.get("timezone", "UTC")),
         hibernate=bool(rule.get("hibernate", False)),
         max_instances=max_instances,
+        calendar=str(rule["calendar"]) if "calendar" in rule else None,
         location=Location(display, pos.line, pos.col),
         resource=_resource(rule),
     )

@@ -20,6 +20,7 @@ _STATUS_COLOURS = {
     "failed": "red",
     "refused": "magenta",
     "duplicate": "cyan",
+    "skipped": "cyan",
     "running": "blue",
 }
 # The executor's skip reasons (selection), as the DETAIL column words them.
@@ -35,6 +36,8 @@ _SKIP_WORDS = {
     selection.AUTOSCALING: "Auto Scaling",
     selection.INSTANCE_STORE: "instance-store",
     selection.SPOT_ONE_TIME: "one-time Spot",
+    selection.OVERRIDE: "override",
+    selection.HELD_ON: "held on by another rule",
 }
 _ALREADY = {"stop": "already stopped", "start": "already running"}
 # A started DB instance or cluster is "available"; a stopped group is at zero capacity.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from reconciler.calendars import Calendar
 from reconciler.runlog import DEFAULT_RETENTION_DAYS
 
 DEFAULT_MAX_INSTANCES = 100
@@ -46,6 +47,9 @@ class Rule:
     timezone: str = "UTC"
     hibernate: bool = False
     max_instances: int = DEFAULT_MAX_INSTANCES
+    # The name of a calendars/<name>.yaml (§12), and its definition as the loader read it.
+    calendar: str | None = None
+    calendar_spec: Calendar | None = None
     location: Location | None = field(default=None, compare=False)
     # What the targets select (DESIGN.md §9): ec2 instances, rds DB instances, aurora DB
     # clusters or asg Auto Scaling groups.

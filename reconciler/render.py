@@ -40,7 +40,7 @@ MARKDOWN_LIMIT = 60_000
 _COLORS = {CREATE: "green", UPDATE: "yellow", DELETE: "red"}
 _VERB = {CREATE: "create", UPDATE: "update", DELETE: "delete"}
 # What a reviewer needs to see of a new or removed object (the JSON plan has every field).
-_BRIEF_INPUT_KEYS = ("accounts", "regions", "targets", "hibernate", "max_instances")
+_BRIEF_INPUT_KEYS = ("accounts", "regions", "targets", "hibernate", "max_instances", "calendar")
 
 
 def summary_line(plan: Plan) -> str:

@@ -109,8 +109,16 @@ def expires_at(now: datetime, retention_days: int = DEFAULT_RETENTION_DAYS) -> i
 
 # --- Values -------------------------------------------------------------------------------------
 
-RunStatus = Literal["ok", "partial", "failed", "refused", "duplicate"]
-RUN_STATUSES: tuple[RunStatus, ...] = ("ok", "partial", "failed", "refused", "duplicate")
+# skipped: a calendar date of the rule (§12), the firing did nothing.
+RunStatus = Literal["ok", "partial", "failed", "refused", "duplicate", "skipped"]
+RUN_STATUSES: tuple[RunStatus, ...] = (
+    "ok",
+    "partial",
+    "failed",
+    "refused",
+    "duplicate",
+    "skipped",
+)
 # A run item's status while its executor attempt holds the claim; `logs` shows a claim whose
 # lease ran out (the Lambda timed out or crashed) as failed.
 RUNNING: Final = "running"

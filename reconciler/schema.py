@@ -53,6 +53,10 @@ PATTERN_HELP = {
 }
 # Patterns written inline (not under $defs), by the property that holds them.
 INLINE_PATTERN_HELP = {
+    "calendar": (
+        "'{value}' is not a calendar name: the name of a file calendars/<name>.yaml, 1-40 "
+        "lower-case letters, digits and hyphens"
+    ),
     "schedule_group": (
         "'{value}' is not a schedule group name: 1-64 letters, digits, hyphens, underscores and dots"
     ),

@@ -280,7 +280,7 @@ def test_a_misspelt_key_is_not_also_reported_missing(tmp_path: Path) -> None:
             8,
             5,
             "unknown key 'colour' in rule 1; allowed: name, description, enabled, timezone, "
-            "accounts, regions, targets, start, stop, hibernate, max_instances, resource",
+            "accounts, regions, targets, start, stop, hibernate, max_instances, resource, calendar",
         ),
     ]
     # Without a look-alike, the missing key is still named.
@@ -289,7 +289,7 @@ def test_a_misspelt_key_is_not_also_reported_missing(tmp_path: Path) -> None:
     assert [d.message for d in result.diagnostics] == [
         "rule 1 is missing required key: regions",
         "unknown key 'places' in rule 1; allowed: name, description, enabled, timezone, "
-        "accounts, regions, targets, start, stop, hibernate, max_instances, resource",
+        "accounts, regions, targets, start, stop, hibernate, max_instances, resource, calendar",
     ]
 
 

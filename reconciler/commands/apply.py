@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 import click
 from botocore.exceptions import ClientError
 
-from reconciler import audit, output
+from reconciler import audit, output, runlog
 from reconciler.apply import (
     CTRL_C,
     NOT_ATTEMPTED,
@@ -37,6 +37,8 @@ from reconciler.apply import (
     ChangeResult,
     Terminated,
     apply_changes,
+    schedules_after,
+    write_manifest,
 )
 from reconciler.aws import Clients, describe_aws_exception
 from reconciler.checks import escape_controls
@@ -203,6 +205,27 @@ def _report(result: ApplyResult, lock: ApplyLock | None) -> int:
     return 1
 
 
+def update_manifest(job: Job, live: LiveState, result: ApplyResult) -> None:
+    """The executor's manifest of enabled rules (§12), written after the schedules: on every
+    apply, so one that failed to write it (or an older version) is repaired by the next."""
+    with sigterm_held_off():
+        schedules = schedules_after(live.schedules, result.results)
+        try:
+            write_manifest(
+                job.clients.dynamodb,
+                job.settings.log_table,
+                schedules,
+                runlog.iso_z(datetime.now(UTC)),
+            )
+        except Exception as exc:
+            described = describe_aws_exception(exc) or f"{type(exc).__name__}: {exc}"
+            output.err(
+                "warning: the rules' manifest was not written to the log table; stop firings "
+                "ignore other rules' on-windows until an apply writes it: "
+                + escape_controls(described)
+            )
+
+
 def record(job: Job, result: ApplyResult, started: datetime) -> None:
     with sigterm_held_off():
         _record(job, result, started)
@@ -351,11 +374,12 @@ def make_lock(
 
 def _locked_apply(job: Job, started: datetime) -> int:
     with _lock(job) as lock:
-        plan, _live = current_plan(job)
+        plan, live = current_plan(job)
         review(job, plan)
         progress = Progress(len(plan.changes))
         result = execute(job, plan, lock, progress)
         progress.close()
+        update_manifest(job, live, result)
         record(job, result, started)
         return report(result, lock) if plan.has_changes else 0
 
@@ -382,6 +406,7 @@ def _first_apply(job: Job, started: datetime) -> int:
         rest_result = execute(job, plan.without(table_first), lock, progress)
         progress.close()
         result = replace(rest_result, results=table_result.results + rest_result.results)
+        update_manifest(job, live, result)
         record(job, result, started)
         return report(result, lock)
 

@@ -24,7 +24,7 @@ import time
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -66,6 +66,19 @@ rules:
       tag:Environment: dev
     start: cron(0 8 ? * MON-FRI *)
     stop: cron(0 19 ? * MON-FRI *)
+    calendar: office                # calendars/office.yaml: no start or stop on those days
+
+  # Overlapping rules compose: at 19:00 office hours stop every dev box but this one, which
+  # release-evenings holds on until its own stop at 22:00 (a union of on-windows).
+  - name: release-evenings
+    description: The release box stays up until 22:00 Berlin time on weekdays
+    timezone: Europe/Berlin
+    accounts: ["{HUB}"]
+    regions: [{HOME_REGION}]
+    targets:
+      tag:Role: release
+    start: cron(0 17 ? * MON-FRI *)
+    stop: cron(0 22 ? * MON-FRI *)
 """,
     "schedules/nightly.yaml": f"""\
 # yaml-language-server: $schema=../schemas/rules.schema.json
@@ -143,8 +156,19 @@ class Seed:
     hibernation: bool = False
 
 
+CALENDAR = """\
+# yaml-language-server: $schema=../schemas/calendar.schema.json
+version: 1
+description: Berlin's public holidays, and the office's closure day in the demo's week
+country: DE
+subdivision: BE
+dates: [{closed}]
+"""
+OVERRIDDEN = "dev-web-2"  # tagged ouroboros:skip-until: kept running tonight, just this once
+
 FLEET = (
     Seed(HUB, HOME_REGION, "dev-web-1", {"Environment": "dev"}),
+    Seed(HUB, HOME_REGION, "dev-release", {"Environment": "dev", "Role": "release"}),
     Seed(HUB, HOME_REGION, "dev-web-2", {"Environment": "dev"}),
     Seed(HUB, HOME_REGION, "dev-db", {"Environment": "dev"}, stopped=True),
     Seed(HUB, HOME_REGION, "dev-asg-a", {"Environment": "dev", "aws:autoscaling:groupName": "web"}),
@@ -214,13 +238,14 @@ def _run_demo(days: int, rules_dir: str | None, start: datetime | None) -> int:
     # a block-buffered stdout would print every summary before the text it follows.
     if isinstance(sys.stdout, io.TextIOWrapper):
         sys.stdout.reconfigure(line_buffering=True)
+    begin = start or datetime.now(UTC)
     with tempfile.TemporaryDirectory(prefix="ouroboros-demo-") as workdir:
-        _write_repository(Path(workdir), own_rules)
+        _write_repository(Path(workdir), own_rules, begin)
         with _offline_aws(), _chdir(workdir):
             from moto import mock_aws
 
             with mock_aws():
-                ok = _loop(days, start or datetime.now(UTC), own_rules is not None)
+                ok = _loop(days, begin, own_rules is not None)
     output.out(f"\nDemo finished in {time.monotonic() - started:.1f} s, with no AWS account.")
     return 0 if ok else 1
 
@@ -233,6 +258,7 @@ def _loop(days: int, start: datetime, own_rules: bool) -> bool:
     _heading("0. Bootstrap (what infra/bootstrap.yaml does once) and a sample fleet")
     _bootstrap_iam()
     ids = _seed_fleet()
+    until = _override(ids[OVERRIDDEN], start)
     for seed in FLEET:
         state = "stopped" if seed.stopped else "running"
         extra = " (hibernation configured)" if seed.hibernation else ""
@@ -241,11 +267,15 @@ def _loop(days: int, start: datetime, own_rules: bool) -> bool:
             f"  {seed.account} {seed.region:<10} {ids[seed.name]}  {seed.name:<12} "
             f"{state:<8} {tags}{extra}"
         )
+    output.out(
+        f"  {OVERRIDDEN} is also tagged ouroboros:skip-until={until}: an override, every rule "
+        "leaves it alone until then"
+    )
 
     _seed_databases_and_groups()
 
-    _heading("1. The rules (schedules/*.yaml), then reconcile validate")
-    for name in sorted(RULE_FILES) if not own_rules else []:
+    _heading("1. The rules (schedules/*.yaml, calendars/*.yaml), then reconcile validate")
+    for name in [*sorted(RULE_FILES), "calendars/office.yaml"] if not own_rules else []:
         output.out(f"--- {name}")
         output.out(Path(name).read_text(encoding="utf-8"))
     if validate_command.run([], fmt="text", rules_dir="schedules", settings_path="ouroboros.yaml"):
@@ -293,7 +323,7 @@ def _heading(title: str) -> None:
 # --- Setting the stage -------------------------------------------------------------------------
 
 
-def _write_repository(root: Path, own_rules: Path | None) -> None:
+def _write_repository(root: Path, own_rules: Path | None, start: datetime) -> None:
     (root / "ouroboros.yaml").write_text(SETTINGS, encoding="utf-8")
     schemas = Path(__file__).resolve().parent / "schemas"
     (root / "schemas").mkdir()
@@ -303,11 +333,40 @@ def _write_repository(root: Path, own_rules: Path | None) -> None:
         import shutil
 
         shutil.copytree(own_rules, root / "schedules")
+        calendars = own_rules.parent / "calendars"  # beside the rules, as the loader looks
+        if calendars.is_dir():
+            shutil.copytree(calendars, root / "calendars")
         return
     for name, text in RULE_FILES.items():
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
+    (root / "calendars").mkdir()
+    closed = _closure_day(start).isoformat()
+    (root / "calendars" / "office.yaml").write_text(CALENDAR.format(closed=closed), "utf-8")
+
+
+def _closure_day(start: datetime) -> date:
+    """The demo's office closure: the second weekday whose 08:00 in Berlin is after `start`, so
+    the first shows office hours (and the union at 19:00) and the second the skip."""
+    berlin = ZoneInfo("Europe/Berlin")
+    day = start.astimezone(berlin).date()
+    weekdays: list[date] = []
+    while len(weekdays) < 2:
+        opening = datetime.combine(day, datetime.min.time(), berlin).replace(hour=8)
+        if day.weekday() < 5 and opening > start:
+            weekdays.append(day)
+        day += timedelta(days=1)
+    return weekdays[1]
+
+
+def _override(instance_id: str, start: datetime) -> str:
+    """Tag the instance ouroboros:skip-until one day after the demo starts."""
+    until = runlog.iso_z((start + timedelta(days=1)).replace(second=0, microsecond=0))
+    _ec2(HUB, HOME_REGION).create_tags(
+        Resources=[instance_id], Tags=[{"Key": "ouroboros:skip-until", "Value": until}]
+    )
+    return until
 
 
 @contextlib.contextmanager

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler import checks, runlog
+from reconciler.calendars import Calendar
 
 # arn:aws:scheduler:eu-west-1:111111111111:schedule/ouroboros/dev-office-hours-stop; group
 # and schedule names as AWS allows them ([0-9a-zA-Z-_.]+, 1-64), so nothing else reaches a log.
@@ -46,6 +47,7 @@ class Occurrence:
     scheduled_time: str  # UTC with a Z: the log's sort keys depend on this exact form
     execution_id: str
     resource: str = checks.DEFAULT_RESOURCE  # DESIGN.md §9: absent from the event = ec2
+    calendar: Calendar | None = None  # the rule's calendar, in the rule's time zone (§12)
 
     @property
     def pairs(self) -> list[tuple[str, str]]:
@@ -77,6 +79,7 @@ def parse_event(event: object, default_execution_id: str = "") -> Occurrence:
         scheduled_time=runlog.iso_z(runlog.parse_instant(event["scheduled_time"])),
         execution_id=execution_id,
         resource=checks.event_resource(event),
+        calendar=Calendar.from_event(event["calendar"]) if "calendar" in event else None,
     )
 
 

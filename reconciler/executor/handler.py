@@ -27,7 +27,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from reconciler import runlog
-from reconciler.executor import credentials, ec2, metrics, run, trust
+from reconciler.executor import credentials, ec2, manifest, metrics, run, trust
 from reconciler.executor.claims import Claims, LogTableError
 from reconciler.executor.event import EventRefused, Occurrence, parse_event
 
@@ -94,16 +94,29 @@ def environment(
     )
     remaining = _remaining_s(context)
     lease_until = int(datetime.now(UTC).timestamp() + remaining) + LEASE_MARGIN_S
-    claims = Claims(
-        clients.client("dynamodb", config.region), config.table, config.retention_days, lease_until
-    )
+    dynamodb = clients.client("dynamodb", config.region)
+    claims = Claims(dynamodb, config.table, config.retention_days, lease_until)
     tuning = dataclasses.replace(
         tuning,
         deadline=tuning.clock() + remaining,
         # A short timeout keeps a proportionate reserve rather than none at all for the work.
         reserve_s=min(tuning.reserve_s, remaining / 5),
     )
-    return run.Environment(clients=clients, claims=claims, tuning=tuning)
+    return run.Environment(
+        clients=clients,
+        claims=claims,
+        tuning=tuning,
+        load_manifest=lambda: read_manifest(dynamodb, config.table),
+    )
+
+
+def read_manifest(client: Any, table: str) -> manifest.Manifest | None:
+    """The rules' manifest (§12), None if there is none; ManifestUnreadable if unusable."""
+    try:
+        item = client.get_item(TableName=table, Key=manifest.KEY, ConsistentRead=True).get("Item")
+    except (ClientError, BotoCoreError) as exc:
+        raise manifest.ManifestUnreadable(f"cannot read it: {exc}") from exc
+    return manifest.decode(item) if item else None
 
 
 def _untrusted(

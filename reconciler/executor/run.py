@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from reconciler import checks
-from reconciler.executor import ec2
+from reconciler import checks, runlog
+from reconciler.executor import decisions, ec2
 from reconciler.executor.claims import DUPLICATE, RETRY, Claim, Claims, LogTableError
 from reconciler.executor.credentials import Clients
 from reconciler.executor.event import Occurrence
-from reconciler.executor.kinds import KINDS, Kind
+from reconciler.executor.kinds import KINDS, Kind, Picked
+from reconciler.executor.manifest import Manifest, ManifestUnreadable, RuleEntry
+from reconciler.executor.selection import FireContext, fire_skip
 from reconciler.runlog import RUNNING
+
+SKIPPED = "skipped"
 
 log = logging.getLogger("ouroboros.executor")
 
@@ -60,6 +65,78 @@ class Environment:
     clients: Clients
     claims: Claims
     tuning: ec2.Tuning = field(default_factory=ec2.Tuning)
+    # Reads the manifest (None: there is none); without it the union check is off (§12).
+    load_manifest: Callable[[], Manifest | None] | None = None
+
+
+class Decided:
+    """What one firing decides once for all its pairs: a calendar date (before any AWS call),
+    and, at a stop, the manifest (read by the first pair that gets past its claim, so a
+    repeat delivery reads nothing)."""
+
+    def __init__(self, occ: Occurrence, env: Environment) -> None:
+        self.calendar_skip, self.calendar_warning = _calendar_skip(occ)
+        self._occ = occ
+        self._env = env
+        self._lock = threading.Lock()
+        self._union: tuple[Manifest | None, str | None] | None = None
+
+    def union(self) -> tuple[Manifest | None, str | None]:
+        """The manifest for the union check, or None and why it is off (None: by design)."""
+        with self._lock:
+            if self._union is None:
+                self._union = _load_union(self._occ, self._env)
+            return self._union
+
+
+def _calendar_skip(occ: Occurrence) -> tuple[str | None, str | None]:
+    """(why the calendar skips this firing, why the calendar could not be read)."""
+    try:
+        return decisions.calendar_skip(occ.calendar, occ.scheduled_time), None
+    except Exception as exc:  # e.g. a country this executor's `holidays` does not know
+        name = occ.calendar.name if occ.calendar else ""
+        warning = (
+            f"calendar {name} cannot be read here ({type(exc).__name__}: {exc}): acted as "
+            "without it; apply again to update the executor"
+        )
+        log.warning(warning)
+        return None, warning
+
+
+def _load_union(occ: Occurrence, env: Environment) -> tuple[Manifest | None, str | None]:
+    if occ.action != "stop" or env.load_manifest is None:
+        return None, None
+    try:
+        manifest = env.load_manifest()
+    except ManifestUnreadable as exc:
+        return None, _without_manifest(f"the manifest is unreadable: {exc}")
+    if manifest is None:
+        return None, _without_manifest("there is no manifest (apply writes it)")
+    stale = manifest.stale_for(_as_entry(occ))
+    if stale is not None:
+        return None, _without_manifest(f"the manifest is stale: {stale}")
+    return manifest, None
+
+
+def _as_entry(occ: Occurrence) -> RuleEntry:
+    return RuleEntry(
+        name=occ.rule,
+        resource=occ.resource,
+        accounts=occ.accounts,
+        regions=occ.regions,
+        targets=occ.targets,
+        timezone=occ.calendar.timezone if occ.calendar else "UTC",
+        calendar=occ.calendar,
+    )
+
+
+def _without_manifest(why: str) -> str:
+    warning = (
+        f"{why}; stopped without the union check (other rules' on-windows not honoured): "
+        "run reconcile apply"
+    )
+    log.warning(warning)
+    return warning
 
 
 @dataclass(frozen=True)
@@ -96,9 +173,11 @@ class Retryable(Exception):
 def process_occurrence(occ: Occurrence, env: Environment) -> list[PairResult]:
     """Every pair, up to MAX_WORKERS at once. Raises LogTableError after all pairs ran."""
     pairs = occ.pairs
+    decided = Decided(occ, env)
     with ThreadPoolExecutor(max_workers=min(MAX_WORKERS, len(pairs))) as pool:
         futures = [
-            pool.submit(process_pair, occ, account, region, env) for account, region in pairs
+            pool.submit(process_pair, occ, account, region, env, decided)
+            for account, region in pairs
         ]
     results: list[PairResult] = []
     table_errors: list[LogTableError] = []
@@ -112,15 +191,30 @@ def process_occurrence(occ: Occurrence, env: Environment) -> list[PairResult]:
     return results
 
 
-def process_pair(occ: Occurrence, account: str, region: str, env: Environment) -> PairResult:
+def process_pair(
+    occ: Occurrence,
+    account: str,
+    region: str,
+    env: Environment,
+    decided: Decided | None = None,
+) -> PairResult:
     started = time.monotonic()
+    decided = decided if decided is not None else Decided(occ, env)
     claim = env.claims.claim(occ, account, region)
     if claim.state == DUPLICATE:
         row = env.claims.record_duplicate(occ, account, region, claim, _ms_since(started))
         log.info("%s/%s: %s", account, region, row["detail"])
         return PairResult(account, region, row["status"], row)
-    work = _work(occ, account, region, env, claim)
+    if decided.calendar_skip is not None:
+        record = _calendar_record(decided.calendar_skip, _ms_since(started))
+        log.info("%s/%s: skipped: %s", account, region, decided.calendar_skip)
+        env.claims.finish(occ, account, region, claim, record)
+        return PairResult(account, region, SKIPPED, record)
+    work = _work(occ, account, region, env, claim, decided)
     record = _finalise(occ, work, claim, _ms_since(started))
+    warnings = [w for w in (decided.calendar_warning, work.warning) if w]
+    if warnings:
+        record["warning"] = "; ".join(warnings)
     env.claims.finish(occ, account, region, claim, record)
     return PairResult(account, region, record["status"], record, _retryable(record))
 
@@ -136,9 +230,61 @@ class _Work:
     plain_stops: list[str] = field(default_factory=list)
     refused: str | None = None
     would_act: int = 0
+    fire_notes: list[dict[str, str]] = field(default_factory=list)  # expired overrides
+    warning: str | None = None  # why the union check was off
 
 
-def _work(occ: Occurrence, account: str, region: str, env: Environment, claim: Claim) -> _Work:
+def _calendar_record(reason: str, duration_ms: int) -> dict[str, Any]:
+    """A calendar date: nothing described, nothing done, the reason logged."""
+    return {
+        "status": SKIPPED,
+        "detail": reason,
+        "matched": 0,
+        "acted": [],
+        "acted_count": 0,
+        "skipped": [],
+        "skipped_count": 0,
+        "errors": [],
+        "error_count": 0,
+        "duration_ms": duration_ms,
+        "describe_pages": 0,
+    }
+
+
+def _fire_context(
+    occ: Occurrence, account: str, region: str, decided: Decided | None, work: _Work
+) -> FireContext:
+    at = runlog.parse_instant(occ.scheduled_time)
+    manifest, work.warning = decided.union() if decided is not None else (None, None)
+    if manifest is None:
+        return FireContext(at)
+    holders = decisions.holders(manifest, occ.rule, occ.resource, account, region, at)
+    return FireContext(at, holders)
+
+
+def _with_fire_decisions(picked: Picked, action: str, fire: FireContext, work: _Work) -> Picked:
+    """The kind's selection, less what an override or (at a stop) another rule holds (§12)."""
+    act: list[Any] = []
+    skipped = list(picked.skipped)
+    for resource in picked.act:
+        skip, note = fire_skip(resource, action, fire)
+        if note is not None and skip is None:
+            work.fire_notes.append({"id": resource.id, "note": note})
+        if skip is None:
+            act.append(resource)
+        else:
+            skipped.append(skip)
+    return Picked(tuple(act), tuple(skipped))
+
+
+def _work(
+    occ: Occurrence,
+    account: str,
+    region: str,
+    env: Environment,
+    claim: Claim,
+    decided: Decided | None = None,
+) -> _Work:
     work = _Work()
     if env.tuning.time_left() <= 0:
         work.errors.append(ec2.not_attempted(""))
@@ -148,6 +294,8 @@ def _work(occ: Occurrence, account: str, region: str, env: Environment, claim: C
         client = env.clients.client(kind.service, region, account)
         resources = _resolve(kind, client, occ, claim, env.tuning, work)
         picked = kind.select(client, occ, resources)
+        fire = _fire_context(occ, account, region, decided, work)
+        picked = _with_fire_decisions(picked, occ.action, fire, work)
         work.skipped = [s.as_log() for s in picked.skipped]
         work.would_act = len(picked.act)
         if len(picked.act) > occ.max_instances:
@@ -240,6 +388,10 @@ def _finalise(occ: Occurrence, work: _Work, claim: Claim, duration_ms: int) -> d
         record["hibernated"] = hibernated[:LIST_MAX]
         record["hibernated_count"] = int(earlier.get("hibernated_count", 0)) + len(work.hibernated)
         record["notes"] = notes[:LIST_MAX]
+    if work.fire_notes:
+        record["notes"] = [*record.get("notes", earlier.get("notes", [])), *work.fire_notes][
+            :LIST_MAX
+        ]
     if work.refused:
         record["detail"] = work.refused
         record["would_act"] = work.would_act

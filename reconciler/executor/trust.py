@@ -149,6 +149,11 @@ def check_schedule(
     if differing:
         problems.append(f"the event differs from the schedule's input in: {', '.join(differing)}")
     problems += _check_occurrence(schedule, occ.scheduled_time)
+    zone = str(schedule.get("ScheduleExpressionTimezone") or "UTC")
+    if occ.calendar is not None and occ.calendar.timezone != zone:
+        problems.append(
+            f"calendar: its time zone {occ.calendar.timezone} is not the schedule's ({zone})"
+        )
     return problems
 
 

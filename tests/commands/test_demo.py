@@ -16,7 +16,8 @@ from reconciler.cli import cli
 pytestmark = pytest.mark.aws
 
 REPO = Path(__file__).resolve().parents[2]
-# A Friday: the window holds a weekday start and stop, the nightly stop, and the Friday batch stop.
+# A Friday: the window holds a weekday start and stop, the nightly stop, and the Friday batch stop;
+# four days reach Monday, the office calendar's closure day.
 FRIDAY = "2026-12-04T00:00:00Z"
 
 
@@ -34,13 +35,13 @@ def no_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.usefixtures("no_credentials")
 def test_demo_runs_the_whole_loop_without_an_account() -> None:
-    result = _demo("--days", "1")
+    result = _demo("--days", "4")
     out = result.output
     assert result.exit_code == 0, out
     # validate, plan, apply, and a second plan that finds nothing to do
-    assert "6 rules in 3 files and ouroboros.yaml: valid" in out
-    assert "Plan: 15 to create, 0 to update, 0 to delete." in out
-    assert "Apply complete: 15 created, 0 updated, 0 deleted." in out
+    assert "7 rules in 3 files and ouroboros.yaml: valid" in out
+    assert "Plan: 17 to create, 0 to update, 0 to delete." in out
+    assert "Apply complete: 17 created, 0 updated, 0 deleted." in out
     assert "No changes." in out
     assert "exit code 0" in out
     # firings through the real executor: across accounts and regions, with every outcome shown
@@ -63,10 +64,22 @@ def test_demo_runs_the_whole_loop_without_an_account() -> None:
     assert "dev-web-groups-start  ok\n    123456789012/eu-west-1  ok: started dev-batch" in out
     assert "dev-web-groups-stop  ok\n    123456789012/eu-west-1  ok: stopped web, dev-batch" in out
     assert "rds dev-postgres, dev-mysql; skipped: 1 read replica" in out
+    # fire-time decisions (§12): an override, a window held on by another rule, a calendar day
+    assert "dev-web-2 is also tagged ouroboros:skip-until=2026-12-05T00:00:00Z" in out
+    assert (
+        "123456789012/eu-west-1  ok: stopped dev-web-1, dev-db; skipped dev-asg-a (member of Auto "
+        "Scaling group web: schedule the group with `resource: asg`); skipped dev-release (held on by "
+        "rule release-evenings until 2026-12-04T22:00:00+01:00); skipped dev-web-2 (override "
+        "until 2026-12-05T00:00:00Z)"
+    ) in out
+    assert "Fri 04 Dec 21:00 UTC (22:00 Europe/Berlin)  release-evenings-stop  ok" in out
+    assert "123456789012/eu-west-1  ok: stopped dev-release" in out
+    assert "Mon 07 Dec 07:00 UTC (08:00 Europe/Berlin)  dev-office-hours-start  skipped" in out
+    assert "222222222222/eu-west-1  skipped: calendar office: 2026-12-07 is one of its dates" in out
     # the run log, read back from DynamoDB: the apply record and every run
     assert "(apply)" in out
-    assert "15 created, 0 updated, 0 deleted" in out
-    assert "16 entries: 2 duplicate, 13 ok, 1 refused" in out
+    assert "17 created, 0 updated, 0 deleted" in out
+    assert "37 entries: 2 duplicate, 30 ok, 1 refused, 4 skipped" in out
 
 
 @pytest.mark.usefixtures("no_credentials")

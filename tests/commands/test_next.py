@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
@@ -223,3 +224,36 @@ def test_a_missing_expression_is_a_usage_error() -> None:
     result = _next()
     assert result.exit_code == 1
     assert "Missing argument 'EXPRESSION'" in result.stderr
+
+
+def test_a_calendar_marks_the_dates_it_skips(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    calendars = tmp_path / "calendars"
+    calendars.mkdir()
+    (calendars / "de-by.yaml").write_text(
+        "version: 1\ncountry: DE\nsubdivision: BY\ndates: [2026-12-24]\n", encoding="utf-8"
+    )
+    args = ["cron(30 23 ? * MON-FRI *)", "--timezone", "Europe/Berlin", "--after", "2026-12-23"]
+    result = _next(*args, "--count", "3", "--calendar", "de-by")
+    assert result.exit_code == 0, result.output
+    # 23:30 in Berlin is 22:30 UTC: the local date is the one that counts.
+    assert result.stdout.splitlines() == [
+        "2026-12-23T23:30:00+01:00",
+        "2026-12-24T23:30:00+01:00  skipped: calendar de-by: 2026-12-24 is one of its dates",
+        "2026-12-25T23:30:00+01:00  skipped: calendar de-by: 2026-12-25 is a public holiday in "
+        "DE-BY (Erster Weihnachtstag)",
+    ]
+
+
+def test_an_unknown_calendar_is_a_one_line_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = _next("cron(0 8 * * ? *)", "--calendar", "nope")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "error: --calendar: no calendar file calendars/nope.yaml (give a name in calendars/ "
+        "or a file)\n"
+    )

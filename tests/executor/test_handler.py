@@ -338,6 +338,9 @@ def test_the_run_item_has_every_field(world: World) -> None:
         "attempts": 1,
         "started_at": item["started_at"],
         "expires_at": item["expires_at"],
+        # No apply wrote a manifest here: stopped as before, and the log says so (§12).
+        "warning": "there is no manifest (apply writes it); stopped without the union check "
+        "(other rules' on-windows not honoured): run reconcile apply",
     }
     assert sorted(item["acted"]) == sorted(ids)
     now = datetime.now(UTC).timestamp()

@@ -1,5 +1,6 @@
-"""The executor ships alone: its zip holds reconciler/__init__.py, awserror.py, checks.py, runlog.py,
-timeengine.py and reconciler/executor/*.py, beside the Lambda runtime's standard library and boto3. Prove that
+"""The executor ships alone: its zip holds reconciler/__init__.py, awserror.py, calendars.py,
+checks.py, runlog.py, timeengine.py and reconciler/executor/*.py, and the vendored holidays and
+tzdata, beside the Lambda runtime's standard library and boto3. Prove that
 nothing else is needed, statically (every import statement) and by importing and running it
 with the CLI's dependencies blocked."""
 
@@ -16,12 +17,13 @@ from pathlib import Path
 import pytest
 
 import reconciler
-from reconciler.package import build_executor_zip
+from reconciler.package import build_executor_zip, vendored_sources
 
 PACKAGE = Path(reconciler.__file__).parent
 SHIPPED = [
     PACKAGE / "__init__.py",
     PACKAGE / "awserror.py",
+    PACKAGE / "calendars.py",
     PACKAGE / "checks.py",
     PACKAGE / "runlog.py",
     PACKAGE / "timeengine.py",
@@ -30,12 +32,14 @@ SHIPPED = [
 ALLOWED_OWN = {
     "reconciler",
     "reconciler.awserror",
+    "reconciler.calendars",
     "reconciler.checks",
     "reconciler.runlog",
     "reconciler.timeengine",
     "reconciler.executor",
 }
-ALLOWED_THIRD_PARTY = {"boto3", "botocore"}
+# holidays is vendored into the zip (package.vendored_sources); the runtime has the rest.
+ALLOWED_THIRD_PARTY = {"boto3", "botocore", "holidays"}
 
 
 def _type_only(tree: ast.AST) -> set[ast.AST]:
@@ -68,6 +72,7 @@ def _allowed(name: str) -> bool:
     if top == "reconciler":
         inside = (
             "reconciler.executor.",
+            "reconciler.calendars.",
             "reconciler.checks.",
             "reconciler.runlog.",
             "reconciler.timeengine.",
@@ -93,8 +98,8 @@ BLOCKER = textwrap.dedent(
     """
     import importlib.abc, sys
 
-    ALLOWED = {"reconciler", "reconciler.awserror", "reconciler.checks", "reconciler.runlog",
-               "reconciler.timeengine", "reconciler.executor"}
+    ALLOWED = {"reconciler", "reconciler.awserror", "reconciler.calendars", "reconciler.checks",
+               "reconciler.runlog", "reconciler.timeengine", "reconciler.executor"}
     BLOCKED = ("click", "yaml", "jsonschema", "croniter", "moto")
 
     class Blocker(importlib.abc.MetaPathFinder):
@@ -142,7 +147,9 @@ PROGRAM = textwrap.dedent(
 
 def test_the_zip_ships_exactly_these_files() -> None:
     names = zipfile.ZipFile(io.BytesIO(build_executor_zip().zip_bytes)).namelist()
-    assert names == sorted(path.relative_to(PACKAGE.parent).as_posix() for path in SHIPPED)
+    own = [n for n in names if n.startswith("reconciler/")]
+    assert own == sorted(path.relative_to(PACKAGE.parent).as_posix() for path in SHIPPED)
+    assert [n for n in names if n not in own] == [name for name, _ in vendored_sources()]
 
 
 def test_the_shipped_files_import_and_run_with_everything_else_blocked(tmp_path: Path) -> None:
@@ -162,4 +169,44 @@ def test_the_shipped_files_import_and_run_with_everything_else_blocked(tmp_path:
         "refused",
         "OUROBOROS_LOG_TABLE is not set: the function needs its log table name",
         "[]",
+    ]
+
+
+ZONES_AND_HOLIDAYS = textwrap.dedent(
+    """
+    import pathlib, sys, zoneinfo
+    from datetime import UTC, datetime
+    root = pathlib.Path(sys.argv[1])
+    import holidays, tzdata
+    from reconciler.calendars import Calendar, skip_reason_at
+    for module in (holidays, tzdata):
+        assert pathlib.Path(module.__file__).is_relative_to(root), module.__file__
+    print(zoneinfo.ZoneInfo("Australia/Sydney").utcoffset(datetime(2026, 11, 27)))
+    christmas_eve_late = datetime(2026, 12, 24, 23, 30, tzinfo=UTC)
+    print(skip_reason_at(Calendar("de-by", "DE", "BY", timezone="Europe/Berlin"), christmas_eve_late))
+    """
+)
+
+
+def test_the_zip_resolves_zones_and_holidays_without_system_zone_data(tmp_path: Path) -> None:
+    # The python3.12 runtime may have no /usr/share/zoneinfo: the zip's tzdata must serve,
+    # and its holidays (with each country's own-language names) must be the ones imported.
+    task = tmp_path / "task"
+    zipfile.ZipFile(io.BytesIO(build_executor_zip().zip_bytes)).extractall(task)
+    script = task / "zones.py"
+    script.write_text(ZONES_AND_HOLIDAYS, encoding="utf-8")
+    no_zones = tmp_path / "no-zoneinfo"
+    no_zones.mkdir()
+    proc = subprocess.run(
+        [sys.executable, str(script), str(task)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=task,
+        env={"PYTHONTZPATH": str(no_zones), "PATH": "/usr/bin:/bin"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [
+        "11:00:00",
+        "calendar de-by: 2026-12-25 is a public holiday in DE-BY (Erster Weihnachtstag)",
     ]

@@ -109,6 +109,8 @@ def test_from_api_reads_the_fields_that_matter() -> None:
             "InstanceLifecycle": "spot",
             "SpotInstanceRequestId": "sir-1",
             "HibernationOptions": {"Configured": True},
+            "VpcId": "vpc-0a1b2c3d",
+            "Placement": {"AvailabilityZone": "eu-west-1a"},
         }
     )
     assert instance == Instance(
@@ -119,7 +121,13 @@ def test_from_api_reads_the_fields_that_matter() -> None:
         spot=True,
         spot_request_id="sir-1",
         hibernation_configured=True,
+        tags={"aws:autoscaling:groupName": "web-asg", "Name": "web-1"},
+        attributes={
+            "instance-id": "i-0123456789abcdef0",
+            "vpc-id": "vpc-0a1b2c3d",
+            "availability-zone": "eu-west-1a",
+        },
     )
     assert Instance.from_api({"InstanceId": "i-1", "State": {"Name": "stopped"}}) == Instance(
-        "i-1", "stopped"
+        "i-1", "stopped", attributes={"instance-id": "i-1"}
     )

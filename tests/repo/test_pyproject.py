@@ -22,6 +22,7 @@ IMPORT_NAME = {
     "click": "click",
     "croniter": "croniter",
     "tzdata": None,  # zoneinfo's data where the system has none (Windows, slim containers)
+    "holidays": "holidays",  # calendars (§12), also shipped in the executor zip
     "moto": "moto",
     "jinja2": "jinja2",  # reconcile report
 }
