@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from itertools import takewhile
 
-from reconciler import autostart, timeengine
+from reconciler import autostart, calendars, timeengine
 from reconciler.model import INSTANCE_ACTIONS, Rule
 
 ON = "on"
@@ -63,6 +63,13 @@ SkipHook = Callable[[Rule, Firing], str | None]  # e.g. a holiday calendar
 
 # --------------------------------------------------------------------------------------------
 # Firings
+
+
+def calendar_skip(rule: Rule, firing: Firing) -> str | None:
+    """The SkipHook of a rule's holiday calendar (§12): its date in the rule's zone."""
+    if rule.calendar_spec is None:
+        return None
+    return calendars.skip_reason_at(rule.calendar_spec, firing.utc)
 
 
 def firings(

@@ -21,6 +21,7 @@ from reconciler.timeline import (
     Firing,
     SkipHook,
     Window,
+    calendar_skip,
     firings,
     notes,
     on_hours,
@@ -47,7 +48,10 @@ class RuleTimeline:
     notes: tuple[str, ...]
 
 
-def build(rule: Rule, start: datetime, end: datetime, skip: SkipHook | None = None) -> RuleTimeline:
+def build(
+    rule: Rule, start: datetime, end: datetime, skip: SkipHook | None = calendar_skip
+) -> RuleTimeline:
+    """The rule's timeline; by default its calendar's days are skipped firings (§12)."""
     return RuleTimeline(
         rule=rule,
         firings=tuple(firings(rule, start, end, skip)),

@@ -33,6 +33,7 @@ from reconciler.regions import partition_of_arn
 from reconciler.report.data import Missed, Report, build_report
 from reconciler.report.render import pages, write_site
 from reconciler.settings import load_settings
+from reconciler.timeline import calendar_skip
 
 GENERATOR = '<meta name="generator" content="ouroboros reconcile report">'
 MAX_DAYS = 90
@@ -73,6 +74,7 @@ def run(
         targets_from=plan_file,
         verify=verify,
         repo_url=_repo_url(),
+        skip=calendar_skip,
     )
     _write(report, target)
     return 0

@@ -200,3 +200,32 @@ def test_rules_with_errors_are_listed_and_nothing_is_shown(
         "(`reconcile validate` checks them)\n"
     )
     assert "schedules/bad.yaml:10:11: error: " in result.stderr
+
+
+def test_a_calendar_day_is_a_skipped_firing_with_the_holiday(project: Path) -> None:
+    # 2026-12-25 is Christmas in Germany; 2026-12-28 is one of the calendar's own dates.
+    (project / "calendars").mkdir()
+    (project / "calendars" / "office.yaml").write_text(
+        "version: 1\ncountry: DE\ndates: [2026-12-28]\n", encoding="utf-8"
+    )
+    (project / "schedules" / "batch.yaml").write_text(
+        NIGHTLY + "    calendar: office\n", encoding="utf-8"
+    )
+    result = _timeline("--start", "2026-12-24T12:00:00Z", "--days", "5", "--format", "json")
+    assert result.exit_code == 0, result.output
+    (rule,) = json.loads(result.output)
+    skipped = {f["local"]: f["skipped"] for f in rule["firings"] if f["skipped"]}
+    assert skipped == {
+        "2026-12-25T01:30:00+01:00": "calendar office: 2026-12-25 is a public holiday in DE "
+        "(Erster Weihnachtstag)",
+        "2026-12-25T04:00:00+01:00": "calendar office: 2026-12-25 is a public holiday in DE "
+        "(Erster Weihnachtstag)",
+        "2026-12-26T01:30:00+01:00": "calendar office: 2026-12-26 is a public holiday in DE "
+        "(Zweiter Weihnachtstag)",
+        "2026-12-26T04:00:00+01:00": "calendar office: 2026-12-26 is a public holiday in DE "
+        "(Zweiter Weihnachtstag)",
+        "2026-12-28T01:30:00+01:00": "calendar office: 2026-12-28 is one of its dates",
+        "2026-12-28T04:00:00+01:00": "calendar office: 2026-12-28 is one of its dates",
+    }
+    # Only the nights of the 27th and the 29th act (the 24th's is before the window): 2.5 h each.
+    assert rule["on_hours"] == 5.0
