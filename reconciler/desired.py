@@ -59,6 +59,7 @@ class DesiredState:
     function: FunctionSpec
     table: TableSpec
     notes: tuple[str, ...] = field(default=(), compare=False)
+    rules: tuple[Rule, ...] = field(default=(), compare=False)  # what it was built from
 
     def fingerprint(self) -> str:
         return fingerprint(self.group, self.schedules, self.function, self.table)
@@ -200,6 +201,7 @@ def build_desired(
             "needs a group of its own; set schedule_group (e.g. ouroboros) in the settings file"
         )
     target_arn = function_arn(settings)
+    rules = list(rules)
     schedules: list[ScheduleSpec] = []
     notes: list[str] = []
     for rule in rules:
@@ -221,6 +223,7 @@ def build_desired(
         function=desired_function(settings, code_sha256),
         table=desired_table(settings),
         notes=tuple(notes),
+        rules=tuple(rules),
     )
 
 

@@ -8,6 +8,7 @@ from typing import Literal
 from reconciler.runlog import DEFAULT_RETENTION_DAYS
 
 DEFAULT_MAX_INSTANCES = 100
+DEFAULT_READER_ROLE = "ouroboros-reader"
 # The mass-delete rail: apply needs --allow-mass-delete for a plan deleting more than this
 # many managed schedules AND more than this share of them.
 DEFAULT_MAX_DELETE_COUNT = 10
@@ -75,4 +76,6 @@ class Settings:
     # organisation the target roles' trust policies require (documentation for the templates).
     allowed_accounts: tuple[str, ...] | None = None
     organization_id: str | None = None
+    # The read-only role `reconcile plan` assumes in every other account to preview targets.
+    reader_role_name: str = DEFAULT_READER_ROLE
     location: Location | None = field(default=None, compare=False)

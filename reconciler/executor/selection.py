@@ -32,6 +32,7 @@ class Instance:
     spot: bool = False
     spot_request_id: str | None = None
     hibernation_configured: bool = False
+    name: str | None = None  # the Name tag, for people reading a preview
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> Instance:
@@ -45,6 +46,7 @@ class Instance:
             spot=data.get("InstanceLifecycle") == "spot",
             spot_request_id=data.get("SpotInstanceRequestId"),
             hibernation_configured=bool(data.get("HibernationOptions", {}).get("Configured")),
+            name=tags.get("Name"),
         )
 
 

@@ -1,0 +1,145 @@
+"""Conflicts between rules (DESIGN.md §10): two enabled rules acting on one instance, one's
+stop falling inside the other's on-window (a start and the stop after it) in the next 14 days.
+
+Pure. Found statically when two rules' filters are provably the same set (the same filters,
+accounts and regions, however written: a YAML alias included), and from the target preview
+otherwise (an instance both rules matched when the plan read them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from itertools import islice
+
+from reconciler.timeengine import iter_fires
+
+CONFLICT_DAYS = 14
+# A window open at `now` began at most this long before it (a longer one is not looked for).
+_LOOKBACK = timedelta(days=31)
+# Fires looked at per expression: a rate(1 minute) has 20,160 in 14 days.
+_MAX_FIRES = 50_000
+
+# (account, region, instance id)
+InstanceKey = tuple[str, str, str]
+
+
+@dataclass(frozen=True)
+class Timing:
+    """What conflicts need of a rule: its name, zone, expressions and the set it acts on."""
+
+    name: str
+    timezone: str
+    start: str | None
+    stop: str | None
+    scope: object  # equal scopes = provably the same instances (accounts, regions, filters)
+
+
+@dataclass(frozen=True)
+class Conflict:
+    rules: tuple[str, str]  # (the rule that stops, the rule whose on-window it cuts)
+    id: str | None  # None: every instance both match (same filters), not read
+    account: str | None
+    region: str | None
+    when: datetime  # the stop, in the stopping rule's zone
+    window: tuple[datetime, datetime | None]  # the on-window it falls in (the other's zone)
+    static: bool
+
+    @property
+    def message(self) -> str:
+        stopper, holder = self.rules
+        start, end = self.window
+        until = f"{end:%H:%M}" if end is not None else "its next stop"
+        what = f"{self.id} ({self.account} {self.region})" if self.id else "the same instances"
+        return (
+            f"{stopper} stops {what} at {self.when:%Y-%m-%d %H:%M} {self.when.tzname()}, inside "
+            f"{holder}'s on-window {start:%Y-%m-%d %H:%M}-{until} {start.tzname()}: "
+            f"{holder} expects {'it' if self.id else 'them'} running then"
+        )
+
+
+def _fires(expression: str, tz: str, start: datetime, end: datetime) -> Iterator[datetime]:
+    for fire in islice(iter_fires(expression, tz, start), _MAX_FIRES):
+        if fire > end:
+            return
+        yield fire
+
+
+def on_windows(
+    rule: Timing, start: datetime, end: datetime
+) -> list[tuple[datetime, datetime | None]]:
+    """[a start, the rule's next stop after it) for each start within start..end; a rule
+    without both a start and a stop has none."""
+    if rule.start is None or rule.stop is None:
+        return []
+    windows: list[tuple[datetime, datetime | None]] = []
+    for on in _fires(rule.start, rule.timezone, start, end):
+        off = next(iter(_fires(rule.stop, rule.timezone, on, on + _LOOKBACK)), None)
+        windows.append((on, off))
+    return windows
+
+
+def first_cut(
+    stopper: Timing, holder: Timing, now: datetime, days: int = CONFLICT_DAYS
+) -> tuple[datetime, tuple[datetime, datetime | None]] | None:
+    """The first stop of `stopper` within `days` after `now` inside an on-window of `holder`."""
+    if stopper.stop is None:
+        return None
+    end = now + timedelta(days=days)
+    windows = on_windows(holder, now - _LOOKBACK, end)
+    if not windows:
+        return None
+    for stop in _fires(stopper.stop, stopper.timezone, now, end):
+        for on, off in windows:
+            if on <= stop and (off is None or stop < off):
+                return stop, (on, off)
+    return None
+
+
+def find_conflicts(
+    rules: Sequence[Timing],
+    matched: Mapping[str, frozenset[InstanceKey]],
+    now: datetime,
+    days: int = CONFLICT_DAYS,
+) -> list[Conflict]:
+    """Conflicts among `rules` (the enabled ones); `matched` holds the instances the preview
+    found for each rule it read (absent: not read)."""
+    found: list[Conflict] = []
+    for stopper in rules:
+        for holder in rules:
+            if stopper.name == holder.name:
+                continue
+            static = stopper.scope == holder.scope
+            shared = _shared(stopper.name, holder.name, matched, static)
+            if shared is None or (not static and not shared):
+                continue
+            cut = first_cut(stopper, holder, now, days)
+            if cut is None:
+                continue
+            when, window = cut
+            found += _entries(stopper.name, holder.name, shared, when, window, static)
+    return found
+
+
+def _shared(
+    a: str, b: str, matched: Mapping[str, frozenset[InstanceKey]], static: bool
+) -> list[InstanceKey] | None:
+    """The instances both rules act on; [] when static and not read; None when unknown."""
+    if a in matched and b in matched:
+        return sorted(matched[a] & matched[b])
+    return [] if static else None
+
+
+def _entries(
+    stopper: str,
+    holder: str,
+    shared: list[InstanceKey],
+    when: datetime,
+    window: tuple[datetime, datetime | None],
+    static: bool,
+) -> list[Conflict]:
+    pair = (stopper, holder)
+    if not shared:
+        return [Conflict(pair, None, None, None, when, window, static)]
+    return [Conflict(pair, i, a, r, when, window, static) for a, r, i in shared]
