@@ -48,15 +48,36 @@ class Conflict:
 
     @property
     def message(self) -> str:
-        stopper, holder = self.rules
-        start, end = self.window
-        until = f"{end:%H:%M}" if end is not None else "its next stop"
-        what = f"{self.id} ({self.account} {self.region})" if self.id else "the same instances"
-        return (
-            f"{stopper} stops {what} at {self.when:%Y-%m-%d %H:%M} {self.when.tzname()}, inside "
-            f"{holder}'s on-window {start:%Y-%m-%d %H:%M}-{until} {start.tzname()}: "
-            f"{holder} expects {'it' if self.id else 'them'} running then"
-        )
+        return pair_message([self])
+
+
+def pair_message(found: Sequence[Conflict]) -> str:
+    """One sentence for the conflicts of one pair of rules (one per shared instance)."""
+    first = found[0]
+    stopper, holder = first.rules
+    start, end = first.window
+    if end is None:
+        until = "its next stop"
+    elif end.date() == start.date():
+        until = f"{end:%H:%M}"
+    else:
+        until = f"{end:%a %Y-%m-%d %H:%M}"
+    return (
+        f"{stopper} stops {_what(found)} at {first.when:%a %Y-%m-%d %H:%M} "
+        f"{first.when.tzname()}, inside {holder}'s on-window {start:%a %Y-%m-%d %H:%M}-{until} "
+        f"{start.tzname()}: {holder} expects {'it' if len(found) == 1 and first.id else 'them'} "
+        "running then"
+    )
+
+
+def _what(found: Sequence[Conflict]) -> str:
+    if found[0].id is None:
+        return "the same instances (the same filters, accounts and regions)"
+    if len(found) == 1:
+        return f"{found[0].id} ({found[0].account} {found[0].region})"
+    ids = ", ".join(str(c.id) for c in found[:3])
+    more = f" and {len(found) - 3} more" if len(found) > 3 else ""
+    return f"{len(found)} instances both match ({ids}{more})"
 
 
 def _fires(expression: str, tz: str, start: datetime, end: datetime) -> Iterator[datetime]:

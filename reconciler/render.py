@@ -18,7 +18,7 @@ from typing import Any
 
 from reconciler.ansi import style
 from reconciler.checks import escape_controls
-from reconciler.conflicts import Conflict
+from reconciler.conflicts import Conflict, pair_message
 from reconciler.diagnostics import Diagnostic
 from reconciler.model import Location
 from reconciler.plan import (
@@ -373,11 +373,7 @@ def _rule_conflicts(review: Review, name: str) -> list[str]:
 
 
 def _pair_text(found: Sequence[Conflict]) -> str:
-    first = found[0]
-    more = len(found) - 1
-    return first.message + (
-        f" (and {more} more instance{'s' if more != 1 else ''})" if more else ""
-    )
+    return pair_message(found)
 
 
 def _text_rule(rule: RuleReview, review: Review) -> list[str]:
