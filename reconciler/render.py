@@ -347,7 +347,7 @@ def _change_line(rule: RuleReview, targets: Targets) -> str | None:
     if rule.change == "update":
         return f"this change adds {len(targets.added)} and removes {len(targets.removed)}"
     if rule.change == "delete":
-        return f"{len(targets.removed)} stop being scheduled"
+        return f"{'it stops' if len(targets.removed) == 1 else 'they stop'} being scheduled"
     return None
 
 

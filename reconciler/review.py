@@ -327,6 +327,8 @@ def _rule_review(
     if read:
         targets, warnings = rule_targets(shown, found)
         targets = _with_changes(targets, change, desired, deployed, found)
+        if change == "delete":  # what a deleted rule matches is no one's problem any more
+            warnings = [w for w in warnings if w.startswith("could not read")]
     return RuleReview(
         name=name,
         change=change,
