@@ -488,11 +488,7 @@ def _pair_hits(
     skips = {i.id: _skip(i, state.actions, answer.persistent_spot) for i in answer.instances}
     # The executor counts, per (account, region), what it would act on; a state that changes
     # between firings (running, stopped) is acted on at one of them.
-    candidates = [
-        i.id
-        for i in answer.instances
-        if skips[i.id] is None or skips[i.id].reason == IN_TARGET_STATE  # type: ignore[union-attr]
-    ]
+    candidates = [i.id for i in answer.instances if _may_act(skips[i.id])]
     warning = None
     over = len(candidates) > state.max_instances
     if over:
@@ -511,12 +507,18 @@ def _pair_hits(
     return hits, warning
 
 
+def _may_act(skip: Skip | None) -> bool:
+    return skip is None or skip.reason == IN_TARGET_STATE
+
+
 def _skip(instance: Instance, actions: Sequence[str], persistent: frozenset[str]) -> Skip | None:
-    """The executor's reason to leave it alone at every firing of the rule, else None."""
+    """The executor's reason to leave it alone at every firing of the rule, else None; a
+    lasting reason (Auto Scaling member...) before "already running", which changes."""
     skips = [skip_reason(instance, action, persistent) for action in actions]
-    if skips and all(s is not None for s in skips):
-        return skips[0]
-    return None
+    found = [s for s in skips if s is not None]
+    if not skips or len(found) < len(skips):
+        return None
+    return next((s for s in found if s.reason != IN_TARGET_STATE), found[0])
 
 
 def _with_changes(

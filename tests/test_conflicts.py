@@ -1,0 +1,84 @@
+"""Conflicts between rules (DESIGN.md §10): a stop inside another rule's on-window, 14 days."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from reconciler.conflicts import Timing, find_conflicts, first_cut, on_windows
+
+NOW = datetime(2026, 12, 14, tzinfo=UTC)
+SYDNEY = "Australia/Sydney"
+FLEET = ("222222222222", "ap-southeast-2", "tag:Environment=test")
+WEEKDAYS = Timing(
+    "integration-weekdays", SYDNEY, "cron(0 6 ? * MON-FRI *)", "cron(0 20 ? * MON-FRI *)", FLEET
+)
+MONTH_END = Timing(
+    "integration-month-end", SYDNEY, "cron(0 18 ? * 6L *)", "cron(0 23 ? * 6L *)", FLEET
+)
+
+
+def test_the_repository_example_weekday_stop_cuts_the_month_end_window() -> None:
+    found = find_conflicts([WEEKDAYS, MONTH_END], {}, NOW)
+    assert [(c.rules, c.id, c.static) for c in found] == [
+        (("integration-weekdays", "integration-month-end"), None, True)
+    ]
+    assert found[0].message == (
+        "integration-weekdays stops the same instances (the same filters, accounts and regions) "
+        "at Fri 2026-12-25 20:00 AEDT, inside integration-month-end's on-window "
+        "Fri 2026-12-25 18:00-23:00 AEDT: integration-month-end expects them running then"
+    )
+
+
+def test_only_the_next_14_days_count() -> None:
+    # From 2026-11-30 the next last Friday (Dec 25) is 25 days away.
+    assert find_conflicts([WEEKDAYS, MONTH_END], {}, datetime(2026, 11, 30, tzinfo=UTC)) == []
+    assert find_conflicts([WEEKDAYS, MONTH_END], {}, datetime(2026, 11, 30, tzinfo=UTC), days=26)
+
+
+def test_a_stop_outside_every_window_is_no_conflict() -> None:
+    # month-end stops at 23:00, after the weekday window closed at 20:00.
+    assert first_cut(MONTH_END, WEEKDAYS, NOW) is None
+
+
+def test_different_filters_conflict_only_on_instances_both_matched() -> None:
+    other = Timing("late", SYDNEY, "cron(0 18 ? * 6L *)", "cron(0 23 ? * 6L *)", "other filters")
+    key = ("222222222222", "ap-southeast-2", "i-0123456789abcdef0")
+    assert find_conflicts([WEEKDAYS, other], {}, NOW) == []  # not read: unknown, not reported
+    assert (
+        find_conflicts(
+            [WEEKDAYS, other], {WEEKDAYS.name: frozenset(), "late": frozenset({key})}, NOW
+        )
+        == []
+    )
+    found = find_conflicts(
+        [WEEKDAYS, other], {WEEKDAYS.name: frozenset({key}), "late": frozenset({key})}, NOW
+    )
+    assert [(c.rules, c.id, c.account, c.region, c.static) for c in found] == [
+        (
+            ("integration-weekdays", "late"),
+            "i-0123456789abcdef0",
+            "222222222222",
+            "ap-southeast-2",
+            False,
+        )
+    ]
+    assert "stops i-0123456789abcdef0 (222222222222 ap-southeast-2) at" in found[0].message
+
+
+def test_a_rule_without_both_start_and_stop_holds_nothing_on() -> None:
+    stop_only = Timing("nightly", SYDNEY, None, "cron(0 22 * * ? *)", FLEET)
+    assert on_windows(stop_only, NOW, NOW.replace(day=20)) == []
+    assert find_conflicts([stop_only, WEEKDAYS], {}, NOW) == []  # 22:00 is outside 06:00-20:00
+
+
+def test_a_window_over_midnight_runs_to_the_next_stop() -> None:
+    night = Timing("night", "UTC", "cron(0 22 * * ? *)", "cron(0 6 * * ? *)", FLEET)
+    early = Timing("early", "UTC", "cron(0 0 * * ? *)", "cron(0 2 * * ? *)", FLEET)
+    cut = first_cut(early, night, NOW)
+    assert cut is not None
+    when, (on, off) = cut
+    assert (when.isoformat(), on.isoformat(), off and off.isoformat()) == (
+        "2026-12-14T02:00:00+00:00",
+        "2026-12-13T22:00:00+00:00",
+        "2026-12-14T06:00:00+00:00",
+    )
