@@ -200,7 +200,7 @@ def test_zero_matches_is_a_warning_naming_the_filters() -> None:
 
 def test_more_than_max_instances_is_a_warning_and_each_is_over_the_cap() -> None:
     capped = rule("dev", max_instances=2)
-    fleet = tuple(running(i) for i in range(3)) + (running(9, asg="web"),)
+    fleet = (running(0), running(1), running(2), running(9, asg="web"))
     result = one(review([capped], [], {(ACCOUNT, REGION, DEV): Found(fleet)}), "dev")
     assert result.warnings == (
         f"matches 3 instances in {ACCOUNT} {REGION}, more than max_instances (2): the executor "
