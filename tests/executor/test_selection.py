@@ -119,6 +119,7 @@ def test_from_api_reads_the_fields_that_matter() -> None:
         spot=True,
         spot_request_id="sir-1",
         hibernation_configured=True,
+        name="web-1",  # the Name tag, which the plan's target preview shows
     )
     assert Instance.from_api({"InstanceId": "i-1", "State": {"Name": "stopped"}}) == Instance(
         "i-1", "stopped"
