@@ -326,8 +326,15 @@ def shown_rules(review: Review) -> list[RuleReview]:
 def fire_text(fire: datetime) -> str:
     """ "Tue 2026-12-01 08:00 CET (07:00 UTC)" """
     utc = fire.astimezone(UTC)
+    local = f"{fire:%a %Y-%m-%d %H:%M} {fire.tzname()}"
+    if fire.utcoffset() == utc.utcoffset() and fire.tzname() == "UTC":
+        return local
     day = "" if utc.date() == fire.date() else f"{utc:%a} "
-    return f"{fire:%a %Y-%m-%d %H:%M} {fire.tzname()} ({day}{utc:%H:%M} UTC)"
+    return f"{local} ({day}{utc:%H:%M} UTC)"
+
+
+def _symbol(rule: RuleReview) -> str:
+    return "~" if rule.renamed_from else _CHANGE_SYMBOL[rule.change]
 
 
 def _rule_title(rule: RuleReview) -> str:
@@ -377,7 +384,7 @@ def _pair_text(found: Sequence[Conflict]) -> str:
 
 
 def _text_rule(rule: RuleReview, review: Review) -> list[str]:
-    lines = [f"  {_CHANGE_SYMBOL[rule.change]} {_rule_title(rule)}"]
+    lines = [f"  {_symbol(rule)} {_rule_title(rule)}"]
     lines += [f"      {line}" for line in rule.summary]
     for action, fires in rule.next:
         shown = ", ".join(fire_text(f) for f in fires) or "never again"
@@ -427,7 +434,7 @@ def _md_rule(rule: RuleReview, review: Review) -> str:
     title = _rule_title(rule).replace(rule.name, f"`{rule.name}`")
     if rule.renamed_from:
         title = title.replace(rule.renamed_from, f"`{rule.renamed_from}`", 1)
-    parts = [f"#### {_CHANGE_SYMBOL[rule.change].strip() or '='} {title}\n\n"]
+    parts = [f"#### {_symbol(rule).strip() or '='} {title}\n\n"]
     parts += [f"- {_md_text(line)}\n" for line in rule.summary]
     for action, fires in rule.next:
         shown = ", ".join(fire_text(f) for f in fires) or "never again"
@@ -437,20 +444,22 @@ def _md_rule(rule: RuleReview, review: Review) -> str:
     if targets is not None:
         change = _change_line(rule, targets)
         parts.append(f"- **Targets:** {_hits_line(targets)}" + (f"; {change}" if change else ""))
-        if rule.change == "update":
-            for label, ids in (("added", targets.added), ("removed", targets.removed)):
-                if ids:
-                    listed = ", ".join(f"`{i}`" for i in ids[:MARKDOWN_INSTANCES])
-                    more = len(ids) - MARKDOWN_INSTANCES
-                    parts.append(
-                        f" ({label}: {listed}" + (f" and {more} more)" if more > 0 else ")")
-                    )
         parts.append("\n")
+        if rule.change == "update":
+            parts += _md_ids("Added", targets.added) + _md_ids("Removed", targets.removed)
     parts += [f"- :warning: **Warning:** {_md_text(w)}\n" for w in rule.warnings]
     parts += [f"- :x: **Conflict:** {_md_text(c)}\n" for c in _rule_conflicts(review, rule.name)]
     if targets is not None and targets.instances:
         parts.append("\n" + _md_instances(targets))
     return "".join(parts) + "\n"
+
+
+def _md_ids(label: str, ids: Sequence[str]) -> list[str]:
+    if not ids:
+        return []
+    listed = ", ".join(f"`{i}`" for i in ids[:MARKDOWN_INSTANCES])
+    more = len(ids) - MARKDOWN_INSTANCES
+    return [f"- **{label}:** {listed}" + (f" and {more} more" if more > 0 else "") + "\n"]
 
 
 def _md_text(text: str) -> str:

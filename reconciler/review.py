@@ -305,8 +305,8 @@ def _with_rename(review: RuleReview, renamed: Mapping[str, str]) -> RuleReview:
     if old is None:
         return review
     line = (
-        f"rename {old} → {review.name}: the same settings under a new name (AWS cannot rename "
-        f"a schedule, so apply deletes {old}'s schedules and creates {review.name}'s)"
+        f"the same settings under a new name: AWS cannot rename a schedule, so apply deletes "
+        f"{old}'s schedules and creates {review.name}'s"
     )
     return dataclasses.replace(review, renamed_from=old, summary=(line,))
 

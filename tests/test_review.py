@@ -131,8 +131,8 @@ def test_a_rename_is_recognised_and_says_apply_deletes_and_creates() -> None:
         "new-name",
     )
     assert new.summary == (
-        "rename old-name → new-name: the same settings under a new name (AWS cannot rename a "
-        "schedule, so apply deletes old-name's schedules and creates new-name's)",
+        "the same settings under a new name: AWS cannot rename a schedule, so apply deletes "
+        "old-name's schedules and creates new-name's",
     )
 
 
