@@ -293,6 +293,7 @@ def plan(
     metavar="DURATION",
     help="How long to wait for another apply's lock (e.g. 0, 30s, 5m).",
 )
+@_targets_option
 @_path_options
 @click.pass_context
 def apply(
@@ -302,6 +303,7 @@ def apply(
     allow_mass_delete: bool = False,
     allow_delete_all: bool = False,
     lock_timeout: str = "5m",
+    targets: str = "changed",
     rules: str | None = None,
     settings: str | None = None,
 ) -> None:
@@ -320,6 +322,7 @@ def apply(
             yes=yes,
             allow_mass_delete=allow_mass_delete or allow_delete_all,
             lock_timeout=lock_timeout,
+            targets=_targets_mode(targets),
         )
     )
 
