@@ -93,7 +93,8 @@ def current_plan(job: Job) -> tuple[Plan, LiveState]:
         return job.saved, live
     assert job.desired is not None
     plan = make_plan(job.desired, live)
-    return with_review(plan, job.desired, live, job.targets, datetime.now(UTC)), live
+    now = datetime.now(UTC)
+    return with_review(plan, job.desired, live, job.targets, now, progress=False), live
 
 
 def review(job: Job, plan: Plan) -> None:

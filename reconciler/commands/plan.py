@@ -81,7 +81,13 @@ def connect(settings: Settings) -> Clients:
 
 
 def with_review(
-    plan: Plan, desired: DesiredState, live: LiveState, mode: TargetsMode, now: datetime
+    plan: Plan,
+    desired: DesiredState,
+    live: LiveState,
+    mode: TargetsMode,
+    now: datetime,
+    *,
+    progress: bool = True,
 ) -> Plan:
     """The plan with its reviewer's view: next firings, conflicts and (unless mode is none)
     what each rule's filters match now, read with the reader role (DESIGN.md §10)."""
@@ -90,9 +96,12 @@ def with_review(
     found = {}
     if keys:
         s = desired.settings
-        if output.is_tty(sys.stderr):
+        if progress and output.is_tty(sys.stderr):
             accounts = len({k[0] for k in keys})
-            output.err(f"Previewing targets: {len(keys)} reads in {accounts} accounts...")
+            output.err(
+                f"Previewing targets: {len(keys)} reads in {accounts} "
+                f"account{'s' if accounts != 1 else ''}..."
+            )
         reader = Reader(
             deploy_account(s),
             s.region,
