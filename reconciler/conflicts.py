@@ -8,6 +8,7 @@ otherwise (an instance both rules matched when the plan read them).
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,7 +16,12 @@ from itertools import islice
 
 from reconciler.timeengine import iter_fires
 
+# DESIGN.md §10 defines a conflict within the next 14 days; a monthly rule collides once a
+# month, so later collisions (within a year) are reported too, each with its date and `soon`
+# telling the 14-day ones apart: the repository's own month-end example would otherwise be
+# silent for two weeks out of four.
 CONFLICT_DAYS = 14
+LOOKAHEAD_DAYS = 366
 # A window open at `now` began at most this long before it (a longer one is not looked for).
 _LOOKBACK = timedelta(days=31)
 # Fires looked at per expression: a rate(1 minute) has 20,160 in 14 days.
@@ -45,6 +51,7 @@ class Conflict:
     when: datetime  # the stop, in the stopping rule's zone
     window: tuple[datetime, datetime | None]  # the on-window it falls in (the other's zone)
     static: bool
+    soon: bool = True  # within CONFLICT_DAYS
 
     @property
     def message(self) -> str:
@@ -94,27 +101,32 @@ def on_windows(
     without both a start and a stop has none."""
     if rule.start is None or rule.stop is None:
         return []
+    stops = list(_fires(rule.stop, rule.timezone, start, end + _LOOKBACK))
     windows: list[tuple[datetime, datetime | None]] = []
     for on in _fires(rule.start, rule.timezone, start, end):
-        off = next(iter(_fires(rule.stop, rule.timezone, on, on + _LOOKBACK)), None)
-        windows.append((on, off))
+        after = bisect_right(stops, on)
+        windows.append((on, stops[after] if after < len(stops) else None))
     return windows
 
 
 def first_cut(
-    stopper: Timing, holder: Timing, now: datetime, days: int = CONFLICT_DAYS
+    stopper: Timing, holder: Timing, now: datetime, days: int = LOOKAHEAD_DAYS
 ) -> tuple[datetime, tuple[datetime, datetime | None]] | None:
     """The first stop of `stopper` within `days` after `now` inside an on-window of `holder`."""
     if stopper.stop is None:
         return None
     end = now + timedelta(days=days)
     windows = on_windows(holder, now - _LOOKBACK, end)
-    if not windows:
-        return None
+    starts = [on for on, _ in windows]
     for stop in _fires(stopper.stop, stopper.timezone, now, end):
-        for on, off in windows:
-            if on <= stop and (off is None or stop < off):
-                return stop, (on, off)
+        # The latest start at or before the stop: an earlier window that holds the stop
+        # would hold it too (its end is the first stop after both starts).
+        latest = bisect_right(starts, stop) - 1
+        if latest < 0:
+            continue
+        on, off = windows[latest]
+        if off is None or stop < off:
+            return stop, (on, off)
     return None
 
 
@@ -122,7 +134,7 @@ def find_conflicts(
     rules: Sequence[Timing],
     matched: Mapping[str, frozenset[InstanceKey]],
     now: datetime,
-    days: int = CONFLICT_DAYS,
+    days: int = LOOKAHEAD_DAYS,
 ) -> list[Conflict]:
     """Conflicts among `rules` (the enabled ones); `matched` holds the instances the preview
     found for each rule it read (absent: not read)."""
@@ -139,7 +151,8 @@ def find_conflicts(
             if cut is None:
                 continue
             when, window = cut
-            found += _entries(stopper.name, holder.name, shared, when, window, static)
+            soon = when <= now + timedelta(days=CONFLICT_DAYS)
+            found += _entries(stopper.name, holder.name, shared, when, window, static, soon)
     return found
 
 
@@ -159,8 +172,9 @@ def _entries(
     when: datetime,
     window: tuple[datetime, datetime | None],
     static: bool,
+    soon: bool,
 ) -> list[Conflict]:
     pair = (stopper, holder)
     if not shared:
-        return [Conflict(pair, None, None, None, when, window, static)]
-    return [Conflict(pair, i, a, r, when, window, static) for a, r, i in shared]
+        return [Conflict(pair, None, None, None, when, window, static, soon)]
+    return [Conflict(pair, i, a, r, when, window, static, soon) for a, r, i in shared]

@@ -101,10 +101,13 @@ def rule_states(
             hibernate=bool(event["hibernate"]),
             location=(locations or {}).get(name),
         )
+        # A rule is enabled when all its schedules are (drift can disable one of them).
+        enabled = state.enabled and schedule.state != "DISABLED"
         if action == "start":
-            states[name] = dataclasses.replace(state, start=schedule.expression)
+            state = dataclasses.replace(state, start=schedule.expression, enabled=enabled)
         else:
-            states[name] = dataclasses.replace(state, stop=schedule.expression)
+            state = dataclasses.replace(state, stop=schedule.expression, enabled=enabled)
+        states[name] = state
     return states
 
 
@@ -610,6 +613,7 @@ def conflicts_document(review: Review) -> list[dict[str, Any]]:
             "region": c.region,
             "when": c.when.isoformat(),
             "static": c.static,
+            "soon": c.soon,
         }
         for c in review.conflicts
     ]

@@ -29,10 +29,15 @@ def test_the_repository_example_weekday_stop_cuts_the_month_end_window() -> None
     )
 
 
-def test_only_the_next_14_days_count() -> None:
-    # From 2026-11-30 the next last Friday (Dec 25) is 25 days away.
-    assert find_conflicts([WEEKDAYS, MONTH_END], {}, datetime(2026, 11, 30, tzinfo=UTC)) == []
-    assert find_conflicts([WEEKDAYS, MONTH_END], {}, datetime(2026, 11, 30, tzinfo=UTC), days=26)
+def test_a_later_collision_is_reported_with_its_date_and_not_soon() -> None:
+    # From 2026-11-30 the next last Friday (Dec 25) is 25 days away: beyond DESIGN §10's 14
+    # days, still reported (a monthly rule would otherwise be silent for two weeks in four).
+    later = find_conflicts([WEEKDAYS, MONTH_END], {}, datetime(2026, 11, 30, tzinfo=UTC))
+    assert [(c.when.isoformat(), c.soon) for c in later] == [("2026-12-25T20:00:00+11:00", False)]
+    assert [c.soon for c in find_conflicts([WEEKDAYS, MONTH_END], {}, NOW)] == [True]
+    assert (
+        find_conflicts([WEEKDAYS, MONTH_END], {}, datetime(2026, 11, 30, tzinfo=UTC), days=14) == []
+    )
 
 
 def test_a_stop_outside_every_window_is_no_conflict() -> None:
