@@ -271,7 +271,8 @@ def render_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT) -> str:
     # Notes (one per past at() schedule, say) get a quarter of the room at most.
     header = _md_header(plan, budget=limit // 4)
     # The reviewer's blocks lead, with up to half of what is left; the field diff follows.
-    header += review_markdown(plan, budget=(limit - len(header)) // 2)
+    review = review_markdown(plan, budget=(limit - len(header)) // 2)
+    header += review
     if not plan.has_changes:
         return header
     total = len(plan.changes)
@@ -280,7 +281,9 @@ def render_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT) -> str:
         f"| {c.symbol} {_VERB[c.action]} | {c.kind} | `{c.name}`{_md_cell(foreign_note(c, plan))} |\n"
         for c in plan.changes
     ]
-    table_head = "\n### Schedule changes\n" if plan.review is not None else ""
+    table_head = ""
+    if plan.review is not None:
+        table_head = ("" if review.endswith("\n\n") else "\n") + "### Schedule changes\n"
     parts = [header, table_head + "\n| Action | Kind | Name |\n| --- | --- | --- |\n"]
     size = sum(len(p) for p in parts)
     shown_rows = 0
@@ -346,7 +349,7 @@ def _rule_title(rule: RuleReview) -> str:
 def _hits_line(targets: Targets) -> str:
     places = len({(h.account, h.region) for h in targets.instances})
     noun = "instance" if targets.count == 1 else "instances"
-    where = f" in {places} account/region{'s' if places != 1 else ''}" if places else ""
+    where = f" in {places} account/region pair{'s' if places != 1 else ''}" if places else ""
     return f"hits {targets.count} {noun} now{where}"
 
 
@@ -383,6 +386,17 @@ def _pair_text(found: Sequence[Conflict]) -> str:
     return pair_message(found)
 
 
+def _text_instances(hits: Sequence[Hit]) -> list[str]:
+    """One aligned line per instance: account, region, id, Name, state, and why it is skipped."""
+    rows = [_instance_cells(hit) for hit in hits]
+    widths = [max((len(row[i]) for row in rows), default=0) for i in range(5)]
+    lines = []
+    for row in rows:
+        cells = "  ".join(cell.ljust(width) for cell, width in zip(row[:5], widths, strict=True))
+        lines.append(f"        {cells}  skip: {row[5]}" if row[5] else f"        {cells.rstrip()}")
+    return lines
+
+
 def _text_rule(rule: RuleReview, review: Review) -> list[str]:
     lines = [f"  {_symbol(rule)} {_rule_title(rule)}"]
     lines += [f"      {line}" for line in rule.summary]
@@ -395,10 +409,7 @@ def _text_rule(rule: RuleReview, review: Review) -> list[str]:
         head = _hits_line(targets)
         change = _change_line(rule, targets)
         lines.append(f"      {head}" + (f"; {change}" if change else ""))
-        for hit in targets.instances[:TEXT_INSTANCES]:
-            cells = _instance_cells(hit)
-            skip = f"  skip: {cells[5]}" if cells[5] else ""
-            lines.append(f"        {'  '.join(cells[:5])}{skip}")
+        lines += _text_instances(targets.instances[:TEXT_INSTANCES])
         if targets.count > TEXT_INSTANCES:
             lines.append(f"        and {targets.count - TEXT_INSTANCES} more")
         if targets.added and rule.change == "update":
@@ -500,8 +511,10 @@ def review_markdown(plan: Plan, budget: int) -> str:
     unshown = {r.name for r in rules}
     others = [c for c in review.conflicts if not set(c.rules) & unshown]
     if others:
-        text += "\n### Conflicts between unchanged rules\n\n"
+        text += "" if text.endswith("\n\n") else "\n"
+        text += "### Conflicts between unchanged rules\n\n"
         text += "".join(f"- :x: {_md_text(_pair_text(pair))}\n" for pair in _by_pair(others))
+        text += "\n"
     return text
 
 

@@ -72,7 +72,7 @@ MARKDOWN = """\
 - filters tag:Environment=dev|test instead of tag:Environment=dev
 - **Next starts:** Mon 2026-11-30 07:30 CET (06:30 UTC), Tue 2026-12-01 07:30 CET (06:30 UTC), Wed 2026-12-02 07:30 CET (06:30 UTC)
 - **Next stops:** Fri 2026-11-27 19:00 CET (18:00 UTC), Mon 2026-11-30 19:00 CET (18:00 UTC), Tue 2026-12-01 19:00 CET (18:00 UTC)
-- **Targets:** hits 3 instances now in 1 account/region; this change adds 2 and removes 1
+- **Targets:** hits 3 instances now in 1 account/region pair; this change adds 2 and removes 1
 - **Added:** `i-00000000000000003`, `i-00000000000000004`
 - **Removed:** `i-00000000000000002`
 - :x: **Conflict:** dev-office-hours stops 3 instances both match (i-00000000000000001, i-00000000000000003, i-00000000000000004) at Fri 2026-11-27 19:00 CET, inside night-batch's on-window Fri 2026-11-27 18:00-23:00 CET: night-batch expects them running then
@@ -92,7 +92,7 @@ MARKDOWN = """\
 - stops 19:00, Mon-Fri, UTC
 - acts on tag:Team=web in 123456789012 / eu-west-1
 - **Next stops:** Fri 2026-11-27 19:00 UTC, Mon 2026-11-30 19:00 UTC, Tue 2026-12-01 19:00 UTC
-- **Targets:** hits 23 instances now in 1 account/region
+- **Targets:** hits 23 instances now in 1 account/region pair
 
 <details><summary>23 instances</summary>
 
@@ -128,7 +128,7 @@ and 3 more (the JSON plan lists every one)
 - the same settings under a new name: AWS cannot rename a schedule, so apply deletes old-name's schedules and creates new-name's
 - **Next starts:** Mon 2026-11-30 08:00 UTC, Tue 2026-12-01 08:00 UTC, Wed 2026-12-02 08:00 UTC
 - **Next stops:** Fri 2026-11-27 19:00 UTC, Mon 2026-11-30 19:00 UTC, Tue 2026-12-01 19:00 UTC
-- **Targets:** hits 1 instance now in 1 account/region
+- **Targets:** hits 1 instance now in 1 account/region pair
 
 <details><summary>1 instance</summary>
 
@@ -145,7 +145,7 @@ and 3 more (the JSON plan lists every one)
 - acts on tag:Environment=dev|test in 123456789012 / eu-west-1
 - **Next starts:** Fri 2026-11-27 18:00 CET (17:00 UTC), Fri 2026-12-04 18:00 CET (17:00 UTC), Fri 2026-12-11 18:00 CET (17:00 UTC)
 - **Next stops:** Fri 2026-11-27 23:00 CET (22:00 UTC), Fri 2026-12-04 23:00 CET (22:00 UTC), Fri 2026-12-11 23:00 CET (22:00 UTC)
-- **Targets:** hits 3 instances now in 1 account/region
+- **Targets:** hits 3 instances now in 1 account/region pair
 - :x: **Conflict:** dev-office-hours stops 3 instances both match (i-00000000000000001, i-00000000000000003, i-00000000000000004) at Fri 2026-11-27 19:00 CET, inside night-batch's on-window Fri 2026-11-27 18:00-23:00 CET: night-batch expects them running then
 
 <details><summary>3 instances</summary>
@@ -166,7 +166,6 @@ and 3 more (the JSON plan lists every one)
 - **DST:** 2027-03-28: 02:30 does not exist in Europe/Berlin: stop skipped
 - **Targets:** hits 0 instances now
 - :warning: **Warning:** matches no instance anywhere: check the filters: tag:Enviroment=dev
-
 
 ### Schedule changes
 
@@ -323,7 +322,7 @@ Rules this plan changes:
       filters tag:Environment=dev|test instead of tag:Environment=dev
       next starts: Mon 2026-11-30 07:30 CET (06:30 UTC), Tue 2026-12-01 07:30 CET (06:30 UTC), Wed 2026-12-02 07:30 CET (06:30 UTC)
       next stops: Fri 2026-11-27 19:00 CET (18:00 UTC), Mon 2026-11-30 19:00 CET (18:00 UTC), Tue 2026-12-01 19:00 CET (18:00 UTC)
-      hits 3 instances now in 1 account/region; this change adds 2 and removes 1
+      hits 3 instances now in 1 account/region pair; this change adds 2 and removes 1
         123456789012  eu-west-1  i-00000000000000001  dev-1  running
         123456789012  eu-west-1  i-00000000000000003  dev-3  running  skip: member of Auto Scaling group web: scale the group instead
         123456789012  eu-west-1  i-00000000000000004  dev-4  stopped
@@ -335,7 +334,7 @@ Rules this plan changes:
       stops 19:00, Mon-Fri, UTC
       acts on tag:Team=web in 123456789012 / eu-west-1
       next stops: Fri 2026-11-27 19:00 UTC, Mon 2026-11-30 19:00 UTC, Tue 2026-12-01 19:00 UTC
-      hits 23 instances now in 1 account/region
+      hits 23 instances now in 1 account/region pair
         123456789012  eu-west-1  i-00000000000000064  dev-100  running
         123456789012  eu-west-1  i-00000000000000065  dev-101  running
         123456789012  eu-west-1  i-00000000000000066  dev-102  running
@@ -352,7 +351,7 @@ Rules this plan changes:
       the same settings under a new name: AWS cannot rename a schedule, so apply deletes old-name's schedules and creates new-name's
       next starts: Mon 2026-11-30 08:00 UTC, Tue 2026-12-01 08:00 UTC, Wed 2026-12-02 08:00 UTC
       next stops: Fri 2026-11-27 19:00 UTC, Mon 2026-11-30 19:00 UTC, Tue 2026-12-01 19:00 UTC
-      hits 1 instance now in 1 account/region
+      hits 1 instance now in 1 account/region pair
         123456789012  eu-west-1  i-00000000000000032  dev-50  running
 
   + create rule night-batch
@@ -361,7 +360,7 @@ Rules this plan changes:
       acts on tag:Environment=dev|test in 123456789012 / eu-west-1
       next starts: Fri 2026-11-27 18:00 CET (17:00 UTC), Fri 2026-12-04 18:00 CET (17:00 UTC), Fri 2026-12-11 18:00 CET (17:00 UTC)
       next stops: Fri 2026-11-27 23:00 CET (22:00 UTC), Fri 2026-12-04 23:00 CET (22:00 UTC), Fri 2026-12-11 23:00 CET (22:00 UTC)
-      hits 3 instances now in 1 account/region
+      hits 3 instances now in 1 account/region pair
         123456789012  eu-west-1  i-00000000000000001  dev-1  running
         123456789012  eu-west-1  i-00000000000000003  dev-3  running  skip: member of Auto Scaling group web: scale the group instead
         123456789012  eu-west-1  i-00000000000000004  dev-4  stopped
