@@ -530,7 +530,9 @@ def test_the_commands_the_workflows_run_exist_with_those_flags() -> None:
     assert seen == {
         "validate --format github",
         "validate",
-        "plan --detailed-exitcode --format markdown --out plan.json",
+        "plan --detailed-exitcode --format markdown --out plan.json",  # drift.yml
+        # plan.yml: conflicts and target warnings as annotations on the rules' lines too
+        "plan --detailed-exitcode --format markdown --annotations --out plan.json",
         "apply --yes",
         "apply --yes --allow-mass-delete",
     }
