@@ -4,10 +4,15 @@ conflict annotations: checked exactly, as a pull request shows them."""
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime
+from pathlib import Path
 
-from recon_support import ACCOUNT, NOW, REGION, rule
+from recon_support import ACCOUNT, NOW, REGION, rule, settings
 from test_review import DEV, live_of, running, want
 
+from reconciler.desired import build_desired
+from reconciler.executor.selection import Instance
+from reconciler.loader import load_rules
 from reconciler.model import Location, Rule
 from reconciler.plan import Plan, make_plan
 from reconciler.render import github_annotations, render_markdown, render_text
@@ -393,3 +398,71 @@ def test_warnings_and_conflicts_are_annotations_on_the_rule_lines() -> None:
         "::warning file=schedules/dev.yaml,line=3,col=5::conflict: dev-office-hours stops 3 instances both match (i-00000000000000001, i-00000000000000003, i-00000000000000004) at Fri 2026-11-27 19:00 CET, inside night-batch's on-window Fri 2026-11-27 18:00-23:00 CET: night-batch expects them running then",
         "::warning file=schedules/dev.yaml,line=12,col=5::conflict: dev-office-hours stops 3 instances both match (i-00000000000000001, i-00000000000000003, i-00000000000000004) at Fri 2026-11-27 19:00 CET, inside night-batch's on-window Fri 2026-11-27 18:00-23:00 CET: night-batch expects them running then",
     ]
+
+
+# The walkthrough's pull request (docs/tutorial/gitops.md, step 4): the repository's examples
+# deployed, then dev-office-hours stops at 18:30 and qa-weekends-off is added; its comment's
+# rule blocks are this rendering, for a small fleet, on Wednesday 2 December 2026.
+
+ROOT = Path(__file__).resolve().parents[1]
+WALKTHROUGH_NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+QA = Rule(
+    name="qa-weekends-off",
+    description="QA boxes off from Friday 20:00 to Monday 07:00",
+    timezone="Europe/Berlin",
+    accounts=("222222222222",),
+    regions=("eu-central-1",),
+    targets=(("tag:Environment", ("qa",)),),
+    stop="cron(0 20 ? * FRI *)",
+    start="cron(0 7 ? * MON *)",
+    location=Location("schedules/qa.yaml", 4, 5),
+)
+
+
+def walkthrough() -> Plan:
+    loaded = load_rules([str(ROOT / "schedules")])
+    old = list(loaded.rules)
+    new = [
+        dataclasses.replace(r, stop="cron(30 18 ? * MON-FRI *)")
+        if r.name == "dev-office-hours"
+        else r
+        for r in old
+    ] + [QA]
+    office = next(r for r in old if r.name == "dev-office-hours")
+    fleet = filter_set(office.targets)
+    dev = (
+        Instance("i-0a1b2c3d4e5f60001", "running", name="dev-web-1"),
+        Instance("i-0a1b2c3d4e5f60002", "stopped", name="dev-web-2"),
+        Instance("i-0a1b2c3d4e5f60003", "running", asg="dev-web", name="dev-web-asg"),
+    )
+    found = {
+        ("111111111111", "eu-west-1", fleet): Found(dev),
+        ("111111111111", "eu-central-1", fleet): Found(
+            (Instance("i-0a1b2c3d4e5f60004", "running", name="dev-batch-1"),)
+        ),
+        ("222222222222", "eu-central-1", filter_set(QA.targets)): Found(
+            (
+                Instance("i-0f9e8d7c6b5a40001", "running", name="qa-1"),
+                Instance("i-0f9e8d7c6b5a40002", "running", name="qa-2"),
+            )
+        ),
+    }
+    settings_ = settings(executor_role_arn="arn:aws:iam::111111111111:role/ouroboros-executor")
+    desired = build_desired(new, settings_, code_sha256="c2hh", now=WALKTHROUGH_NOW)
+    deployed = build_desired(old, settings_, code_sha256="c2hh", now=WALKTHROUGH_NOW)
+    live = live_of(deployed)
+    plan = make_plan(desired, live)
+    states = rule_states_of(plan, desired.rules, desired.schedules, live.schedules)
+    return dataclasses.replace(plan, review=build_review(states, found, now=WALKTHROUGH_NOW))
+
+
+def test_the_walkthrough_shows_a_real_rendering() -> None:
+    rendered = render_markdown(walkthrough())
+    blocks = rendered[rendered.index("### Rules") : rendered.index("### Schedule changes")]
+    page = (ROOT / "docs" / "tutorial" / "gitops.md").read_text(encoding="utf-8")
+    quoted = "\n".join(
+        line[2:] if line.startswith("> ") else line[1:]
+        for line in page.splitlines()
+        if line.startswith(">")
+    )
+    assert blocks in quoted + "\n"
