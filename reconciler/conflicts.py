@@ -24,6 +24,8 @@ CONFLICT_DAYS = 14
 LOOKAHEAD_DAYS = 366
 # A window open at `now` began at most this long before it (a longer one is not looked for).
 _LOOKBACK = timedelta(days=31)
+# Entries per pair of rules: one per shared instance, up to this many (the message counts all).
+MAX_PER_PAIR = 20
 # Fires looked at per expression: a rate(1 minute) has 20,160 in 14 days.
 _MAX_FIRES = 50_000
 
@@ -52,6 +54,7 @@ class Conflict:
     window: tuple[datetime, datetime | None]  # the on-window it falls in (the other's zone)
     static: bool
     soon: bool = True  # within CONFLICT_DAYS
+    shared: int = 1  # instances both rules act on (at most MAX_PER_PAIR are listed)
 
     @property
     def message(self) -> str:
@@ -72,7 +75,7 @@ def pair_message(found: Sequence[Conflict]) -> str:
     return (
         f"{stopper} stops {_what(found)} at {first.when:%a %Y-%m-%d %H:%M} "
         f"{first.when.tzname()}, inside {holder}'s on-window {start:%a %Y-%m-%d %H:%M}-{until} "
-        f"{start.tzname()}: {holder} expects {'it' if len(found) == 1 and first.id else 'them'} "
+        f"{start.tzname()}: {holder} expects {'it' if first.shared == 1 and first.id else 'them'} "
         "running then"
     )
 
@@ -80,11 +83,12 @@ def pair_message(found: Sequence[Conflict]) -> str:
 def _what(found: Sequence[Conflict]) -> str:
     if found[0].id is None:
         return "the same instances (the same filters, accounts and regions)"
-    if len(found) == 1:
+    total = max(found[0].shared, len(found))
+    if total == 1:
         return f"{found[0].id} ({found[0].account} {found[0].region})"
     ids = ", ".join(str(c.id) for c in found[:3])
-    more = f" and {len(found) - 3} more" if len(found) > 3 else ""
-    return f"{len(found)} instances both match ({ids}{more})"
+    more = f" and {total - 3} more" if total > 3 else ""
+    return f"{total} instances both match ({ids}{more})"
 
 
 def _fires(expression: str, tz: str, start: datetime, end: datetime) -> Iterator[datetime]:
@@ -137,22 +141,38 @@ def find_conflicts(
     days: int = LOOKAHEAD_DAYS,
 ) -> list[Conflict]:
     """Conflicts among `rules` (the enabled ones); `matched` holds the instances the preview
-    found for each rule it read (absent: not read)."""
+    found for each rule it read (absent: not read). Timing is computed once per pair of
+    distinct (zone, start, stop), instances only for pairs whose timing collides."""
+    groups: dict[tuple[str, str | None, str | None], list[Timing]] = {}
+    for rule in rules:
+        groups.setdefault((rule.timezone, rule.start, rule.stop), []).append(rule)
     found: list[Conflict] = []
-    for stopper in rules:
-        for holder in rules:
+    for stoppers in groups.values():
+        for holders in groups.values():
+            cut = first_cut(stoppers[0], holders[0], now, days)
+            if cut is not None:
+                soon = cut[0] <= now + timedelta(days=CONFLICT_DAYS)
+                found += _pairs(stoppers, holders, matched, cut, soon)
+    return sorted(found, key=lambda c: (c.rules, c.id or ""))
+
+
+def _pairs(
+    stoppers: Sequence[Timing],
+    holders: Sequence[Timing],
+    matched: Mapping[str, frozenset[InstanceKey]],
+    cut: tuple[datetime, tuple[datetime, datetime | None]],
+    soon: bool,
+) -> list[Conflict]:
+    found: list[Conflict] = []
+    for stopper in stoppers:
+        for holder in holders:
             if stopper.name == holder.name:
                 continue
             static = stopper.scope == holder.scope
             shared = _shared(stopper.name, holder.name, matched, static)
             if shared is None or (not static and not shared):
                 continue
-            cut = first_cut(stopper, holder, now, days)
-            if cut is None:
-                continue
-            when, window = cut
-            soon = when <= now + timedelta(days=CONFLICT_DAYS)
-            found += _entries(stopper.name, holder.name, shared, when, window, static, soon)
+            found += _entries(stopper.name, holder.name, shared, cut[0], cut[1], static, soon)
     return found
 
 
@@ -177,4 +197,5 @@ def _entries(
     pair = (stopper, holder)
     if not shared:
         return [Conflict(pair, None, None, None, when, window, static, soon)]
-    return [Conflict(pair, i, a, r, when, window, static, soon) for a, r, i in shared]
+    listed = shared[:MAX_PER_PAIR]
+    return [Conflict(pair, i, a, r, when, window, static, soon, len(shared)) for a, r, i in listed]

@@ -377,6 +377,11 @@ def _by_pair(conflicts: Sequence[Conflict]) -> list[list[Conflict]]:
     return list(pairs.values())
 
 
+def conflict_lines(review: Review) -> list[str]:
+    """One sentence per pair of conflicting rules."""
+    return [_pair_text(pair) for pair in _by_pair(review.conflicts)]
+
+
 def _rule_conflicts(review: Review, name: str) -> list[str]:
     """One line per pair the rule is in (instances counted, not listed)."""
     return [_pair_text(pair) for pair in _by_pair(review.conflicts) if name in pair[0].rules]

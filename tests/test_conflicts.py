@@ -87,3 +87,20 @@ def test_a_window_over_midnight_runs_to_the_next_stop() -> None:
         "2026-12-13T22:00:00+00:00",
         "2026-12-14T06:00:00+00:00",
     )
+
+
+def test_a_pair_lists_at_most_20_instances_and_counts_them_all() -> None:
+    other = Timing("late", SYDNEY, "cron(0 18 ? * 6L *)", "cron(0 23 ? * 6L *)", "other filters")
+    keys = frozenset(("222222222222", "ap-southeast-2", f"i-{n:017x}") for n in range(25))
+    found = find_conflicts([WEEKDAYS, other], {WEEKDAYS.name: keys, "late": keys}, NOW)
+    assert len(found) == 20
+    assert found[0].message.startswith(
+        "integration-weekdays stops 25 instances both match (i-00000000000000000, "
+        "i-00000000000000001, i-00000000000000002 and 22 more) at Fri 2026-12-25 20:00 AEDT"
+    )
+
+
+def test_rules_with_the_same_timing_are_compared_once_per_timing() -> None:
+    twins = [Timing(f"t{n}", SYDNEY, WEEKDAYS.start, WEEKDAYS.stop, FLEET) for n in range(3)]
+    found = find_conflicts([*twins, MONTH_END], {}, NOW)
+    assert [c.rules for c in found] == [(f"t{n}", "integration-month-end") for n in range(3)]

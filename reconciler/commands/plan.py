@@ -29,6 +29,7 @@ from reconciler.planfile import from_document
 from reconciler.preview import Reader, read_targets
 from reconciler.regions import partition_of_arn
 from reconciler.render import (
+    conflict_lines,
     github_annotations,
     mass_delete_warning,
     render_json,
@@ -136,7 +137,7 @@ def review_warnings(plan: Plan) -> list[str]:
     if plan.review is None:
         return []
     lines = [f"rule {r.name}: {w}" for r in plan.review.rules for w in r.warnings]
-    return lines + [f"conflict: {c.message}" for c in plan.review.conflicts]
+    return lines + [f"conflict: {line}" for line in conflict_lines(plan.review)]
 
 
 def read_plan_file(path: str) -> Plan:
