@@ -84,8 +84,11 @@ def _what(found: Sequence[Conflict]) -> str:
     if found[0].id is None:
         return "the same instances (the same filters, accounts and regions)"
     total = max(found[0].shared, len(found))
+    first = f"{found[0].id} ({found[0].account} {found[0].region})"
     if total == 1:
-        return f"{found[0].id} ({found[0].account} {found[0].region})"
+        return first
+    if len(found) == 1:  # one entry of a pair's list
+        return f"{first}, one of {total} instances both match,"
     ids = ", ".join(str(c.id) for c in found[:3])
     more = f" and {total - 3} more" if total > 3 else ""
     return f"{total} instances both match ({ids}{more})"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from reconciler.conflicts import Timing, find_conflicts, first_cut, on_windows
+from reconciler.conflicts import Timing, find_conflicts, first_cut, on_windows, pair_message
 
 NOW = datetime(2026, 12, 14, tzinfo=UTC)
 SYDNEY = "Australia/Sydney"
@@ -94,7 +94,11 @@ def test_a_pair_lists_at_most_20_instances_and_counts_them_all() -> None:
     keys = frozenset(("222222222222", "ap-southeast-2", f"i-{n:017x}") for n in range(25))
     found = find_conflicts([WEEKDAYS, other], {WEEKDAYS.name: keys, "late": keys}, NOW)
     assert len(found) == 20
-    assert found[0].message.startswith(
+    assert found[1].message.startswith(
+        "integration-weekdays stops i-00000000000000001 (222222222222 ap-southeast-2), one of "
+        "25 instances both match, at Fri 2026-12-25 20:00 AEDT"
+    )
+    assert pair_message(found).startswith(
         "integration-weekdays stops 25 instances both match (i-00000000000000000, "
         "i-00000000000000001, i-00000000000000002 and 22 more) at Fri 2026-12-25 20:00 AEDT"
     )
