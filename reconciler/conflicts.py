@@ -24,6 +24,8 @@ CONFLICT_DAYS = 14
 LOOKAHEAD_DAYS = 366
 # A window open at `now` began at most this long before it (a longer one is not looked for).
 _LOOKBACK = timedelta(days=31)
+# Pairs of rules listed (a pathological rule set can have a million); the rest are counted.
+MAX_PAIRS = 500
 # Entries per pair of rules: one per shared instance, up to this many (the message counts all).
 MAX_PER_PAIR = 20
 # Fires looked at per expression: a rate(1 minute) has 20,160 in 14 days.
@@ -137,46 +139,61 @@ def first_cut(
     return None
 
 
+@dataclass(frozen=True)
+class Scan:
+    conflicts: tuple[Conflict, ...]  # those of the first MAX_PAIRS pairs, by rule names
+    pairs: int  # every conflicting pair of rules found, listed or not
+
+
 def find_conflicts(
     rules: Sequence[Timing],
     matched: Mapping[str, frozenset[InstanceKey]],
     now: datetime,
     days: int = LOOKAHEAD_DAYS,
 ) -> list[Conflict]:
+    return list(scan_conflicts(rules, matched, now, days).conflicts)
+
+
+def scan_conflicts(
+    rules: Sequence[Timing],
+    matched: Mapping[str, frozenset[InstanceKey]],
+    now: datetime,
+    days: int = LOOKAHEAD_DAYS,
+    max_pairs: int = MAX_PAIRS,
+) -> Scan:
     """Conflicts among `rules` (the enabled ones); `matched` holds the instances the preview
     found for each rule it read (absent: not read). Timing is computed once per pair of
     distinct (zone, start, stop), instances only for pairs whose timing collides."""
     groups: dict[tuple[str, str | None, str | None], list[Timing]] = {}
     for rule in rules:
         groups.setdefault((rule.timezone, rule.start, rule.stop), []).append(rule)
-    found: list[Conflict] = []
+    pairs: list[tuple[Timing, Timing, tuple[datetime, tuple[datetime, datetime | None]]]] = []
     for stoppers in groups.values():
         for holders in groups.values():
             cut = first_cut(stoppers[0], holders[0], now, days)
             if cut is not None:
-                soon = cut[0] <= now + timedelta(days=CONFLICT_DAYS)
-                found += _pairs(stoppers, holders, matched, cut, soon)
-    return sorted(found, key=lambda c: (c.rules, c.id or ""))
-
-
-def _pairs(
-    stoppers: Sequence[Timing],
-    holders: Sequence[Timing],
-    matched: Mapping[str, frozenset[InstanceKey]],
-    cut: tuple[datetime, tuple[datetime, datetime | None]],
-    soon: bool,
-) -> list[Conflict]:
+                pairs += [(a, b, cut) for a in stoppers for b in holders if _collide(a, b, matched)]
+    pairs.sort(key=lambda p: (p[0].name, p[1].name))
+    soon_until = now + timedelta(days=CONFLICT_DAYS)
     found: list[Conflict] = []
-    for stopper in stoppers:
-        for holder in holders:
-            if stopper.name == holder.name:
-                continue
-            static = stopper.scope == holder.scope
-            shared = _shared(stopper.name, holder.name, matched, static)
-            if shared is None or (not static and not shared):
-                continue
-            found += _entries(stopper.name, holder.name, shared, cut[0], cut[1], static, soon)
-    return found
+    for stopper, holder, (when, window) in pairs[:max_pairs]:
+        static = stopper.scope == holder.scope
+        shared = _shared(stopper.name, holder.name, matched, static) or []
+        found += _entries(
+            stopper.name, holder.name, shared, when, window, static, when <= soon_until
+        )
+    return Scan(tuple(found), len(pairs))
+
+
+def _collide(a: Timing, b: Timing, matched: Mapping[str, frozenset[InstanceKey]]) -> bool:
+    """Whether two rules act on one instance: provably (the same scope), or as read."""
+    if a.name == b.name:
+        return False
+    if a.scope == b.scope:
+        return True
+    return (
+        a.name in matched and b.name in matched and not matched[a.name].isdisjoint(matched[b.name])
+    )
 
 
 def _shared(

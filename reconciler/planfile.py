@@ -216,6 +216,7 @@ def to_document(plan: Plan) -> dict[str, Any]:
         review = {
             "rules": rules_document(plan.review),
             "conflicts": conflicts_document(plan.review),
+            "conflict_pairs": plan.review.conflict_pairs,
         }
     return {
         "format_version": FORMAT_VERSION,

@@ -382,9 +382,16 @@ def conflict_lines(review: Review) -> list[str]:
     return [_pair_text(pair) for pair in _by_pair(review.conflicts)]
 
 
+RULE_CONFLICTS = 5  # conflict lines per rule block; the JSON plan has the rest
+
+
 def _rule_conflicts(review: Review, name: str) -> list[str]:
-    """One line per pair the rule is in (instances counted, not listed)."""
-    return [_pair_text(pair) for pair in _by_pair(review.conflicts) if name in pair[0].rules]
+    """One line per pair the rule is in (instances counted, not listed), 5 at most."""
+    lines = [_pair_text(pair) for pair in _by_pair(review.conflicts) if name in pair[0].rules]
+    if len(lines) <= RULE_CONFLICTS:
+        return lines
+    more = len(lines) - RULE_CONFLICTS
+    return [*lines[:RULE_CONFLICTS], f"and {more} more with other rules: see the JSON plan"]
 
 
 def _pair_text(found: Sequence[Conflict]) -> str:
@@ -443,7 +450,17 @@ def review_text(plan: Plan) -> list[str]:
         lines.append("Conflicts between rules this plan does not change:")
         lines += [escape_controls(f"  {_pair_text(pair)}") for pair in _by_pair(others)]
         lines.append("")
+    if review.unlisted_pairs:
+        lines += [_unlisted(review), ""]
     return lines
+
+
+def _unlisted(review: Review) -> str:
+    return (
+        f"Note: {review.conflict_pairs} pairs of rules conflict; the first "
+        f"{review.conflict_pairs - review.unlisted_pairs} are listed (conflict_pairs in the "
+        "JSON plan counts them all)."
+    )
 
 
 def _md_rule(rule: RuleReview, review: Review) -> str:
@@ -520,6 +537,8 @@ def review_markdown(plan: Plan, budget: int) -> str:
         text += "### Conflicts between unchanged rules\n\n"
         text += "".join(f"- :x: {_md_text(_pair_text(pair))}\n" for pair in _by_pair(others))
         text += "\n"
+    if review.unlisted_pairs:
+        text += f"> **{_unlisted(review).replace('Note: ', 'Note:** ', 1)}\n\n"
     return text
 
 

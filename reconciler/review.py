@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
 from reconciler import checks
-from reconciler.conflicts import Conflict, InstanceKey, Timing, find_conflicts
+from reconciler.conflicts import Conflict, InstanceKey, Scan, Timing, scan_conflicts
 from reconciler.executor.selection import IN_TARGET_STATE, Instance, Skip, skip_reason
 from reconciler.model import DEFAULT_MAX_INSTANCES, INSTANCE_ACTIONS, Location, Rule
 from reconciler.plan import Plan, json_object
@@ -184,6 +184,11 @@ class Review:
     rules: tuple[RuleReview, ...]
     conflicts: tuple[Conflict, ...]
     targets_mode: TargetsMode = "changed"
+    conflict_pairs: int = 0  # every conflicting pair found (more than are listed, at scale)
+
+    @property
+    def unlisted_pairs(self) -> int:
+        return self.conflict_pairs - len({c.rules for c in self.conflicts})
 
     def rule(self, name: str) -> RuleReview | None:
         return next((r for r in self.rules if r.name == name), None)
@@ -297,8 +302,8 @@ def build_review(
             _rule_review(name, change, desired.get(name), deployed.get(name), found, read, now)
         )
     reviews = [_with_rename(r, renamed) for r in reviews]
-    conflicts = _conflicts(desired, found, now)
-    return Review(tuple(reviews), tuple(conflicts), mode)
+    scan = _conflicts(desired, found, now)
+    return Review(tuple(reviews), scan.conflicts, mode, scan.pairs)
 
 
 def _with_rename(review: RuleReview, renamed: Mapping[str, str]) -> RuleReview:
@@ -555,7 +560,7 @@ def _ids(keys: Iterable[InstanceKey]) -> tuple[str, ...]:
 
 def _conflicts(
     desired: Mapping[str, RuleState], found: Mapping[ReadKey, Found], now: datetime
-) -> list[Conflict]:
+) -> Scan:
     enabled = [s for s in desired.values() if s.enabled]
     timings = [Timing(s.name, s.timezone, s.start, s.stop, s.scope) for s in enabled]
     matched = {}
@@ -563,7 +568,7 @@ def _conflicts(
         answers = [found.get(key) for key in state.reads()]
         if all(a is not None and a.error is None for a in answers):
             matched[state.name] = rule_targets(state, found)[0].instance_keys()
-    return find_conflicts(timings, matched, now.astimezone(UTC))
+    return scan_conflicts(timings, matched, now.astimezone(UTC))
 
 
 # The JSON plan's "rules" and "conflicts" (DESIGN.md §10)
@@ -604,6 +609,8 @@ def _targets_document(targets: Targets) -> dict[str, Any]:
 
 
 def conflicts_document(review: Review) -> list[dict[str, Any]]:
+    """One entry per shared instance (at most 20 a pair, 500 pairs; `conflict_pairs` counts
+    them all)."""
     return [
         {
             "rules": list(c.rules),

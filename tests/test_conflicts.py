@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from reconciler.conflicts import Timing, find_conflicts, first_cut, on_windows, pair_message
+from reconciler.conflicts import (
+    Timing,
+    find_conflicts,
+    first_cut,
+    on_windows,
+    pair_message,
+    scan_conflicts,
+)
 
 NOW = datetime(2026, 12, 14, tzinfo=UTC)
 SYDNEY = "Australia/Sydney"
@@ -108,3 +115,13 @@ def test_rules_with_the_same_timing_are_compared_once_per_timing() -> None:
     twins = [Timing(f"t{n}", SYDNEY, WEEKDAYS.start, WEEKDAYS.stop, FLEET) for n in range(3)]
     found = find_conflicts([*twins, MONTH_END], {}, NOW)
     assert [c.rules for c in found] == [(f"t{n}", "integration-month-end") for n in range(3)]
+
+
+def test_pairs_beyond_the_cap_are_counted_not_listed() -> None:
+    twins = [Timing(f"t{n}", SYDNEY, WEEKDAYS.start, WEEKDAYS.stop, FLEET) for n in range(3)]
+    scan = scan_conflicts([*twins, MONTH_END], {}, NOW, max_pairs=2)
+    assert scan.pairs == 3
+    assert [c.rules for c in scan.conflicts] == [
+        ("t0", "integration-month-end"),
+        ("t1", "integration-month-end"),
+    ]
