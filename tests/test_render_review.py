@@ -466,3 +466,19 @@ def test_the_walkthrough_shows_a_real_rendering() -> None:
         if line.startswith(">")
     )
     assert blocks in quoted + "\n"
+
+
+def test_a_long_review_stays_within_the_comment_limit_and_says_what_is_cut() -> None:
+    rules = [rule(f"r{n:03d}", targets=(("tag:Team", (f"t{n}",)),)) for n in range(300)]
+    found = {
+        (ACCOUNT, REGION, filter_set(r.targets)): Found(
+            tuple(running(1000 * n + i) for i in range(25))
+        )
+        for n, r in enumerate(rules)
+    }
+    markdown = render_markdown(reviewed(rules, [], found))
+    assert len(markdown) <= 60_000
+    shown = markdown.count("#### + create rule")
+    assert 0 < shown < 300
+    assert f"> **Note:** {300 - shown} more rules are in the JSON plan" in markdown
+    assert markdown.count("and 5 more (the JSON plan lists every one)") == shown
