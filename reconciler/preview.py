@@ -17,7 +17,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from reconciler.aws import READ_WORKERS, client_in, describe_aws_exception
+from reconciler.aws import READ_WORKERS, ClientFactory, describe_aws_exception
 from reconciler.executor.credentials import role_arn
 from reconciler.executor.ec2 import build_filters, describe, persistent_spot_requests
 from reconciler.review import Found, ReadKey
@@ -41,13 +41,14 @@ class Reader:
         self._lock = threading.Lock()
         self._account_locks: dict[str, threading.Lock] = {}
         self._credentials: dict[str, dict[str, str] | BaseException] = {}
+        self._clients = ClientFactory(home_region)
 
     def role(self, account: str) -> str:
         return role_arn(self._partition, account, self._role_name)
 
     def ec2(self, account: str, region: str) -> Any:
         credentials = None if account == self._home_account else self._assumed(account)
-        return client_in(region, "ec2", credentials=credentials)
+        return self._clients.client("ec2", region, credentials)
 
     def _assumed(self, account: str) -> dict[str, str]:
         with self._lock:
@@ -62,7 +63,7 @@ class Reader:
 
     def _assume(self, account: str) -> dict[str, str] | BaseException:
         try:
-            sts = client_in(self._home_region, "sts")
+            sts = self._clients.client("sts", self._home_region)
             response = sts.assume_role(
                 RoleArn=self.role(account),
                 RoleSessionName=SESSION_NAME,

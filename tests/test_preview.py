@@ -15,6 +15,7 @@ from moto import mock_aws
 from recon_support import ACCOUNT, REGION
 
 from reconciler import preview
+from reconciler.aws import ClientFactory
 from reconciler.preview import Reader, read_targets
 from reconciler.review import filter_set
 
@@ -27,18 +28,21 @@ TEAM = filter_set([("tag:Team", ["web"])])
 def calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, str, dict[str, Any]]]]:
     """Every call the preview makes: (service, operation, params)."""
     made: list[tuple[str, str, dict[str, Any]]] = []
-    real = preview.client_in
+    hooked: set[int] = set()
+    real = ClientFactory.client
 
-    def client_in(region: str, service: str, *args: Any, **kw: Any) -> Any:
-        client = real(region, service, *args, **kw)
+    def client_in(self: ClientFactory, service: str, region: str, *args: Any) -> Any:
+        client = real(self, service, region, *args)
+        if id(client) not in hooked:  # clients are kept: one hook each
 
-        def hook(model: Any, params: dict[str, Any], **_: Any) -> None:
-            made.append((service, model.name, params))
+            def hook(model: Any, params: dict[str, Any], **_: Any) -> None:
+                made.append((service, model.name, params))
 
-        client.meta.events.register("before-parameter-build", hook)
+            client.meta.events.register("before-parameter-build", hook)
+            hooked.add(id(client))
         return client
 
-    monkeypatch.setattr(preview, "client_in", client_in)
+    monkeypatch.setattr(ClientFactory, "client", client_in)
     with mock_aws():
         yield made
 
@@ -110,17 +114,17 @@ def test_an_account_that_cannot_be_read_is_an_answer_not_a_failure(
     calls: list[tuple[str, str, dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     launch(ec2_in(ACCOUNT), "web-1", Environment="dev")
-    real = preview.client_in
+    real = ClientFactory.client
 
-    def denied(region: str, service: str, *args: Any, **kw: Any) -> Any:
-        client = real(region, service, *args, **kw)
+    def denied(self: ClientFactory, service: str, region: str, *args: Any) -> Any:
+        client = real(self, service, region, *args)
         if service == "sts":
             stub = Stubber(client)
             stub.add_client_error("assume_role", "AccessDenied", "not authorized to assume", 403)
             stub.activate()
         return client
 
-    monkeypatch.setattr(preview, "client_in", denied)
+    monkeypatch.setattr(ClientFactory, "client", denied)
     found = read_targets([(ACCOUNT, REGION, DEV), (OTHER, REGION, DEV)], reader())
     assert len(found[(ACCOUNT, REGION, DEV)].instances) == 1
     assert found[(OTHER, REGION, DEV)].error == (
