@@ -228,7 +228,9 @@ def preview_run(desired: Any, live: Any, plan: Any, workers: int) -> tuple[float
             def hook(**_: Any) -> None:
                 sent[0] += 1
 
-            client.meta.events.register("request-created.ec2.DescribeInstances", hook)
+            # One per call (a page), not per HTTP attempt: botocore's retries of a 5xx from a
+            # loaded moto server are not extra pages.
+            client.meta.events.register("before-call.ec2.DescribeInstances", hook)
             hooked.add(id(client))
         return client
 
