@@ -54,6 +54,7 @@ class RuleState:
     max_instances: int = DEFAULT_MAX_INSTANCES
     enabled: bool = True
     hibernate: bool = False
+    resource: str = "ec2"  # DESIGN §9: the preview reads EC2 instances only, so far
     location: Location | None = field(default=None, compare=False)
 
     def expression(self, action: str) -> str | None:
@@ -73,6 +74,8 @@ class RuleState:
         return tuple(sorted(set(self.accounts))), tuple(sorted(set(self.regions))), self.filters
 
     def reads(self) -> list[ReadKey]:
+        if self.resource != "ec2":
+            return []
         return [(a, r, self.filters) for a in self.accounts for r in self.regions]
 
     def same_settings(self, other: RuleState) -> bool:
@@ -99,6 +102,7 @@ def rule_states(
             max_instances=int(event["max_instances"]),
             enabled=schedule.state != "DISABLED",
             hibernate=bool(event["hibernate"]),
+            resource=str(event.get("resource", "ec2")),
             location=(locations or {}).get(name),
         )
         # A rule is enabled when all its schedules are (drift can disable one of them).
@@ -347,6 +351,7 @@ def _rule_review(
         targets=targets,
         warnings=tuple(warnings),
         location=shown.location,
+        resource=shown.resource,
     )
 
 
@@ -472,6 +477,9 @@ def rule_targets(state: RuleState, found: Mapping[ReadKey, Found]) -> tuple[Targ
     hits: list[Hit] = []
     errors: list[ReadError] = []
     warnings: list[str] = []
+    if state.resource != "ec2":
+        note = f"the preview reads EC2 instances only: this {state.resource} rule's targets are not shown"
+        return Targets((), ()), [note]
     for key in state.reads():
         account, region, _ = key
         answer = found.get(key, Found(error="not read"))

@@ -21,9 +21,11 @@ from reconciler.review import (
     ReadKey,
     Review,
     RuleReview,
+    RuleState,
     build_review,
     filter_set,
     rule_states_of,
+    rule_targets,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -295,3 +297,16 @@ def test_live_conflicts_come_from_the_instances_both_rules_matched() -> None:
         (ACCOUNT, REGION, team): Found((running(2),)),
     }
     assert review([a, b], [], disjoint).conflicts == ()
+
+
+def test_a_rule_of_another_resource_is_not_read_as_ec2() -> None:
+    # DESIGN §9's rds/aurora/asg rules: the preview reads EC2 only and says so, never "0".
+    state = RuleState(
+        "db", "UTC", (ACCOUNT,), (REGION,), DEV, stop="cron(0 20 * * ? *)", resource="rds"
+    )
+    assert state.reads() == []
+    targets, warnings = rule_targets(state, {})
+    assert (targets.count, targets.errors) == (0, ())
+    assert warnings == [
+        "the preview reads EC2 instances only: this rds rule's targets are not shown"
+    ]
