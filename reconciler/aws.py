@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import random
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -181,14 +182,18 @@ def _endpoint_problem(name: str, value: str) -> str | None:
 
 
 def make_client(
-    session: boto3.session.Session, service: str, tuning: RetryTuning = RetryTuning()
+    session: boto3.session.Session,
+    service: str,
+    tuning: RetryTuning = RetryTuning(),
+    **where: Any,
 ) -> Any:
+    """A client of `session`; `where` may name its region_name and credentials."""
     problem = environment_problem(os.environ)
     if problem:
         raise FatalError(problem)
     try:
         # A name, not a Literal: the stubs' per-service overloads cannot apply here.
-        client = session.client(service, config=client_config())  # type: ignore[call-overload, unused-ignore]
+        client = session.client(service, config=client_config(), **where)  # type: ignore[call-overload, unused-ignore]
     except ValueError as exc:  # botocore's word for a bad setting, e.g. in ~/.aws/config
         raise FatalError(
             f"the AWS client configuration is not usable ({exc}): check the AWS_* environment "
@@ -220,6 +225,40 @@ def client_in(
         aws_session_token=keys.get("SessionToken"),
     )
     return make_client(session, service, tuning)
+
+
+class ClientFactory:
+    """Clients of one session, in any region, with the caller's or assumed credentials.
+
+    One session loads each service's model once (a new session per client would parse the
+    EC2 model, megabytes of JSON, every time); a session is not thread-safe, so clients are
+    made one at a time and kept, one per (service, region, credentials).
+    """
+
+    def __init__(self, region: str, tuning: RetryTuning = RetryTuning()) -> None:
+        self._session = boto3.session.Session(region_name=region)
+        self._tuning = tuning
+        self._lock = threading.Lock()
+        self._clients: dict[tuple[str, str, str | None], Any] = {}
+
+    def client(
+        self, service: str, region: str, credentials: Mapping[str, str] | None = None
+    ) -> Any:
+        """`credentials`: an AssumeRole answer's Credentials, for a client in another account."""
+        keys = credentials or {}
+        key = (service, region, keys.get("AccessKeyId"))
+        with self._lock:
+            if key not in self._clients:
+                self._clients[key] = make_client(
+                    self._session,
+                    service,
+                    self._tuning,
+                    region_name=region,
+                    aws_access_key_id=keys.get("AccessKeyId"),
+                    aws_secret_access_key=keys.get("SecretAccessKey"),
+                    aws_session_token=keys.get("SessionToken"),
+                )
+            return self._clients[key]
 
 
 @dataclass(frozen=True)

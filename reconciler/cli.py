@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from click.core import ParameterSource
@@ -16,6 +16,9 @@ from reconciler import __version__, output
 from reconciler.cli_errors import run_guarded
 from reconciler.errors import FatalError
 from reconciler.runlog import RUN_STATUSES
+
+if TYPE_CHECKING:
+    from reconciler.review import TargetsMode
 
 DEFAULT_RULES_DIR = "schedules"
 DEFAULT_SETTINGS = "ouroboros.yaml"
@@ -67,6 +70,21 @@ def _rules_dir(paths: Paths) -> str:
             "of rule files (`reconcile validate FILE` checks a single file)"
         )
     return paths.rules
+
+
+def _targets_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--targets",
+        type=click.Choice(["changed", "all", "none"]),
+        default="changed",
+        show_default=True,
+        help="Which rules' targets the plan previews (reads EC2 with the reader role): those "
+        "with a created or updated schedule, every rule, or none.",
+    )(fn)
+
+
+def _targets_mode(value: str) -> TargetsMode:
+    return "all" if value == "all" else "none" if value == "none" else "changed"
 
 
 def _settings_option(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -215,6 +233,12 @@ def validate(
     hidden=True,
     help="Deprecated and ignored: an empty rules directory is always an error.",
 )
+@_targets_option
+@click.option(
+    "--annotations",
+    is_flag=True,
+    help="Also print conflicts and rule warnings as GitHub workflow annotations (on stderr).",
+)
 @_path_options
 @click.pass_context
 def plan(
@@ -222,6 +246,8 @@ def plan(
     fmt: str = "text",
     out_file: str | None = None,
     detailed_exitcode: bool = False,
+    targets: str = "changed",
+    annotations: bool = False,
     allow_delete_all: bool = False,
     rules: str | None = None,
     settings: str | None = None,
@@ -242,6 +268,8 @@ def plan(
             fmt=fmt,
             out_file=out_file,
             detailed_exitcode=detailed_exitcode,
+            targets=_targets_mode(targets),
+            annotations=annotations,
         )
     )
 
@@ -265,6 +293,7 @@ def plan(
     metavar="DURATION",
     help="How long to wait for another apply's lock (e.g. 0, 30s, 5m).",
 )
+@_targets_option
 @_path_options
 @click.pass_context
 def apply(
@@ -274,6 +303,7 @@ def apply(
     allow_mass_delete: bool = False,
     allow_delete_all: bool = False,
     lock_timeout: str = "5m",
+    targets: str = "changed",
     rules: str | None = None,
     settings: str | None = None,
 ) -> None:
@@ -292,6 +322,7 @@ def apply(
             yes=yes,
             allow_mass_delete=allow_mass_delete or allow_delete_all,
             lock_timeout=lock_timeout,
+            targets=_targets_mode(targets),
         )
     )
 

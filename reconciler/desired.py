@@ -72,6 +72,7 @@ class DesiredState:
     table: TableSpec
     queue: QueueSpec
     notes: tuple[str, ...] = field(default=(), compare=False)
+    rules: tuple[Rule, ...] = field(default=(), compare=False)  # what it was built from
 
     def fingerprint(self) -> str:
         return fingerprint(self.group, self.schedules, self.function, self.table, self.queue)
@@ -253,6 +254,7 @@ def build_desired(
             "needs a group of its own; set schedule_group (e.g. ouroboros) in the settings file"
         )
     target_arn = function_arn(settings)
+    rules = list(rules)
     schedules: list[ScheduleSpec] = []
     notes: list[str] = []
     for rule in rules:
@@ -275,6 +277,7 @@ def build_desired(
         table=desired_table(settings),
         queue=desired_queue(settings),
         notes=tuple(notes),
+        rules=tuple(rules),
     )
 
 

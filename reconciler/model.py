@@ -9,6 +9,7 @@ from reconciler.calendars import Calendar
 from reconciler.runlog import DEFAULT_RETENTION_DAYS
 
 DEFAULT_MAX_INSTANCES = 100
+DEFAULT_READER_ROLE = "ouroboros-reader"
 # The mass-delete rail: apply needs --allow-mass-delete for a plan deleting more than this
 # many managed schedules AND more than this share of them.
 DEFAULT_MAX_DELETE_COUNT = 10
@@ -85,6 +86,8 @@ class Settings:
     organization_id: str | None = None
     # The SQS queue every lost firing lands in (issue 12); None: <schedule_group>-dead-letters.
     dead_letter_queue_name: str | None = None
+    # The read-only role `reconcile plan` assumes in every other account to preview targets.
+    reader_role_name: str = DEFAULT_READER_ROLE
     location: Location | None = field(default=None, compare=False)
 
     @property

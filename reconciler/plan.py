@@ -18,7 +18,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from reconciler import checks, runlog
 from reconciler.desired import DesiredState, described_group, function_arn
@@ -37,6 +37,9 @@ from reconciler.resources import (
     ScheduleSpec,
     canonical_json,
 )
+
+if TYPE_CHECKING:  # review.py builds on Plan; a plan only carries its review along
+    from reconciler.review import Review
 
 # What a plan does to a resource (not a rule's start/stop).
 ChangeAction = Literal["create", "update", "delete"]
@@ -89,6 +92,8 @@ class Plan:
     notes: tuple[str, ...] = ()
     # "<kind> <name>" -> fingerprint of each live resource, so a stale plan names what changed.
     live_resources: tuple[tuple[str, str], ...] = ()
+    # The reviewer's view (rules, targets, conflicts; DESIGN.md §10): shown, never applied.
+    review: Review | None = dataclasses.field(default=None, compare=False)
 
     def count(self, action: str) -> int:
         return sum(1 for c in self.changes if c.action == action)

@@ -74,6 +74,7 @@ from reconciler.resources import (
     TableSpec,
     resource_from_api,
 )
+from reconciler.review import conflicts_document, rules_document
 from reconciler.settings import settings_problems
 from reconciler.timeengine import ExpressionError, check_timezone, parse
 
@@ -215,10 +216,18 @@ def change_document(change: Change, settings: Settings) -> dict[str, Any]:
 def to_document(plan: Plan) -> dict[str, Any]:
     """The JSON plan: the pinned top level first, then what a saved plan needs."""
     mass_delete = plan.mass_delete
+    review = {}
+    if plan.review is not None:  # DESIGN.md §10: shown to a reviewer, never read back
+        review = {
+            "rules": rules_document(plan.review),
+            "conflicts": conflicts_document(plan.review),
+            "conflict_pairs": plan.review.conflict_pairs,
+        }
     return {
         "format_version": FORMAT_VERSION,
         "summary": plan.summary(),
         "changes": [change_document(c, plan.settings) for c in plan.changes],
+        **review,
         "mass_delete": mass_delete.document() if mass_delete else None,
         "notes": list(plan.notes),
         "settings": settings_document(plan.settings),

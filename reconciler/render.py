@@ -14,12 +14,14 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from reconciler.ansi import style
 from reconciler.checks import escape_controls
-from reconciler.model import INSTANCE_ACTIONS, Rule
+from reconciler.conflicts import Conflict, pair_message
+from reconciler.diagnostics import Diagnostic
+from reconciler.model import INSTANCE_ACTIONS, Location, Rule
 from reconciler.plan import (
     CREATE,
     DELETE,
@@ -31,6 +33,7 @@ from reconciler.plan import (
 )
 from reconciler.planfile import to_document
 from reconciler.resources import FunctionSpec, QueueSpec, Resource, ScheduleSpec, TableSpec
+from reconciler.review import Hit, Review, RuleReview, Targets
 from reconciler.timeengine import zone
 from reconciler.timelineview import build, on_phrase, week_grid
 
@@ -147,12 +150,13 @@ def foreign_note(change: Change, plan: Plan) -> str:
 
 def render_text(plan: Plan, *, color: bool = False) -> str:
     if not plan.has_changes:
-        lines = [summary_line(plan)]
+        lines = [*review_text(plan), summary_line(plan)]
         lines += [f"Note: {escape_controls(n)}" for n in plan.notes]
         return "\n".join(lines) + "\n"
     s = plan.settings
     warning = mass_delete_warning(plan)
     lines = [style(f"Warning: {warning}.", fg="red", enabled=color), ""] if warning else []
+    lines += review_text(plan)
     lines += [
         f"Ouroboros will make these changes in {s.region} (schedule group {s.schedule_group}):",
         "",
@@ -271,6 +275,9 @@ def _md_cut_note(rows: int, details: int, total: int) -> str:
 def render_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT) -> str:
     # Notes (one per past at() schedule, say) get a quarter of the room at most.
     header = _md_header(plan, budget=limit // 4)
+    # The reviewer's blocks lead, with up to half of what is left; the field diff follows.
+    review = review_markdown(plan, budget=(limit - len(header)) // 2)
+    header += review
     if not plan.has_changes:
         return header
     total = len(plan.changes)
@@ -279,7 +286,10 @@ def render_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT) -> str:
         f"| {c.symbol} {_VERB[c.action]} | {c.kind} | `{c.name}`{_md_cell(foreign_note(c, plan))} |\n"
         for c in plan.changes
     ]
-    parts = [header, "\n| Action | Kind | Name |\n| --- | --- | --- |\n"]
+    table_head = ""
+    if plan.review is not None:
+        table_head = ("" if review.endswith("\n\n") else "\n") + "### Schedule changes\n"
+    parts = [header, table_head + "\n| Action | Kind | Name |\n| --- | --- | --- |\n"]
     size = sum(len(p) for p in parts)
     shown_rows = 0
     for row in rows:
@@ -375,3 +385,259 @@ def _md_week_grid(rule: Rule, now: datetime) -> str:
         f"<details><summary>{title}: {on_phrase(timeline, start, end)} in the week from "
         f"{today:%a %Y-%m-%d}</summary>\n\n{fence}text\n{body}\n{fence}\n\n</details>\n"
     )
+
+
+# The reviewer's blocks (DESIGN.md §10): one per affected rule, leading the plan, in words a
+# manager can read; the schedule-level field diff follows them.
+
+TEXT_INSTANCES = 10  # instances listed per rule in text; the rest are counted
+MARKDOWN_INSTANCES = 20
+_CHANGE_SYMBOL = {"create": "+", "update": "~", "delete": "-", "unchanged": " "}
+
+
+def shown_rules(review: Review) -> list[RuleReview]:
+    """The rules a reviewer gets a block for: the affected ones (every one with --targets all);
+    the old name of a rename is told in the new name's block."""
+    return [
+        r
+        for r in review.rules
+        if (r.affected or review.targets_mode == "all") and r.renamed_to is None
+    ]
+
+
+def fire_text(fire: datetime) -> str:
+    """ "Tue 2026-12-01 08:00 CET (07:00 UTC)" """
+    utc = fire.astimezone(UTC)
+    local = f"{fire:%a %Y-%m-%d %H:%M} {fire.tzname()}"
+    if fire.utcoffset() == utc.utcoffset() and fire.tzname() == "UTC":
+        return local
+    day = "" if utc.date() == fire.date() else f"{utc:%a} "
+    return f"{local} ({day}{utc:%H:%M} UTC)"
+
+
+def _symbol(rule: RuleReview) -> str:
+    return "~" if rule.renamed_from else _CHANGE_SYMBOL[rule.change]
+
+
+def _rule_title(rule: RuleReview) -> str:
+    if rule.renamed_from:
+        return f"rename {rule.renamed_from} → {rule.name}"
+    return f"{rule.change} rule {rule.name}"
+
+
+def _hits_line(targets: Targets) -> str:
+    places = len({(h.account, h.region) for h in targets.instances})
+    noun = "instance" if targets.count == 1 else "instances"
+    where = f" in {places} account/region pair{'s' if places != 1 else ''}" if places else ""
+    return f"hits {targets.count} {noun} now{where}"
+
+
+def _change_line(rule: RuleReview, targets: Targets) -> str | None:
+    if rule.change == "update":
+        return f"this change adds {len(targets.added)} and removes {len(targets.removed)}"
+    if rule.change == "delete":
+        return f"{'it stops' if len(targets.removed) == 1 else 'they stop'} being scheduled"
+    return None
+
+
+def _id_list(ids: Sequence[str], limit: int = TEXT_INSTANCES) -> str:
+    shown = ", ".join(ids[:limit])
+    return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
+
+
+def _instance_cells(hit: Hit) -> list[str]:
+    return [hit.account, hit.region, hit.id, hit.name or "-", hit.state, hit.skip or ""]
+
+
+def _by_pair(conflicts: Sequence[Conflict]) -> list[list[Conflict]]:
+    pairs: dict[tuple[str, str], list[Conflict]] = {}
+    for c in conflicts:
+        pairs.setdefault(c.rules, []).append(c)
+    return list(pairs.values())
+
+
+def conflict_lines(review: Review) -> list[str]:
+    """One sentence per pair of conflicting rules."""
+    return [_pair_text(pair) for pair in _by_pair(review.conflicts)]
+
+
+RULE_CONFLICTS = 5  # conflict lines per rule block; the JSON plan has the rest
+
+
+def _rule_conflicts(review: Review, name: str) -> list[str]:
+    """One line per pair the rule is in (instances counted, not listed), 5 at most."""
+    lines = [_pair_text(pair) for pair in _by_pair(review.conflicts) if name in pair[0].rules]
+    if len(lines) <= RULE_CONFLICTS:
+        return lines
+    more = len(lines) - RULE_CONFLICTS
+    return [*lines[:RULE_CONFLICTS], f"and {more} more with other rules: see the JSON plan"]
+
+
+def _pair_text(found: Sequence[Conflict]) -> str:
+    return pair_message(found)
+
+
+def _text_instances(hits: Sequence[Hit]) -> list[str]:
+    """One aligned line per instance: account, region, id, Name, state, and why it is skipped."""
+    rows = [_instance_cells(hit) for hit in hits]
+    widths = [max((len(row[i]) for row in rows), default=0) for i in range(5)]
+    lines = []
+    for row in rows:
+        cells = "  ".join(cell.ljust(width) for cell, width in zip(row[:5], widths, strict=True))
+        lines.append(f"        {cells}  skip: {row[5]}" if row[5] else f"        {cells.rstrip()}")
+    return lines
+
+
+def _text_rule(rule: RuleReview, review: Review) -> list[str]:
+    lines = [f"  {_symbol(rule)} {_rule_title(rule)}"]
+    lines += [f"      {line}" for line in rule.summary]
+    for action, fires in rule.next:
+        shown = ", ".join(fire_text(f) for f in fires) or "never again"
+        lines.append(f"      next {action}s: {shown}")
+    lines += [f"      DST: {note}" for note in rule.notes]
+    targets = rule.targets
+    if targets is not None:
+        head = _hits_line(targets)
+        change = _change_line(rule, targets)
+        lines.append(f"      {head}" + (f"; {change}" if change else ""))
+        lines += _text_instances(targets.instances[:TEXT_INSTANCES])
+        if targets.count > TEXT_INSTANCES:
+            lines.append(f"        and {targets.count - TEXT_INSTANCES} more")
+        if targets.added and rule.change == "update":
+            lines.append(f"      added: {_id_list(targets.added)}")
+        if targets.removed and rule.change == "update":
+            lines.append(f"      removed: {_id_list(targets.removed)}")
+    lines += [f"      warning: {w}" for w in rule.warnings]
+    lines += [f"      conflict: {c}" for c in _rule_conflicts(review, rule.name)]
+    return [escape_controls(line) for line in lines]
+
+
+def review_text(plan: Plan) -> list[str]:
+    """The reviewer's blocks as text lines (none without a review)."""
+    review = plan.review
+    if review is None:
+        return []
+    rules = shown_rules(review)
+    lines: list[str] = []
+    if rules:
+        lines += ["Rules this plan changes:" if review.targets_mode != "all" else "Rules:", ""]
+        for rule in rules:
+            lines += [*_text_rule(rule, review), ""]
+    unshown = {r.name for r in rules}
+    others = [c for c in review.conflicts if not set(c.rules) & unshown]
+    if others:
+        lines.append("Conflicts between rules this plan does not change:")
+        lines += [escape_controls(f"  {_pair_text(pair)}") for pair in _by_pair(others)]
+        lines.append("")
+    if review.unlisted_pairs:
+        lines += [_unlisted(review), ""]
+    return lines
+
+
+def _unlisted(review: Review) -> str:
+    return (
+        f"Note: {review.conflict_pairs} pairs of rules conflict; the first "
+        f"{review.conflict_pairs - review.unlisted_pairs} are listed (conflict_pairs in the "
+        "JSON plan counts them all)."
+    )
+
+
+def _md_rule(rule: RuleReview, review: Review) -> str:
+    title = _rule_title(rule).replace(rule.name, f"`{rule.name}`")
+    if rule.renamed_from:
+        title = title.replace(rule.renamed_from, f"`{rule.renamed_from}`", 1)
+    parts = [f"#### {_symbol(rule).strip() or '='} {title}\n\n"]
+    parts += [f"- {_md_text(line)}\n" for line in rule.summary]
+    for action, fires in rule.next:
+        shown = ", ".join(fire_text(f) for f in fires) or "never again"
+        parts.append(f"- **Next {action}s:** {shown}\n")
+    parts += [f"- **DST:** {_md_text(note)}\n" for note in rule.notes]
+    targets = rule.targets
+    if targets is not None:
+        change = _change_line(rule, targets)
+        parts.append(f"- **Targets:** {_hits_line(targets)}" + (f"; {change}" if change else ""))
+        parts.append("\n")
+        if rule.change == "update":
+            parts += _md_ids("Added", targets.added) + _md_ids("Removed", targets.removed)
+    parts += [f"- :warning: **Warning:** {_md_text(w)}\n" for w in rule.warnings]
+    parts += [f"- :x: **Conflict:** {_md_text(c)}\n" for c in _rule_conflicts(review, rule.name)]
+    if targets is not None and targets.instances:
+        parts.append("\n" + _md_instances(targets))
+    return "".join(parts) + "\n"
+
+
+def _md_ids(label: str, ids: Sequence[str]) -> list[str]:
+    if not ids:
+        return []
+    listed = ", ".join(f"`{i}`" for i in ids[:MARKDOWN_INSTANCES])
+    more = len(ids) - MARKDOWN_INSTANCES
+    return [f"- **{label}:** {listed}" + (f" and {more} more" if more > 0 else "") + "\n"]
+
+
+def _md_text(text: str) -> str:
+    return html.escape(escape_controls(text), quote=False)
+
+
+def _md_instances(targets: Targets) -> str:
+    rows = [
+        "| " + " | ".join(_md_cell(cell) for cell in _instance_cells(hit)) + " |\n"
+        for hit in targets.instances[:MARKDOWN_INSTANCES]
+    ]
+    more = targets.count - MARKDOWN_INSTANCES
+    tail = f"\nand {more} more (the JSON plan lists every one)\n" if more > 0 else ""
+    noun = "instance" if targets.count == 1 else "instances"
+    return (
+        f"<details><summary>{targets.count} {noun}</summary>\n\n"
+        "| Account | Region | Instance | Name | State | Skipped because |\n"
+        "| --- | --- | --- | --- | --- | --- |\n" + "".join(rows) + tail + "\n</details>\n"
+    )
+
+
+def review_markdown(plan: Plan, budget: int) -> str:
+    """The reviewer's blocks in Markdown, as many rules as fit in `budget` characters."""
+    review = plan.review
+    if review is None:
+        return ""
+    rules = shown_rules(review)
+    text = "\n### Rules\n\n" if rules else ""
+    for shown, rule in enumerate(rules):
+        block = _md_rule(rule, review)
+        if len(text) + len(block) > budget:
+            text += (
+                f"> **Note:** {len(rules) - shown} more rules are in the JSON plan "
+                "(`reconcile plan --format json`).\n\n"
+            )
+            break
+        text += block
+    unshown = {r.name for r in rules}
+    others = [c for c in review.conflicts if not set(c.rules) & unshown]
+    if others:
+        text += "" if text.endswith("\n\n") else "\n"
+        text += "### Conflicts between unchanged rules\n\n"
+        text += "".join(f"- :x: {_md_text(_pair_text(pair))}\n" for pair in _by_pair(others))
+        text += "\n"
+    if review.unlisted_pairs:
+        text += f"> **{_unlisted(review).replace('Note: ', 'Note:** ', 1)}\n\n"
+    return text
+
+
+def github_annotations(plan: Plan) -> list[str]:
+    """Workflow commands putting each rule warning and conflict on its rule's line (as
+    `validate --format github` does); one for each rule of a conflict."""
+    review = plan.review
+    if review is None:
+        return []
+    found = [(r.location, f"rule {r.name}: {w}") for r in review.rules for w in r.warnings]
+    located = {r.name: r.location for r in review.rules}
+    found += [
+        (located.get(name), f"conflict: {_pair_text(pair)}")
+        for pair in _by_pair(review.conflicts)
+        for name in pair[0].rules
+    ]
+    return [_annotation(location, message) for location, message in dict.fromkeys(found)]
+
+
+def _annotation(location: Location | None, message: str) -> str:
+    if location is None:
+        return f"::warning::{Diagnostic('', 0, 0, 'warning', message).github().split('::', 2)[2]}"
+    return Diagnostic(location.file, location.line, location.col, "warning", message).github()

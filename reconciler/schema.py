@@ -66,6 +66,9 @@ INLINE_PATTERN_HELP = {
     "target_role_name": (
         "'{value}' is not an IAM role name: 1-64 letters, digits and any of + = , . @ _ -"
     ),
+    "reader_role_name": (
+        "'{value}' is not an IAM role name: 1-64 letters, digits and any of + = , . @ _ -"
+    ),
     "log_table": (
         "'{value}' is not a DynamoDB table name: 3-255 letters, digits, underscores, dots and hyphens"
     ),

@@ -151,6 +151,7 @@ def as_document(settings: Settings) -> dict[str, object]:
         "log_retention_days": settings.log_retention_days,
         "max_delete_count": settings.max_delete_count,
         "max_delete_fraction": settings.max_delete_fraction,
+        "reader_role_name": settings.reader_role_name,
     }
     if settings.allowed_accounts is not None:
         value["allowed_accounts"] = list(settings.allowed_accounts)
@@ -260,6 +261,7 @@ def _build(display: str, doc: Document, value: Mapping[str, object]) -> Settings
         dead_letter_queue_name=(
             str(value["dead_letter_queue"]) if "dead_letter_queue" in value else None
         ),
+        reader_role_name=str(value.get("reader_role_name", defaults.reader_role_name)),
         location=Location(display, pos.line, pos.col),
     )
 

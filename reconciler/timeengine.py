@@ -1006,3 +1006,23 @@ def _gap_message(skipped: list[datetime], gap: _Gap, tz: str) -> str:
         f"{listed} {verb} not exist on {skipped[0]:%Y-%m-%d} in {tz} (clocks go forward from "
         f"{gap.start:%H:%M} to {gap.end:%H:%M}), so {runs} skipped"
     )
+
+
+def gap_skips(expr: Expression | str, tz: str, after: datetime, days: int) -> list[datetime]:
+    """The wall-clock times (naive, in `tz`) at which `expr` would fire but does not, because
+    a DST gap of `tz` within `days` after `after` skips them; empty for rate() and bad zones."""
+    expression = _resolve(expr)
+    if check_timezone(tz) is not None or expression.rate is not None:
+        return []
+    after_utc = after.astimezone(UTC)
+    end = after_utc + timedelta(days=days)
+    skipped: list[datetime] = []
+    for year in range(after_utc.year, end.year + 1):
+        for gap in _gaps(tz, year):
+            if not after_utc <= gap.instant <= end:
+                continue
+            if expression.cron is not None:
+                skipped += _cron_times_in_gap(expression.cron, gap)
+            elif expression.at is not None and gap.start <= expression.at < gap.end:
+                skipped.append(expression.at)
+    return skipped

@@ -260,7 +260,7 @@ def test_every_problem_is_listed(settings_file: Path) -> None:
         "ouroboros.yaml:2:1: error: unknown key 'extra' in the settings file; allowed: version, "
         "region, schedule_group, executor, scheduler_role_arn, target_role_name, log_table, "
         "log_retention_days, max_delete_count, max_delete_fraction, allowed_accounts, "
-        "dead_letter_queue, organization_id\n"
+        "dead_letter_queue, organization_id, reader_role_name\n"
         "ouroboros.yaml:3:9: error: 'eu-west' is not an AWS region name such as eu-west-1\n"
         "ouroboros.yaml:10:12: error: 'x' is not a DynamoDB table name: 3-255 letters, digits, "
         "underscores, dots and hyphens"
@@ -352,4 +352,21 @@ def test_dead_letter_queue_must_be_an_sqs_name(settings_file: Path) -> None:
         load_settings("ouroboros.yaml")
     assert str(caught.value).endswith(
         "error: 'lost.fifo' is not an SQS queue name: 1-80 letters, digits, hyphens and underscores"
+    )
+
+
+def test_reader_role_name_defaults_to_ouroboros_reader_and_is_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings_file = tmp_path / "ouroboros.yaml"
+    settings_file.write_text(MINIMAL)
+    assert load_settings("ouroboros.yaml").reader_role_name == "ouroboros-reader"
+    settings_file.write_text(MINIMAL + "reader_role_name: plan-preview\n")
+    assert load_settings("ouroboros.yaml").reader_role_name == "plan-preview"
+    settings_file.write_text(MINIMAL + "reader_role_name: no spaces\n")
+    with pytest.raises(SettingsError) as caught:
+        load_settings("ouroboros.yaml")
+    assert str(caught.value).endswith(
+        "error: 'no spaces' is not an IAM role name: 1-64 letters, digits and any of + = , . @ _ -"
     )

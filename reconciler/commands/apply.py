@@ -42,7 +42,7 @@ from reconciler.apply import (
 )
 from reconciler.aws import Clients, describe_aws_exception
 from reconciler.checks import escape_controls
-from reconciler.commands.plan import connect, load_desired, read_plan_file
+from reconciler.commands.plan import connect, load_desired, read_plan_file, with_review
 from reconciler.desired import DesiredState
 from reconciler.errors import FatalError
 from reconciler.live import read_live, table_exists
@@ -52,6 +52,7 @@ from reconciler.package import ExecutorPackage, build_executor_zip
 from reconciler.plan import CREATE, Plan, make_plan, stale_resources
 from reconciler.render import mass_delete_what, render_text
 from reconciler.resources import EXECUTOR, LOG_TABLE, LiveState
+from reconciler.review import TargetsMode
 
 EXIT_INTERRUPTED = 130  # as for any command stopped by SIGINT
 EXIT_TERMINATED = 143  # 128 + 15, as for any command stopped by SIGTERM
@@ -78,6 +79,7 @@ class Job:
     allow_mass_delete: bool
     lock_timeout_s: float
     actor: str
+    targets: TargetsMode = "changed"  # the preview in the plan shown before applying
 
 
 def current_plan(job: Job) -> tuple[Plan, LiveState]:
@@ -92,7 +94,9 @@ def current_plan(job: Job) -> tuple[Plan, LiveState]:
             )
         return job.saved, live
     assert job.desired is not None
-    return make_plan(job.desired, live), live
+    plan = make_plan(job.desired, live)
+    now = datetime.now(UTC)
+    return with_review(plan, job.desired, live, job.targets, now, progress=False), live
 
 
 def review(job: Job, plan: Plan) -> None:
@@ -420,6 +424,7 @@ def run(
     allow_mass_delete: bool = False,
     allow_delete_all: bool = False,  # the deprecated name of allow_mass_delete
     lock_timeout: str = "5m",
+    targets: TargetsMode = "changed",
 ) -> int:
     started = datetime.now(UTC)
     timeout_s = parse_duration(lock_timeout)
@@ -442,6 +447,7 @@ def run(
         allow_mass_delete=allow_mass_delete or allow_delete_all,
         lock_timeout_s=timeout_s,
         actor=audit.actor(),
+        targets=targets,
     )
     with sigterm_stops_like_ctrl_c():
         if table_exists(job.clients, settings.log_table):

@@ -7,6 +7,7 @@ whatever --format prints.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -14,7 +15,7 @@ from datetime import UTC, datetime
 
 from reconciler import output
 from reconciler.aws import Clients, make_clients
-from reconciler.aws_identity import verify_account
+from reconciler.aws_identity import deploy_account, verify_account
 from reconciler.checks import escape_controls
 from reconciler.desired import DesiredState, build_desired
 from reconciler.errors import FatalError
@@ -25,15 +26,20 @@ from reconciler.model import Settings
 from reconciler.package import ExecutorPackage, build_executor_zip
 from reconciler.plan import Plan, PlanError, PlanMismatch, make_plan
 from reconciler.planfile import from_document
+from reconciler.preview import Reader, read_targets
 from reconciler.regions import partition_of_arn
 from reconciler.render import (
     MARKDOWN_LIMIT,
+    conflict_lines,
+    github_annotations,
     mass_delete_warning,
     render_json,
     render_markdown,
     render_markdown_week_grids,
     render_text,
 )
+from reconciler.resources import LiveState
+from reconciler.review import TargetsMode, build_review, rule_states_of
 from reconciler.settings import load_settings
 
 
@@ -77,6 +83,39 @@ def connect(settings: Settings) -> Clients:
     return make_clients(settings.region)
 
 
+def with_review(
+    plan: Plan,
+    desired: DesiredState,
+    live: LiveState,
+    mode: TargetsMode,
+    now: datetime,
+    *,
+    progress: bool = True,
+) -> Plan:
+    """The plan with its reviewer's view: next firings, conflicts and (unless mode is none)
+    what each rule's filters match now, read with the reader role (DESIGN.md §10)."""
+    states = rule_states_of(plan, desired.rules, desired.schedules, live.schedules)
+    keys = states.reads(mode)
+    found = {}
+    if keys:
+        s = desired.settings
+        if progress and output.is_tty(sys.stderr):
+            accounts = len({k[0] for k in keys})
+            output.err(
+                f"Previewing targets: {len(keys)} reads in {accounts} "
+                f"account{'s' if accounts != 1 else ''}..."
+            )
+        reader = Reader(
+            deploy_account(s),
+            s.region,
+            s.reader_role_name,
+            partition_of_arn(s.executor_role_arn) or "aws",
+        )
+        found = read_targets(keys, reader)
+    review = build_review(states, found, now=now, mode=mode)
+    return dataclasses.replace(plan, review=review)
+
+
 def render(plan: Plan, fmt: str) -> str:
     if fmt == "json":
         return render_json(plan)
@@ -94,6 +133,13 @@ def save_plan(plan: Plan, path: str) -> None:
         os.replace(partial, path)
     except OSError as exc:
         raise FatalError(f"cannot write the plan to {path}: {exc.strerror or exc}") from exc
+
+
+def review_warnings(plan: Plan) -> list[str]:
+    if plan.review is None:
+        return []
+    lines = [f"rule {r.name}: {w}" for r in plan.review.rules for w in r.warnings]
+    return lines + [f"conflict: {line}" for line in conflict_lines(plan.review)]
 
 
 def read_plan_file(path: str) -> Plan:
@@ -131,18 +177,28 @@ def run(
     fmt: str = "text",
     out_file: str | None = None,
     detailed_exitcode: bool = False,
+    targets: TargetsMode = "changed",
+    annotations: bool = False,
 ) -> int:
     desired, _package = load_desired(rules_dir, settings_path)
     clients = connect(desired.settings)
     if output.is_tty(sys.stderr):
         output.err(f"Reading live state in {desired.settings.region}...")
-    plan = make_plan(desired, read_live(clients, desired.settings))
+    live = read_live(clients, desired.settings)
+    plan = make_plan(desired, live)
+    plan = with_review(plan, desired, live, targets, datetime.now(UTC))
     text = render(plan, fmt)
     if fmt == "markdown":  # the reviewer sees each changed rule's week (reconcile timeline)
         text += render_markdown_week_grids(
             plan, desired.schedules, datetime.now(UTC), budget=MARKDOWN_LIMIT - len(text)
         )
     output.out(text, nl=False)
+    if fmt == "json":  # text and markdown show them in the plan itself
+        for line in review_warnings(plan):
+            output.err(f"warning: {line}")
+    if annotations:
+        for line in github_annotations(plan):
+            output.err(line)
     unfinished = unfinished_apply(clients.dynamodb, desired.settings.log_table)
     if unfinished:
         output.err(f"warning: {unfinished}")

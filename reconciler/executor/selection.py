@@ -43,6 +43,7 @@ class Instance:
     spot: bool = False
     spot_request_id: str | None = None
     hibernation_configured: bool = False
+    name: str | None = None  # the Name tag, for people reading a preview
     # What the fire-time decisions read: the tags, and the attributes filters name (§3)
     # (compare=False: equality and hashing stay those of the fields above).
     tags: Mapping[str, str] = field(default_factory=dict, compare=False)
@@ -62,6 +63,7 @@ class Instance:
             hibernation_configured=bool(data.get("HibernationOptions", {}).get("Configured")),
             tags=tags,
             attributes=filters.ec2_attributes(data),
+            name=tags.get("Name"),
         )
 
 

@@ -94,8 +94,14 @@ def apply_records(endpoint: str) -> list[dict[str, Any]]:
 def test_plan_apply_and_plan_again(project: Path, endpoint: str) -> None:
     first = reconcile("plan", "--detailed-exitcode")
     assert first.exit_code == 2, first.output
+    # The reviewer's blocks lead (DESIGN.md §10), then the field diff.
     assert first.stdout.startswith(
-        "Ouroboros will make these changes in eu-west-1 (schedule group ouroboros):\n"
+        "Rules this plan changes:\n\n  + create rule dev-office-hours\n"
+        "      starts 08:00, Mon-Fri, Europe/Berlin\n"
+    )
+    assert (
+        "\nOuroboros will make these changes in eu-west-1 (schedule group ouroboros):\n"
+        in first.stdout
     )
     assert "  + create schedule dev-office-hours-start\n" in first.stdout
     assert first.stdout.endswith("Plan: 7 to create, 0 to update, 0 to delete.\n")
@@ -168,8 +174,16 @@ def test_drift_is_planned_as_an_update_and_apply_puts_it_back(project: Path, end
     lambda_.update_function_configuration(FunctionName="ouroboros-executor", Timeout=5)
     drift = reconcile("plan", "--detailed-exitcode")
     assert drift.exit_code == 2
-    assert drift.stdout == (
-        "Ouroboros will make these changes in eu-west-1 (schedule group ouroboros):\n\n"
+    # The reviewer's block says it in words (its next firings depend on the day the test runs).
+    assert drift.stdout.startswith(
+        "Rules this plan changes:\n\n"
+        "  ~ update rule nightly-stop\n"
+        "      stops 22:00 instead of 23:00, every day, UTC\n"
+        "      enabled again: its schedules fire\n"
+        "      next stops: "
+    )
+    assert drift.stdout.endswith(
+        "\nOuroboros will make these changes in eu-west-1 (schedule group ouroboros):\n\n"
         "  ~ update executor ouroboros-executor\n"
         "      ~ Timeout: 5 -> 300\n"
         "  ~ update schedule nightly-stop-stop\n"
@@ -307,8 +321,10 @@ def test_a_mass_delete_needs_allow_mass_delete_and_the_plan_says_so(
     assert (
         f"> [!WARNING]\n> **Mass delete:** {warning.replace('--allow', '`--allow')}`.\n" in markdown
     )
-    as_json = reconcile("plan", "--format", "json")
+    as_json = reconcile("plan", "--format", "json", "--targets", "none")  # no preview warnings
     assert as_json.stderr == f"warning: {warning}\n"
+    renamed = {r["name"]: r["rename"] for r in json.loads(as_json.stdout)["rules"]}
+    assert renamed["renamed"] == {"from": "dev-office-hours", "to": "renamed"}
     assert json.loads(as_json.stdout)["mass_delete"] == {
         "deletes": 2,
         "managed": 3,

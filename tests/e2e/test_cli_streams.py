@@ -48,7 +48,7 @@ def test_apply_piped_into_head_finishes_and_reports_on_stderr(project: Path, end
     first = proc.stdout.readline()
     proc.stdout.close()
     _out, err = proc.communicate(timeout=120)
-    assert first == "Ouroboros will make these changes in eu-west-1 (schedule group ouroboros):\n"
+    assert first == "Rules this plan changes:\n"  # the reviewer's blocks lead the plan
     assert proc.returncode == 0, err
     assert "Traceback" not in err
     assert "Exception ignored" not in err

@@ -121,6 +121,7 @@ def test_from_api_reads_the_fields_that_matter() -> None:
         spot=True,
         spot_request_id="sir-1",
         hibernation_configured=True,
+        name="web-1",  # the Name tag, which the plan's target preview shows
         tags={"aws:autoscaling:groupName": "web-asg", "Name": "web-1"},
         attributes={
             "instance-id": "i-0123456789abcdef0",

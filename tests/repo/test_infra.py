@@ -805,6 +805,8 @@ def test_resources_stay_in_the_stacks_account_and_region() -> None:
                     service, region, account = parts[2], parts[3], parts[4]
                     if resource == "arn:aws:iam::*:role/ouroboros-target":
                         continue  # the target role, by name, in any account: the executor's job
+                    if resource == "arn:aws:iam::*:role/ouroboros-reader":
+                        continue  # the reader role, by name, in any account: the preview's
                     assert account == stack.account, (name, resource)
                     if service in {"scheduler", "lambda", "dynamodb", "logs"}:
                         assert region == REGION, (name, resource)
@@ -828,9 +830,25 @@ def test_condition_keys_are_supported_by_their_actions() -> None:
 def test_plan_role_is_read_only() -> None:
     role = Stack(BOOTSTRAP, **GITHUB).roles()["PlanRole"]
     for action in actions_of(role):
+        if action == "sts:AssumeRole":  # the read-only reader role's, by name, and only it
+            continue
         assert access_levels(action) <= {"Read", "List"}, action
+    assumes = [s for s in permission_statements(role) if "sts:AssumeRole" in as_list(s["Action"])]
+    assert [as_list(s["Resource"]) for s in assumes] == [["arn:aws:iam::*:role/ouroboros-reader"]]
     # No apply lock for plan: it writes no item at all.
     assert not {"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem"} & actions_of(role)
+
+
+def test_reader_role_is_read_only_and_trusts_only_the_plan_and_apply_roles() -> None:
+    reader = Stack(TARGET, account=OTHER, HomeAccountId=MOTO_ACCOUNT).roles()["ReaderRole"]
+    assert actions_of(reader) == {"ec2:DescribeInstances", "ec2:DescribeSpotInstanceRequests"}
+    assert only_trust(reader)["Principal"] == {
+        "AWS": [
+            f"arn:aws:iam::{MOTO_ACCOUNT}:role/ouroboros-plan",
+            f"arn:aws:iam::{MOTO_ACCOUNT}:role/ouroboros-apply",
+        ]
+    }
+    assert only_trust(reader)["Action"] == "sts:AssumeRole"
 
 
 def test_apply_role_cannot_touch_iam_or_delete_the_group() -> None:
@@ -1255,7 +1273,9 @@ def test_the_apply_and_plan_roles_allow_every_call_of_apply_and_plan(
         "scheduler:UpdateSchedule",
         "scheduler:DeleteSchedule",
     }
-    assert denied(roles["ApplyRole"], applied) == []
+    reader = Stack(TARGET, account=OTHER, HomeAccountId=MOTO_ACCOUNT).roles()["ReaderRole"]
+    assert denied(roles["ApplyRole"], [c for c in applied if c.account == MOTO_ACCOUNT]) == []
+    assert denied(reader, [c for c in applied if c.account == OTHER]) == []
     assert {f"{c.service}:{c.operation}" for c in planned} >= {
         "scheduler:ListSchedules",
         "scheduler:GetSchedule",
@@ -1264,9 +1284,18 @@ def test_the_apply_and_plan_roles_allow_every_call_of_apply_and_plan(
         "dynamodb:DescribeTable",
         "sqs:GetQueueAttributes",
         "dynamodb:Query",
+        "sts:AssumeRole",
+        "ec2:DescribeInstances",
     }
     assert not any(c.operation in ("Scan", "DeleteMessage") for c in planned)
-    assert denied(roles["PlanRole"], planned) == []
+    home = [c for c in planned if c.account == MOTO_ACCOUNT]
+    assert denied(roles["PlanRole"], home) == []
+    # The target preview reads the other account through the reader role, never the target role.
+    elsewhere = [c for c in planned if c.account == OTHER]
+    assert {(c.service, c.operation) for c in elsewhere} == {("ec2", "DescribeInstances")}
+    assert denied(reader, elsewhere) == []
+    assumed = [c.params["RoleArn"] for c in planned if c.operation == "AssumeRole"]
+    assert assumed == [f"arn:aws:iam::{OTHER}:role/ouroboros-reader"]
 
 
 def _other_zip() -> bytes:

@@ -613,7 +613,7 @@ def test_the_commands_the_workflows_run_exist_with_those_flags() -> None:
     assert seen == {
         f"validate --format github {paths}",
         f"validate {paths}",
-        f"plan --detailed-exitcode --format markdown --out plan.json {paths}",
+        f"plan --detailed-exitcode --format markdown --annotations --out plan.json {paths}",
         "plan --detailed-exitcode --format markdown --out plan.json",  # drift.yml's own job
         f"apply --yes {paths}",
         f"apply --yes --allow-mass-delete {paths}",
