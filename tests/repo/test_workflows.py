@@ -619,6 +619,9 @@ def test_the_commands_the_workflows_run_exist_with_those_flags() -> None:
         f"apply --yes --allow-mass-delete {paths}",
         "report --out report --days 7",
         "report --out report --offline",
+        "plan --targets all --format json --out plan.json",  # report.yml: the target counts
+        "verify --since 7d --format json",  # report.yml: the week's missed firings
+        "report --out report --days 7 --plan plan.json --verify verify.json",
         "verify --since 24h",
     }
 
@@ -1574,16 +1577,24 @@ def test_report_jobs_permissions() -> None:
 @pytest.mark.parametrize(
     ("aws", "call", "warning"),
     [
-        ("success", "report --out report --days 7", False),
-        ("failure", "report --out report --offline", True),
+        (
+            "success",
+            [
+                "plan --targets all --format json --out plan.json",
+                "verify --since 7d --format json",
+                "report --out report --days 7 --plan plan.json --verify verify.json",
+            ],
+            False,
+        ),
+        ("failure", ["report --out report --offline"], True),
     ],
 )
 def test_report_is_offline_without_the_role(
-    runner: Any, aws: str, call: str, warning: bool
+    runner: Any, aws: str, call: list[str], warning: bool
 ) -> None:
     status, _, out = runner(step("report.yml", "build", "Report")["run"], AWS_OUTCOME=aws)
     assert status == 0
-    assert (runner.work.parent / "calls").read_text().splitlines() == [call]
+    assert (runner.work.parent / "calls").read_text().splitlines() == call
     assert ("::warning::Could not assume the plan role" in out) is warning
 
 
