@@ -67,7 +67,7 @@ def scenario() -> Plan:
 MARKDOWN = """\
 ## Ouroboros plan
 
-**6 to create, 2 to update, 2 to delete** (3 unchanged; schedule group `ouroboros` in `eu-west-1`)
+**7 to create, 2 to update, 2 to delete** (3 unchanged; schedule group `ouroboros` in `eu-west-1`)
 
 ### Rules
 
@@ -87,7 +87,7 @@ MARKDOWN = """\
 | Account | Region | Instance | Name | State | Skipped because |
 | --- | --- | --- | --- | --- | --- |
 | 123456789012 | eu-west-1 | i-00000000000000001 | dev-1 | running |  |
-| 123456789012 | eu-west-1 | i-00000000000000003 | dev-3 | running | member of Auto Scaling group web: scale the group instead |
+| 123456789012 | eu-west-1 | i-00000000000000003 | dev-3 | running | member of Auto Scaling group web: schedule the group with `resource: asg` |
 | 123456789012 | eu-west-1 | i-00000000000000004 | dev-4 | stopped |  |
 
 </details>
@@ -158,7 +158,7 @@ and 3 more (the JSON plan lists every one)
 | Account | Region | Instance | Name | State | Skipped because |
 | --- | --- | --- | --- | --- | --- |
 | 123456789012 | eu-west-1 | i-00000000000000001 | dev-1 | running |  |
-| 123456789012 | eu-west-1 | i-00000000000000003 | dev-3 | running | member of Auto Scaling group web: scale the group instead |
+| 123456789012 | eu-west-1 | i-00000000000000003 | dev-3 | running | member of Auto Scaling group web: schedule the group with `resource: asg` |
 | 123456789012 | eu-west-1 | i-00000000000000004 | dev-4 | stopped |  |
 
 </details>
@@ -176,6 +176,7 @@ and 3 more (the JSON plan lists every one)
 
 | Action | Kind | Name |
 | --- | --- | --- |
+| + create | dead_letter_queue | `ouroboros-dead-letters` |
 | ~ update | schedule | `dev-office-hours-start` |
 | ~ update | schedule | `dev-office-hours-stop` |
 | + create | schedule | `fleet-stop` |
@@ -187,6 +188,15 @@ and 3 more (the JSON plan lists every one)
 | - delete | schedule | `old-name-start` |
 | - delete | schedule | `old-name-stop` |
 
+<details><summary><code>+</code> create dead_letter_queue <code>ouroboros-dead-letters</code></summary>
+
+```diff
++ QueueArn: "arn:aws:sqs:eu-west-1:123456789012:ouroboros-dead-letters"
++ MessageRetentionPeriod: 1209600
++ Encrypted: true
+```
+
+</details>
 <details><summary><code>~</code> update schedule <code>dev-office-hours-start</code></summary>
 
 ```diff
@@ -329,7 +339,7 @@ Rules this plan changes:
       next stops: Fri 2026-11-27 19:00 CET (18:00 UTC), Mon 2026-11-30 19:00 CET (18:00 UTC), Tue 2026-12-01 19:00 CET (18:00 UTC)
       hits 3 instances now in 1 account/region pair; this change adds 2 and removes 1
         123456789012  eu-west-1  i-00000000000000001  dev-1  running
-        123456789012  eu-west-1  i-00000000000000003  dev-3  running  skip: member of Auto Scaling group web: scale the group instead
+        123456789012  eu-west-1  i-00000000000000003  dev-3  running  skip: member of Auto Scaling group web: schedule the group with `resource: asg`
         123456789012  eu-west-1  i-00000000000000004  dev-4  stopped
       added: i-00000000000000003, i-00000000000000004
       removed: i-00000000000000002
@@ -367,7 +377,7 @@ Rules this plan changes:
       next stops: Fri 2026-11-27 23:00 CET (22:00 UTC), Fri 2026-12-04 23:00 CET (22:00 UTC), Fri 2026-12-11 23:00 CET (22:00 UTC)
       hits 3 instances now in 1 account/region pair
         123456789012  eu-west-1  i-00000000000000001  dev-1  running
-        123456789012  eu-west-1  i-00000000000000003  dev-3  running  skip: member of Auto Scaling group web: scale the group instead
+        123456789012  eu-west-1  i-00000000000000003  dev-3  running  skip: member of Auto Scaling group web: schedule the group with `resource: asg`
         123456789012  eu-west-1  i-00000000000000004  dev-4  stopped
       conflict: dev-office-hours stops 3 instances both match (i-00000000000000001, i-00000000000000003, i-00000000000000004) at Fri 2026-11-27 19:00 CET, inside night-batch's on-window Fri 2026-11-27 18:00-23:00 CET: night-batch expects them running then
 
@@ -389,7 +399,7 @@ def test_the_markdown_plan_leads_with_a_block_per_rule_then_the_field_diff() -> 
 def test_the_text_plan_leads_with_the_same_blocks() -> None:
     text = render_text(scenario())
     assert text.startswith(TEXT_HEAD + "Ouroboros will make these changes in eu-west-1")
-    assert text.endswith("Plan: 6 to create, 2 to update, 2 to delete.\n")
+    assert text.endswith("Plan: 7 to create, 2 to update, 2 to delete.\n")
 
 
 def test_warnings_and_conflicts_are_annotations_on_the_rule_lines() -> None:

@@ -162,7 +162,12 @@ def test_targets_with_skip_reasons_and_added_removed() -> None:
     assert result.targets is not None
     assert [(h.id, h.name, h.state, h.skip) for h in result.targets.instances] == [
         (kept.id, "dev-1", "running", None),
-        (asg.id, "dev-2", "running", "member of Auto Scaling group web: scale the group instead"),
+        (
+            asg.id,
+            "dev-2",
+            "running",
+            "member of Auto Scaling group web: schedule the group with `resource: asg`",
+        ),
         (store.id, "dev-3", "running", "instance-store root device: cannot be stopped or started"),
         # Running already (start skips it) and one-time Spot (stop cannot): never acted on.
         (spot.id, "dev-4", "running", "one-time Spot instance: cannot be stopped"),
@@ -213,7 +218,7 @@ def test_more_than_max_instances_is_a_warning_and_each_is_over_the_cap() -> None
         "over the cap: 3 instances here, max_instances 2",
         "over the cap: 3 instances here, max_instances 2",
         "over the cap: 3 instances here, max_instances 2",
-        "member of Auto Scaling group web: scale the group instead",
+        "member of Auto Scaling group web: schedule the group with `resource: asg`",
     ]
 
 

@@ -49,14 +49,14 @@ def _filter_matches(
 ) -> bool:
     if name.startswith("tag:"):
         value = tags.get(name[4:])
-        return value is not None and _any(values, value)
+        return value is not None and any_match(values, value)
     if name == "tag-key":
-        return any(_any(values, key) for key in tags)
+        return any(any_match(values, key) for key in tags)
     value = attributes.get(name)
-    return value is not None and _any(values, value)
+    return value is not None and any_match(values, value)
 
 
-def _any(patterns: Sequence[str], value: str) -> bool:
+def any_match(patterns: Sequence[str], value: str) -> bool:
     return any(_pattern(p).fullmatch(value) is not None for p in patterns)
 
 

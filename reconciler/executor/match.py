@@ -2,15 +2,15 @@
 
 Pure. RDS filters neither by tag nor by wildcard, Auto Scaling by no wildcard: the executor
 asks AWS for what it can filter server-side and applies the whole rule here, with the same
-meaning as EC2's filters (AND across filters, OR within a list, `*` any run of characters,
-`?` one character, case-sensitive).
+meaning as EC2's filters (executor/filters.py: AND across filters, OR within a list, `*` any
+run of characters, `?` one character, `\\` escapes, case-sensitive).
 """
 
 from __future__ import annotations
 
-import functools
-import re
 from collections.abc import Mapping, Sequence
+
+from reconciler.executor import filters
 
 Targets = Sequence[tuple[str, Sequence[str]]]
 
@@ -19,28 +19,11 @@ def is_pattern(value: str) -> bool:
     return "*" in value or "?" in value
 
 
-@functools.cache
-def wildcard(pattern: str) -> re.Pattern[str]:
-    return re.compile("".join({"*": ".*", "?": "."}.get(ch, re.escape(ch)) for ch in pattern))
-
-
-def any_match(patterns: Sequence[str], value: str | None) -> bool:
-    return value is not None and any(wildcard(p).fullmatch(value) for p in patterns)
-
-
 def matches(targets: Targets, fields: Mapping[str, str | None], tags: Mapping[str, str]) -> bool:
     """Whether a resource with these filter fields (db-instance-id, engine, ...) and tags
-    matches every filter of the rule."""
-    for name, values in targets:
-        if name.startswith("tag:"):
-            ok = any_match(values, tags.get(name[len("tag:") :]))
-        elif name == "tag-key":
-            ok = any(any_match(values, key) for key in tags)
-        else:
-            ok = any_match(values, fields.get(name))
-        if not ok:
-            return False
-    return True
+    matches every filter of the rule: the one client-side matcher, filters.matches."""
+    present = {name: value for name, value in fields.items() if value is not None}
+    return filters.matches(targets, tags, present)
 
 
 def exact_values(targets: Targets, name: str) -> list[str] | None:
