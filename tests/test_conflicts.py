@@ -237,3 +237,84 @@ def test_a_window_open_since_before_the_lookback_is_still_found() -> None:
         (("nightly", "season"), "2026-12-14T19:00:00+00:00", HELD_ON)
     ]
     assert found[0].held_until == datetime(2027, 1, 1, tzinfo=ZoneInfo("UTC"))
+
+
+# Every first cut among cron rules in two zones, as conflicts computed them with their own
+# on-window function before they used timeline's (benchmarks/plan.py's schedules): unchanged.
+CRONS = ("cron(0 8 ? * MON-FRI *)", "cron(30 7 ? * 2-6 *)", "cron(0 18 ? * 6L *)")
+STOPS = {
+    "cron(0 8 ? * MON-FRI *)": "cron(0 19 ? * MON-FRI *)",
+    "cron(30 7 ? * 2-6 *)": "cron(30 18 ? * 2-6 *)",
+    "cron(0 18 ? * 6L *)": "cron(0 23 ? * 6L *)",
+}
+BEFORE_TIMELINE = [
+    (
+        "Europe/Berlin|cron(0 8 ? * MON-FRI *) -> Europe/Berlin|cron(0 18 ? * 6L *)",
+        ["2026-12-25T19:00:00+01:00", "2026-12-25T18:00:00+01:00", "2026-12-25T23:00:00+01:00"],
+    ),
+    (
+        "Europe/Berlin|cron(30 7 ? * 2-6 *) -> Europe/Berlin|cron(0 8 ? * MON-FRI *)",
+        ["2026-12-14T18:30:00+01:00", "2026-12-14T08:00:00+01:00", "2026-12-14T19:00:00+01:00"],
+    ),
+    (
+        "Europe/Berlin|cron(30 7 ? * 2-6 *) -> Europe/Berlin|cron(0 18 ? * 6L *)",
+        ["2026-12-25T18:30:00+01:00", "2026-12-25T18:00:00+01:00", "2026-12-25T23:00:00+01:00"],
+    ),
+    (
+        "Australia/Sydney|cron(0 8 ? * MON-FRI *) -> Europe/Berlin|cron(0 8 ? * MON-FRI *)",
+        ["2026-12-14T19:00:00+11:00", "2026-12-14T08:00:00+01:00", "2026-12-14T19:00:00+01:00"],
+    ),
+    (
+        "Australia/Sydney|cron(0 8 ? * MON-FRI *) -> Europe/Berlin|cron(30 7 ? * 2-6 *)",
+        ["2026-12-14T19:00:00+11:00", "2026-12-14T07:30:00+01:00", "2026-12-14T18:30:00+01:00"],
+    ),
+    (
+        "Australia/Sydney|cron(0 8 ? * MON-FRI *) -> Australia/Sydney|cron(0 18 ? * 6L *)",
+        ["2026-12-25T19:00:00+11:00", "2026-12-25T18:00:00+11:00", "2026-12-25T23:00:00+11:00"],
+    ),
+    (
+        "Australia/Sydney|cron(30 7 ? * 2-6 *) -> Europe/Berlin|cron(0 8 ? * MON-FRI *)",
+        ["2026-12-14T18:30:00+11:00", "2026-12-14T08:00:00+01:00", "2026-12-14T19:00:00+01:00"],
+    ),
+    (
+        "Australia/Sydney|cron(30 7 ? * 2-6 *) -> Europe/Berlin|cron(30 7 ? * 2-6 *)",
+        ["2026-12-14T18:30:00+11:00", "2026-12-14T07:30:00+01:00", "2026-12-14T18:30:00+01:00"],
+    ),
+    (
+        "Australia/Sydney|cron(30 7 ? * 2-6 *) -> Australia/Sydney|cron(0 8 ? * MON-FRI *)",
+        ["2026-12-14T18:30:00+11:00", "2026-12-14T08:00:00+11:00", "2026-12-14T19:00:00+11:00"],
+    ),
+    (
+        "Australia/Sydney|cron(30 7 ? * 2-6 *) -> Australia/Sydney|cron(0 18 ? * 6L *)",
+        ["2026-12-25T18:30:00+11:00", "2026-12-25T18:00:00+11:00", "2026-12-25T23:00:00+11:00"],
+    ),
+    (
+        "Australia/Sydney|cron(0 18 ? * 6L *) -> Europe/Berlin|cron(0 8 ? * MON-FRI *)",
+        ["2026-12-25T23:00:00+11:00", "2026-12-25T08:00:00+01:00", "2026-12-25T19:00:00+01:00"],
+    ),
+    (
+        "Australia/Sydney|cron(0 18 ? * 6L *) -> Europe/Berlin|cron(30 7 ? * 2-6 *)",
+        ["2026-12-25T23:00:00+11:00", "2026-12-25T07:30:00+01:00", "2026-12-25T18:30:00+01:00"],
+    ),
+]
+
+
+def test_first_cuts_among_cron_rules_are_those_found_before_timeline() -> None:
+    timings = [
+        Timing(f"{zone}|{start}", zone, start, STOPS[start], FLEET)
+        for zone in ("Europe/Berlin", SYDNEY)
+        for start in CRONS
+    ]
+    found = []
+    for stopper in timings:
+        for holder in timings:
+            cut = first_cut(stopper, holder, NOW)
+            if cut is not None:
+                when, (on, off) = cut
+                found.append(
+                    (
+                        f"{stopper.name} -> {holder.name}",
+                        [when.isoformat(), on.isoformat(), off and off.isoformat()],
+                    )
+                )
+    assert found == BEFORE_TIMELINE
