@@ -425,6 +425,18 @@ def test_a_pair_the_union_does_not_resolve_is_a_conflict_in_every_format() -> No
     ]
 
 
+def test_pairs_beyond_the_listed_ones_are_counted_as_overlaps() -> None:
+    plan = scenario()
+    assert plan.review is not None
+    plan = dataclasses.replace(plan, review=dataclasses.replace(plan.review, conflict_pairs=501))
+    note = (
+        "Note: 501 pairs of rules overlap (conflicts or held on); the first 1 are listed "
+        "(conflict_pairs in the JSON plan counts them all)."
+    )
+    assert f"\n{note}\n" in render_text(plan)
+    assert "> **Note:** 501 pairs of rules overlap (conflicts or held on)" in render_markdown(plan)
+
+
 def test_warnings_and_conflicts_are_annotations_on_the_rule_lines() -> None:
     assert github_annotations(scenario()) == [
         "::warning::rule nightly: matches no instance anywhere: check the filters: tag:Enviroment=dev",
