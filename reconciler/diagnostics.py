@@ -8,7 +8,7 @@ from typing import Literal
 
 from reconciler.checks import escape_controls
 
-Severity = Literal["error", "warning"]
+Severity = Literal["error", "warning", "notice"]  # notice: workflow annotations only
 
 
 @dataclass(frozen=True, order=True)

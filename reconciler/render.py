@@ -19,8 +19,8 @@ from typing import Any
 
 from reconciler.ansi import style
 from reconciler.checks import escape_controls
-from reconciler.conflicts import Conflict, pair_message
-from reconciler.diagnostics import Diagnostic
+from reconciler.conflicts import HELD_ON, Conflict, pair_message
+from reconciler.diagnostics import Diagnostic, Severity
 from reconciler.model import INSTANCE_ACTIONS, Location, Rule
 from reconciler.plan import (
     CREATE,
@@ -457,20 +457,36 @@ def _by_pair(conflicts: Sequence[Conflict]) -> list[list[Conflict]]:
 
 
 def conflict_lines(review: Review) -> list[str]:
-    """One sentence per pair of conflicting rules."""
-    return [_pair_text(pair) for pair in _by_pair(review.conflicts)]
+    """One sentence per pair of conflicting rules (a pair the union holds on is no conflict)."""
+    return [_pair_text(pair) for pair in _by_pair(review.conflicts) if not _held(pair)]
+
+
+def _held(pair: Sequence[Conflict]) -> bool:
+    """The executor's union of on-windows keeps the pair's instances up (DESIGN.md §12)."""
+    return pair[0].resolution == HELD_ON
+
+
+def _label(pair: Sequence[Conflict]) -> str:
+    return "held on" if _held(pair) else "conflict"
 
 
 RULE_CONFLICTS = 5  # conflict lines per rule block; the JSON plan has the rest
 
 
-def _rule_conflicts(review: Review, name: str) -> list[str]:
-    """One line per pair the rule is in (instances counted, not listed), 5 at most."""
-    lines = [_pair_text(pair) for pair in _by_pair(review.conflicts) if name in pair[0].rules]
+def _rule_conflicts(review: Review, name: str) -> list[tuple[str, str]]:
+    """(label, sentence) per pair the rule is in (instances counted, not listed), conflicts
+    first, 5 at most."""
+    pairs = [pair for pair in _by_pair(review.conflicts) if name in pair[0].rules]
+    pairs.sort(key=_held)
+    lines = [(_label(pair), _pair_text(pair)) for pair in pairs]
     if len(lines) <= RULE_CONFLICTS:
         return lines
     more = len(lines) - RULE_CONFLICTS
-    return [*lines[:RULE_CONFLICTS], f"and {more} more with other rules: see the JSON plan"]
+    label = lines[RULE_CONFLICTS][0]
+    return [
+        *lines[:RULE_CONFLICTS],
+        (label, f"and {more} more with other rules: see the JSON plan"),
+    ]
 
 
 def _pair_text(found: Sequence[Conflict]) -> str:
@@ -508,7 +524,7 @@ def _text_rule(rule: RuleReview, review: Review) -> list[str]:
         if targets.removed and rule.change == "update":
             lines.append(f"      removed: {_id_list(targets.removed)}")
     lines += [f"      warning: {w}" for w in rule.warnings]
-    lines += [f"      conflict: {c}" for c in _rule_conflicts(review, rule.name)]
+    lines += [f"      {label}: {c}" for label, c in _rule_conflicts(review, rule.name)]
     return [escape_controls(line) for line in lines]
 
 
@@ -523,20 +539,31 @@ def review_text(plan: Plan) -> list[str]:
         lines += ["Rules this plan changes:" if review.targets_mode != "all" else "Rules:", ""]
         for rule in rules:
             lines += [*_text_rule(rule, review), ""]
-    unshown = {r.name for r in rules}
-    others = [c for c in review.conflicts if not set(c.rules) & unshown]
-    if others:
-        lines.append("Conflicts between rules this plan does not change:")
-        lines += [escape_controls(f"  {_pair_text(pair)}") for pair in _by_pair(others)]
-        lines.append("")
+    conflicts, held = _other_pairs(review, {r.name for r in rules})
+    for heading, pairs in (
+        ("Conflicts between rules this plan does not change:", conflicts),
+        ("Overlapping rules this plan does not change (held on, no conflict):", held),
+    ):
+        if pairs:
+            lines.append(heading)
+            lines += [escape_controls(f"  {_pair_text(pair)}") for pair in pairs]
+            lines.append("")
     if review.unlisted_pairs:
         lines += [_unlisted(review), ""]
     return lines
 
 
+def _other_pairs(
+    review: Review, shown: set[str]
+) -> tuple[list[list[Conflict]], list[list[Conflict]]]:
+    """The pairs of rules no shown block names: (conflicts, held on)."""
+    pairs = _by_pair([c for c in review.conflicts if not set(c.rules) & shown])
+    return [p for p in pairs if not _held(p)], [p for p in pairs if _held(p)]
+
+
 def _unlisted(review: Review) -> str:
     return (
-        f"Note: {review.conflict_pairs} pairs of rules conflict; the first "
+        f"Note: {review.conflict_pairs} pairs of rules overlap (conflicts or held on); the first "
         f"{review.conflict_pairs - review.unlisted_pairs} are listed (conflict_pairs in the "
         "JSON plan counts them all)."
     )
@@ -560,10 +587,16 @@ def _md_rule(rule: RuleReview, review: Review) -> str:
         if rule.change == "update":
             parts += _md_ids("Added", targets.added) + _md_ids("Removed", targets.removed)
     parts += [f"- :warning: **Warning:** {_md_text(w)}\n" for w in rule.warnings]
-    parts += [f"- :x: **Conflict:** {_md_text(c)}\n" for c in _rule_conflicts(review, rule.name)]
+    parts += [_md_pair_item(label, c) for label, c in _rule_conflicts(review, rule.name)]
     if targets is not None and targets.instances:
         parts.append("\n" + _md_instances(targets))
     return "".join(parts) + "\n"
+
+
+def _md_pair_item(label: str, text: str) -> str:
+    if label == "held on":
+        return f"- :information_source: **Held on:** {_md_text(text)}\n"
+    return f"- :x: **Conflict:** {_md_text(text)}\n"
 
 
 def _md_ids(label: str, ids: Sequence[str]) -> list[str]:
@@ -609,13 +642,16 @@ def review_markdown(plan: Plan, budget: int) -> str:
             )
             break
         text += block
-    unshown = {r.name for r in rules}
-    others = [c for c in review.conflicts if not set(c.rules) & unshown]
-    if others:
-        text += "" if text.endswith("\n\n") else "\n"
-        text += "### Conflicts between unchanged rules\n\n"
-        text += "".join(f"- :x: {_md_text(_pair_text(pair))}\n" for pair in _by_pair(others))
-        text += "\n"
+    conflicts, held = _other_pairs(review, {r.name for r in rules})
+    for heading, marker, pairs in (
+        ("Conflicts between unchanged rules", ":x:", conflicts),
+        ("Overlapping unchanged rules: held on, no conflict", ":information_source:", held),
+    ):
+        if pairs:
+            text += "" if text.endswith("\n\n") else "\n"
+            text += f"### {heading}\n\n"
+            text += "".join(f"- {marker} {_md_text(_pair_text(pair))}\n" for pair in pairs)
+            text += "\n"
     if review.unlisted_pairs:
         text += f"> **{_unlisted(review).replace('Note: ', 'Note:** ', 1)}\n\n"
     return text
@@ -623,21 +659,29 @@ def review_markdown(plan: Plan, budget: int) -> str:
 
 def github_annotations(plan: Plan) -> list[str]:
     """Workflow commands putting each rule warning and conflict on its rule's line (as
-    `validate --format github` does); one for each rule of a conflict."""
+    `validate --format github` does); one for each rule of a conflict. A pair the union holds
+    on is a notice, not a warning: nothing is wrong, the reviewer should still know."""
     review = plan.review
     if review is None:
         return []
-    found = [(r.location, f"rule {r.name}: {w}") for r in review.rules for w in r.warnings]
+    found: list[tuple[Location | None, Severity, str]] = [
+        (r.location, "warning", f"rule {r.name}: {w}") for r in review.rules for w in r.warnings
+    ]
     located = {r.name: r.location for r in review.rules}
     found += [
-        (located.get(name), f"conflict: {_pair_text(pair)}")
+        (
+            located.get(name),
+            "notice" if _held(pair) else "warning",
+            f"{_label(pair)}: {_pair_text(pair)}",
+        )
         for pair in _by_pair(review.conflicts)
         for name in pair[0].rules
     ]
-    return [_annotation(location, message) for location, message in dict.fromkeys(found)]
+    return [_annotation(*entry) for entry in dict.fromkeys(found)]
 
 
-def _annotation(location: Location | None, message: str) -> str:
+def _annotation(location: Location | None, severity: Severity, message: str) -> str:
     if location is None:
-        return f"::warning::{Diagnostic('', 0, 0, 'warning', message).github().split('::', 2)[2]}"
-    return Diagnostic(location.file, location.line, location.col, "warning", message).github()
+        body = Diagnostic("", 0, 0, severity, message).github().split("::", 2)[2]
+        return f"::{severity}::{body}"
+    return Diagnostic(location.file, location.line, location.col, severity, message).github()

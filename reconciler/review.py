@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
 from reconciler import checks
+from reconciler.calendars import Calendar
 from reconciler.conflicts import Conflict, InstanceKey, Scan, Timing, scan_conflicts
 from reconciler.executor.selection import IN_TARGET_STATE, Instance, Skip, skip_reason
 from reconciler.model import DEFAULT_MAX_INSTANCES, INSTANCE_ACTIONS, Location, Rule
@@ -55,6 +56,7 @@ class RuleState:
     enabled: bool = True
     hibernate: bool = False
     resource: str = "ec2"  # DESIGN §9: the preview reads EC2 instances only, so far
+    calendar: Calendar | None = None  # §12: its firings on these dates do nothing
     location: Location | None = field(default=None, compare=False)
 
     def expression(self, action: str) -> str | None:
@@ -103,6 +105,7 @@ def rule_states(
             enabled=schedule.state != "DISABLED",
             hibernate=bool(event["hibernate"]),
             resource=str(event.get("resource", "ec2")),
+            calendar=Calendar.from_event(event["calendar"]) if "calendar" in event else None,
             location=(locations or {}).get(name),
         )
         # A rule is enabled when all its schedules are (drift can disable one of them).
@@ -570,7 +573,10 @@ def _conflicts(
     desired: Mapping[str, RuleState], found: Mapping[ReadKey, Found], now: datetime
 ) -> Scan:
     enabled = [s for s in desired.values() if s.enabled]
-    timings = [Timing(s.name, s.timezone, s.start, s.stop, s.scope) for s in enabled]
+    timings = [
+        Timing(s.name, s.timezone, s.start, s.stop, s.scope, s.resource, s.calendar)
+        for s in enabled
+    ]
     matched = {}
     for state in enabled:
         answers = [found.get(key) for key in state.reads()]
@@ -618,7 +624,8 @@ def _targets_document(targets: Targets) -> dict[str, Any]:
 
 def conflicts_document(review: Review) -> list[dict[str, Any]]:
     """One entry per shared instance (at most 20 a pair, 500 pairs; `conflict_pairs` counts
-    them all)."""
+    them all). `resolution` is "held-on" where the executor's union of on-windows keeps the
+    instances up at the stop (no conflict at fire time), else null."""
     return [
         {
             "rules": list(c.rules),
@@ -629,6 +636,8 @@ def conflicts_document(review: Review) -> list[dict[str, Any]]:
             "when": c.when.isoformat(),
             "static": c.static,
             "soon": c.soon,
+            "resolution": c.resolution,
+            "held_until": c.held_until.isoformat() if c.held_until else None,
         }
         for c in review.conflicts
     ]

@@ -80,7 +80,7 @@ MARKDOWN = """\
 - **Targets:** hits 3 instances now in 1 account/region pair; this change adds 2 and removes 1
 - **Added:** `i-00000000000000003`, `i-00000000000000004`
 - **Removed:** `i-00000000000000002`
-- :x: **Conflict:** dev-office-hours stops 3 instances both match (i-00000000000000001, i-00000000000000003, i-00000000000000004) at Fri 2026-11-27 19:00 CET, inside night-batch's on-window Fri 2026-11-27 18:00-23:00 CET: night-batch expects them running then
+- :information_source: **Held on:** dev-office-hours's stop at Fri 2026-11-27 19:00 CET falls inside night-batch's on-window Fri 2026-11-27 18:00-23:00 CET for 3 instances both match (i-00000000000000001, i-00000000000000003, i-00000000000000004): night-batch holds them on until 23:00 (overlapping rules compose)
 
 <details><summary>3 instances</summary>
 
@@ -151,7 +151,7 @@ and 3 more (the JSON plan lists every one)
 - **Next starts:** Fri 2026-11-27 18:00 CET (17:00 UTC), Fri 2026-12-04 18:00 CET (17:00 UTC), Fri 2026-12-11 18:00 CET (17:00 UTC)
 - **Next stops:** Fri 2026-11-27 23:00 CET (22:00 UTC), Fri 2026-12-04 23:00 CET (22:00 UTC), Fri 2026-12-11 23:00 CET (22:00 UTC)
 - **Targets:** hits 3 instances now in 1 account/region pair
-- :x: **Conflict:** dev-office-hours stops 3 instances both match (i-00000000000000001, i-00000000000000003, i-00000000000000004) at Fri 2026-11-27 19:00 CET, inside night-batch's on-window Fri 2026-11-27 18:00-23:00 CET: night-batch expects them running then
+- :information_source: **Held on:** dev-office-hours's stop at Fri 2026-11-27 19:00 CET falls inside night-batch's on-window Fri 2026-11-27 18:00-23:00 CET for 3 instances both match (i-00000000000000001, i-00000000000000003, i-00000000000000004): night-batch holds them on until 23:00 (overlapping rules compose)
 
 <details><summary>3 instances</summary>
 
@@ -343,7 +343,7 @@ Rules this plan changes:
         123456789012  eu-west-1  i-00000000000000004  dev-4  stopped
       added: i-00000000000000003, i-00000000000000004
       removed: i-00000000000000002
-      conflict: dev-office-hours stops 3 instances both match (i-00000000000000001, i-00000000000000003, i-00000000000000004) at Fri 2026-11-27 19:00 CET, inside night-batch's on-window Fri 2026-11-27 18:00-23:00 CET: night-batch expects them running then
+      held on: dev-office-hours's stop at Fri 2026-11-27 19:00 CET falls inside night-batch's on-window Fri 2026-11-27 18:00-23:00 CET for 3 instances both match (i-00000000000000001, i-00000000000000003, i-00000000000000004): night-batch holds them on until 23:00 (overlapping rules compose)
 
   + create rule fleet
       stops 19:00, Mon-Fri, UTC
@@ -379,7 +379,7 @@ Rules this plan changes:
         123456789012  eu-west-1  i-00000000000000001  dev-1  running
         123456789012  eu-west-1  i-00000000000000003  dev-3  running  skip: member of Auto Scaling group web: schedule the group with `resource: asg`
         123456789012  eu-west-1  i-00000000000000004  dev-4  stopped
-      conflict: dev-office-hours stops 3 instances both match (i-00000000000000001, i-00000000000000003, i-00000000000000004) at Fri 2026-11-27 19:00 CET, inside night-batch's on-window Fri 2026-11-27 18:00-23:00 CET: night-batch expects them running then
+      held on: dev-office-hours's stop at Fri 2026-11-27 19:00 CET falls inside night-batch's on-window Fri 2026-11-27 18:00-23:00 CET for 3 instances both match (i-00000000000000001, i-00000000000000003, i-00000000000000004): night-batch holds them on until 23:00 (overlapping rules compose)
 
   + create rule nightly
       stops 02:30, every day, Europe/Berlin
@@ -402,11 +402,46 @@ def test_the_text_plan_leads_with_the_same_blocks() -> None:
     assert text.endswith("Plan: 7 to create, 2 to update, 2 to delete.\n")
 
 
+def test_a_pair_the_union_does_not_resolve_is_a_conflict_in_every_format() -> None:
+    # The same pair as the union would not resolve it (test_conflicts.py has the cases: a
+    # holder starting that very minute, a rate() holder): a conflict, a warning.
+    plan = scenario()
+    assert plan.review is not None
+    unresolved = tuple(
+        dataclasses.replace(c, resolution=None, held_until=None) for c in plan.review.conflicts
+    )
+    plan = dataclasses.replace(plan, review=dataclasses.replace(plan.review, conflicts=unresolved))
+    sentence = (
+        "dev-office-hours stops 3 instances both match (i-00000000000000001, "
+        "i-00000000000000003, i-00000000000000004) at Fri 2026-11-27 19:00 CET, inside "
+        "night-batch's on-window Fri 2026-11-27 18:00-23:00 CET: night-batch expects them "
+        "running then"
+    )
+    assert f"- :x: **Conflict:** {sentence}\n" in render_markdown(plan)
+    assert f"      conflict: {sentence}\n" in render_text(plan)
+    assert github_annotations(plan)[1:] == [
+        f"::warning file=schedules/dev.yaml,line=3,col=5::conflict: {sentence}",
+        f"::warning file=schedules/dev.yaml,line=12,col=5::conflict: {sentence}",
+    ]
+
+
+def test_pairs_beyond_the_listed_ones_are_counted_as_overlaps() -> None:
+    plan = scenario()
+    assert plan.review is not None
+    plan = dataclasses.replace(plan, review=dataclasses.replace(plan.review, conflict_pairs=501))
+    note = (
+        "Note: 501 pairs of rules overlap (conflicts or held on); the first 1 are listed "
+        "(conflict_pairs in the JSON plan counts them all)."
+    )
+    assert f"\n{note}\n" in render_text(plan)
+    assert "> **Note:** 501 pairs of rules overlap (conflicts or held on)" in render_markdown(plan)
+
+
 def test_warnings_and_conflicts_are_annotations_on_the_rule_lines() -> None:
     assert github_annotations(scenario()) == [
         "::warning::rule nightly: matches no instance anywhere: check the filters: tag:Enviroment=dev",
-        "::warning file=schedules/dev.yaml,line=3,col=5::conflict: dev-office-hours stops 3 instances both match (i-00000000000000001, i-00000000000000003, i-00000000000000004) at Fri 2026-11-27 19:00 CET, inside night-batch's on-window Fri 2026-11-27 18:00-23:00 CET: night-batch expects them running then",
-        "::warning file=schedules/dev.yaml,line=12,col=5::conflict: dev-office-hours stops 3 instances both match (i-00000000000000001, i-00000000000000003, i-00000000000000004) at Fri 2026-11-27 19:00 CET, inside night-batch's on-window Fri 2026-11-27 18:00-23:00 CET: night-batch expects them running then",
+        "::notice file=schedules/dev.yaml,line=3,col=5::held on: dev-office-hours's stop at Fri 2026-11-27 19:00 CET falls inside night-batch's on-window Fri 2026-11-27 18:00-23:00 CET for 3 instances both match (i-00000000000000001, i-00000000000000003, i-00000000000000004): night-batch holds them on until 23:00 (overlapping rules compose)",
+        "::notice file=schedules/dev.yaml,line=12,col=5::held on: dev-office-hours's stop at Fri 2026-11-27 19:00 CET falls inside night-batch's on-window Fri 2026-11-27 18:00-23:00 CET for 3 instances both match (i-00000000000000001, i-00000000000000003, i-00000000000000004): night-batch holds them on until 23:00 (overlapping rules compose)",
     ]
 
 

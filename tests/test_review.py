@@ -10,6 +10,8 @@ from typing import Any
 
 from recon_support import ACCOUNT, NOW, REGION, rule, settings
 
+from reconciler.calendars import Calendar
+from reconciler.conflicts import HELD_ON
 from reconciler.desired import DesiredState, build_desired
 from reconciler.executor.selection import Instance
 from reconciler.loader import load_rules
@@ -277,13 +279,41 @@ def test_identical_filter_sets_are_read_once() -> None:
     assert len(states.reads("changed")) == 1
 
 
-def test_the_repository_example_has_its_conflict_statically() -> None:
+def test_the_repository_example_has_its_conflict_statically_and_it_is_held_on() -> None:
+    # The pair, its date and window are what conflicts found before they used timeline's
+    # windows; the executor's union (DESIGN §12) now resolves it: held on until 23:00.
     loaded = load_rules([str(ROOT / "schedules")])
     assert loaded.ok
     result = review(list(loaded.rules), [], mode="none", now=datetime(2026, 12, 14, tzinfo=UTC))
-    assert [(c.rules, c.static) for c in result.conflicts] == [
-        (("integration-weekdays", "integration-month-end"), True)
+    assert [
+        (c.rules, c.static, c.when.isoformat(), tuple(t and t.isoformat() for t in c.window))
+        for c in result.conflicts
+    ] == [
+        (
+            ("integration-weekdays", "integration-month-end"),
+            True,
+            "2026-12-25T20:00:00+11:00",
+            ("2026-12-25T18:00:00+11:00", "2026-12-25T23:00:00+11:00"),
+        )
     ]
+    assert [
+        (c.resolution, c.held_until and c.held_until.isoformat()) for c in result.conflicts
+    ] == [(HELD_ON, "2026-12-25T23:00:00+11:00")]
+
+
+def test_a_calendar_in_the_schedules_event_reaches_the_conflicts() -> None:
+    # integration-month-end's start skipped on Christmas by its calendar: no window that day,
+    # so the first stop inside one is the last Friday of January.
+    loaded = load_rules([str(ROOT / "schedules")])
+    xmas = Calendar("xmas", dates=("2026-12-25",), timezone="Australia/Sydney")
+    rules = [
+        dataclasses.replace(r, calendar="xmas", calendar_spec=xmas)
+        if r.name == "integration-month-end"
+        else r
+        for r in loaded.rules
+    ]
+    result = review(rules, [], mode="none", now=datetime(2026, 12, 14, tzinfo=UTC))
+    assert [c.when.isoformat() for c in result.conflicts] == ["2027-01-29T20:00:00+11:00"]
 
 
 def test_live_conflicts_come_from_the_instances_both_rules_matched() -> None:

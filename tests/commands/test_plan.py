@@ -89,10 +89,27 @@ def test_json_plan_has_rules_with_targets_and_conflicts(project: dict[str, str])
     assert rules["typo"]["warnings"] == [
         "matches no instance anywhere: check the filters: tag:Enviroment=dev"
     ]
-    assert [(c["rules"], c["id"], c["static"]) for c in document["conflicts"]] == [
-        (["lunch", "office"], instance, True) for instance in sorted(project)
+    # lunch's 12:00 stop falls inside office's 08:00-18:00: the executor's union holds them on.
+    assert [(c["rules"], c["id"], c["static"], c["resolution"]) for c in document["conflicts"]] == [
+        (["lunch", "office"], instance, True, "held-on") for instance in sorted(project)
     ]
+    assert document["conflicts"][0]["held_until"].endswith("T18:00:00+00:00")
     assert "warning: rule typo: matches no instance anywhere" in result.stderr
+    assert "conflict" not in result.stderr  # held on is no warning
+
+
+def test_a_conflict_the_union_does_not_resolve_is_a_warning(
+    project: dict[str, str], tmp_path: Path
+) -> None:
+    # office now starts at 12:00, the very minute lunch stops: the executor does not hold
+    # (the order of the two firings is not known), so the pair is a conflict.
+    rules = RULES.replace("start: cron(0 8 * * ? *)", "start: cron(0 12 * * ? *)")
+    (tmp_path / "schedules" / "fleet.yaml").write_text(rules)
+    result = plan("--format", "json")
+    conflicts = json.loads(result.stdout)["conflicts"]
+    assert [(c["rules"], c["resolution"], c["held_until"]) for c in conflicts] == [
+        (["lunch", "office"], None, None) for _ in project
+    ]
     assert "warning: conflict: lunch stops 2 instances both match (" in result.stderr
     assert result.stderr.count("warning: conflict:") == 1  # one line per pair of rules
 
@@ -121,10 +138,13 @@ def test_annotations_put_conflicts_and_warnings_on_the_rule_lines(project: dict[
     lines = [line for line in result.stderr.splitlines() if line.startswith("::")]
     assert len(lines) == 2
     assert lines[0].startswith(
-        "::warning file=schedules/fleet.yaml,line=9,col=5::conflict: lunch stops the same "
-        "instances (the same filters, accounts and regions) at "
+        "::notice file=schedules/fleet.yaml,line=9,col=5::held on: lunch's stop at "
     )
-    assert lines[1].startswith("::warning file=schedules/fleet.yaml,line=3,col=5::conflict: lunch")
+    assert lines[0].endswith(
+        "for the same instances (the same filters, accounts and regions): office holds them on "
+        "until 18:00 (overlapping rules compose)"
+    )
+    assert lines[1].startswith("::notice file=schedules/fleet.yaml,line=3,col=5::held on: lunch")
 
 
 def test_the_text_plan_leads_with_the_rules(project: dict[str, str]) -> None:
