@@ -15,7 +15,7 @@ from typing import Any, Final, Literal, Protocol
 
 from botocore.exceptions import ClientError
 
-from reconciler.executor import asg, ec2, rds, verify_start
+from reconciler.executor import asg, ec2, rds, verify_kinds, verify_start
 from reconciler.executor.asgselect import asg_skip_reason
 from reconciler.executor.dbselect import aurora_skip_reason, rds_skip_reason
 from reconciler.executor.event import Occurrence
@@ -97,6 +97,8 @@ class _Simple:
     describer: Callable[[Any, Targets, Sequence[str] | None, int], tuple[list[Any], int]]
     skip_reason: Callable[[Any, str], Skip | None]
     changer: Callable[[Any, str, Sequence[Any], ec2.Tuning], ec2.Outcome]
+    # After a start: did it stick? (the outcome with the starts that did not moved to errors)
+    confirm: Callable[[Any, Occurrence, Sequence[Any], ec2.Outcome, ec2.Tuning], ec2.Outcome]
 
     def describe(
         self, client: Any, targets: Targets, only_ids: Sequence[str] | None, tuning: ec2.Tuning
@@ -109,7 +111,10 @@ class _Simple:
     def change_state(
         self, client: Any, occ: Occurrence, resources: Sequence[Any], tuning: ec2.Tuning
     ) -> ec2.Outcome:
-        return self.changer(client, occ.action, resources, tuning)
+        outcome = self.changer(client, occ.action, resources, tuning)
+        if occ.action == "start":  # a start AWS accepted can still not stick
+            outcome = self.confirm(client, occ, resources, outcome, tuning)
+        return outcome
 
 
 def pick(
@@ -128,9 +133,23 @@ def pick(
 
 KINDS: dict[str, Kind] = {
     "ec2": Ec2(),
-    "rds": _Simple("rds", rds.describe_instances, rds_skip_reason, rds.change_instances),
-    "aurora": _Simple("rds", rds.describe_clusters, aurora_skip_reason, rds.change_clusters),
-    "asg": _Simple("autoscaling", asg.describe, asg_skip_reason, asg.change_state),
+    "rds": _Simple(
+        "rds",
+        rds.describe_instances,
+        rds_skip_reason,
+        rds.change_instances,
+        verify_kinds.confirm_db_instances,
+    ),
+    "aurora": _Simple(
+        "rds",
+        rds.describe_clusters,
+        aurora_skip_reason,
+        rds.change_clusters,
+        verify_kinds.confirm_db_clusters,
+    ),
+    "asg": _Simple(
+        "autoscaling", asg.describe, asg_skip_reason, asg.change_state, verify_kinds.confirm_groups
+    ),
 }
 # The pure "described resource -> skip reason" of each kind but ec2 (whose skips also need the
 # Spot requests: selection.skip_reason), for a preview that shows what a firing would skip.

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:  # boto3-stubs (the dev extra); without them these are Any
     from mypy_boto3_ec2.type_defs import FilterTypeDef
 
 log = logging.getLogger("ouroboros.executor")
+T = TypeVar("T")
 
 # Seconds before the first look and between the first and the second.
 WAITS_S = (5.0, 10.0)
@@ -50,26 +52,58 @@ _DEFAULT_HINT = "check the instance's state transition reason in the EC2 console
 
 def confirm_started(client: EC2Client, outcome: ec2.Outcome, tuning: ec2.Tuning) -> ec2.Outcome:
     """The outcome with every started instance that fell back to stopped moved to errors."""
-    waiting = list(outcome.acted)
-    fell_back: dict[str, Mapping[str, Any]] = {}
+    failed = looks(outcome.acted, functools.partial(_states, client), _ec2_verdict, tuning)
+    return moved_to_errors(outcome, {i: failed_start(i, s) for i, s in failed.items()})
+
+
+def _ec2_verdict(instance: Mapping[str, Any]) -> Verdict:
+    name = instance["State"]["Name"]
+    return Verdict(failed=name in FELL_BACK, again=name == "pending")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What one look says of one resource: failed if this is the last look; look again?"""
+
+    failed: bool
+    again: bool
+
+
+def looks(
+    ids: Sequence[str],
+    describe: Callable[[list[str], ec2.Tuning], Mapping[str, T]],
+    verdict: Callable[[T], Verdict],
+    tuning: ec2.Tuning,
+) -> dict[str, T]:
+    """id -> what the last look saw, for each started resource that failed to start.
+
+    At most len(WAITS_S) looks, each one Describe (a page per chunk of ids) after a wait,
+    the later ones only at what asked to be looked at again; no look whose wait would reach
+    the time kept for recording results. A resource the Describe does not return is left as
+    started (deleted since, or no longer matched: not ours to judge).
+    """
+    waiting = list(ids)
+    last: dict[str, tuple[T, Verdict]] = {}
     for wait in WAITS_S:
         if not waiting or tuning.time_left() <= wait:
             break  # out of time: the start was accepted, and that is all we can say
         tuning.sleep(wait)
         try:
-            states = _states(client, waiting, tuning)
+            seen = describe(waiting, tuning)
         except (ClientError, BotoCoreError) as exc:
             # The starts were accepted; not being able to look again fails none of them.
             log.warning("could not check that the starts stuck: %s", ec2.error_message(exc))
             break
-        fell_back |= {i: s for i, s in states.items() if s["State"]["Name"] in FELL_BACK}
-        waiting = [
-            i for i in waiting if states.get(i, {}).get("State", {}).get("Name") == "pending"
-        ]
-    if not fell_back:
-        return outcome
-    outcome.acted = [i for i in outcome.acted if i not in fell_back]
-    outcome.errors += [failed_start(i, fell_back[i]) for i in sorted(fell_back)]
+        last |= {i: (seen[i], verdict(seen[i])) for i in waiting if i in seen}
+        waiting = [i for i in waiting if i in seen and last[i][1].again]
+    return {i: state for i, (state, said) in last.items() if said.failed}
+
+
+def moved_to_errors(outcome: ec2.Outcome, errors: Mapping[str, dict[str, str]]) -> ec2.Outcome:
+    """The outcome with these ids taken out of `acted` and their errors added, by id."""
+    if errors:
+        outcome.acted = [i for i in outcome.acted if i not in errors]
+        outcome.errors += [errors[i] for i in sorted(errors)]
     return outcome
 
 

@@ -41,11 +41,18 @@ def test_stop_saves_the_capacity_then_scales_to_zero_and_start_restores_it(world
 
     assert world.capacity("dev-web") == (1, 2, 4)
     assert SAVED_CAPACITY_TAG not in world.group_tags("dev-web")
+    # The last look checks that the restored capacity took (verify_kinds), by the group's name.
     assert world.hooks.operations() == [
         "autoscaling.DescribeAutoScalingGroups",
         "autoscaling.UpdateAutoScalingGroup",
         "autoscaling.DeleteTags",
+        "autoscaling.DescribeAutoScalingGroups",
     ]
+    assert world.hooks.ops("autoscaling.DescribeAutoScalingGroups")[-1] == {
+        "AutoScalingGroupNames": ["dev-web"],
+        "Filters": [{"Name": "tag:Environment", "Values": ["dev"]}],
+        "MaxRecords": 100,
+    }
 
 
 def test_a_failed_restore_keeps_the_tag_and_the_retry_finishes(world: World) -> None:
