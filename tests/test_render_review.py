@@ -50,15 +50,15 @@ def scenario() -> Plan:
     fleet = rule("fleet", targets=(("tag:Team", ("web",)),), start=None, max_instances=1000)
     renamed = rule("old-name", targets=(("tag:Team", ("db",)),))
     found = {
-        (ACCOUNT, REGION, DEV): Found((running(1), running(2))),
-        (ACCOUNT, REGION, filter_set(DEV_TEST)): Found(
+        ReadKey(ACCOUNT, REGION, DEV): Found((running(1), running(2))),
+        ReadKey(ACCOUNT, REGION, filter_set(DEV_TEST)): Found(
             (running(1), running(3, asg="web"), running(4, state="stopped"))
         ),
-        (ACCOUNT, REGION, filter_set(nightly.targets)): Found(()),
-        (ACCOUNT, REGION, filter_set(fleet.targets)): Found(
+        ReadKey(ACCOUNT, REGION, filter_set(nightly.targets)): Found(()),
+        ReadKey(ACCOUNT, REGION, filter_set(fleet.targets)): Found(
             tuple(running(100 + i) for i in range(23))
         ),
-        (ACCOUNT, REGION, filter_set(renamed.targets)): Found((running(50),)),
+        ReadKey(ACCOUNT, REGION, filter_set(renamed.targets)): Found((running(50),)),
     }
     new = [changed, batch, nightly, fleet, dataclasses.replace(renamed, name="new-name")]
     return reviewed(new, [office, renamed], found)
@@ -446,11 +446,11 @@ def walkthrough() -> Plan:
         Instance("i-0a1b2c3d4e5f60003", "running", asg="dev-web", name="dev-web-asg"),
     )
     found = {
-        ("111111111111", "eu-west-1", fleet): Found(dev),
-        ("111111111111", "eu-central-1", fleet): Found(
+        ReadKey("111111111111", "eu-west-1", fleet): Found(dev),
+        ReadKey("111111111111", "eu-central-1", fleet): Found(
             (Instance("i-0a1b2c3d4e5f60004", "running", name="dev-batch-1"),)
         ),
-        ("222222222222", "eu-central-1", filter_set(QA.targets)): Found(
+        ReadKey("222222222222", "eu-central-1", filter_set(QA.targets)): Found(
             (
                 Instance("i-0f9e8d7c6b5a40001", "running", name="qa-1"),
                 Instance("i-0f9e8d7c6b5a40002", "running", name="qa-2"),
@@ -481,7 +481,7 @@ def test_the_walkthrough_shows_a_real_rendering() -> None:
 def test_a_long_review_stays_within_the_comment_limit_and_says_what_is_cut() -> None:
     rules = [rule(f"r{n:03d}", targets=(("tag:Team", (f"t{n}",)),)) for n in range(300)]
     found = {
-        (ACCOUNT, REGION, filter_set(r.targets)): Found(
+        ReadKey(ACCOUNT, REGION, filter_set(r.targets)): Found(
             tuple(running(1000 * n + i) for i in range(25))
         )
         for n, r in enumerate(rules)

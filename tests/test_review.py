@@ -155,8 +155,8 @@ def test_targets_with_skip_reasons_and_added_removed() -> None:
         running(5),
     )
     found = {
-        (ACCOUNT, REGION, DEV): Found((kept, gone)),
-        (ACCOUNT, REGION, devtest): Found((kept, asg, store, spot)),
+        ReadKey(ACCOUNT, REGION, DEV): Found((kept, gone)),
+        ReadKey(ACCOUNT, REGION, devtest): Found((kept, asg, store, spot)),
     }
     result = one(review([new], [old], found), "dev")
     assert result.targets is not None
@@ -181,14 +181,14 @@ def test_a_stop_only_rule_skips_what_is_stopped_already_and_one_time_spot() -> N
     nightly = rule("nightly", start=None)
     stopped = running(1, state="stopped")
     spot = running(2, spot=True, spot_request_id="sir-1")
-    found = {(ACCOUNT, REGION, DEV): Found((stopped, spot))}
+    found = {ReadKey(ACCOUNT, REGION, DEV): Found((stopped, spot))}
     result = one(review([nightly], [], found), "nightly")
     assert result.targets is not None
     assert [h.skip for h in result.targets.instances] == [
         "already stopped",
         "one-time Spot instance: cannot be stopped",
     ]
-    persistent = {(ACCOUNT, REGION, DEV): Found((spot,), frozenset({"sir-1"}))}
+    persistent = {ReadKey(ACCOUNT, REGION, DEV): Found((spot,), frozenset({"sir-1"}))}
     result = one(review([nightly], [], persistent), "nightly")
     assert result.targets is not None
     assert [h.skip for h in result.targets.instances] == [None]
@@ -196,7 +196,7 @@ def test_a_stop_only_rule_skips_what_is_stopped_already_and_one_time_spot() -> N
 
 def test_zero_matches_is_a_warning_naming_the_filters() -> None:
     typo = rule("dev", targets=(("tag:Enviroment", ("dev",)),))
-    found = {(ACCOUNT, REGION, filter_set(typo.targets)): Found(())}
+    found = {ReadKey(ACCOUNT, REGION, filter_set(typo.targets)): Found(())}
     result = one(review([typo], [], found), "dev")
     assert result.warnings == (
         "matches no instance anywhere: check the filters: tag:Enviroment=dev",
@@ -208,7 +208,7 @@ def test_zero_matches_is_a_warning_naming_the_filters() -> None:
 def test_more_than_max_instances_is_a_warning_and_each_is_over_the_cap() -> None:
     capped = rule("dev", max_instances=2)
     fleet = (running(0), running(1), running(2), running(9, asg="web"))
-    result = one(review([capped], [], {(ACCOUNT, REGION, DEV): Found(fleet)}), "dev")
+    result = one(review([capped], [], {ReadKey(ACCOUNT, REGION, DEV): Found(fleet)}), "dev")
     assert result.warnings == (
         f"matches 3 instances in {ACCOUNT} {REGION}, more than max_instances (2): the executor "
         "will act on none of them at every firing; narrow the filters or raise max_instances",
@@ -225,8 +225,8 @@ def test_more_than_max_instances_is_a_warning_and_each_is_over_the_cap() -> None
 def test_an_unreadable_account_is_an_error_and_a_warning_not_a_zero() -> None:
     two = rule("dev", accounts=(ACCOUNT, OTHER))
     found = {
-        (ACCOUNT, REGION, DEV): Found(()),
-        (OTHER, REGION, DEV): Found(error="AccessDenied"),
+        ReadKey(ACCOUNT, REGION, DEV): Found(()),
+        ReadKey(OTHER, REGION, DEV): Found(error="AccessDenied"),
     }
     result = one(review([two], [], found), "dev")
     assert result.targets is not None
@@ -244,7 +244,7 @@ def test_an_unreadable_account_is_an_error_and_a_warning_not_a_zero() -> None:
 
 
 def test_a_deleted_rule_shows_what_stops_being_scheduled() -> None:
-    found = {(ACCOUNT, REGION, DEV): Found((running(1),))}
+    found = {ReadKey(ACCOUNT, REGION, DEV): Found((running(1),))}
     result = one(
         review([rule("other", targets=(("tag:Team", ("x",)),))], [rule("gone")], found), "gone"
     )
@@ -264,7 +264,10 @@ def test_targets_changed_reads_the_affected_rules_and_their_neighbours_only() ->
         make_plan(desired, live), desired.rules, desired.schedules, live.schedules
     )
     team_y = filter_set([("tag:Team", ["y"])])
-    assert states.reads("changed") == {(ACCOUNT, REGION, team_y), (ACCOUNT, REGION, DEV)}
+    assert states.reads("changed") == {
+        ReadKey(ACCOUNT, REGION, team_y),
+        ReadKey(ACCOUNT, REGION, DEV),
+    }
     assert len(states.reads("all")) == 3
     assert states.reads("none") == set()
 
@@ -292,26 +295,13 @@ def test_live_conflicts_come_from_the_instances_both_rules_matched() -> None:
     team = filter_set([("tag:Team", ["x"])])
     shared = running(1)
     found = {
-        (ACCOUNT, REGION, DEV): Found((shared,)),
-        (ACCOUNT, REGION, team): Found((shared, running(2))),
+        ReadKey(ACCOUNT, REGION, DEV): Found((shared,)),
+        ReadKey(ACCOUNT, REGION, team): Found((shared, running(2))),
     }
     result = review([a, b], [], found)
     assert [(c.rules, c.id, c.static) for c in result.conflicts] == [(("b", "a"), shared.id, False)]
     disjoint = {
-        (ACCOUNT, REGION, DEV): Found((shared,)),
-        (ACCOUNT, REGION, team): Found((running(2),)),
+        ReadKey(ACCOUNT, REGION, DEV): Found((shared,)),
+        ReadKey(ACCOUNT, REGION, team): Found((running(2),)),
     }
     assert review([a, b], [], disjoint).conflicts == ()
-
-
-def test_a_rule_of_another_resource_is_not_read_as_ec2() -> None:
-    # DESIGN §9's rds/aurora/asg rules: the preview reads EC2 only and says so, never "0".
-    state = RuleState(
-        "db", "UTC", (ACCOUNT,), (REGION,), DEV, stop="cron(0 20 * * ? *)", resource="rds"
-    )
-    assert state.reads() == []
-    targets, warnings = rule_targets(state, {})
-    assert (targets.count, targets.errors) == (0, ())
-    assert warnings == [
-        "the preview reads EC2 instances only: this rds rule's targets are not shown"
-    ]

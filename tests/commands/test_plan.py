@@ -103,7 +103,7 @@ def test_targets_none_reads_no_instance_and_still_finds_the_static_conflict(
     def no_reads(*_: Any, **__: Any) -> Any:
         raise AssertionError("--targets none reads nothing")
 
-    monkeypatch.setattr(preview, "describe", no_reads)
+    monkeypatch.setattr(preview, "read_one", no_reads)
     result = plan("--format", "json", "--targets", "none")
     assert {r["name"]: r["targets"] for r in json.loads(result.stdout)["rules"]} == {
         "lunch": None,
