@@ -492,3 +492,32 @@ def test_a_long_review_stays_within_the_comment_limit_and_says_what_is_cut() -> 
     assert 0 < shown < 300
     assert f"> **Note:** {300 - shown} more rules are in the JSON plan" in markdown
     assert markdown.count("and 5 more (the JSON plan lists every one)") == shown
+
+
+def test_a_database_rule_s_block_names_db_instances_and_their_status() -> None:
+    from reconciler.executor.dbselect import DbInstance
+
+    dbs = rule("dev-databases", resource="rds", start=None)
+    found = {
+        ReadKey(ACCOUNT, REGION, DEV, "rds"): Found(
+            (
+                DbInstance("dev-billing", "available", "postgres", tags={"Name": "billing"}),
+                DbInstance("dev-orders", "stopped", "mysql"),
+            )
+        )
+    }
+    plan = reviewed([dbs], [], found)
+    text = render_text(plan)
+    assert "      hits 2 DB instances now in 1 account/region pair\n" in text
+    assert (
+        f"        {ACCOUNT}  {REGION}  dev-orders   -        stopped    skip: already stopped\n"
+    ) in text
+    markdown = render_markdown(plan)
+    assert (
+        "- **Targets:** hits 2 DB instances now in 1 account/region pair\n\n"
+        "<details><summary>2 DB instances</summary>\n\n"
+        "| Account | Region | DB instance | Name | Status | Skipped because |\n"
+        "| --- | --- | --- | --- | --- | --- |\n"
+        f"| {ACCOUNT} | {REGION} | dev-billing | billing | available |  |\n"
+        f"| {ACCOUNT} | {REGION} | dev-orders | - | stopped | already stopped |\n"
+    ) in markdown

@@ -11,6 +11,8 @@ from typing import Any
 from recon_support import ACCOUNT, NOW, REGION, rule, settings
 
 from reconciler.desired import DesiredState, build_desired
+from reconciler.executor.asgselect import SAVED_CAPACITY_TAG, Capacity, Group
+from reconciler.executor.dbselect import DbInstance
 from reconciler.executor.selection import Instance
 from reconciler.loader import load_rules
 from reconciler.model import Rule
@@ -305,3 +307,115 @@ def test_live_conflicts_come_from_the_instances_both_rules_matched() -> None:
         ReadKey(ACCOUNT, REGION, team): Found((running(2),)),
     }
     assert review([a, b], [], disjoint).conflicts == ()
+
+
+# Rules of other kinds (DESIGN §9): read with the executor's describe and skip reasons.
+
+
+def db(ident: str, status: str = "available", **kw: Any) -> DbInstance:
+    return DbInstance(id=ident, status=status, engine=kw.pop("engine", "postgres"), **kw)
+
+
+def test_a_rule_of_another_kind_reads_its_kind() -> None:
+    state = RuleState(
+        "db", "UTC", (ACCOUNT,), (REGION,), DEV, stop="cron(0 20 * * ? *)", resource="rds"
+    )
+    assert state.reads() == [ReadKey(ACCOUNT, REGION, DEV, "rds")]
+    assert state.reads() != [ReadKey(ACCOUNT, REGION, DEV)]  # never the EC2 read
+
+
+def test_db_instances_with_the_executors_skip_reasons_and_the_cap() -> None:
+    state = RuleState(
+        "db",
+        "UTC",
+        (ACCOUNT,),
+        (REGION,),
+        DEV,
+        stop="cron(0 20 * * ? *)",
+        max_instances=1,
+        resource="rds",
+    )
+    found = {
+        ReadKey(ACCOUNT, REGION, DEV, "rds"): Found(
+            (
+                db("dev-a", tags={"Name": "billing"}),
+                db("dev-b"),
+                db("dev-c", replica_of="dev-a"),
+                db("dev-d", status="backing-up"),
+                db("dev-e", engine="aurora-postgresql", cluster="dev-aurora"),
+            )
+        )
+    }
+    targets, warnings = rule_targets(state, found)
+    cap = "over the cap: 2 DB instances here, max_instances 1"
+    assert [(h.id, h.name, h.state, h.skip) for h in targets.instances] == [
+        ("dev-a", "billing", "available", cap),
+        ("dev-b", None, "available", cap),
+        ("dev-c", None, "available", "read replica of dev-a: AWS cannot stop a read replica"),
+        (
+            "dev-d",
+            None,
+            "backing-up",
+            "status backing-up: AWS stops only available DB instances; the next firing tries again",
+        ),
+        (
+            "dev-e",
+            None,
+            "available",
+            "member of Aurora cluster dev-aurora: schedule the cluster with `resource: aurora`",
+        ),
+    ]
+    assert warnings == [
+        f"matches 2 DB instances in {ACCOUNT} {REGION}, more than max_instances (1): the "
+        "executor will act on none of them at every firing; narrow the filters or raise "
+        "max_instances"
+    ]
+
+
+def test_a_group_and_a_cluster_matching_nothing_say_so_in_their_words() -> None:
+    for kind, what in (("aurora", "DB cluster"), ("asg", "Auto Scaling group")):
+        state = RuleState(
+            "x", "UTC", (ACCOUNT,), (REGION,), DEV, stop="cron(0 20 * * ? *)", resource=kind
+        )
+        _, warnings = rule_targets(state, {ReadKey(ACCOUNT, REGION, DEV, kind): Found(())})
+        assert warnings == [f"matches no {what} anywhere: check the filters: tag:Environment=dev"]
+
+
+def test_groups_show_their_capacity_and_an_update_adds_and_removes_groups() -> None:
+    team = (("tag:Team", ("web",)),)
+    old = rule("web", resource="asg", targets=team)
+    new = dataclasses.replace(old, targets=(("tag:Team", ("web", "api")),))
+    saved = {SAVED_CAPACITY_TAG: "min=1,desired=2,max=4"}
+    found = {
+        ReadKey(ACCOUNT, REGION, filter_set(team), "asg"): Found(
+            (Group("web", Capacity(1, 2, 4)), Group("old-web", Capacity(1, 1, 1)))
+        ),
+        ReadKey(ACCOUNT, REGION, filter_set(new.targets), "asg"): Found(
+            (Group("web", Capacity(1, 2, 4)), Group("api", Capacity(0, 0, 4), tags=saved))
+        ),
+    }
+    result = one(review([new], [old], found), "web")
+    assert result.targets is not None
+    assert [(h.id, h.state, h.skip) for h in result.targets.instances] == [
+        ("api", "desired 0 (min 0, max 4), saved min=1,desired=2,max=4", None),
+        ("web", "desired 2 (min 1, max 4)", None),
+    ]
+    assert (result.targets.added, result.targets.removed) == (("api",), ("old-web",))
+
+
+def test_conflicts_are_between_rules_of_one_kind_only() -> None:
+    # The same filters, accounts, regions and times: an EC2 rule and a DB rule never collide.
+    late = rule("late", start="cron(0 8 ? * MON-FRI *)", stop="cron(0 22 ? * MON-FRI *)")
+    early = rule("early", resource="rds", stop="cron(0 12 ? * MON-FRI *)")
+    assert review([late, early], [], mode="none").conflicts == ()
+    other_db = dataclasses.replace(late, name="late-db", resource="rds")
+    found = review([late, early, other_db], [], mode="none").conflicts
+    assert {(c.rules, c.static) for c in found} == {(("early", "late-db"), True)}
+
+
+def test_a_deleted_database_rule_says_what_stops_being_scheduled() -> None:
+    gone = rule("db", resource="rds")
+    assert one(review([], [gone], mode="none"), "db").summary == (
+        "deleted: its schedules go, so nothing starts or stops these DB instances any more "
+        "(they stay as they are now)",
+    )
