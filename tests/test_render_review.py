@@ -6,7 +6,9 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import pytest
 from recon_support import ACCOUNT, NOW, REGION, rule, settings
 from test_review import DEV, live_of, running, want
 
@@ -521,3 +523,52 @@ def test_a_database_rule_s_block_names_db_instances_and_their_status() -> None:
         f"| {ACCOUNT} | {REGION} | dev-billing | billing | available |  |\n"
         f"| {ACCOUNT} | {REGION} | dev-orders | - | stopped | already stopped |\n"
     ) in markdown
+
+
+def how_to_scenario(kind: str) -> str:
+    """The rule of docs/how-to/KIND.md and what its preview finds: its text block."""
+    from reconciler.executor.asgselect import SAVED_CAPACITY_TAG, Capacity, Group
+    from reconciler.executor.dbselect import DbCluster, DbInstance
+
+    home, region = "111111111111", "eu-west-1"
+    dev = (("tag:Environment", ("dev",)),)
+    found: dict[str, tuple[Any, ...]] = {
+        "rds": (
+            DbInstance("dev-billing", "available", "postgres", tags={"Name": "billing"}),
+            DbInstance("dev-orders", "stopped", "mysql"),
+            DbInstance("dev-orders-replica", "available", "mysql", replica_of="dev-orders"),
+        ),
+        "aurora": (
+            DbCluster("dev-payments", "available", "aurora-postgresql"),
+            DbCluster("dev-search", "available", "aurora-mysql", engine_mode="serverless"),
+        ),
+        "asg": (
+            Group("dev-web", Capacity(1, 2, 4), tags={"Name": "web"}),
+            Group("dev-api", Capacity(0, 0, 4), tags={SAVED_CAPACITY_TAG: "min=1,desired=2,max=4"}),
+        ),
+    }
+    names = {"rds": "dev-databases", "aurora": "dev-aurora", "asg": "dev-web-groups"}
+    targets = {
+        "rds": (*dev, ("engine", ("postgres", "mysql")), ("db-instance-id", ("dev-*",))),
+        "aurora": dev,
+        "asg": dev,
+    }
+    shown = rule(
+        names[kind],
+        resource=kind,
+        accounts=(home,),
+        regions=(region,),
+        timezone="Europe/Berlin",
+        targets=targets[kind],
+        start="cron(30 7 ? * MON-FRI *)",
+        stop="cron(30 19 ? * MON-FRI *)",
+    )
+    key = ReadKey(home, region, filter_set(shown.targets), kind)
+    text = render_text(reviewed([shown], [], {key: Found(found[kind])}))
+    return text.split("\n\n")[1]
+
+
+@pytest.mark.parametrize("kind", ["rds", "aurora", "asg"])
+def test_the_how_to_pages_show_a_real_preview(kind: str) -> None:
+    page = (ROOT / "docs" / "how-to" / f"{kind}.md").read_text(encoding="utf-8")
+    assert f"```text\n{how_to_scenario(kind)}\n```" in page
