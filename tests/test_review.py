@@ -419,3 +419,19 @@ def test_a_deleted_database_rule_says_what_stops_being_scheduled() -> None:
         "deleted: its schedules go, so nothing starts or stops these DB instances any more "
         "(they stay as they are now)",
     )
+
+
+def test_targets_changed_reads_neighbours_of_the_same_kind_only() -> None:
+    ec2_rule = rule("fleet")
+    db_rule = rule("dbs", resource="rds")
+    other_db = rule("other-dbs", resource="rds", targets=(("tag:Team", ("x",)),))
+    desired = want(ec2_rule, db_rule, other_db)
+    live = live_of(want(ec2_rule, other_db))
+    states = rule_states_of(
+        make_plan(desired, live), desired.rules, desired.schedules, live.schedules
+    )
+    # The changed DB rule's neighbours: the other DB rule, not the EC2 rule in the same place.
+    assert states.reads("changed") == {
+        ReadKey(ACCOUNT, REGION, DEV, "rds"),
+        ReadKey(ACCOUNT, REGION, filter_set(other_db.targets), "rds"),
+    }
