@@ -78,7 +78,8 @@ def _targets_option(fn: Callable[..., Any]) -> Callable[..., Any]:
         type=click.Choice(["changed", "all", "none"]),
         default="changed",
         show_default=True,
-        help="Which rules' targets the plan previews (reads EC2 with the reader role): those "
+        help="Which rules' targets the plan previews (read-only Describe calls, through the reader "
+        "role in other accounts): those "
         "with a created or updated schedule, every rule, or none.",
     )(fn)
 

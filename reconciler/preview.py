@@ -1,9 +1,10 @@
 """The target preview's reads (DESIGN.md §10): what each filter set matches now, read-only.
 
-One DescribeInstances pagination per (account, region, filter set), identical filter sets
-across rules read once, all of them concurrently on a worker pool. The filters are the
-executor's own (executor/ec2.py's build_filters and describe), so the preview matches what a
-firing would. The home account is read with the caller's credentials; any other through
+One Describe pagination per (kind, account, region, filter set), identical filter sets across
+rules read once, all of them concurrently on a worker pool. The Describe call and its filter
+translation are the executor's own (executor/kinds.py's KINDS[resource].describe: EC2
+instances, RDS DB instances, Aurora DB clusters, Auto Scaling groups), so the preview matches
+what a firing would. The home account is read with the caller's credentials; any other through
 `reader_role_name` (assumed once per account), never the executor's target role. A read that
 fails is an answer too (Found.error): a preview never fails a plan.
 """
@@ -19,10 +20,15 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from reconciler.aws import READ_WORKERS, ClientFactory, describe_aws_exception
 from reconciler.executor.credentials import role_arn
-from reconciler.executor.ec2 import build_filters, describe, persistent_spot_requests
+from reconciler.executor.ec2 import Tuning, persistent_spot_requests
+from reconciler.executor.kinds import KINDS
+from reconciler.executor.selection import Instance
 from reconciler.review import Found, ReadKey
 
-PAGE_SIZE = 1000  # DescribeInstances' maximum: one page for nearly every filter set
+# DescribeInstances' maximum: one page for nearly every filter set (the other kinds' Describe
+# calls cap it at their own maximum, 100).
+PAGE_SIZE = 1000
+TUNING = Tuning(page_size=PAGE_SIZE)
 SESSION_NAME = "ouroboros-plan-preview"
 SESSION_SECONDS = 900
 
@@ -46,9 +52,9 @@ class Reader:
     def role(self, account: str) -> str:
         return role_arn(self._partition, account, self._role_name)
 
-    def ec2(self, account: str, region: str) -> Any:
+    def client(self, service: str, account: str, region: str) -> Any:
         credentials = None if account == self._home_account else self._assumed(account)
-        return self._clients.client("ec2", region, credentials)
+        return self._clients.client(service, region, credentials)
 
     def _assumed(self, account: str) -> dict[str, str]:
         with self._lock:
@@ -76,24 +82,32 @@ class Reader:
 
 
 def read_one(reader: Reader, key: ReadKey) -> Found:
-    """One (account, region, filter set): the instances, and which Spot requests persist."""
-    account, region, targets = key
+    """One (kind, account, region, filter set): the resources, and (EC2) which Spot requests
+    persist."""
+    account, region = key.account, key.region
+    kind = KINDS[key.resource]
     try:
-        ec2 = reader.ec2(account, region)
+        client = reader.client(kind.service, account, region)
     except (ClientError, BotoCoreError) as exc:
         return Found(
             error=f"cannot assume {reader.role(account)} ({_reason(exc)}): deploy "
             f"infra/target-account.yaml in {account}, or set reader_role_name in the settings"
         )
     try:
-        instances, _pages = describe(ec2, build_filters(targets), PAGE_SIZE)
-        spot_requests = [i.spot_request_id for i in instances if i.spot and i.spot_request_id]
-        persistent = persistent_spot_requests(ec2, spot_requests) if spot_requests else frozenset()
+        resources, _pages = kind.describe(client, key.filters, None, TUNING)
+        spot_requests = [
+            r.spot_request_id
+            for r in resources
+            if isinstance(r, Instance) and r.spot and r.spot_request_id
+        ]
+        persistent = (
+            persistent_spot_requests(client, spot_requests) if spot_requests else frozenset()
+        )
     except (ClientError, BotoCoreError) as exc:
         return Found(error=_reason(exc))
     except NotImplementedError as exc:  # moto's answer to a filter it does not know
         return Found(error=f"the filters could not be applied here: {exc}")
-    return Found(tuple(instances), persistent)
+    return Found(tuple(resources), persistent)
 
 
 def _reason(exc: BaseException) -> str:
@@ -105,7 +119,7 @@ def read_targets(
     keys: Iterable[ReadKey], reader: Reader, *, workers: int = READ_WORKERS
 ) -> dict[ReadKey, Found]:
     """Every key's answer, read concurrently on the worker pool."""
-    ordered = sorted(set(keys))
+    ordered = sorted({ReadKey(*key) for key in keys})
     if not ordered:
         return {}
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ouroboros-preview") as pool:

@@ -33,7 +33,7 @@ from reconciler.plan import (
 )
 from reconciler.planfile import to_document
 from reconciler.resources import FunctionSpec, QueueSpec, Resource, ScheduleSpec, TableSpec
-from reconciler.review import Hit, Review, RuleReview, Targets
+from reconciler.review import Hit, Review, RuleReview, Targets, noun
 from reconciler.timeengine import zone
 from reconciler.timelineview import build, on_phrase, week_grid
 
@@ -425,11 +425,10 @@ def _rule_title(rule: RuleReview) -> str:
     return f"{rule.change} rule {rule.name}"
 
 
-def _hits_line(targets: Targets) -> str:
+def _hits_line(targets: Targets, resource: str) -> str:
     places = len({(h.account, h.region) for h in targets.instances})
-    noun = "instance" if targets.count == 1 else "instances"
     where = f" in {places} account/region pair{'s' if places != 1 else ''}" if places else ""
-    return f"hits {targets.count} {noun} now{where}"
+    return f"hits {targets.count} {noun(resource, targets.count)} now{where}"
 
 
 def _change_line(rule: RuleReview, targets: Targets) -> str | None:
@@ -513,7 +512,7 @@ def _text_rule(rule: RuleReview, review: Review) -> list[str]:
     lines += [f"      DST: {note}" for note in rule.notes]
     targets = rule.targets
     if targets is not None:
-        head = _hits_line(targets)
+        head = _hits_line(targets, rule.resource)
         change = _change_line(rule, targets)
         lines.append(f"      {head}" + (f"; {change}" if change else ""))
         lines += _text_instances(targets.instances[:TEXT_INSTANCES])
@@ -582,14 +581,17 @@ def _md_rule(rule: RuleReview, review: Review) -> str:
     targets = rule.targets
     if targets is not None:
         change = _change_line(rule, targets)
-        parts.append(f"- **Targets:** {_hits_line(targets)}" + (f"; {change}" if change else ""))
+        parts.append(
+            f"- **Targets:** {_hits_line(targets, rule.resource)}"
+            + (f"; {change}" if change else "")
+        )
         parts.append("\n")
         if rule.change == "update":
             parts += _md_ids("Added", targets.added) + _md_ids("Removed", targets.removed)
     parts += [f"- :warning: **Warning:** {_md_text(w)}\n" for w in rule.warnings]
     parts += [_md_pair_item(label, c) for label, c in _rule_conflicts(review, rule.name)]
     if targets is not None and targets.instances:
-        parts.append("\n" + _md_instances(targets))
+        parts.append("\n" + _md_instances(targets, rule.resource))
     return "".join(parts) + "\n"
 
 
@@ -611,17 +613,18 @@ def _md_text(text: str) -> str:
     return html.escape(escape_controls(text), quote=False)
 
 
-def _md_instances(targets: Targets) -> str:
+def _md_instances(targets: Targets, resource: str) -> str:
     rows = [
         "| " + " | ".join(_md_cell(cell) for cell in _instance_cells(hit)) + " |\n"
         for hit in targets.instances[:MARKDOWN_INSTANCES]
     ]
     more = targets.count - MARKDOWN_INSTANCES
     tail = f"\nand {more} more (the JSON plan lists every one)\n" if more > 0 else ""
-    noun = "instance" if targets.count == 1 else "instances"
+    column = {"ec2": "Instance", "asg": "Group"}.get(resource, noun(resource))
     return (
-        f"<details><summary>{targets.count} {noun}</summary>\n\n"
-        "| Account | Region | Instance | Name | State | Skipped because |\n"
+        f"<details><summary>{targets.count} {noun(resource, targets.count)}</summary>\n\n"
+        f"| Account | Region | {column} | Name | {'Status' if resource != 'ec2' else 'State'}"
+        " | Skipped because |\n"
         "| --- | --- | --- | --- | --- | --- |\n" + "".join(rows) + tail + "\n</details>\n"
     )
 

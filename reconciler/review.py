@@ -4,20 +4,36 @@ firings with DST notes, what it hits now and the change in that, warnings and co
 Pure. Rules are compared as deployed (read back from the live schedules' Input) and as
 desired (from the desired schedules, so both sides use the same canonical spelling). What each
 rule's filters match comes in as data: reconciler.preview reads it, with the executor's own
-filter translation, and the skip reasons here are the executor's (executor/selection.py).
+filter translation, and the skip reasons here are the executor's (executor/selection.py for
+EC2, the pure SKIP_REASONS of executor/kinds.py for the other kinds, imported from their modules
+so this core stays free of boto3).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, NamedTuple
 
 from reconciler import checks
 from reconciler.calendars import Calendar
-from reconciler.conflicts import Conflict, InstanceKey, Scan, Timing, scan_conflicts
+from reconciler.conflicts import (
+    MAX_PAIRS,
+    Conflict,
+    InstanceKey,
+    Scan,
+    Timing,
+    scan_conflicts,
+)
+from reconciler.executor.asgselect import Group, asg_skip_reason
+from reconciler.executor.dbselect import (
+    DbCluster,
+    DbInstance,
+    aurora_skip_reason,
+    rds_skip_reason,
+)
 from reconciler.executor.selection import IN_TARGET_STATE, Instance, Skip, skip_reason
 from reconciler.model import DEFAULT_MAX_INSTANCES, INSTANCE_ACTIONS, Location, Rule
 from reconciler.plan import Plan, json_object
@@ -33,8 +49,30 @@ DST_NOTE_DAYS = 366
 OVER_CAP: Final = "over-cap"
 # (name, values) with names and values sorted: one spelling of a filter set.
 FilterSet = tuple[tuple[str, tuple[str, ...]], ...]
-# What one DescribeInstances pagination answers: (account, region, filter set).
-ReadKey = tuple[str, str, FilterSet]
+# What a described resource of any kind is (each has an `id` and `tags`).
+Resource = Instance | DbInstance | DbCluster | Group
+# The executor's pure skip reason of each kind but ec2 (kinds.SKIP_REASONS; a test checks that
+# they are the very same functions).
+SKIP_REASONS: dict[str, Callable[[Any, str], Skip | None]] = {
+    "rds": rds_skip_reason,
+    "aurora": aurora_skip_reason,
+    "asg": asg_skip_reason,
+}
+
+
+class ReadKey(NamedTuple):
+    """What one Describe pagination answers: (account, region, filter set) of a kind."""
+
+    account: str
+    region: str
+    filters: FilterSet
+    resource: str = "ec2"
+
+
+def noun(resource: str, count: int = 1) -> str:
+    """ "instance", "DB instances", "Auto Scaling group"..."""
+    word = checks.RESOURCE_NOUNS.get(resource, "resource")
+    return word if count == 1 else f"{word}s"
 
 
 def filter_set(targets: Iterable[tuple[str, Sequence[str]]]) -> FilterSet:
@@ -55,7 +93,7 @@ class RuleState:
     max_instances: int = DEFAULT_MAX_INSTANCES
     enabled: bool = True
     hibernate: bool = False
-    resource: str = "ec2"  # DESIGN §9: the preview reads EC2 instances only, so far
+    resource: str = "ec2"  # DESIGN §9
     calendar: Calendar | None = None  # §12: its firings on these dates do nothing
     location: Location | None = field(default=None, compare=False)
 
@@ -71,14 +109,15 @@ class RuleState:
         return filter_set(self.targets)
 
     @property
-    def scope(self) -> tuple[tuple[str, ...], tuple[str, ...], FilterSet]:
-        """Equal scopes match provably the same instances, however the YAML spelled them."""
-        return tuple(sorted(set(self.accounts))), tuple(sorted(set(self.regions))), self.filters
+    def scope(self) -> tuple[str, tuple[str, ...], tuple[str, ...], FilterSet]:
+        """Equal scopes match provably the same resources, however the YAML spelled them."""
+        accounts, regions = tuple(sorted(set(self.accounts))), tuple(sorted(set(self.regions)))
+        return self.resource, accounts, regions, self.filters
 
     def reads(self) -> list[ReadKey]:
-        if self.resource != "ec2":
-            return []
-        return [(a, r, self.filters) for a in self.accounts for r in self.regions]
+        return [
+            ReadKey(a, r, self.filters, self.resource) for a in self.accounts for r in self.regions
+        ]
 
     def same_settings(self, other: RuleState) -> bool:
         return dataclasses.replace(self, name=other.name) == other
@@ -127,9 +166,9 @@ def locations(rules: Iterable[Rule]) -> dict[str, Location | None]:
 
 @dataclass(frozen=True)
 class Found:
-    """One (account, region, filter set)'s DescribeInstances answer, or why there is none."""
+    """One read's answer (the resources its Describe call matched), or why there is none."""
 
-    instances: tuple[Instance, ...] = ()
+    resources: tuple[Resource, ...] = ()
     persistent_spot: frozenset[str] = frozenset()
     error: str | None = None
 
@@ -262,10 +301,12 @@ def reads_needed(
         for state in (desired.get(name), deployed.get(name)):
             if state is not None:
                 keys.update(state.reads())
-    pairs = {(a, r) for a, r, _ in keys}
+    # Conflicts are between resources of one kind: (kind, account, region).
+    places = {(k.resource, k.account, k.region) for k in keys}
     for state in desired.values():
-        if state.enabled and any((a, r) in pairs for a, r, _ in state.reads()):
-            keys.update(state.reads())
+        reads = state.reads()
+        if state.enabled and any((k.resource, k.account, k.region) in places for k in reads):
+            keys.update(reads)
     return keys
 
 
@@ -396,8 +437,10 @@ def dst_notes(state: RuleState, now: datetime) -> list[str]:
 
 def summary(change: RuleChange, desired: RuleState | None, deployed: RuleState | None) -> list[str]:
     if change == "delete":
+        shown = deployed or desired
+        what = noun(shown.resource if shown is not None else "ec2", 2)
         return [
-            "deleted: its schedules go, so nothing starts or stops these instances any more "
+            f"deleted: its schedules go, so nothing starts or stops these {what} any more "
             "(they stay as they are now)"
         ]
     assert desired is not None
@@ -480,11 +523,8 @@ def rule_targets(state: RuleState, found: Mapping[ReadKey, Found]) -> tuple[Targ
     hits: list[Hit] = []
     errors: list[ReadError] = []
     warnings: list[str] = []
-    if state.resource != "ec2":
-        note = f"the preview reads EC2 instances only: this {state.resource} rule's targets are not shown"
-        return Targets((), ()), [note]
     for key in state.reads():
-        account, region, _ = key
+        account, region = key.account, key.region
         answer = found.get(key, Found(error="not read"))
         if answer.error is not None:
             errors.append(ReadError(account, region, answer.error))
@@ -496,7 +536,9 @@ def rule_targets(state: RuleState, found: Mapping[ReadKey, Found]) -> tuple[Targ
     if not hits and len(errors) < len(state.reads()):
         read_where = "anywhere" if not errors else "in the accounts and regions that could be read"
         warnings.insert(
-            0, f"matches no instance {read_where}: check the filters: {filters_text(state.filters)}"
+            0,
+            f"matches no {noun(state.resource)} {read_where}: check the filters: "
+            f"{filters_text(state.filters)}",
         )
     return Targets(tuple(hits), tuple(errors)), warnings
 
@@ -504,40 +546,70 @@ def rule_targets(state: RuleState, found: Mapping[ReadKey, Found]) -> tuple[Targ
 def _pair_hits(
     state: RuleState, account: str, region: str, answer: Found
 ) -> tuple[list[Hit], str | None]:
-    skips = {i.id: _skip(i, state.actions, answer.persistent_spot) for i in answer.instances}
+    kind = state.resource
+    skips = {r.id: _skip(r, kind, state.actions, answer.persistent_spot) for r in answer.resources}
     # The executor counts, per (account, region), what it would act on; a state that changes
     # between firings (running, stopped) is acted on at one of them.
-    candidates = [i.id for i in answer.instances if _may_act(skips[i.id])]
+    candidates = [r.id for r in answer.resources if _may_act(skips[r.id])]
     warning = None
     over = len(candidates) > state.max_instances
+    many = noun(kind, len(candidates))
     if over:
         warning = (
-            f"matches {len(candidates)} instances in {account} {region}, more than max_instances "
+            f"matches {len(candidates)} {many} in {account} {region}, more than max_instances "
             f"({state.max_instances}): the executor will act on none of them at every firing; "
             "narrow the filters or raise max_instances"
         )
     hits = []
-    for instance in sorted(answer.instances, key=lambda i: i.id):
-        skip = skips[instance.id]
+    for resource in sorted(answer.resources, key=lambda r: r.id):
+        skip = skips[resource.id]
         detail = skip.detail if skip is not None else None
-        if over and instance.id in candidates:
-            detail = f"over the cap: {len(candidates)} instances here, max_instances {state.max_instances}"
-        hits.append(Hit(account, region, instance.id, instance.name, instance.state, detail))
+        if over and resource.id in candidates:
+            detail = (
+                f"over the cap: {len(candidates)} {many} here, max_instances {state.max_instances}"
+            )
+        name, status = name_and_state(resource)
+        hits.append(Hit(account, region, resource.id, name, status, detail))
     return hits, warning
+
+
+def name_and_state(resource: Resource) -> tuple[str | None, str]:
+    """What the preview shows beside the identifier: the Name tag, and the state or status."""
+    if isinstance(resource, Instance):
+        return resource.name, resource.state
+    if isinstance(resource, Group):
+        return resource.tags.get("Name"), resource.status or capacity_text(resource)
+    return resource.tags.get("Name"), resource.status
+
+
+def capacity_text(group: Group) -> str:
+    """ "desired 2 (min 1, max 4)", and what a stop saved: a group's state in words."""
+    c = group.capacity
+    text = f"desired {c.desired} (min {c.min}, max {c.max})"
+    saved = group.saved
+    return text if saved is None else f"{text}, saved {saved.tag_value()}"
 
 
 def _may_act(skip: Skip | None) -> bool:
     return skip is None or skip.reason == IN_TARGET_STATE
 
 
-def _skip(instance: Instance, actions: Sequence[str], persistent: frozenset[str]) -> Skip | None:
+def _skip(
+    resource: Resource, kind: str, actions: Sequence[str], persistent: frozenset[str]
+) -> Skip | None:
     """The executor's reason to leave it alone at every firing of the rule, else None; a
     lasting reason (Auto Scaling member...) before "already running", which changes."""
-    skips = [skip_reason(instance, action, persistent) for action in actions]
+    skips = [_skip_at(resource, kind, action, persistent) for action in actions]
     found = [s for s in skips if s is not None]
     if not skips or len(found) < len(skips):
         return None
     return next((s for s in found if s.reason != IN_TARGET_STATE), found[0])
+
+
+def _skip_at(resource: Resource, kind: str, action: str, persistent: frozenset[str]) -> Skip | None:
+    if isinstance(resource, Instance):
+        return skip_reason(resource, action, persistent)
+    return SKIP_REASONS[kind](resource, action)
 
 
 def _with_changes(
@@ -572,7 +644,23 @@ def _ids(keys: Iterable[InstanceKey]) -> tuple[str, ...]:
 def _conflicts(
     desired: Mapping[str, RuleState], found: Mapping[ReadKey, Found], now: datetime
 ) -> Scan:
+    """Conflicts between enabled rules of one kind (an instance and a DB never collide, even
+    with the same filters), kind by kind, listed by rule names up to MAX_PAIRS pairs."""
     enabled = [s for s in desired.values() if s.enabled]
+    listed: list[Conflict] = []
+    pairs = 0
+    for kind in sorted({s.resource for s in enabled}):
+        scan = _kind_conflicts([s for s in enabled if s.resource == kind], found, now)
+        listed += scan.conflicts
+        pairs += scan.pairs
+    listed.sort(key=lambda c: c.rules)  # stable: each pair's entries keep their order
+    kept = set(sorted({c.rules for c in listed})[:MAX_PAIRS])
+    return Scan(tuple(c for c in listed if c.rules in kept), pairs)
+
+
+def _kind_conflicts(
+    enabled: Sequence[RuleState], found: Mapping[ReadKey, Found], now: datetime
+) -> Scan:
     timings = [
         Timing(s.name, s.timezone, s.start, s.stop, s.scope, s.resource, s.calendar)
         for s in enabled

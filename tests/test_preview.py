@@ -17,7 +17,7 @@ from recon_support import ACCOUNT, REGION
 from reconciler import preview
 from reconciler.aws import ClientFactory
 from reconciler.preview import Reader, read_targets
-from reconciler.review import filter_set
+from reconciler.review import ReadKey, filter_set
 
 OTHER = "222222222222"
 DEV = filter_set([("tag:Environment", ["dev"])])
@@ -84,11 +84,11 @@ def test_home_account_with_own_credentials_and_others_through_the_reader_role(
     home = launch(ec2_in(ACCOUNT), "web-1", Environment="dev")
     launch(ec2_in(ACCOUNT), "db-1", Environment="prod")
     there = launch(ec2_in(OTHER), "web-2", Environment="dev")
-    found = read_targets([(ACCOUNT, REGION, DEV), (OTHER, REGION, DEV)], reader())
-    assert [(i.id, i.name, i.state) for i in found[(ACCOUNT, REGION, DEV)].instances] == [
+    found = read_targets([ReadKey(ACCOUNT, REGION, DEV), ReadKey(OTHER, REGION, DEV)], reader())
+    assert [(i.id, i.name, i.state) for i in found[ReadKey(ACCOUNT, REGION, DEV)].resources] == [
         (home, "web-1", "running")
     ]
-    assert [i.id for i in found[(OTHER, REGION, DEV)].instances] == [there]
+    assert [i.id for i in found[ReadKey(OTHER, REGION, DEV)].resources] == [there]
     assumed = [p["RoleArn"] for s, op, p in calls if op == "AssumeRole"]
     assert assumed == [f"arn:aws:iam::{OTHER}:role/ouroboros-reader"]
 
@@ -96,8 +96,12 @@ def test_home_account_with_own_credentials_and_others_through_the_reader_role(
 def test_one_describe_per_account_region_and_filter_set(
     calls: list[tuple[str, str, dict[str, Any]]],
 ) -> None:
-    keys = [(ACCOUNT, REGION, DEV), (ACCOUNT, REGION, DEV), (ACCOUNT, REGION, TEAM)]
-    keys += [(OTHER, REGION, DEV), (OTHER, "us-east-1", DEV)]
+    keys = [
+        ReadKey(ACCOUNT, REGION, DEV),
+        ReadKey(ACCOUNT, REGION, DEV),
+        ReadKey(ACCOUNT, REGION, TEAM),
+    ]
+    keys += [ReadKey(OTHER, REGION, DEV), ReadKey(OTHER, "us-east-1", DEV)]
     found = read_targets(keys, reader())
     assert len(found) == 4
     describes = sorted(
@@ -125,9 +129,9 @@ def test_an_account_that_cannot_be_read_is_an_answer_not_a_failure(
         return client
 
     monkeypatch.setattr(ClientFactory, "client", denied)
-    found = read_targets([(ACCOUNT, REGION, DEV), (OTHER, REGION, DEV)], reader())
-    assert len(found[(ACCOUNT, REGION, DEV)].instances) == 1
-    assert found[(OTHER, REGION, DEV)].error == (
+    found = read_targets([ReadKey(ACCOUNT, REGION, DEV), ReadKey(OTHER, REGION, DEV)], reader())
+    assert len(found[ReadKey(ACCOUNT, REGION, DEV)].resources) == 1
+    assert found[ReadKey(OTHER, REGION, DEV)].error == (
         f"cannot assume arn:aws:iam::{OTHER}:role/ouroboros-reader (AWS AssumeRole failed with "
         f"AccessDenied: not authorized to assume): deploy infra/target-account.yaml in {OTHER}, "
         "or set reader_role_name in the settings"
@@ -137,17 +141,22 @@ def test_an_account_that_cannot_be_read_is_an_answer_not_a_failure(
 def test_a_describe_that_fails_is_that_pair_s_error(
     calls: list[tuple[str, str, dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = preview.describe
+    real = preview.KINDS["ec2"]
 
-    def describe(ec2: Any, filters: Any, page_size: int) -> Any:
-        if ec2.meta.region_name == "us-east-1":
-            error = {"Error": {"Code": "UnauthorizedOperation", "Message": "no"}}
-            raise ClientError(error, "DescribeInstances")  # type: ignore[arg-type]
-        return real(ec2, filters, page_size)
+    class Denied:
+        service = "ec2"
 
-    monkeypatch.setattr(preview, "describe", describe)
-    found = read_targets([(ACCOUNT, REGION, DEV), (ACCOUNT, "us-east-1", DEV)], reader())
-    assert found[(ACCOUNT, REGION, DEV)].error is None
-    assert found[(ACCOUNT, "us-east-1", DEV)].error == (
+        def describe(self, ec2: Any, targets: Any, only_ids: Any, tuning: Any) -> Any:
+            if ec2.meta.region_name == "us-east-1":
+                error = {"Error": {"Code": "UnauthorizedOperation", "Message": "no"}}
+                raise ClientError(error, "DescribeInstances")  # type: ignore[arg-type]
+            return real.describe(ec2, targets, only_ids, tuning)
+
+    monkeypatch.setitem(preview.KINDS, "ec2", Denied())
+    found = read_targets(
+        [ReadKey(ACCOUNT, REGION, DEV), ReadKey(ACCOUNT, "us-east-1", DEV)], reader()
+    )
+    assert found[ReadKey(ACCOUNT, REGION, DEV)].error is None
+    assert found[ReadKey(ACCOUNT, "us-east-1", DEV)].error == (
         "AWS DescribeInstances failed with UnauthorizedOperation: no"
     )

@@ -6,7 +6,9 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import pytest
 from recon_support import ACCOUNT, NOW, REGION, rule, settings
 from test_review import DEV, live_of, running, want
 
@@ -50,15 +52,15 @@ def scenario() -> Plan:
     fleet = rule("fleet", targets=(("tag:Team", ("web",)),), start=None, max_instances=1000)
     renamed = rule("old-name", targets=(("tag:Team", ("db",)),))
     found = {
-        (ACCOUNT, REGION, DEV): Found((running(1), running(2))),
-        (ACCOUNT, REGION, filter_set(DEV_TEST)): Found(
+        ReadKey(ACCOUNT, REGION, DEV): Found((running(1), running(2))),
+        ReadKey(ACCOUNT, REGION, filter_set(DEV_TEST)): Found(
             (running(1), running(3, asg="web"), running(4, state="stopped"))
         ),
-        (ACCOUNT, REGION, filter_set(nightly.targets)): Found(()),
-        (ACCOUNT, REGION, filter_set(fleet.targets)): Found(
+        ReadKey(ACCOUNT, REGION, filter_set(nightly.targets)): Found(()),
+        ReadKey(ACCOUNT, REGION, filter_set(fleet.targets)): Found(
             tuple(running(100 + i) for i in range(23))
         ),
-        (ACCOUNT, REGION, filter_set(renamed.targets)): Found((running(50),)),
+        ReadKey(ACCOUNT, REGION, filter_set(renamed.targets)): Found((running(50),)),
     }
     new = [changed, batch, nightly, fleet, dataclasses.replace(renamed, name="new-name")]
     return reviewed(new, [office, renamed], found)
@@ -481,11 +483,11 @@ def walkthrough() -> Plan:
         Instance("i-0a1b2c3d4e5f60003", "running", asg="dev-web", name="dev-web-asg"),
     )
     found = {
-        ("111111111111", "eu-west-1", fleet): Found(dev),
-        ("111111111111", "eu-central-1", fleet): Found(
+        ReadKey("111111111111", "eu-west-1", fleet): Found(dev),
+        ReadKey("111111111111", "eu-central-1", fleet): Found(
             (Instance("i-0a1b2c3d4e5f60004", "running", name="dev-batch-1"),)
         ),
-        ("222222222222", "eu-central-1", filter_set(QA.targets)): Found(
+        ReadKey("222222222222", "eu-central-1", filter_set(QA.targets)): Found(
             (
                 Instance("i-0f9e8d7c6b5a40001", "running", name="qa-1"),
                 Instance("i-0f9e8d7c6b5a40002", "running", name="qa-2"),
@@ -516,7 +518,7 @@ def test_the_walkthrough_shows_a_real_rendering() -> None:
 def test_a_long_review_stays_within_the_comment_limit_and_says_what_is_cut() -> None:
     rules = [rule(f"r{n:03d}", targets=(("tag:Team", (f"t{n}",)),)) for n in range(300)]
     found = {
-        (ACCOUNT, REGION, filter_set(r.targets)): Found(
+        ReadKey(ACCOUNT, REGION, filter_set(r.targets)): Found(
             tuple(running(1000 * n + i) for i in range(25))
         )
         for n, r in enumerate(rules)
@@ -527,3 +529,81 @@ def test_a_long_review_stays_within_the_comment_limit_and_says_what_is_cut() -> 
     assert 0 < shown < 300
     assert f"> **Note:** {300 - shown} more rules are in the JSON plan" in markdown
     assert markdown.count("and 5 more (the JSON plan lists every one)") == shown
+
+
+def test_a_database_rule_s_block_names_db_instances_and_their_status() -> None:
+    from reconciler.executor.dbselect import DbInstance
+
+    dbs = rule("dev-databases", resource="rds", start=None)
+    found = {
+        ReadKey(ACCOUNT, REGION, DEV, "rds"): Found(
+            (
+                DbInstance("dev-billing", "available", "postgres", tags={"Name": "billing"}),
+                DbInstance("dev-orders", "stopped", "mysql"),
+            )
+        )
+    }
+    plan = reviewed([dbs], [], found)
+    text = render_text(plan)
+    assert "      hits 2 DB instances now in 1 account/region pair\n" in text
+    assert (
+        f"        {ACCOUNT}  {REGION}  dev-orders   -        stopped    skip: already stopped\n"
+    ) in text
+    markdown = render_markdown(plan)
+    assert (
+        "- **Targets:** hits 2 DB instances now in 1 account/region pair\n\n"
+        "<details><summary>2 DB instances</summary>\n\n"
+        "| Account | Region | DB instance | Name | Status | Skipped because |\n"
+        "| --- | --- | --- | --- | --- | --- |\n"
+        f"| {ACCOUNT} | {REGION} | dev-billing | billing | available |  |\n"
+        f"| {ACCOUNT} | {REGION} | dev-orders | - | stopped | already stopped |\n"
+    ) in markdown
+
+
+def how_to_scenario(kind: str) -> str:
+    """The rule of docs/how-to/KIND.md and what its preview finds: its text block."""
+    from reconciler.executor.asgselect import SAVED_CAPACITY_TAG, Capacity, Group
+    from reconciler.executor.dbselect import DbCluster, DbInstance
+
+    home, region = "111111111111", "eu-west-1"
+    dev = (("tag:Environment", ("dev",)),)
+    found: dict[str, tuple[Any, ...]] = {
+        "rds": (
+            DbInstance("dev-billing", "available", "postgres", tags={"Name": "billing"}),
+            DbInstance("dev-orders", "stopped", "mysql"),
+            DbInstance("dev-orders-replica", "available", "mysql", replica_of="dev-orders"),
+        ),
+        "aurora": (
+            DbCluster("dev-payments", "available", "aurora-postgresql"),
+            DbCluster("dev-search", "available", "aurora-mysql", engine_mode="serverless"),
+        ),
+        "asg": (
+            Group("dev-web", Capacity(1, 2, 4), tags={"Name": "web"}),
+            Group("dev-api", Capacity(0, 0, 4), tags={SAVED_CAPACITY_TAG: "min=1,desired=2,max=4"}),
+        ),
+    }
+    names = {"rds": "dev-databases", "aurora": "dev-aurora", "asg": "dev-web-groups"}
+    targets = {
+        "rds": (*dev, ("engine", ("postgres", "mysql")), ("db-instance-id", ("dev-*",))),
+        "aurora": dev,
+        "asg": dev,
+    }
+    shown = rule(
+        names[kind],
+        resource=kind,
+        accounts=(home,),
+        regions=(region,),
+        timezone="Europe/Berlin",
+        targets=targets[kind],
+        start="cron(30 7 ? * MON-FRI *)",
+        stop="cron(30 19 ? * MON-FRI *)",
+    )
+    key = ReadKey(home, region, filter_set(shown.targets), kind)
+    text = render_text(reviewed([shown], [], {key: Found(found[kind])}))
+    return text.split("\n\n")[1]
+
+
+@pytest.mark.parametrize("kind", ["rds", "aurora", "asg"])
+def test_the_how_to_pages_show_a_real_preview(kind: str) -> None:
+    page = (ROOT / "docs" / "how-to" / f"{kind}.md").read_text(encoding="utf-8")
+    assert f"```text\n{how_to_scenario(kind)}\n```" in page

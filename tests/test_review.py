@@ -13,6 +13,8 @@ from recon_support import ACCOUNT, NOW, REGION, rule, settings
 from reconciler.calendars import Calendar
 from reconciler.conflicts import HELD_ON
 from reconciler.desired import DesiredState, build_desired
+from reconciler.executor.asgselect import SAVED_CAPACITY_TAG, Capacity, Group
+from reconciler.executor.dbselect import DbInstance
 from reconciler.executor.selection import Instance
 from reconciler.loader import load_rules
 from reconciler.model import Rule
@@ -157,8 +159,8 @@ def test_targets_with_skip_reasons_and_added_removed() -> None:
         running(5),
     )
     found = {
-        (ACCOUNT, REGION, DEV): Found((kept, gone)),
-        (ACCOUNT, REGION, devtest): Found((kept, asg, store, spot)),
+        ReadKey(ACCOUNT, REGION, DEV): Found((kept, gone)),
+        ReadKey(ACCOUNT, REGION, devtest): Found((kept, asg, store, spot)),
     }
     result = one(review([new], [old], found), "dev")
     assert result.targets is not None
@@ -183,14 +185,14 @@ def test_a_stop_only_rule_skips_what_is_stopped_already_and_one_time_spot() -> N
     nightly = rule("nightly", start=None)
     stopped = running(1, state="stopped")
     spot = running(2, spot=True, spot_request_id="sir-1")
-    found = {(ACCOUNT, REGION, DEV): Found((stopped, spot))}
+    found = {ReadKey(ACCOUNT, REGION, DEV): Found((stopped, spot))}
     result = one(review([nightly], [], found), "nightly")
     assert result.targets is not None
     assert [h.skip for h in result.targets.instances] == [
         "already stopped",
         "one-time Spot instance: cannot be stopped",
     ]
-    persistent = {(ACCOUNT, REGION, DEV): Found((spot,), frozenset({"sir-1"}))}
+    persistent = {ReadKey(ACCOUNT, REGION, DEV): Found((spot,), frozenset({"sir-1"}))}
     result = one(review([nightly], [], persistent), "nightly")
     assert result.targets is not None
     assert [h.skip for h in result.targets.instances] == [None]
@@ -198,7 +200,7 @@ def test_a_stop_only_rule_skips_what_is_stopped_already_and_one_time_spot() -> N
 
 def test_zero_matches_is_a_warning_naming_the_filters() -> None:
     typo = rule("dev", targets=(("tag:Enviroment", ("dev",)),))
-    found = {(ACCOUNT, REGION, filter_set(typo.targets)): Found(())}
+    found = {ReadKey(ACCOUNT, REGION, filter_set(typo.targets)): Found(())}
     result = one(review([typo], [], found), "dev")
     assert result.warnings == (
         "matches no instance anywhere: check the filters: tag:Enviroment=dev",
@@ -210,7 +212,7 @@ def test_zero_matches_is_a_warning_naming_the_filters() -> None:
 def test_more_than_max_instances_is_a_warning_and_each_is_over_the_cap() -> None:
     capped = rule("dev", max_instances=2)
     fleet = (running(0), running(1), running(2), running(9, asg="web"))
-    result = one(review([capped], [], {(ACCOUNT, REGION, DEV): Found(fleet)}), "dev")
+    result = one(review([capped], [], {ReadKey(ACCOUNT, REGION, DEV): Found(fleet)}), "dev")
     assert result.warnings == (
         f"matches 3 instances in {ACCOUNT} {REGION}, more than max_instances (2): the executor "
         "will act on none of them at every firing; narrow the filters or raise max_instances",
@@ -227,8 +229,8 @@ def test_more_than_max_instances_is_a_warning_and_each_is_over_the_cap() -> None
 def test_an_unreadable_account_is_an_error_and_a_warning_not_a_zero() -> None:
     two = rule("dev", accounts=(ACCOUNT, OTHER))
     found = {
-        (ACCOUNT, REGION, DEV): Found(()),
-        (OTHER, REGION, DEV): Found(error="AccessDenied"),
+        ReadKey(ACCOUNT, REGION, DEV): Found(()),
+        ReadKey(OTHER, REGION, DEV): Found(error="AccessDenied"),
     }
     result = one(review([two], [], found), "dev")
     assert result.targets is not None
@@ -246,7 +248,7 @@ def test_an_unreadable_account_is_an_error_and_a_warning_not_a_zero() -> None:
 
 
 def test_a_deleted_rule_shows_what_stops_being_scheduled() -> None:
-    found = {(ACCOUNT, REGION, DEV): Found((running(1),))}
+    found = {ReadKey(ACCOUNT, REGION, DEV): Found((running(1),))}
     result = one(
         review([rule("other", targets=(("tag:Team", ("x",)),))], [rule("gone")], found), "gone"
     )
@@ -266,7 +268,10 @@ def test_targets_changed_reads_the_affected_rules_and_their_neighbours_only() ->
         make_plan(desired, live), desired.rules, desired.schedules, live.schedules
     )
     team_y = filter_set([("tag:Team", ["y"])])
-    assert states.reads("changed") == {(ACCOUNT, REGION, team_y), (ACCOUNT, REGION, DEV)}
+    assert states.reads("changed") == {
+        ReadKey(ACCOUNT, REGION, team_y),
+        ReadKey(ACCOUNT, REGION, DEV),
+    }
     assert len(states.reads("all")) == 3
     assert states.reads("none") == set()
 
@@ -322,26 +327,141 @@ def test_live_conflicts_come_from_the_instances_both_rules_matched() -> None:
     team = filter_set([("tag:Team", ["x"])])
     shared = running(1)
     found = {
-        (ACCOUNT, REGION, DEV): Found((shared,)),
-        (ACCOUNT, REGION, team): Found((shared, running(2))),
+        ReadKey(ACCOUNT, REGION, DEV): Found((shared,)),
+        ReadKey(ACCOUNT, REGION, team): Found((shared, running(2))),
     }
     result = review([a, b], [], found)
     assert [(c.rules, c.id, c.static) for c in result.conflicts] == [(("b", "a"), shared.id, False)]
     disjoint = {
-        (ACCOUNT, REGION, DEV): Found((shared,)),
-        (ACCOUNT, REGION, team): Found((running(2),)),
+        ReadKey(ACCOUNT, REGION, DEV): Found((shared,)),
+        ReadKey(ACCOUNT, REGION, team): Found((running(2),)),
     }
     assert review([a, b], [], disjoint).conflicts == ()
 
 
-def test_a_rule_of_another_resource_is_not_read_as_ec2() -> None:
-    # DESIGN §9's rds/aurora/asg rules: the preview reads EC2 only and says so, never "0".
+# Rules of other kinds (DESIGN §9): read with the executor's describe and skip reasons.
+
+
+def db(ident: str, status: str = "available", **kw: Any) -> DbInstance:
+    return DbInstance(id=ident, status=status, engine=kw.pop("engine", "postgres"), **kw)
+
+
+def test_a_rule_of_another_kind_reads_its_kind() -> None:
     state = RuleState(
         "db", "UTC", (ACCOUNT,), (REGION,), DEV, stop="cron(0 20 * * ? *)", resource="rds"
     )
-    assert state.reads() == []
-    targets, warnings = rule_targets(state, {})
-    assert (targets.count, targets.errors) == (0, ())
-    assert warnings == [
-        "the preview reads EC2 instances only: this rds rule's targets are not shown"
+    assert state.reads() == [ReadKey(ACCOUNT, REGION, DEV, "rds")]
+    assert state.reads() != [ReadKey(ACCOUNT, REGION, DEV)]  # never the EC2 read
+
+
+def test_db_instances_with_the_executors_skip_reasons_and_the_cap() -> None:
+    state = RuleState(
+        "db",
+        "UTC",
+        (ACCOUNT,),
+        (REGION,),
+        DEV,
+        stop="cron(0 20 * * ? *)",
+        max_instances=1,
+        resource="rds",
+    )
+    found = {
+        ReadKey(ACCOUNT, REGION, DEV, "rds"): Found(
+            (
+                db("dev-a", tags={"Name": "billing"}),
+                db("dev-b"),
+                db("dev-c", replica_of="dev-a"),
+                db("dev-d", status="backing-up"),
+                db("dev-e", engine="aurora-postgresql", cluster="dev-aurora"),
+            )
+        )
+    }
+    targets, warnings = rule_targets(state, found)
+    cap = "over the cap: 2 DB instances here, max_instances 1"
+    assert [(h.id, h.name, h.state, h.skip) for h in targets.instances] == [
+        ("dev-a", "billing", "available", cap),
+        ("dev-b", None, "available", cap),
+        ("dev-c", None, "available", "read replica of dev-a: AWS cannot stop a read replica"),
+        (
+            "dev-d",
+            None,
+            "backing-up",
+            "status backing-up: AWS stops only available DB instances; the next firing tries again",
+        ),
+        (
+            "dev-e",
+            None,
+            "available",
+            "member of Aurora cluster dev-aurora: schedule the cluster with `resource: aurora`",
+        ),
     ]
+    assert warnings == [
+        f"matches 2 DB instances in {ACCOUNT} {REGION}, more than max_instances (1): the "
+        "executor will act on none of them at every firing; narrow the filters or raise "
+        "max_instances"
+    ]
+
+
+def test_a_group_and_a_cluster_matching_nothing_say_so_in_their_words() -> None:
+    for kind, what in (("aurora", "DB cluster"), ("asg", "Auto Scaling group")):
+        state = RuleState(
+            "x", "UTC", (ACCOUNT,), (REGION,), DEV, stop="cron(0 20 * * ? *)", resource=kind
+        )
+        _, warnings = rule_targets(state, {ReadKey(ACCOUNT, REGION, DEV, kind): Found(())})
+        assert warnings == [f"matches no {what} anywhere: check the filters: tag:Environment=dev"]
+
+
+def test_groups_show_their_capacity_and_an_update_adds_and_removes_groups() -> None:
+    team = (("tag:Team", ("web",)),)
+    old = rule("web", resource="asg", targets=team)
+    new = dataclasses.replace(old, targets=(("tag:Team", ("web", "api")),))
+    saved = {SAVED_CAPACITY_TAG: "min=1,desired=2,max=4"}
+    found = {
+        ReadKey(ACCOUNT, REGION, filter_set(team), "asg"): Found(
+            (Group("web", Capacity(1, 2, 4)), Group("old-web", Capacity(1, 1, 1)))
+        ),
+        ReadKey(ACCOUNT, REGION, filter_set(new.targets), "asg"): Found(
+            (Group("web", Capacity(1, 2, 4)), Group("api", Capacity(0, 0, 4), tags=saved))
+        ),
+    }
+    result = one(review([new], [old], found), "web")
+    assert result.targets is not None
+    assert [(h.id, h.state, h.skip) for h in result.targets.instances] == [
+        ("api", "desired 0 (min 0, max 4), saved min=1,desired=2,max=4", None),
+        ("web", "desired 2 (min 1, max 4)", None),
+    ]
+    assert (result.targets.added, result.targets.removed) == (("api",), ("old-web",))
+
+
+def test_conflicts_are_between_rules_of_one_kind_only() -> None:
+    # The same filters, accounts, regions and times: an EC2 rule and a DB rule never collide.
+    late = rule("late", start="cron(0 8 ? * MON-FRI *)", stop="cron(0 22 ? * MON-FRI *)")
+    early = rule("early", resource="rds", stop="cron(0 12 ? * MON-FRI *)")
+    assert review([late, early], [], mode="none").conflicts == ()
+    other_db = dataclasses.replace(late, name="late-db", resource="rds")
+    found = review([late, early, other_db], [], mode="none").conflicts
+    assert {(c.rules, c.static) for c in found} == {(("early", "late-db"), True)}
+
+
+def test_a_deleted_database_rule_says_what_stops_being_scheduled() -> None:
+    gone = rule("db", resource="rds")
+    assert one(review([], [gone], mode="none"), "db").summary == (
+        "deleted: its schedules go, so nothing starts or stops these DB instances any more "
+        "(they stay as they are now)",
+    )
+
+
+def test_targets_changed_reads_neighbours_of_the_same_kind_only() -> None:
+    ec2_rule = rule("fleet")
+    db_rule = rule("dbs", resource="rds")
+    other_db = rule("other-dbs", resource="rds", targets=(("tag:Team", ("x",)),))
+    desired = want(ec2_rule, db_rule, other_db)
+    live = live_of(want(ec2_rule, other_db))
+    states = rule_states_of(
+        make_plan(desired, live), desired.rules, desired.schedules, live.schedules
+    )
+    # The changed DB rule's neighbours: the other DB rule, not the EC2 rule in the same place.
+    assert states.reads("changed") == {
+        ReadKey(ACCOUNT, REGION, DEV, "rds"),
+        ReadKey(ACCOUNT, REGION, filter_set(other_db.targets), "rds"),
+    }

@@ -120,7 +120,7 @@ def test_targets_none_reads_no_instance_and_still_finds_the_static_conflict(
     def no_reads(*_: Any, **__: Any) -> Any:
         raise AssertionError("--targets none reads nothing")
 
-    monkeypatch.setattr(preview, "describe", no_reads)
+    monkeypatch.setattr(preview, "read_one", no_reads)
     result = plan("--format", "json", "--targets", "none")
     assert {r["name"]: r["targets"] for r in json.loads(result.stdout)["rules"]} == {
         "lunch": None,
@@ -155,3 +155,47 @@ def test_the_text_plan_leads_with_the_rules(project: dict[str, str]) -> None:
         in text
     )
     assert text.index("Rules this plan changes:") < text.index("Ouroboros will make these changes")
+
+
+def test_a_database_rule_is_previewed_with_the_pinned_keys_and_never_conflicts_with_ec2(
+    project: dict[str, str], tmp_path: Path
+) -> None:
+    # The same filters and times as `lunch` (EC2): a DB rule acts on other resources.
+    (tmp_path / "schedules" / "db.yaml").write_text(
+        f"""\
+version: 1
+rules:
+  - name: lunch-db
+    resource: rds
+    accounts: ["{ACCOUNT}"]
+    regions: [{REGION}]
+    targets: {{tag:Env: dev}}
+    start: cron(0 6 * * ? *)
+    stop: cron(0 12 * * ? *)
+"""
+    )
+    boto3.client("rds", region_name=REGION).create_db_instance(
+        DBInstanceIdentifier="dev-db",
+        DBInstanceClass="db.t3.micro",
+        Engine="postgres",
+        AllocatedStorage=20,
+        MasterUsername="admin",
+        MasterUserPassword="password123",
+        Tags=[{"Key": "Env", "Value": "dev"}],
+    )
+    result = plan("--format", "json")
+    db = rules_of(result)["lunch-db"]
+    assert (db["resource"], db["warnings"]) == ("rds", [])
+    assert db["targets"]["instances"] == [
+        {
+            "account": ACCOUNT,
+            "region": REGION,
+            "id": "dev-db",
+            "name": None,
+            "state": "available",
+            "skip": None,
+        }
+    ]
+    assert db["targets"]["added"] == ["dev-db"]
+    conflicts = json.loads(result.stdout)["conflicts"]
+    assert {tuple(c["rules"]) for c in conflicts} == {("lunch", "office")}

@@ -841,7 +841,13 @@ def test_plan_role_is_read_only() -> None:
 
 def test_reader_role_is_read_only_and_trusts_only_the_plan_and_apply_roles() -> None:
     reader = Stack(TARGET, account=OTHER, HomeAccountId=MOTO_ACCOUNT).roles()["ReaderRole"]
-    assert actions_of(reader) == {"ec2:DescribeInstances", "ec2:DescribeSpotInstanceRequests"}
+    assert actions_of(reader) == {
+        "ec2:DescribeInstances",
+        "ec2:DescribeSpotInstanceRequests",
+        "rds:DescribeDBInstances",
+        "rds:DescribeDBClusters",
+        "autoscaling:DescribeAutoScalingGroups",
+    }
     assert only_trust(reader)["Principal"] == {
         "AWS": [
             f"arn:aws:iam::{MOTO_ACCOUNT}:role/ouroboros-plan",
@@ -1577,3 +1583,65 @@ def _kinds_fleet(account: str) -> None:
         AvailabilityZones=[f"{REGION}a"],
         Tags=[{**t, "ResourceId": "dev-web", "ResourceType": "auto-scaling-group"} for t in dev],
     )
+
+
+KIND_RULES_YAML = """\
+version: 1
+rules:
+""" + "".join(
+    f"""\
+  - name: dev-{kind}
+    resource: {kind}
+    accounts: ["{MOTO_ACCOUNT}", "{OTHER}"]
+    regions: [{REGION}]
+    targets:
+      tag:Environment: dev
+    start: cron(0 8 ? * MON-FRI *)
+    stop: cron({minute} 19 ? * MON-FRI *)
+"""
+    for kind, minute in (("rds", 0), ("aurora", 5), ("asg", 10))
+)
+
+
+def test_the_plan_apply_and_reader_roles_allow_the_preview_of_every_kind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """rds, aurora and asg rules previewed by plan and apply, at home and in another account:
+    every Describe call is granted, and the other account is read through the reader role."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NO_COLOR", "1")
+    roles = Stack(BOOTSTRAP, account=MOTO_ACCOUNT, **GITHUB).roles()
+    reader = Stack(TARGET, account=OTHER, HomeAccountId=MOTO_ACCOUNT).roles()["ReaderRole"]
+    recorder = Recorder(monkeypatch)
+    with mock_aws():
+        _service_roles()
+        for account in (MOTO_ACCOUNT, OTHER):
+            _kinds_fleet(account)
+        (tmp_path / "schedules").mkdir()
+        (tmp_path / "ouroboros.yaml").write_text(SETTINGS_YAML.format(memory=256))
+        (tmp_path / "schedules" / "kinds.yaml").write_text(KIND_RULES_YAML)
+        recorder.on = True
+        _reconcile("plan", "--format", "json", "--out", "plan.json")
+        planned = recorder.take()
+        _reconcile("apply", "--yes")
+        applied = recorder.take()
+    rules = json.loads((tmp_path / "plan.json").read_text())["rules"]
+    assert {r["name"]: sorted(i["id"] for i in r["targets"]["instances"]) for r in rules} == {
+        "dev-rds": ["dev-db", "dev-db"],
+        "dev-aurora": ["dev-aurora", "dev-aurora"],
+        "dev-asg": ["dev-web", "dev-web"],
+    }
+    describes = {
+        "rds:DescribeDBInstances",
+        "rds:DescribeDBClusters",
+        "autoscaling:DescribeAutoScalingGroups",
+    }
+    for calls, role in ((planned, roles["PlanRole"]), (applied, roles["ApplyRole"])):
+        made = {(c.account, f"{c.service}:{c.operation}") for c in calls}
+        assert {(a, d) for a in (MOTO_ACCOUNT, OTHER) for d in describes} <= made
+        assert denied(role, [c for c in calls if c.account == MOTO_ACCOUNT]) == []
+        elsewhere = [c for c in calls if c.account == OTHER]
+        assert {f"{c.service}:{c.operation}" for c in elsewhere} == describes
+        assert denied(reader, elsewhere) == []
+        assumed = [c.params["RoleArn"] for c in calls if c.operation == "AssumeRole"]
+        assert assumed == [f"arn:aws:iam::{OTHER}:role/ouroboros-reader"]
