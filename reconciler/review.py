@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, Literal, NamedTuple
 
-from reconciler import checks
+from reconciler import calendars, checks
 from reconciler.calendars import Calendar
 from reconciler.conflicts import (
     MAX_PAIRS,
@@ -389,7 +389,10 @@ def _rule_review(
         name=name,
         change=change,
         timezone=shown.timezone,
-        summary=tuple(summary(change, desired, deployed)),
+        summary=(
+            *summary(change, desired, deployed),
+            *(calendar_lines(desired, next_firings(desired, now)) if desired else ()),
+        ),
         next=next_firings(desired, now) if desired else (),
         notes=tuple(dst_notes(desired, now)) if desired else (),
         targets=targets,
@@ -413,6 +416,19 @@ def next_firings(state: RuleState, now: datetime) -> tuple[tuple[str, tuple[date
             fires = []
         result.append((action, tuple(fires)))
     return tuple(result)
+
+
+def calendar_lines(state: RuleState, fires: Sequence[tuple[str, Sequence[datetime]]]) -> list[str]:
+    """Which of the next firings the rule's calendar (§12) turns into a logged skip."""
+    if state.calendar is None:
+        return []
+    lines = []
+    for action, times in fires:
+        for fire in times:
+            reason = calendars.skip_reason_at(state.calendar, fire)
+            if reason is not None:
+                lines.append(f"the {action} of {fire:%a %Y-%m-%d %H:%M} does nothing: {reason}")
+    return lines
 
 
 def dst_notes(state: RuleState, now: datetime) -> list[str]:

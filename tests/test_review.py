@@ -127,6 +127,20 @@ def test_a_gap_time_gets_a_dst_note() -> None:
     )
 
 
+def test_next_firings_a_calendar_skips_are_said_in_the_block() -> None:
+    # NOW is Fri 2026-11-27 12:00 UTC; the office calendar closes Mon 2026-11-30.
+    office = Calendar("office", dates=("2026-11-30",), timezone="Europe/Berlin")
+    dev = dataclasses.replace(
+        rule("dev", timezone="Europe/Berlin"), calendar="office", calendar_spec=office
+    )
+    assert one(review([dev], [], mode="none"), "dev").summary[-2:] == (
+        "the start of Mon 2026-11-30 08:00 does nothing: calendar office: 2026-11-30 is one "
+        "of its dates",
+        "the stop of Mon 2026-11-30 19:00 does nothing: calendar office: 2026-11-30 is one of "
+        "its dates",
+    )
+
+
 def test_a_rename_is_recognised_and_says_apply_deletes_and_creates() -> None:
     result = review([rule("new-name")], [rule("old-name")], mode="none")
     new, old = one(result, "new-name"), one(result, "old-name")
