@@ -26,6 +26,7 @@ from reconciler.resources import ScheduleSpec
 from reconciler.timeengine import ExpressionError, TimezoneError, iter_fires, parse
 
 LATE = timedelta(minutes=5)
+SKIPPED = "skipped"  # the executor's status for a calendar day
 _NOT_A_RUN = frozenset({"duplicate"})  # a repeat delivery's own row: not a run of its own
 
 
@@ -228,7 +229,8 @@ def judge(occ: Occurrence, runs: Sequence[Mapping[str, Any]]) -> tuple[str, str]
     """(bucket, detail) for one occurrence: ok, missed, failed, late or pending."""
     if not runs:
         return "missed", "no run in the log"
-    bad = [r for r in runs if r.get("status") not in ("ok", runlog.RUNNING)]
+    # `skipped`: the rule's calendar kept this firing from acting, by design (§12).
+    bad = [r for r in runs if r.get("status") not in ("ok", SKIPPED, runlog.RUNNING)]
     if bad:
         return "failed", _failure_detail(bad[0])
     done = {(str(r.get("account")), str(r.get("region"))) for r in runs}

@@ -134,6 +134,13 @@ def test_a_run_that_did_not_succeed_is_failed(status: str) -> None:
 WEEK_END_1 = datetime(2026, 11, 23, 23, 0, tzinfo=UTC)
 
 
+def test_a_calendar_day_logged_skipped_is_ok_not_failed() -> None:
+    # The executor logs status `skipped` on a calendar date (§12): the firing ran as meant.
+    entries = [run(WEEK[0], "skipped")]
+    verdict = verify([schedule()], entries, since=SINCE, until=WEEK_END_1, now=NOW)
+    assert (verdict.expected, verdict.ok, verdict.failed) == (1, 1, ())
+
+
 def test_a_pair_with_no_run_fails_the_firing() -> None:
     deployed = schedule(regions=("eu-west-1", "us-east-1"))
     verdict = verify([deployed], [run(WEEK[0])], since=SINCE, until=WEEK_END_1, now=NOW)
