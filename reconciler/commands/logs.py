@@ -39,13 +39,7 @@ def run(
 ) -> int:
     settings = load_settings(settings_path)
     now = now or _now()
-    start = parse_when(since, now, "--since")
-    end = parse_when(until, now, "--until") if until else now
-    if start > end:
-        raise FatalError(
-            f"--since ({runlog.iso_z(start)}) is after --until ({runlog.iso_z(end)}): "
-            "give the earlier time to --since"
-        )
+    start, end = parse_window(since, until, now)
     if rule is not None:
         problems = checks.check_rule_name(rule, ("--rule",))
         if problems:
@@ -82,6 +76,22 @@ def run(
 def _now() -> datetime:
     """The clock `--since 24h` counts back from (tests pin it)."""
     return datetime.now(UTC)
+
+
+def parse_window(
+    since: str, until: str | None, now: datetime, *, not_after_now: bool = False
+) -> tuple[datetime, datetime]:
+    """--since and --until as (start, end); `not_after_now` ends the window at now at latest."""
+    start = parse_when(since, now, "--since")
+    end = parse_when(until, now, "--until") if until else now
+    if not_after_now:
+        end = min(end, now)
+    if start > end:
+        raise FatalError(
+            f"--since ({runlog.iso_z(start)}) is after --until ({runlog.iso_z(end)}): "
+            "give the earlier time to --since"
+        )
+    return start, end
 
 
 def parse_when(text: str, now: datetime, option: str) -> datetime:

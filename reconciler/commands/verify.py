@@ -30,7 +30,7 @@ from botocore.exceptions import ClientError
 from reconciler import checks, output, runlog
 from reconciler.aws import READ_WORKERS, client_in
 from reconciler.awserror import error_code
-from reconciler.commands.logs import parse_when
+from reconciler.commands.logs import parse_window
 from reconciler.errors import FatalError
 from reconciler.live import list_schedule_names, read_group
 from reconciler.model import Settings
@@ -83,13 +83,7 @@ def run(
 ) -> int:
     settings = load_settings(settings_path)
     now = now or _now()
-    start = parse_when(since, now, "--since")
-    end = min(parse_when(until, now, "--until"), now) if until else now
-    if start > end:
-        raise FatalError(
-            f"--since ({runlog.iso_z(start)}) is after --until ({runlog.iso_z(end)}): "
-            "give the earlier time to --since"
-        )
+    start, end = parse_window(since, until, now, not_after_now=True)
     for name in rules:
         problems = checks.check_rule_name(name, ("--rule",))
         if problems:
