@@ -16,6 +16,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from reconciler import __version__, output, release
+from reconciler.calendarfiles import CALENDAR_SCHEMA
 from reconciler.errors import FatalError
 from reconciler.schema import RULES_SCHEMA, SETTINGS_SCHEMA
 
@@ -53,6 +54,7 @@ def render(text: str, version: str = __version__) -> str:
     fields = {
         "@RULES_SCHEMA_URL@": release.schema_url(RULES_SCHEMA, version),
         "@SETTINGS_SCHEMA_URL@": release.schema_url(SETTINGS_SCHEMA, version),
+        "@CALENDAR_SCHEMA_URL@": release.schema_url(CALENDAR_SCHEMA, version),
         "@REPOSITORY_URL@": release.REPOSITORY_URL,
         "@REPOSITORY@": release.REPOSITORY,
         "@VERSION@": version,
@@ -161,12 +163,17 @@ def _candidates(root: Path) -> Iterator[Path]:
     workflows = root / ".github" / "workflows"
     for pattern in ("*.yml", "*.yaml"):
         yield from sorted(workflows.glob(pattern)) if workflows.is_dir() else ()
-    for name in (".pre-commit-config.yaml", "ouroboros.yaml"):
-        if (root / name).is_file():
-            yield root / name
-    rules = root / "schedules"
+    if (root / ".pre-commit-config.yaml").is_file():
+        yield root / ".pre-commit-config.yaml"
+    yield from _yaml_under(root / "calendars")  # the calendar schema's modeline
+    if (root / "ouroboros.yaml").is_file():
+        yield root / "ouroboros.yaml"
+    yield from _yaml_under(root / "schedules")
+
+
+def _yaml_under(folder: Path) -> Iterator[Path]:
     for pattern in ("*.yml", "*.yaml"):
-        yield from sorted(rules.rglob(pattern)) if rules.is_dir() else ()
+        yield from sorted(folder.rglob(pattern)) if folder.is_dir() else ()
 
 
 def _bumped(text: str) -> tuple[str, set[str]]:

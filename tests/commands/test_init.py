@@ -24,6 +24,7 @@ FILES = [
     ".github/workflows/plan.yml",
     ".pre-commit-config.yaml",
     "README.md",
+    "calendars/holidays.yaml",
     "ouroboros.yaml",
     "schedules/example.yaml",
 ]
